@@ -1,0 +1,71 @@
+import type { AddressInfo } from 'node:net';
+import type { Config } from './config';
+import { createAzureCredential } from './azure-credential';
+import { VigilBot } from './bot/vigil-bot';
+import { renderIncidentCard } from './incidents/render-incident-card';
+import { createLogger, type Logger } from './logger';
+import { createMetrics } from './metrics';
+import { createSentinelClient } from './sentinel/sentinel-client';
+import { createServer } from './server';
+import type { Db } from './store/db';
+import { openDb } from './store/open-db';
+import { createBotAdapter } from './teams/bot-adapter';
+import { createConnectorClient } from './teams/connector-client';
+import { createPacer } from './teams/conversation-pacer';
+import { createOutbox, type OutboxOptions } from './teams/outbox';
+
+export interface AppOptions {
+  logger?: Logger;
+  /** An already open database (tests share one); otherwise the configured one is opened. */
+  db?: Db;
+  outbox?: Partial<Pick<OutboxOptions, 'pollMs' | 'baseBackoffMs' | 'maxBackoffMs' | 'leaseMs' | 'batchSize' | 'random'>>;
+}
+
+export type App = Awaited<ReturnType<typeof createApp>>;
+
+/**
+ * Builds Vigil from its configuration: store, clients, bot, outbox and HTTP server. Nothing here
+ * reads the environment, so tests build as many apps as they need, each against its own sandbox.
+ */
+export async function createApp(config: Config, options: AppOptions = {}) {
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const metrics = createMetrics();
+  const db = options.db ?? (await openDb(config.database));
+  const ownsDb = !options.db;
+  const credential = createAzureCredential(config.azure);
+  const { adapter, token } = createBotAdapter(config.bot, logger);
+  const connector = createConnectorClient({ timeoutMs: config.upstreamTimeoutMs, token });
+  const outbox = createOutbox({ db, connector, pacer: createPacer(), renderCard: (i) => renderIncidentCard(i), logger, metrics, ...options.outbox });
+  const sentinel = createSentinelClient({ ...config.sentinel, timeoutMs: config.upstreamTimeoutMs, credential });
+  const bot = new VigilBot({ db, sentinel, portalUrl: config.portalUrl, renderIncidentCard: (i) => renderIncidentCard(i), logger, tenantId: config.bot.tenantId });
+  const server = createServer({
+    adapter,
+    bot,
+    db,
+    webhookSecret: config.webhookSecret,
+    metrics,
+    logger,
+    ingest: { db, portalUrl: config.portalUrl, onChange: () => outbox.kick() },
+  });
+
+  return {
+    db,
+    outbox,
+    logger,
+    server,
+    /** Starts the outbox and listens; resolves with the base URL. */
+    async listen(port = config.port, host = config.host): Promise<string> {
+      outbox.start();
+      await new Promise<void>((resolve) => server.listen(port, host, resolve));
+      const address = server.address() as AddressInfo;
+      const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
+      logger.info({ url, localMode: config.localMode, database: db.driver }, 'Vigil is listening');
+      return url;
+    },
+    async close(): Promise<void> {
+      server.close();
+      await outbox.stop();
+      if (ownsDb) await db.close();
+    },
+  };
+}

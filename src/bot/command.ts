@@ -1,0 +1,30 @@
+import type { CardAttachment } from '../cards/render-card';
+import type { Incident } from '../incidents/incident';
+import type { Logger } from '../logger';
+import type { Db } from '../store/db';
+import type { SentinelClient } from '../sentinel/sentinel-client';
+
+/** Everything a command may use; built once in `createApp`. */
+export interface CommandDeps {
+  db: Db;
+  sentinel: SentinelClient;
+  portalUrl: string;
+  renderIncidentCard: (incident: Incident) => CardAttachment;
+  logger: Logger;
+}
+
+export interface Caller {
+  /** Entra object id when Teams sent one. */
+  aadObjectId?: string;
+  name?: string;
+  conversationId: string;
+}
+
+export type Reply = { text: string } | { card: CardAttachment; text?: string };
+
+export interface Command {
+  usage: string;
+  description: string;
+  /** `args` is the rest of the message after the command word, trimmed. */
+  handle(args: string, caller: Caller, deps: CommandDeps): Promise<Reply>;
+}

@@ -1,0 +1,22 @@
+import { renderCard } from '../../cards/render-card';
+import { incidentLine } from '../../incidents/render-incident-card';
+import { countOpenIncidents, listOpenIncidents } from '../../store/incident-repository';
+import type { Command } from '../command';
+
+const SHOWN = 10;
+
+export const incidentsCommand: Command = {
+  usage: 'incidents',
+  description: 'Open incidents, most severe and newest first',
+  async handle(_args, _caller, deps) {
+    const [open, total] = await Promise.all([listOpenIncidents(deps.db, SHOWN), countOpenIncidents(deps.db)]);
+    if (open.length === 0) return { text: 'No open incidents. ✅' };
+    return {
+      card: renderCard('incident-list', {
+        heading: `${total} open incident${total === 1 ? '' : 's'}`,
+        lines: open.map((i) => ({ line: incidentLine(i) })),
+        more: total > open.length ? `Showing the first ${open.length}. Type \`incident <number>\` for one.` : 'Type `incident <number>` for one.',
+      }),
+    };
+  },
+};

@@ -1,0 +1,21 @@
+import type { Command } from '../command';
+import { createHelpCommand } from './help';
+import { incidentCommand } from './incident';
+import { incidentsCommand } from './incidents';
+
+export type CommandName = 'help' | 'incidents' | 'incident';
+
+/** The chat command table: the first word of a message picks the handler. */
+export const commands: Record<CommandName, Command> = {
+  help: createHelpCommand(() => Object.values(commands).map(({ usage, description }) => ({ usage, description }))),
+  incidents: incidentsCommand,
+  incident: incidentCommand,
+};
+
+/** Splits "incident 42" into the command and its arguments; unknown words give undefined. */
+export function parseCommand(text: string): { command: Command; name: CommandName; args: string } | undefined {
+  const [word = '', ...rest] = text.trim().split(/\s+/);
+  const name = word.toLowerCase() as CommandName;
+  const command = Object.hasOwn(commands, name) ? commands[name] : undefined;
+  return command ? { command, name, args: rest.join(' ').trim() } : undefined;
+}

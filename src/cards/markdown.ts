@@ -1,0 +1,34 @@
+/**
+ * Adaptive Card TextBlocks render a markdown subset (bold, italics, lists, links), and Teams
+ * turns bare URLs into links. Every value that came from an incident, an entity or a chat
+ * message goes through `untrusted` before it reaches a card.
+ */
+
+const CONTROL_CHARS = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069]/g;
+const INLINE_MARKUP = /[\\`*_~[\]<>]/g;
+const BLOCK_MARKER = /^(\s*)(#{1,6}(?=\s|$)|[+-](?=\s))/gm;
+const ORDERED_LIST_MARKER = /^(\s*\d+)\.(?=\s)/gm;
+
+/**
+ * Backslash-escapes what could start markup: emphasis, code, links (`[` `]`), autolinks (`<`),
+ * and headings, quotes and list markers at the start of a line. Other punctuation stays as it
+ * is, so an IP address or a path still reads (and copies) unchanged.
+ */
+export const escapeMarkdown = (text: string): string =>
+  text
+    .replace(INLINE_MARKUP, (c) => `\\${c}`)
+    .replace(BLOCK_MARKER, (_m, space: string, marker: string) => `${space}\\${marker}`)
+    .replace(ORDERED_LIST_MARKER, (_m, number: string) => `${number}\\.`);
+
+/** Breaks auto-linking of schemes and `www.` without changing what an analyst reads. */
+export const defangLinks = (text: string): string =>
+  text.replace(/\b(h)(tt)(ps?|p)(?=:\/\/)/gi, (_m, h: string, _tt: string, rest: string) => `${h}xx${rest}`).replace(/:\/\//g, '[://]').replace(/\bwww\./gi, 'www[.]');
+
+/** Defangs an indicator completely (every dot), the SOC convention for URLs and domains. */
+export const defangIndicator = (text: string): string => defangLinks(text).replace(/(?<!\[)\.(?!\])/g, '[.]');
+
+export const truncate = (text: string, max: number): string => (text.length <= max ? text : `${text.slice(0, Math.max(0, max - 1))}…`);
+
+/** Plain text from an untrusted source, safe to place in any TextBlock or Fact. */
+export const untrusted = (text: string | undefined | null, max = 300): string =>
+  escapeMarkdown(defangLinks(truncate((text ?? '').replace(CONTROL_CHARS, '').replace(/\r\n?/g, '\n'), max)));

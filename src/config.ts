@@ -1,0 +1,125 @@
+import { z } from 'zod';
+import { AppError } from './errors';
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', '::1', 'localhost']);
+const LOCAL_WEBHOOK_SECRET = 'local-dev-secret';
+
+const optionalText = z
+  .string()
+  .trim()
+  .optional()
+  .transform((v) => (v === '' ? undefined : v));
+
+const httpUrl = (fallback: string) =>
+  z
+    .string()
+    .trim()
+    .default(fallback)
+    .refine((v) => /^https?:\/\/[^\s/]+/.test(v), 'must be an http(s) URL')
+    .transform((v) => v.replace(/\/+$/, ''));
+
+const integer = (fallback: number, min: number, max: number) =>
+  z.coerce.number().int().min(min).max(max).default(fallback);
+
+const guid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+const envSchema = z.object({
+  PORT: integer(3978, 0, 65535),
+  HOST: optionalText,
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  MicrosoftAppId: optionalText.refine((v) => v === undefined || guid.test(v), 'must be the bot\'s app id (a GUID)'),
+  MicrosoftAppPassword: optionalText,
+  MicrosoftAppType: z.enum(['MultiTenant', 'SingleTenant', 'UserAssignedMSI']).default('MultiTenant'),
+  MicrosoftAppTenantId: optionalText.refine((v) => v === undefined || guid.test(v), 'must be a tenant id (a GUID)'),
+  VIGIL_WEBHOOK_SECRET: optionalText,
+  DATABASE_URL: optionalText.refine((v) => v === undefined || /^postgres(ql)?:\/\//.test(v), 'must be a postgres:// URL'),
+  VIGIL_DATA_DIR: z.string().trim().min(1).default('./data'),
+  SENTINEL_SUBSCRIPTION_ID: z.string().trim().default('00000000-0000-0000-0000-000000000000'),
+  SENTINEL_RESOURCE_GROUP: z.string().trim().default('soc-rg'),
+  SENTINEL_WORKSPACE_NAME: z.string().trim().default('soc-workspace'),
+  SENTINEL_WORKSPACE_ID: z.string().trim().default('00000000-0000-0000-0000-000000000001'),
+  ARM_ENDPOINT: httpUrl('https://management.azure.com'),
+  AZURE_TENANT_ID: optionalText,
+  AZURE_CLIENT_ID: optionalText,
+  AZURE_CLIENT_SECRET: optionalText,
+  AZURE_USE_MANAGED_IDENTITY: z.enum(['true', 'false']).default('false'),
+  VIGIL_UPSTREAM_TIMEOUT_MS: integer(10_000, 50, 120_000),
+  VIGIL_PORTAL_URL: httpUrl('https://portal.azure.com'),
+});
+
+export type Env = z.input<typeof envSchema>;
+
+export interface Config {
+  port: number;
+  host: string;
+  logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
+  /** Local mode: no Bot Framework auth, loopback only, PGlite by default. */
+  localMode: boolean;
+  bot: { appId?: string; appPassword?: string; appType: 'MultiTenant' | 'SingleTenant' | 'UserAssignedMSI'; tenantId?: string };
+  webhookSecret: string;
+  database: { kind: 'pg'; url: string } | { kind: 'pglite'; dataDir: string };
+  sentinel: { subscriptionId: string; resourceGroup: string; workspaceName: string; workspaceId: string; armEndpoint: string };
+  azure: { tenantId?: string; clientId?: string; clientSecret?: string; managedIdentity: boolean };
+  upstreamTimeoutMs: number;
+  portalUrl: string;
+}
+
+/**
+ * Reads and validates every setting at once. Throws one CONFIG_INVALID error listing every
+ * missing or invalid setting, so an operator fixes them all in one go.
+ */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const parsed = envSchema.safeParse(env);
+  const problems: string[] = parsed.success
+    ? []
+    : parsed.error.issues.map((i) => `${i.path.join('.') || '(environment)'}: ${i.message}`);
+  if (!parsed.success) throw configError(problems);
+  const e = parsed.data;
+
+  const localMode = e.MicrosoftAppId === undefined;
+  const host = e.HOST ?? (localMode ? '127.0.0.1' : '0.0.0.0');
+  if (localMode && !LOOPBACK_HOSTS.has(host)) {
+    problems.push(`HOST: without MicrosoftAppId there is no Bot Framework authentication, so Vigil only binds to loopback (got ${host}); set MicrosoftAppId or HOST=127.0.0.1`);
+  }
+  if (!localMode && e.MicrosoftAppType !== 'UserAssignedMSI' && !e.MicrosoftAppPassword) {
+    problems.push('MicrosoftAppPassword: required with MicrosoftAppId unless MicrosoftAppType=UserAssignedMSI');
+  }
+  if (!localMode && e.MicrosoftAppType !== 'MultiTenant' && !e.MicrosoftAppTenantId) {
+    problems.push(`MicrosoftAppTenantId: required when MicrosoftAppType=${e.MicrosoftAppType}`);
+  }
+  if (!localMode && (e.VIGIL_WEBHOOK_SECRET ?? '').length < 16) {
+    problems.push('VIGIL_WEBHOOK_SECRET: required outside local mode, at least 16 characters; use the value the Sentinel playbook sends');
+  }
+  if (e.AZURE_CLIENT_SECRET && !(e.AZURE_TENANT_ID && e.AZURE_CLIENT_ID)) {
+    problems.push('AZURE_CLIENT_SECRET: needs AZURE_TENANT_ID and AZURE_CLIENT_ID as well');
+  }
+  if (problems.length > 0) throw configError(problems);
+
+  return {
+    port: e.PORT,
+    host,
+    logLevel: e.LOG_LEVEL,
+    localMode,
+    bot: { appId: e.MicrosoftAppId, appPassword: e.MicrosoftAppPassword, appType: e.MicrosoftAppType, tenantId: e.MicrosoftAppTenantId },
+    webhookSecret: e.VIGIL_WEBHOOK_SECRET ?? LOCAL_WEBHOOK_SECRET,
+    database: e.DATABASE_URL ? { kind: 'pg', url: e.DATABASE_URL } : { kind: 'pglite', dataDir: e.VIGIL_DATA_DIR },
+    sentinel: {
+      subscriptionId: e.SENTINEL_SUBSCRIPTION_ID,
+      resourceGroup: e.SENTINEL_RESOURCE_GROUP,
+      workspaceName: e.SENTINEL_WORKSPACE_NAME,
+      workspaceId: e.SENTINEL_WORKSPACE_ID,
+      armEndpoint: e.ARM_ENDPOINT,
+    },
+    azure: {
+      tenantId: e.AZURE_TENANT_ID,
+      clientId: e.AZURE_CLIENT_ID,
+      clientSecret: e.AZURE_CLIENT_SECRET,
+      managedIdentity: e.AZURE_USE_MANAGED_IDENTITY === 'true',
+    },
+    upstreamTimeoutMs: e.VIGIL_UPSTREAM_TIMEOUT_MS,
+    portalUrl: e.VIGIL_PORTAL_URL,
+  };
+}
+
+const configError = (problems: string[]) =>
+  new AppError('CONFIG_INVALID', `Vigil cannot start; fix these settings:\n  - ${problems.join('\n  - ')}`, { problems });

@@ -1,0 +1,95 @@
+import restify from 'restify';
+import type { CloudAdapter } from 'botbuilder';
+import type { TeamsActivityHandler } from 'botbuilder';
+import { AppError, toAppError, type ErrorCode } from './errors';
+import { checkWebhookSecret } from './ingest/webhook-auth';
+import { readJsonBody } from './ingest/read-body';
+import { ingestIncident, type IngestDeps } from './ingest/ingest-incident';
+import type { Logger } from './logger';
+import type { Metrics } from './metrics';
+import type { Db } from './store/db';
+
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+export interface ServerDeps {
+  adapter: CloudAdapter;
+  bot: TeamsActivityHandler;
+  db: Db;
+  ingest: IngestDeps;
+  webhookSecret: string;
+  metrics: Metrics;
+  logger: Logger;
+}
+
+const httpStatus: Record<ErrorCode, number> = {
+  CONFIG_INVALID: 500,
+  UNAUTHORIZED: 401,
+  FORBIDDEN: 403,
+  PAYLOAD_TOO_LARGE: 413,
+  BAD_REQUEST: 400,
+  NOT_FOUND: 404,
+  UPSTREAM_FAILED: 502,
+  UPSTREAM_TIMEOUT: 504,
+  INTERNAL: 500,
+};
+
+const withTimeout = <T>(p: Promise<T>, ms: number, what: string) =>
+  Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new AppError('UPSTREAM_TIMEOUT', `${what} did not answer within ${ms} ms`)), ms).unref())]);
+
+/** The HTTP surface: Teams in, Sentinel in, and the probes an orchestrator needs. */
+export function createServer(deps: ServerDeps): restify.Server {
+  const server = restify.createServer({ name: 'vigil', handleUncaughtExceptions: false });
+  const log = deps.logger;
+
+  const sendError = (res: restify.Response, e: unknown) => {
+    const err = toAppError(e);
+    const status = httpStatus[err.code];
+    if (status >= 500) log.error({ err: e }, 'request failed');
+    const message = err.code === 'INTERNAL' ? 'internal error; see the Vigil log' : err.message;
+    if (status === 401) res.header('WWW-Authenticate', 'Bearer');
+    res.send(status, { error: { code: err.code, message } });
+  };
+
+  server.post(
+    '/api/messages',
+    restify.plugins.bodyParser({ maxBodySize: MAX_BODY_BYTES, mapParams: false, rejectUnknown: true }),
+    async (req: restify.Request, res: restify.Response) => {
+      await deps.adapter.process(req, res, (context) => deps.bot.run(context));
+    },
+  );
+
+  server.post('/api/incidents', async (req: restify.Request, res: restify.Response) => {
+    try {
+      checkWebhookSecret(req.header('authorization'), deps.webhookSecret);
+      const body = await readJsonBody(req, MAX_BODY_BYTES);
+      const { incident, outcome } = await ingestIncident(body, deps.ingest);
+      deps.metrics.incidentsReceived.inc({ outcome: outcome.kind });
+      log.info({ incident: incident.number, severity: incident.severity, outcome: outcome.kind }, 'incident received');
+      res.send(202, { outcome: outcome.kind, incident: { id: incident.id, number: incident.number } });
+    } catch (e) {
+      deps.metrics.incidentsReceived.inc({ outcome: 'refused' });
+      if (e instanceof AppError && e.code !== 'INTERNAL') log.warn({ code: e.code, reason: e.message }, 'incident refused');
+      sendError(res, e);
+    }
+  });
+
+  server.get('/healthz', async (_req: restify.Request, res: restify.Response) => {
+    res.send(200, { status: 'ok' });
+  });
+
+  server.get('/readyz', async (_req: restify.Request, res: restify.Response) => {
+    try {
+      await withTimeout(deps.db.query('SELECT 1'), 2000, 'the database');
+      res.send(200, { status: 'ready', database: deps.db.driver });
+    } catch (e) {
+      res.send(503, { status: 'unavailable', reason: toAppError(e).message });
+    }
+  });
+
+  server.get('/metrics', async (_req: restify.Request, res: restify.Response) => {
+    res.setHeader('content-type', deps.metrics.registry.contentType);
+    res.end(await deps.metrics.registry.metrics());
+  });
+
+  return server;
+}

@@ -1,0 +1,118 @@
+import type { Queryable } from './db';
+
+/** One incident card that must be posted to (or updated in) one conversation. */
+export interface CardJob {
+  incidentKey: string;
+  conversationId: string;
+  /** Set once the card has been posted: later versions update this activity in place. */
+  activityId?: string;
+  version: number;
+  attempts: number;
+  /** When this version fell due: the outbox measures delivery latency from here. */
+  dueAt: Date;
+}
+
+interface CardRow {
+  incident_key: string;
+  conversation_id: string;
+  activity_id: string | null;
+  desired_version: number;
+  attempts: number;
+  next_attempt_at: Date;
+}
+
+/**
+ * Claims due cards for `leaseMs`, most severe incidents first. `SKIP LOCKED` and the lease let
+ * several processes drain one queue without sending a card twice; a process that dies mid-send
+ * leaves a lease that simply runs out.
+ */
+export async function claimDueCards(db: Queryable, limit: number, leaseMs: number): Promise<CardJob[]> {
+  const r = await db.query<CardRow>(
+    `UPDATE incident_cards c SET claimed_until = now() + make_interval(secs => $2::double precision / 1000), attempts = c.attempts + 1
+     FROM (
+       SELECT ic.incident_key, ic.conversation_id FROM incident_cards ic JOIN incidents i ON i.key = ic.incident_key
+       WHERE ic.sent_version < ic.desired_version AND ic.next_attempt_at <= now()
+         AND (ic.claimed_until IS NULL OR ic.claimed_until < now())
+       ORDER BY CASE i.severity WHEN 'High' THEN 0 WHEN 'Medium' THEN 1 WHEN 'Low' THEN 2 ELSE 3 END, ic.next_attempt_at
+       LIMIT $1 FOR UPDATE OF ic SKIP LOCKED
+     ) due
+     WHERE c.incident_key = due.incident_key AND c.conversation_id = due.conversation_id
+     RETURNING c.incident_key, c.conversation_id, c.activity_id, c.desired_version, c.attempts, c.next_attempt_at`,
+    [limit, leaseMs],
+  );
+  return r.rows.map((row) => ({
+    incidentKey: row.incident_key,
+    conversationId: row.conversation_id,
+    activityId: row.activity_id ?? undefined,
+    version: row.desired_version,
+    attempts: row.attempts,
+    dueAt: new Date(row.next_attempt_at),
+  }));
+}
+
+/** Records a delivered card. A newer version requested meanwhile stays due. */
+export async function completeCard(db: Queryable, job: CardJob, activityId: string | undefined): Promise<void> {
+  await db.query(
+    `UPDATE incident_cards SET sent_version = GREATEST(sent_version, $3), activity_id = $4, attempts = 0,
+       claimed_until = NULL, last_error = NULL, sent_at = now(), next_attempt_at = now()
+     WHERE incident_key = $1 AND conversation_id = $2`,
+    [job.incidentKey, job.conversationId, job.version, activityId ?? null],
+  );
+}
+
+/** Puts a card back for a later attempt; nothing is ever dropped. */
+export async function retryCardLater(db: Queryable, job: CardJob, delayMs: number, error: string): Promise<void> {
+  await db.query(
+    `UPDATE incident_cards SET claimed_until = NULL, last_error = $3,
+       next_attempt_at = now() + make_interval(secs => $4::double precision / 1000)
+     WHERE incident_key = $1 AND conversation_id = $2`,
+    [job.incidentKey, job.conversationId, error.slice(0, 500), delayMs],
+  );
+}
+
+/** The card's activity is gone (deleted in Teams): post it afresh on the next attempt. */
+export async function forgetCardActivity(db: Queryable, job: CardJob): Promise<void> {
+  await db.query('UPDATE incident_cards SET activity_id = NULL, claimed_until = NULL, next_attempt_at = now() WHERE incident_key = $1 AND conversation_id = $2', [
+    job.incidentKey,
+    job.conversationId,
+  ]);
+}
+
+/** Milliseconds until the next card falls due (0 if one is due now), or undefined if none waits. */
+export async function msUntilNextCard(db: Queryable): Promise<number | undefined> {
+  const r = await db.query<{ ms: number | null }>(
+    `SELECT EXTRACT(EPOCH FROM (min(GREATEST(next_attempt_at, COALESCE(claimed_until, next_attempt_at))) - now())) * 1000 AS ms
+     FROM incident_cards WHERE sent_version < desired_version`,
+  );
+  const ms = r.rows[0]?.ms;
+  return ms === null || ms === undefined ? undefined : Math.max(0, Number(ms));
+}
+
+export interface CardDelivery {
+  conversationId: string;
+  activityId?: string;
+  sentVersion: number;
+  desiredVersion: number;
+  attempts: number;
+  lastError?: string;
+}
+
+export async function listCardDeliveries(db: Queryable, incidentKey: string): Promise<CardDelivery[]> {
+  const r = await db.query<{ conversation_id: string; activity_id: string | null; sent_version: number; desired_version: number; attempts: number; last_error: string | null }>(
+    'SELECT conversation_id, activity_id, sent_version, desired_version, attempts, last_error FROM incident_cards WHERE incident_key = $1 ORDER BY conversation_id',
+    [incidentKey],
+  );
+  return r.rows.map((row) => ({
+    conversationId: row.conversation_id,
+    activityId: row.activity_id ?? undefined,
+    sentVersion: row.sent_version,
+    desiredVersion: row.desired_version,
+    attempts: row.attempts,
+    lastError: row.last_error ?? undefined,
+  }));
+}
+
+export async function countPendingCards(db: Queryable): Promise<number> {
+  const r = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM incident_cards WHERE sent_version < desired_version');
+  return r.rows[0]?.n ?? 0;
+}

@@ -1,0 +1,120 @@
+import crypto from 'node:crypto';
+import type { Incident } from '../incidents/incident';
+import type { Db, Queryable } from './db';
+
+export type UpsertOutcome =
+  | { kind: 'created'; version: number }
+  | { kind: 'updated'; version: number }
+  | { kind: 'unchanged' }
+  | { kind: 'stale'; storedLastModifiedAt: string };
+
+export interface StoredIncident {
+  incident: Incident;
+  version: number;
+}
+
+interface IncidentRow {
+  data: Incident;
+  version: number;
+  content_hash: string;
+  last_modified_at: Date | null;
+}
+
+/** What a reader sees; etag and modification time alone change nothing worth a card update. */
+const contentHash = (i: Incident): string => {
+  const { etag: _etag, lastModifiedAt: _modified, ...visible } = i;
+  return crypto.createHash('sha256').update(JSON.stringify(visible)).digest('hex');
+};
+
+const time = (iso?: string) => (iso ? new Date(iso).getTime() : undefined);
+
+/**
+ * Inserts or updates one incident and, when its content changed, asks for its card in every
+ * subscribed channel — in the same transaction, so a stored change always reaches the outbox.
+ * Idempotent: a replay is `unchanged`; an older `lastModifiedAt` is `stale` and writes nothing.
+ */
+export async function upsertIncident(db: Db, incident: Incident): Promise<UpsertOutcome> {
+  return db.transaction(async (tx) => {
+    const hash = contentHash(incident);
+    const existing = await tx.query<IncidentRow>('SELECT data, version, content_hash, last_modified_at FROM incidents WHERE key = $1 FOR UPDATE', [
+      incident.key,
+    ]);
+    const row = existing.rows[0];
+    if (!row) {
+      const inserted = await tx.query(
+        `INSERT INTO incidents (key, arm_id, number, severity, status, title, created_at, last_modified_at, content_hash, data)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (key) DO NOTHING RETURNING version`,
+        [incident.key, incident.id, incident.number, incident.severity, incident.status, incident.title, incident.createdAt, incident.lastModifiedAt ?? null, hash, incident],
+      );
+      // Another writer inserted the same incident between our read and write: treat as a replay.
+      if (inserted.rowCount === 0) return { kind: 'unchanged' };
+      await requestCards(tx, incident.key, 1);
+      return { kind: 'created', version: 1 };
+    }
+
+    const stored = row.last_modified_at?.getTime();
+    const incoming = time(incident.lastModifiedAt);
+    if (stored !== undefined && incoming !== undefined && incoming < stored) {
+      return { kind: 'stale', storedLastModifiedAt: new Date(stored).toISOString() };
+    }
+    if (row.content_hash === hash) {
+      if (incoming !== undefined && (stored === undefined || incoming > stored)) {
+        await tx.query('UPDATE incidents SET last_modified_at = $2, data = $3 WHERE key = $1', [incident.key, incident.lastModifiedAt, incident]);
+      }
+      return { kind: 'unchanged' };
+    }
+    const version = row.version + 1;
+    await tx.query(
+      `UPDATE incidents SET arm_id = $2, number = $3, severity = $4, status = $5, title = $6, created_at = $7,
+         last_modified_at = COALESCE($8, last_modified_at), content_hash = $9, data = $10, version = $11, updated_at = now()
+       WHERE key = $1`,
+      [incident.key, incident.id, incident.number, incident.severity, incident.status, incident.title, incident.createdAt, incident.lastModifiedAt ?? null, hash, incident, version],
+    );
+    await requestCards(tx, incident.key, version);
+    return { kind: 'updated', version };
+  });
+}
+
+/**
+ * Marks the card of `version` as wanted in every subscribed channel. A card waiting out a
+ * throttle keeps its back-off; a fresh one is due at once.
+ */
+async function requestCards(tx: Queryable, incidentKey: string, version: number): Promise<void> {
+  await tx.query(
+    `INSERT INTO incident_cards (incident_key, conversation_id, desired_version)
+     SELECT $1, id, $2 FROM conversations WHERE subscribed
+     ON CONFLICT (incident_key, conversation_id) DO UPDATE
+       SET desired_version = GREATEST(incident_cards.desired_version, excluded.desired_version),
+           next_attempt_at = CASE WHEN incident_cards.attempts = 0 THEN now() ELSE incident_cards.next_attempt_at END`,
+    [incidentKey, version],
+  );
+}
+
+export async function getIncident(db: Queryable, key: string): Promise<StoredIncident | undefined> {
+  const r = await db.query<IncidentRow>('SELECT data, version FROM incidents WHERE key = $1', [key.toLowerCase()]);
+  const row = r.rows[0];
+  return row ? { incident: row.data, version: row.version } : undefined;
+}
+
+/** Incident numbers are unique per workspace; with several workspaces the newest wins. */
+export async function getIncidentByNumber(db: Queryable, number: number): Promise<StoredIncident | undefined> {
+  const r = await db.query<IncidentRow>('SELECT data, version FROM incidents WHERE number = $1 ORDER BY created_at DESC LIMIT 1', [number]);
+  const row = r.rows[0];
+  return row ? { incident: row.data, version: row.version } : undefined;
+}
+
+/** Open incidents, most severe first and newest first within a severity. */
+export async function listOpenIncidents(db: Queryable, limit: number): Promise<Incident[]> {
+  const r = await db.query<{ data: Incident }>(
+    `SELECT data FROM incidents WHERE status <> 'Closed'
+     ORDER BY CASE severity WHEN 'High' THEN 0 WHEN 'Medium' THEN 1 WHEN 'Low' THEN 2 ELSE 3 END, created_at DESC
+     LIMIT $1`,
+    [limit],
+  );
+  return r.rows.map((row) => row.data);
+}
+
+export async function countOpenIncidents(db: Queryable): Promise<number> {
+  const r = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM incidents WHERE status <> 'Closed'`);
+  return r.rows[0]?.n ?? 0;
+}

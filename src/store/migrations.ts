@@ -1,0 +1,98 @@
+import type { Db } from './db';
+
+interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+/** Append only: a released migration is never edited, a change is a new version. */
+export const migrations: Migration[] = [
+  {
+    version: 1,
+    name: 'incidents, conversations, cards, audit',
+    sql: `
+      CREATE TABLE incidents (
+        key              text PRIMARY KEY,
+        arm_id           text NOT NULL,
+        number           integer NOT NULL,
+        severity         text NOT NULL,
+        status           text NOT NULL,
+        title            text NOT NULL,
+        created_at       timestamptz NOT NULL,
+        last_modified_at timestamptz,
+        content_hash     text NOT NULL,
+        version          integer NOT NULL DEFAULT 1,
+        data             jsonb NOT NULL,
+        received_at      timestamptz NOT NULL DEFAULT now(),
+        updated_at       timestamptz NOT NULL DEFAULT now()
+      );
+      CREATE INDEX incidents_by_number ON incidents (number);
+      CREATE INDEX incidents_open ON incidents (status, created_at DESC);
+
+      CREATE TABLE conversations (
+        id          text PRIMARY KEY,
+        kind        text NOT NULL,
+        tenant_id   text,
+        team_id     text,
+        name        text,
+        service_url text NOT NULL,
+        reference   jsonb NOT NULL,
+        subscribed  boolean NOT NULL DEFAULT false,
+        updated_at  timestamptz NOT NULL DEFAULT now()
+      );
+
+      CREATE TABLE incident_cards (
+        incident_key    text NOT NULL REFERENCES incidents (key),
+        conversation_id text NOT NULL REFERENCES conversations (id),
+        activity_id     text,
+        desired_version integer NOT NULL,
+        sent_version    integer NOT NULL DEFAULT 0,
+        attempts        integer NOT NULL DEFAULT 0,
+        next_attempt_at timestamptz NOT NULL DEFAULT now(),
+        claimed_until   timestamptz,
+        last_error      text,
+        sent_at         timestamptz,
+        PRIMARY KEY (incident_key, conversation_id)
+      );
+      CREATE INDEX incident_cards_due ON incident_cards (next_attempt_at) WHERE sent_version < desired_version;
+
+      CREATE TABLE audit (
+        id      bigserial PRIMARY KEY,
+        at      timestamptz NOT NULL DEFAULT now(),
+        actor   text NOT NULL,
+        action  text NOT NULL,
+        target  text,
+        details jsonb NOT NULL DEFAULT '{}'
+      );
+      CREATE FUNCTION audit_is_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN RAISE EXCEPTION 'audit is append-only'; END $$;
+      CREATE TRIGGER audit_append_only BEFORE UPDATE OR DELETE ON audit
+        FOR EACH ROW EXECUTE FUNCTION audit_is_append_only();
+    `,
+  },
+];
+
+/** Arbitrary, fixed: replicas starting together take turns migrating. */
+const MIGRATION_LOCK = 72_101_001;
+
+/**
+ * Brings the schema up to date. Safe to run from several processes at once: each migration runs
+ * in a transaction under an advisory lock, and an applied version is skipped.
+ */
+export async function migrate(db: Db): Promise<number[]> {
+  await db.query(`CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
+  const applied: number[] = [];
+  for (const m of migrations) {
+    const ran = await db.transaction(async (tx) => {
+      await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+      const done = await tx.query('SELECT 1 FROM schema_migrations WHERE version = $1', [m.version]);
+      if (done.rowCount > 0) return false;
+      await tx.exec(m.sql);
+      await tx.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [m.version, m.name]);
+      return true;
+    });
+    if (ran) applied.push(m.version);
+  }
+  return applied;
+}

@@ -1,0 +1,67 @@
+import type { Activity } from 'botbuilder';
+
+/** A Bot Connector answer that was not 2xx, or no answer at all (`status` 0). */
+export class ConnectorError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly retryAfterMs?: number,
+  ) {
+    super(message);
+    this.name = 'ConnectorError';
+  }
+}
+
+export type TokenProvider = () => Promise<string | undefined>;
+
+export interface ConnectorClient {
+  sendToConversation(serviceUrl: string, conversationId: string, activity: Partial<Activity>): Promise<{ id: string }>;
+  updateActivity(serviceUrl: string, conversationId: string, activityId: string, activity: Partial<Activity>): Promise<void>;
+}
+
+/** `Retry-After` is seconds (possibly fractional) or an HTTP date. */
+export const parseRetryAfter = (value: string | null, now = Date.now()): number | undefined => {
+  if (!value) return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+};
+
+/**
+ * The Bot Connector's REST calls for proactive sends and in-place updates, over fetch so that
+ * Vigil owns timeouts and retries (the outbox decides when to try again, not a hidden policy).
+ * With no token provider (local mode) requests carry no Authorization header.
+ */
+export function createConnectorClient(options: { timeoutMs: number; token?: TokenProvider }): ConnectorClient {
+  const call = async (method: 'POST' | 'PUT', serviceUrl: string, path: string, activity: Partial<Activity>) => {
+    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    const token = await options.token?.();
+    if (token) headers.authorization = `Bearer ${token}`;
+    const url = `${serviceUrl.replace(/\/+$/, '')}${path}`;
+    let res: Response;
+    try {
+      res = await fetch(url, { method, headers, body: JSON.stringify(activity), signal: AbortSignal.timeout(options.timeoutMs) });
+    } catch (e) {
+      const timedOut = e instanceof Error && (e.name === 'TimeoutError' || e.name === 'AbortError');
+      throw new ConnectorError(0, timedOut ? `Bot Connector did not answer within ${options.timeoutMs} ms` : `Bot Connector unreachable: ${(e as Error).message}`);
+    }
+    const text = await res.text();
+    if (!res.ok) {
+      throw new ConnectorError(res.status, `Bot Connector answered ${res.status}: ${text.slice(0, 200)}`, parseRetryAfter(res.headers.get('retry-after')));
+    }
+    return text === '' ? {} : (JSON.parse(text) as { id?: string });
+  };
+  const conversationPath = (id: string) => `/v3/conversations/${encodeURIComponent(id)}/activities`;
+
+  return {
+    async sendToConversation(serviceUrl, conversationId, activity) {
+      const body = await call('POST', serviceUrl, conversationPath(conversationId), activity);
+      if (!body.id) throw new ConnectorError(502, 'Bot Connector accepted the activity but returned no id');
+      return { id: body.id };
+    },
+    async updateActivity(serviceUrl, conversationId, activityId, activity) {
+      await call('PUT', serviceUrl, `${conversationPath(conversationId)}/${encodeURIComponent(activityId)}`, { ...activity, id: activityId });
+    },
+  };
+}

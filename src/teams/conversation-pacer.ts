@@ -1,0 +1,36 @@
+/** Teams' documented per-bot, per-conversation send limits. */
+export const TEAMS_SEND_LIMITS = [
+  { max: 7, windowMs: 1_000 },
+  { max: 8, windowMs: 2_000 },
+  { max: 60, windowMs: 30_000 },
+  { max: 1_800, windowMs: 3_600_000 },
+] as const;
+
+export interface Pacer {
+  /** Records a send and returns 0 if one may go now; otherwise the wait in ms (nothing recorded). */
+  tryAcquire(conversationId: string): number;
+}
+
+/**
+ * Sliding-window limits per conversation, so that a storm in one channel stays under Teams'
+ * limits instead of learning them from 429s. In-process: with several replicas each keeps its
+ * own view, and the outbox's 429 handling covers the rest.
+ */
+export function createPacer(limits: ReadonlyArray<{ max: number; windowMs: number }> = TEAMS_SEND_LIMITS, now: () => number = Date.now): Pacer {
+  const longest = Math.max(...limits.map((l) => l.windowMs));
+  const sent = new Map<string, number[]>();
+  return {
+    tryAcquire(conversationId) {
+      const t = now();
+      const times = (sent.get(conversationId) ?? []).filter((s) => s > t - longest);
+      let wait = 0;
+      for (const { max, windowMs } of limits) {
+        const inWindow = times.filter((s) => s > t - windowMs);
+        if (inWindow.length >= max) wait = Math.max(wait, inWindow[inWindow.length - max]! + windowMs - t);
+      }
+      if (wait === 0) times.push(t);
+      sent.set(conversationId, times);
+      return wait;
+    },
+  };
+}

@@ -1,0 +1,207 @@
+import type { Logger } from '../logger';
+import type { Metrics } from '../metrics';
+import type { Db } from '../store/db';
+import { claimDueCards, completeCard, forgetCardActivity, msUntilNextCard, retryCardLater, type CardJob } from '../store/card-queue';
+import { getConversation } from '../store/conversation-repository';
+import { getIncident } from '../store/incident-repository';
+import type { Incident } from '../incidents/incident';
+import type { CardAttachment } from '../cards/render-card';
+import { ConnectorError, type ConnectorClient } from './connector-client';
+import type { Pacer } from './conversation-pacer';
+
+/** Statuses Teams documents as "try again": throttled, precondition, gateway errors; 0 = no answer. */
+const RETRIABLE = new Set([0, 412, 429, 500, 502, 503, 504]);
+
+export interface OutboxOptions {
+  db: Db;
+  connector: ConnectorClient;
+  pacer: Pacer;
+  renderCard: (incident: Incident) => CardAttachment;
+  logger: Logger;
+  metrics: Metrics;
+  /** How long a claimed card stays ours before another process may take it. */
+  leaseMs?: number;
+  /** Cards claimed per round; sends to one conversation still go one at a time. */
+  batchSize?: number;
+  /** Longest sleep between looks at the queue (other replicas may have added work). */
+  pollMs?: number;
+  baseBackoffMs?: number;
+  maxBackoffMs?: number;
+  /** Waits shorter than this are slept in place; longer ones go back to the queue. */
+  maxInlineWaitMs?: number;
+  random?: () => number;
+}
+
+export interface Outbox {
+  /** Looks at the queue now (call after storing a change) instead of at the next poll. */
+  kick(): void;
+  start(): void;
+  /** Stops polling and waits for sends in flight. */
+  stop(): Promise<void>;
+  /** Resolves once nothing is due or in flight (tests, shutdown). */
+  idle(): Promise<void>;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Delivers incident cards from the store's queue to Teams: posts a card once, then updates that
+ * same activity for every later version. Per conversation it sends one at a time within Teams'
+ * limits; on 429/412/5xx it backs off with full jitter, never sooner than `Retry-After`, and the
+ * card stays queued in the database until delivered, so neither a slow connector nor a restart
+ * loses one.
+ */
+export function createOutbox(o: OutboxOptions): Outbox {
+  const leaseMs = o.leaseMs ?? 30_000;
+  const batchSize = o.batchSize ?? 50;
+  const pollMs = o.pollMs ?? 1_000;
+  const baseBackoffMs = o.baseBackoffMs ?? 500;
+  const maxBackoffMs = o.maxBackoffMs ?? 60_000;
+  const maxInlineWaitMs = o.maxInlineWaitMs ?? 2_000;
+  const random = o.random ?? Math.random;
+
+  const chains = new Map<string, Promise<void>>();
+  let inFlight = 0;
+  let draining = false;
+  let again = false;
+  let running = false;
+  let timer: NodeJS.Timeout | undefined;
+  const idleWaiters = new Set<() => void>();
+
+  const backoff = (attempts: number, retryAfterMs = 0) => Math.max(retryAfterMs, random() * Math.min(maxBackoffMs, baseBackoffMs * 2 ** (attempts - 1)));
+
+  const deliver = async (job: CardJob): Promise<void> => {
+    const conversation = await getConversation(o.db, job.conversationId);
+    const stored = await getIncident(o.db, job.incidentKey);
+    if (!conversation?.subscribed || !stored) {
+      // Unsubscribed since the card was asked for: nothing to deliver there any more.
+      await completeCard(o.db, job, job.activityId);
+      return;
+    }
+    for (;;) {
+      const wait = o.pacer.tryAcquire(job.conversationId);
+      if (wait === 0) break;
+      if (wait > maxInlineWaitMs) {
+        await retryCardLater(o.db, job, wait, 'paced: conversation send budget used up');
+        return;
+      }
+      await sleep(wait);
+    }
+    const activity = { type: 'message' as const, attachments: [o.renderCard(stored.incident)], summary: `Incident #${stored.incident.number}: ${stored.incident.severity}` };
+    try {
+      let activityId = job.activityId;
+      if (activityId) {
+        await o.connector.updateActivity(conversation.serviceUrl, conversation.id, activityId, activity);
+      } else {
+        activityId = (await o.connector.sendToConversation(conversation.serviceUrl, conversation.id, activity)).id;
+      }
+      await completeCard(o.db, job, activityId);
+      o.metrics.cardsDelivered.inc({ op: job.activityId ? 'update' : 'post' });
+      o.metrics.cardLatency.observe(Math.max(0, Date.now() - job.dueAt.getTime()) / 1000);
+    } catch (e) {
+      await handleFailure(job, e);
+    }
+  };
+
+  const handleFailure = async (job: CardJob, e: unknown) => {
+    const status = e instanceof ConnectorError ? e.status : 0;
+    const message = e instanceof Error ? e.message : String(e);
+    o.metrics.cardFailures.inc({ status: String(status) });
+    if (status === 404 && job.activityId) {
+      o.logger.warn({ incident: job.incidentKey, conversation: job.conversationId }, 'card activity is gone; posting it again');
+      await forgetCardActivity(o.db, job);
+      return;
+    }
+    const retriable = RETRIABLE.has(status);
+    const delay = retriable ? backoff(job.attempts, e instanceof ConnectorError ? e.retryAfterMs : 0) : maxBackoffMs;
+    o.logger[retriable ? 'info' : 'error']({ incident: job.incidentKey, conversation: job.conversationId, status, attempts: job.attempts, retryInMs: Math.round(delay) }, `card delivery failed: ${message}`);
+    await retryCardLater(o.db, job, delay, message);
+  };
+
+  /** Sends to one conversation strictly in order; different conversations run side by side. */
+  const enqueue = (job: CardJob) => {
+    inFlight += 1;
+    const previous = chains.get(job.conversationId) ?? Promise.resolve();
+    const next = previous
+      .then(() => deliver(job))
+      .catch((e: unknown) => o.logger.error({ err: e, incident: job.incidentKey }, 'card delivery crashed; the lease will expire and it will be retried'))
+      .finally(() => {
+        inFlight -= 1;
+        if (chains.get(job.conversationId) === next) chains.delete(job.conversationId);
+        kick();
+      });
+    chains.set(job.conversationId, next);
+  };
+
+  const drain = async () => {
+    if (draining) {
+      again = true;
+      return;
+    }
+    draining = true;
+    try {
+      do {
+        again = false;
+        const room = batchSize - inFlight;
+        if (room <= 0) break;
+        const jobs = await claimDueCards(o.db, room, leaseMs);
+        for (const job of jobs) enqueue(job);
+        if (jobs.length === room) again = true;
+      } while (again);
+      await scheduleNext();
+    } catch (e) {
+      o.logger.error({ err: e }, 'outbox could not read its queue; retrying');
+      schedule(pollMs);
+    } finally {
+      draining = false;
+      notifyIdle();
+    }
+  };
+
+  const schedule = (ms: number) => {
+    if (!running) return;
+    clearTimeout(timer);
+    timer = setTimeout(kick, ms);
+    timer.unref();
+  };
+
+  const scheduleNext = async () => {
+    if (!running) return;
+    const due = await msUntilNextCard(o.db);
+    schedule(Math.min(pollMs, due === undefined ? pollMs : Math.max(due, 5)));
+  };
+
+  const notifyIdle = () => {
+    if (inFlight > 0 || draining) return;
+    void msUntilNextCard(o.db).then((due) => {
+      if (due === undefined && inFlight === 0 && !draining) for (const wake of [...idleWaiters]) wake();
+    });
+  };
+
+  function kick() {
+    if (!running) return;
+    void drain();
+  }
+
+  return {
+    kick,
+    start() {
+      running = true;
+      kick();
+    },
+    async stop() {
+      running = false;
+      clearTimeout(timer);
+      await Promise.allSettled([...chains.values()]);
+    },
+    idle() {
+      return new Promise<void>((resolve) => {
+        idleWaiters.add(() => {
+          idleWaiters.clear();
+          resolve();
+        });
+        notifyIdle();
+      });
+    },
+  };
+}
