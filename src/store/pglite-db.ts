@@ -15,7 +15,8 @@ export async function createPgliteDb(dataDir: string): Promise<Db> {
     },
     async query<T>(sql: string, params: unknown[] = []) {
       const r = await q.query<T>(sql, params);
-      return { rows: r.rows, rowCount: r.affectedRows ?? r.rows.length };
+      // PGlite reports affectedRows 0 for a SELECT; pg's rowCount counts the rows returned.
+      return { rows: r.rows, rowCount: r.fields.length > 0 ? r.rows.length : (r.affectedRows ?? 0) };
     },
   });
   return {

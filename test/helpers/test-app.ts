@@ -20,9 +20,7 @@ export interface TestApp {
 /** One in-memory database per test file; `resetDb` empties it between tests. */
 export const openTestDb = () => openDb({ kind: 'pglite', dataDir: 'memory://' });
 
-export async function resetDb(db: Db): Promise<void> {
-  await db.exec('TRUNCATE incident_cards, conversations, incidents, audit RESTART IDENTITY CASCADE');
-}
+export { emptyTables as resetDb } from './store-drivers';
 
 /** Vigil on an ephemeral port over an in-memory PGlite (or `db`), with a silent logger. */
 export async function startTestApp(env: Record<string, string> = {}, options: AppOptions & { db?: Db } = {}): Promise<TestApp> {

@@ -1,0 +1,115 @@
+import { startBotConnector, type BotConnectorStandIn } from '../../sandbox/bot-connector';
+import { startSentinel, type SentinelStandIn } from '../../sandbox/sentinel';
+import type { Db } from '../../src/store/db';
+import { demoIncident, fixture } from '../helpers/fixtures';
+import { personalMessage } from '../helpers/teams-activities';
+import { openTestDb, resetDb, startTestApp, TENANT_ID, type TestApp } from '../helpers/test-app';
+
+/** The reply the bot sent to the conversation, as the connector received it. */
+const replyTo = async (connector: BotConnectorStandIn) => {
+  const [reply] = await connector.waitFor('POST', '/v3/conversations/:id/activities/:replyTo');
+  return reply!.body as { text?: string; attachments?: Array<{ contentType: string; content: any }> };
+};
+const textOf = (reply: { text?: string; attachments?: Array<{ content: unknown }> }) => `${reply.text ?? ''} ${JSON.stringify(reply.attachments ?? [])}`;
+
+describe('chat with Vigil', () => {
+  let connector: BotConnectorStandIn;
+  let sentinel: SentinelStandIn;
+  let db: Db;
+  let t: TestApp;
+
+  beforeAll(async () => {
+    connector = await startBotConnector();
+    const contract = fixture('test/fixtures/contracts/GetIncidentById.2024-09-01.json').responses['200'].body;
+    sentinel = await startSentinel({ incidents: [contract] });
+    db = await openTestDb();
+  });
+  afterAll(async () => {
+    await Promise.all([connector.close(), sentinel.close()]);
+    await db.close();
+  });
+  beforeEach(async () => {
+    connector.reset();
+    await resetDb(db);
+    t = await startTestApp(
+      {
+        ARM_ENDPOINT: sentinel.url,
+        SENTINEL_SUBSCRIPTION_ID: 'd0cfe6b2-9ac0-4464-9919-dccaee2e48c0',
+        SENTINEL_RESOURCE_GROUP: 'myRg',
+        SENTINEL_WORKSPACE_NAME: 'myWorkspace',
+      },
+      { db },
+    );
+  });
+  afterEach(async () => {
+    await t.close();
+  });
+
+  it('answers help with every command and what it does', async () => {
+    await t.sendActivity(personalMessage(connector.url, 'help'));
+    const reply = await replyTo(connector);
+    expect(reply.attachments?.[0]?.contentType).toBe('application/vnd.microsoft.card.adaptive');
+    const facts = reply.attachments![0]!.content.body[2].facts.map((f: { title: string }) => f.title);
+    expect(facts).toEqual(['help', 'incidents', 'incident <number>']);
+  });
+
+  it('lists open incidents, most severe first, newest first', async () => {
+    for (const name of ['unfamiliar-signin', 'powershell-web-01', 'brute-force-admin']) await t.postIncident(demoIncident(name));
+    await t.sendActivity(personalMessage(connector.url, 'incidents'));
+    const lines: string[] = (await replyTo(connector)).attachments![0]!.content.body.slice(1, 4).map((b: { text: string }) => b.text);
+    expect(lines.map((l) => /#(\d+)/.exec(l)?.[1])).toEqual(['1041', '1042', '1043']);
+    expect(lines[0]).toContain('HIGH');
+  });
+
+  it('shows one stored incident as its card', async () => {
+    await t.postIncident(demoIncident('powershell-web-01'));
+    await t.sendActivity(personalMessage(connector.url, 'incident 1042'));
+    const text = textOf(await replyTo(connector));
+    expect(text).toContain('Encoded PowerShell downloading a payload on web-01');
+    expect(text).toContain('Incident #1042');
+  });
+
+  it('fetches an incident it has not seen from Sentinel', async () => {
+    await t.sendActivity(personalMessage(connector.url, 'incident 3177'));
+    const text = textOf(await replyTo(connector));
+    expect(text).toContain('My incident');
+    const [lookup] = sentinel.requests('GET', '/subscriptions/:s/resourceGroups/:rg/providers/Microsoft.OperationalInsights/workspaces/:ws/providers/Microsoft.SecurityInsights/incidents');
+    expect(lookup!.query).toMatchObject({ $filter: 'properties/incidentNumber eq 3177', 'api-version': '2025-09-01' });
+  });
+
+  it('says plainly when an incident does not exist, or Sentinel is down', async () => {
+    await t.sendActivity(personalMessage(connector.url, 'incident 99'));
+    expect((await replyTo(connector)).text).toBe('Incident #99 was not found in Sentinel.');
+    connector.reset();
+    sentinel.set({ fail: { count: 1, status: 503 } });
+    await t.sendActivity(personalMessage(connector.url, 'incident 98'));
+    expect((await replyTo(connector)).text).toMatch(/could not look up incident #98 in Sentinel: Sentinel answered 503/);
+  });
+
+  it('points an unknown command to help, without echoing markup', async () => {
+    await t.sendActivity(personalMessage(connector.url, '[phish](https://evil.example) please'));
+    const reply = await replyTo(connector);
+    expect(reply.text).toMatch(/Type \*\*help\*\*/);
+    expect(reply.text).not.toContain('](https://');
+  });
+
+  it('answers an @mention in a channel thread', async () => {
+    const mention = fixture('test/fixtures/contracts/activity.message.channel-mention.json');
+    await t.sendActivity({ ...mention, serviceUrl: connector.url, text: '<at>ridotest</at> help' });
+    const [reply] = await connector.waitFor('POST', '/v3/conversations/:id/activities/:replyTo');
+    expect(decodeURIComponent(reply!.path)).toContain('19:6848757105754c8981c67612732d9aa7@thread.tacv2;messageid=1759881511856');
+    expect(JSON.stringify(reply!.body)).toContain('incident <number>');
+  });
+
+  it('refuses activities from another tenant when a tenant is configured', async () => {
+    await t.close();
+    t = await startTestApp({ MicrosoftAppTenantId: '11111111-2222-3333-4444-555555555555' }, { db });
+    await t.sendActivity(personalMessage(connector.url, 'help'));
+    // Nothing comes back; prove the pipe works by sending from the right tenant afterwards.
+    await t.close();
+    t = await startTestApp({ MicrosoftAppTenantId: TENANT_ID }, { db });
+    await t.sendActivity(personalMessage(connector.url, 'help'));
+    await replyTo(connector);
+    expect(connector.requests('POST', '/v3/conversations/:id/activities/:replyTo')).toHaveLength(1);
+  });
+});

@@ -1,0 +1,74 @@
+import * as AC from 'adaptivecards';
+import { parseIncident } from '../../src/incidents/parse-incident';
+import { renderIncidentCard } from '../../src/incidents/render-incident-card';
+import { untrusted } from '../../src/cards/markdown';
+import { demoIncident, withProperties } from '../helpers/fixtures';
+
+const portalUrl = 'https://portal.azure.com';
+
+/** Parses the card with the Adaptive Cards SDK and returns its validation failures. */
+const validate = (content: unknown) => {
+  const card = new AC.AdaptiveCard();
+  const context = new AC.SerializationContext();
+  card.parse(content, context);
+  const events = card.validateProperties().validationEvents.map((e) => e.message);
+  return [...events, ...Array.from({ length: context.eventCount }, (_, i) => context.getEventAt(i).message)];
+};
+
+const texts = (node: unknown): string[] => {
+  if (Array.isArray(node)) return node.flatMap(texts);
+  if (node && typeof node === 'object') {
+    const o = node as Record<string, unknown>;
+    return [...(typeof o.text === 'string' ? [o.text] : []), ...(typeof o.value === 'string' ? [o.value] : []), ...Object.values(o).flatMap(texts)];
+  }
+  return [];
+};
+
+describe('the incident card', () => {
+  it('is a valid Adaptive Card 1.5 with the verdict first', () => {
+    const card = renderIncidentCard(parseIncident(demoIncident('brute-force-admin'), { portalUrl })).content;
+    expect(validate(card)).toEqual([]);
+    expect(card.version).toBe('1.5');
+    const [first, second] = texts(card);
+    expect(first).toBe('🔴 HIGH · Incident #1041');
+    expect(second).toBe('Multiple failed sign\\-ins followed by success for a Global Administrator'.replace('\\-', '-'));
+    expect(card.actions).toEqual([{ type: 'Action.OpenUrl', title: 'Open in Sentinel', url: expect.stringMatching(/^https:\/\/portal\.azure\.com\/#asset\//) }]);
+  });
+
+  it('cannot be made to carry links, markup or template expressions by the incident', () => {
+    const hostile = withProperties(demoIncident('brute-force-admin'), {
+      title: '[Reset your password](https://evil.example/login) **now** ${$root.url}',
+      description: '# Heading\n- item\n<https://evil.example>\u202Egnp.exe',
+      relatedEntities: [
+        { kind: 'Url', properties: { url: 'https://evil.example/a' } },
+        { kind: 'Account', properties: { accountName: '[x](https://evil.example)' } },
+      ],
+    });
+    const all = texts(renderIncidentCard(parseIncident(hostile, { portalUrl })).content).join('\n');
+    expect(all).not.toMatch(/\]\(https?:/);
+    expect(all).not.toMatch(/(^|[^\\])\*\*/);
+    expect(all).not.toMatch(/<https?:/);
+    expect(all).not.toContain('https://evil');
+    expect(all).not.toContain('\u202E');
+    expect(all).toContain('hxxps\\[://\\]evil\\[.\\]example/a');
+    expect(all).toContain('${$root.url}');
+    expect(all).toContain('\\# Heading');
+  });
+
+  it('truncates very long values', () => {
+    const long = withProperties(demoIncident('brute-force-admin'), { title: 'A'.repeat(10_000) });
+    const [, title] = texts(renderIncidentCard(parseIncident(long, { portalUrl })).content);
+    expect(title!.length).toBe(200);
+    expect(title!.endsWith('…')).toBe(true);
+  });
+
+  it.each([
+    ['**bold**', '\\*\\*bold\\*\\*'],
+    ['1. one', '1\\. one'],
+    ['10.0.0.1 stays', '10.0.0.1 stays'],
+    ['C:\\Windows', 'C:\\\\Windows'],
+    ['see www.evil.example', 'see www\\[.\\]evil.example'],
+  ])('escapes %j as %j', (input, output) => {
+    expect(untrusted(input)).toBe(output);
+  });
+});
