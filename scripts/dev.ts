@@ -1,0 +1,45 @@
+import 'dotenv/config';
+import { demoEnvelopes, startLocalStack } from './local-stack';
+
+/**
+ * `npm run dev`: Vigil in local mode with its sandbox and the Microsoft 365 Agents Playground.
+ * Open http://localhost:56150, pick the team channel: the demo incidents arrive as cards.
+ */
+async function main() {
+  const stack = await startLocalStack({
+    botPort: Number(process.env.PORT ?? 3978),
+    playgroundPort: Number(process.env.PLAYGROUND_PORT ?? 56150),
+    sentinelPort: Number(process.env.SANDBOX_SENTINEL_PORT ?? 4010),
+    dataDir: process.env.VIGIL_DATA_DIR ?? './data',
+    logLevel: process.env.LOG_LEVEL ?? 'info',
+    env: process.env,
+  });
+  console.log(`
+  Vigil        ${stack.botUrl}/api/messages   (local mode, PGlite in ${process.env.VIGIL_DATA_DIR ?? './data'})
+  Sentinel     ${stack.sentinel.url}           (sandbox)
+  Playground   http://localhost:${process.env.PLAYGROUND_PORT ?? 56150}   ← open this; the team channel shows incident cards
+
+  Post another incident:  npm run incident -- demo/incidents/brute-force-admin.update.json
+  Stop:                   Ctrl-C
+`);
+
+  const stop = async () => {
+    await stack.stop();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void stop());
+  process.once('SIGTERM', () => void stop());
+
+  // The demo incidents go out once the Playground has installed Vigil in the team channel;
+  // already-stored ones are replays and change nothing.
+  await stack.channelInstalled(24 * 3_600_000);
+  for (const { file, body } of demoEnvelopes()) {
+    const res = await stack.postIncident(body);
+    console.log(`  demo incident ${file}: ${res.status} ${res.body}`);
+  }
+}
+
+main().catch((e: unknown) => {
+  console.error(e instanceof Error ? e.message : e);
+  process.exit(1);
+});

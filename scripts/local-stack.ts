@@ -1,0 +1,124 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { startSentinel, type SentinelIncidentResource, type SentinelStandIn } from '../sandbox/sentinel';
+import { createApp, type App } from '../src/app';
+import { loadConfig } from '../src/config';
+import { createLogger } from '../src/logger';
+import { listSubscribedConversations } from '../src/store/conversation-repository';
+
+const ROOT = path.resolve(__dirname, '..');
+export const DEMO_DIR = path.join(ROOT, 'demo/incidents');
+
+export interface LocalStackOptions {
+  botPort: number;
+  playgroundPort: number;
+  sentinelPort: number;
+  dataDir: string;
+  logLevel: string;
+  /** Extra environment for Vigil (a developer's .env wins over the sandbox defaults). */
+  env?: Record<string, string | undefined>;
+}
+
+export interface LocalStack {
+  app: App;
+  botUrl: string;
+  playgroundUrl: string;
+  sentinel: SentinelStandIn;
+  webhookSecret: string;
+  /** Resolves once the Playground has installed Vigil in a team channel. */
+  channelInstalled(timeoutMs?: number): Promise<void>;
+  postIncident(body: unknown): Promise<{ status: number; body: string }>;
+  stop(): Promise<void>;
+}
+
+/** The demo incidents as trigger envelopes; updates (`*.update.json`) are left for the user to post. */
+export const demoEnvelopes = (): Array<{ file: string; body: { object: SentinelIncidentResource } }> =>
+  fs
+    .readdirSync(DEMO_DIR)
+    .filter((f) => f.endsWith('.json') && !f.endsWith('.update.json'))
+    .sort()
+    .map((file) => ({ file, body: JSON.parse(fs.readFileSync(path.join(DEMO_DIR, file), 'utf8')) }));
+
+const waitForHttp = async (url: string, timeoutMs: number) => {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const ok = await fetch(url, { signal: AbortSignal.timeout(1000) }).then(
+      (r) => r.status < 500,
+      () => false,
+    );
+    if (ok) return;
+    if (Date.now() > until) throw new Error(`${url} did not come up within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+};
+
+/**
+ * Everything `npm run dev` runs, in one process tree: the Sentinel stand-in seeded with the demo
+ * incidents, Vigil in local mode against it, and the Microsoft 365 Agents Playground as the Teams
+ * client. The end-to-end test drives the very same stack.
+ */
+export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack> {
+  const sentinel = await startSentinel({ port: o.sentinelPort, incidents: demoEnvelopes().map((d) => d.body.object) });
+  const config = loadConfig({
+    LOG_LEVEL: o.logLevel,
+    VIGIL_DATA_DIR: o.dataDir,
+    ARM_ENDPOINT: sentinel.url,
+    ...o.env,
+    PORT: String(o.botPort),
+    HOST: '127.0.0.1',
+  });
+  const app = await createApp(config, { logger: createLogger(config.logLevel) });
+  const botUrl = await app.listen();
+
+  const playgroundUrl = `http://127.0.0.1:${o.playgroundPort}`;
+  const playground: ChildProcess = spawn(
+    path.join(ROOT, 'node_modules/.bin/agentsplayground'),
+    ['--app-endpoint', `${botUrl}/api/messages`, '-c', 'msteams', '-p', String(o.playgroundPort), '--disable-telemetry'],
+    { cwd: ROOT, env: { ...process.env, TEAMSAPPTESTER_BROWSER: 'none' }, stdio: ['ignore', 'pipe', 'pipe'], detached: false },
+  );
+  const playgroundLog: string[] = [];
+  const keep = (chunk: Buffer) => {
+    playgroundLog.push(chunk.toString());
+    if (playgroundLog.length > 200) playgroundLog.shift();
+  };
+  playground.stdout?.on('data', keep);
+  playground.stderr?.on('data', keep);
+  const exited = new Promise<number | null>((resolve) => playground.once('exit', resolve));
+  await Promise.race([
+    waitForHttp(playgroundUrl, 60_000),
+    exited.then((code) => {
+      throw new Error(`the Playground exited (${code}) before it was up:\n${playgroundLog.join('')}`);
+    }),
+  ]);
+
+  return {
+    app,
+    botUrl,
+    playgroundUrl,
+    sentinel,
+    webhookSecret: config.webhookSecret,
+    async channelInstalled(timeoutMs = 120_000) {
+      const until = Date.now() + timeoutMs;
+      while ((await listSubscribedConversations(app.db)).length === 0) {
+        if (Date.now() > until) throw new Error('the Playground did not install Vigil in a team channel');
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    },
+    async postIncident(body) {
+      const res = await fetch(`${botUrl}/api/incidents`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${config.webhookSecret}` },
+        body: JSON.stringify(body),
+      });
+      return { status: res.status, body: await res.text() };
+    },
+    async stop() {
+      playground.kill('SIGTERM');
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
+      if (playground.exitCode === null) playground.kill('SIGKILL');
+      await app.close();
+      await sentinel.close();
+    },
+  };
+}
