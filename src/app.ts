@@ -63,8 +63,11 @@ export async function createApp(config: Config, options: AppOptions = {}) {
       return url;
     },
     async close(): Promise<void> {
-      server.close();
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.server.closeIdleConnections();
       await outbox.stop();
+      server.server.closeAllConnections();
+      await closed;
       if (ownsDb) await db.close();
     },
   };

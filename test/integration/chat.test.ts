@@ -50,7 +50,7 @@ describe('chat with Vigil', () => {
     const reply = await replyTo(connector);
     expect(reply.attachments?.[0]?.contentType).toBe('application/vnd.microsoft.card.adaptive');
     const facts = reply.attachments![0]!.content.body[2].facts.map((f: { title: string }) => f.title);
-    expect(facts).toEqual(['help', 'incidents', 'incident <number>']);
+    expect(facts).toEqual(['help', 'incidents', 'incident \\<number\\>']);
   });
 
   it('lists open incidents, most severe first, newest first', async () => {
@@ -98,7 +98,7 @@ describe('chat with Vigil', () => {
     await t.sendActivity({ ...mention, serviceUrl: connector.url, text: '<at>ridotest</at> help' });
     const [reply] = await connector.waitFor('POST', '/v3/conversations/:id/activities/:replyTo');
     expect(decodeURIComponent(reply!.path)).toContain('19:6848757105754c8981c67612732d9aa7@thread.tacv2;messageid=1759881511856');
-    expect(JSON.stringify(reply!.body)).toContain('incident <number>');
+    expect(JSON.stringify(reply!.body)).toContain('incident \\\\<number\\\\>');
   });
 
   it('refuses activities from another tenant when a tenant is configured', async () => {

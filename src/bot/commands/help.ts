@@ -1,3 +1,4 @@
+import { escapeMarkdown } from '../../cards/markdown';
 import { renderCard } from '../../cards/render-card';
 import type { Command } from '../command';
 
@@ -6,6 +7,7 @@ export const createHelpCommand = (list: () => Array<{ usage: string; description
   usage: 'help',
   description: 'What Vigil can do',
   async handle() {
-    return { card: renderCard('help', { commands: list() }) };
+    // Usages hold placeholders like `<number>`, which markdown would swallow as HTML.
+    return { card: renderCard('help', { commands: list().map((c) => ({ usage: escapeMarkdown(c.usage), description: c.description })) }) };
   },
 });

@@ -1,0 +1,79 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { startLocalStack, type LocalStack } from '../../scripts/local-stack';
+import { demoIncident } from '../helpers/fixtures';
+
+/** The flags this machine needs: no sandbox as root, and no background calls to the closed internet. */
+const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+/**
+ * The whole local stack (`npm run dev`) driven through the Microsoft 365 Agents Playground in
+ * Debian's Chromium, as a newcomer would use it.
+ */
+describe('Vigil in the Agents Playground', () => {
+  let stack: LocalStack;
+  let browser: BrowserContext;
+  let page: Page;
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-e2e-'));
+
+  beforeAll(async () => {
+    stack = await startLocalStack({ botPort: 3988, playgroundPort: 56160, sentinelPort: 4020, dataDir, logLevel: 'warn' });
+    browser = await chromium.launchPersistentContext(fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-chromium-')), {
+      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+      headless: true,
+      args: CHROMIUM_ARGS,
+      viewport: { width: 1400, height: 1000 },
+    });
+    page = browser.pages()[0] ?? (await browser.newPage());
+    await page.goto(stack.playgroundUrl);
+  }, 120_000);
+
+  afterEach(async () => {
+    // A picture of the page when a test fails says more than the locator's timeout.
+    const state = (expect as unknown as { getState(): { currentTestName?: string } }).getState();
+    await page?.screenshot({ path: path.join(os.tmpdir(), `vigil-e2e-${(state.currentTestName ?? 'test').replace(/\W+/g, '-')}.png`) }).catch(() => undefined);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await stack?.stop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  const cards = () => page.locator('.ac-adaptiveCard');
+
+  it('answers help in the personal chat', async () => {
+    await page.getByText('Personal Chat', { exact: true }).click();
+    const box = page.locator('[data-lexical-editor="true"][role="textbox"]');
+    await box.click();
+    await box.fill('help');
+    await page.locator('button[aria-label="Send Message"]').click();
+    const help = cards().filter({ hasText: 'incident <number>' });
+    await help.first().waitFor({ timeout: 20_000 });
+    await expect(help.first().innerText()).resolves.toContain('Open incidents, most severe and newest first');
+  });
+
+  it('shows a posted incident as a card in the team channel, and updates that same card', async () => {
+    await page.getByText('General', { exact: true }).click();
+    await stack.channelInstalled(30_000);
+
+    const created = await stack.postIncident(demoIncident('brute-force-admin'));
+    expect(created.status).toBe(202);
+    const card = cards().filter({ hasText: 'Incident #1041' });
+    await card.first().waitFor({ timeout: 20_000 });
+    const before = await card.first().innerText();
+    expect(before).toContain('Multiple failed sign-ins followed by success for a Global Administrator');
+    expect(before).toContain('HIGH');
+    expect(before).toContain('Unassigned');
+
+    const updated = await stack.postIncident(demoIncident('brute-force-admin.update'));
+    expect(JSON.parse(updated.body).outcome).toBe('updated');
+    await card.filter({ hasText: 'Megan Bowen' }).first().waitFor({ timeout: 20_000 });
+    await expect(card.count()).resolves.toBe(1);
+    const after = await card.first().innerText();
+    expect(after).toContain('Active');
+    expect(after).not.toContain('Unassigned');
+  });
+});
