@@ -75,7 +75,8 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
   const playground: ChildProcess = spawn(
     path.join(ROOT, 'node_modules/.bin/agentsplayground'),
     ['--app-endpoint', `${botUrl}/api/messages`, '-c', 'msteams', '-p', String(o.playgroundPort), '--disable-telemetry'],
-    { cwd: ROOT, env: { ...process.env, TEAMSAPPTESTER_BROWSER: 'none' }, stdio: ['ignore', 'pipe', 'pipe'], detached: false },
+    // Its own process group, so stopping it also stops whatever the Playground CLI started.
+    { cwd: ROOT, env: { ...process.env, TEAMSAPPTESTER_BROWSER: 'none' }, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
   );
   const playgroundLog: string[] = [];
   const keep = (chunk: Buffer) => {
@@ -114,9 +115,18 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
       return { status: res.status, body: await res.text() };
     },
     async stop() {
-      playground.kill('SIGTERM');
+      const signalGroup = (signal: NodeJS.Signals) => {
+        try {
+          process.kill(-playground.pid!, signal);
+        } catch {
+          // already gone
+        }
+      };
+      signalGroup('SIGTERM');
       await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
-      if (playground.exitCode === null) playground.kill('SIGKILL');
+      signalGroup('SIGKILL');
+      playground.stdout?.destroy();
+      playground.stderr?.destroy();
       await app.close();
       await sentinel.close();
     },
