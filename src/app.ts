@@ -9,6 +9,7 @@ import { createSentinelClient } from './sentinel/sentinel-client';
 import { createServer } from './server';
 import type { Db } from './store/db';
 import { openDb } from './store/open-db';
+import { getIncident } from './store/incident-repository';
 import { createBotAdapter } from './teams/bot-adapter';
 import { createConnectorClient } from './teams/connector-client';
 import { createPacer } from './teams/conversation-pacer';
@@ -18,7 +19,7 @@ export interface AppOptions {
   logger?: Logger;
   /** An already open database (tests share one); otherwise the configured one is opened. */
   db?: Db;
-  outbox?: Partial<Pick<OutboxOptions, 'pollMs' | 'baseBackoffMs' | 'maxBackoffMs' | 'leaseMs' | 'batchSize' | 'random'>>;
+  outbox?: Partial<Pick<OutboxOptions, 'pollMs' | 'baseBackoffMs' | 'maxBackoffMs' | 'leaseMs' | 'batchSize' | 'random' | 'updateSpacingMs'>>;
 }
 
 export type App = Awaited<ReturnType<typeof createApp>>;
@@ -35,7 +36,11 @@ export async function createApp(config: Config, options: AppOptions = {}) {
   const credential = createAzureCredential(config.azure);
   const { adapter, token } = createBotAdapter(config.bot, logger);
   const connector = createConnectorClient({ timeoutMs: config.upstreamTimeoutMs, token });
-  const outbox = createOutbox({ db, connector, pacer: createPacer(), renderCard: (i) => renderIncidentCard(i), logger, metrics, ...options.outbox });
+  const renderCard = async (incidentKey: string) => {
+    const stored = await getIncident(db, incidentKey);
+    return stored && { card: renderIncidentCard(stored.incident), summary: `Incident #${stored.incident.number}: ${stored.incident.severity}` };
+  };
+  const outbox = createOutbox({ db, connector, pacer: createPacer(), renderCard, logger, metrics, ...options.outbox });
   const sentinel = createSentinelClient({ ...config.sentinel, timeoutMs: config.upstreamTimeoutMs, credential });
   const bot = new VigilBot({ db, sentinel, portalUrl: config.portalUrl, renderIncidentCard: (i) => renderIncidentCard(i), logger, tenantId: config.bot.tenantId });
   const server = createServer({

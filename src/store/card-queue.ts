@@ -8,8 +8,8 @@ export interface CardJob {
   activityId?: string;
   version: number;
   attempts: number;
-  /** When this version fell due: the outbox measures delivery latency from here. */
-  dueAt: Date;
+  /** When this version was asked for: the outbox measures delivery latency from here. */
+  requestedAt: Date;
 }
 
 interface CardRow {
@@ -18,7 +18,7 @@ interface CardRow {
   activity_id: string | null;
   desired_version: number;
   attempts: number;
-  next_attempt_at: Date;
+  requested_at: Date;
 }
 
 /**
@@ -37,7 +37,7 @@ export async function claimDueCards(db: Queryable, limit: number, leaseMs: numbe
        LIMIT $1 FOR UPDATE OF ic SKIP LOCKED
      ) due
      WHERE c.incident_key = due.incident_key AND c.conversation_id = due.conversation_id
-     RETURNING c.incident_key, c.conversation_id, c.activity_id, c.desired_version, c.attempts, c.next_attempt_at`,
+     RETURNING c.incident_key, c.conversation_id, c.activity_id, c.desired_version, c.attempts, c.requested_at`,
     [limit, leaseMs],
   );
   return r.rows.map((row) => ({
@@ -46,17 +46,21 @@ export async function claimDueCards(db: Queryable, limit: number, leaseMs: numbe
     activityId: row.activity_id ?? undefined,
     version: row.desired_version,
     attempts: row.attempts,
-    dueAt: new Date(row.next_attempt_at),
+    requestedAt: new Date(row.requested_at),
   }));
 }
 
-/** Records a delivered card. A newer version requested meanwhile stays due. */
-export async function completeCard(db: Queryable, job: CardJob, activityId: string | undefined): Promise<void> {
+/**
+ * Records a delivered card. A newer version asked for meanwhile stays queued, due no sooner than
+ * `spacingMs` from now: enrichment results arriving one after another then fold into one update.
+ */
+export async function completeCard(db: Queryable, job: CardJob, activityId: string | undefined, spacingMs = 0): Promise<void> {
   await db.query(
     `UPDATE incident_cards SET sent_version = GREATEST(sent_version, $3), activity_id = $4, attempts = 0,
-       claimed_until = NULL, last_error = NULL, sent_at = now(), next_attempt_at = now()
+       claimed_until = NULL, last_error = NULL, sent_at = now(),
+       next_attempt_at = now() + make_interval(secs => $5::double precision / 1000)
      WHERE incident_key = $1 AND conversation_id = $2`,
-    [job.incidentKey, job.conversationId, job.version, activityId ?? null],
+    [job.incidentKey, job.conversationId, job.version, activityId ?? null, spacingMs],
   );
 }
 

@@ -76,18 +76,29 @@ export async function upsertIncident(db: Db, incident: Incident): Promise<Upsert
 }
 
 /**
- * Marks the card of `version` as wanted in every subscribed channel. A card waiting out a
- * throttle keeps its back-off; a fresh one is due at once.
+ * Marks the card of `version` as wanted in every subscribed channel. It falls due at once unless
+ * the card is waiting out a throttle or the spacing between updates; then it goes at that time,
+ * carrying every change made meanwhile.
  */
-async function requestCards(tx: Queryable, incidentKey: string, version: number): Promise<void> {
+export async function requestCards(tx: Queryable, incidentKey: string, version: number): Promise<void> {
   await tx.query(
     `INSERT INTO incident_cards (incident_key, conversation_id, desired_version)
      SELECT $1, id, $2 FROM conversations WHERE subscribed
      ON CONFLICT (incident_key, conversation_id) DO UPDATE
        SET desired_version = GREATEST(incident_cards.desired_version, excluded.desired_version),
-           next_attempt_at = CASE WHEN incident_cards.attempts = 0 THEN now() ELSE incident_cards.next_attempt_at END`,
+           requested_at = CASE WHEN incident_cards.sent_version < incident_cards.desired_version THEN incident_cards.requested_at ELSE now() END`,
     [incidentKey, version],
   );
+}
+
+/** A new version of an incident's card without a change to the incident (enrichment arrived). */
+export async function bumpIncidentVersion(db: Db, incidentKey: string): Promise<number | undefined> {
+  return db.transaction(async (tx) => {
+    const r = await tx.query<{ version: number }>('UPDATE incidents SET version = version + 1, updated_at = now() WHERE key = $1 RETURNING version', [incidentKey]);
+    const version = r.rows[0]?.version;
+    if (version !== undefined) await requestCards(tx, incidentKey, version);
+    return version;
+  });
 }
 
 export async function getIncident(db: Queryable, key: string): Promise<StoredIncident | undefined> {

@@ -71,6 +71,22 @@ export const migrations: Migration[] = [
         FOR EACH ROW EXECUTE FUNCTION audit_is_append_only();
     `,
   },
+  {
+    version: 2,
+    name: 'enrichment results; card update spacing',
+    sql: `
+      CREATE TABLE enrichments (
+        incident_key text NOT NULL REFERENCES incidents (key),
+        entity_kind  text NOT NULL,
+        entity_value text NOT NULL,
+        source       text NOT NULL,
+        result       jsonb NOT NULL,
+        at           timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (incident_key, entity_kind, entity_value, source)
+      );
+      ALTER TABLE incident_cards ADD COLUMN requested_at timestamptz NOT NULL DEFAULT now();
+    `,
+  },
 ];
 
 /** Arbitrary, fixed: replicas starting together take turns migrating. */

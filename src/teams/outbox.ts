@@ -3,8 +3,6 @@ import type { Metrics } from '../metrics';
 import type { Db } from '../store/db';
 import { claimDueCards, completeCard, forgetCardActivity, msUntilNextCard, retryCardLater, type CardJob } from '../store/card-queue';
 import { getConversation } from '../store/conversation-repository';
-import { getIncident } from '../store/incident-repository';
-import type { Incident } from '../incidents/incident';
 import type { CardAttachment } from '../cards/render-card';
 import { ConnectorError, type ConnectorClient } from './connector-client';
 import type { Pacer } from './conversation-pacer';
@@ -16,7 +14,8 @@ export interface OutboxOptions {
   db: Db;
   connector: ConnectorClient;
   pacer: Pacer;
-  renderCard: (incident: Incident) => CardAttachment;
+  /** The incident's card as it should look now (incident and enrichment), or undefined if it is gone. */
+  renderCard: (incidentKey: string) => Promise<{ card: CardAttachment; summary: string } | undefined>;
   logger: Logger;
   metrics: Metrics;
   /** How long a claimed card stays ours before another process may take it. */
@@ -29,6 +28,8 @@ export interface OutboxOptions {
   maxBackoffMs?: number;
   /** Waits shorter than this are slept in place; longer ones go back to the queue. */
   maxInlineWaitMs?: number;
+  /** Least time between two updates of one card; changes made meanwhile go out together. */
+  updateSpacingMs?: number;
   random?: () => number;
 }
 
@@ -59,6 +60,7 @@ export function createOutbox(o: OutboxOptions): Outbox {
   const maxBackoffMs = o.maxBackoffMs ?? 60_000;
   const maxInlineWaitMs = o.maxInlineWaitMs ?? 2_000;
   const random = o.random ?? Math.random;
+  const updateSpacingMs = o.updateSpacingMs ?? 1_000;
 
   const chains = new Map<string, Promise<void>>();
   let inFlight = 0;
@@ -72,8 +74,8 @@ export function createOutbox(o: OutboxOptions): Outbox {
 
   const deliver = async (job: CardJob): Promise<void> => {
     const conversation = await getConversation(o.db, job.conversationId);
-    const stored = await getIncident(o.db, job.incidentKey);
-    if (!conversation?.subscribed || !stored) {
+    const rendered = conversation?.subscribed ? await o.renderCard(job.incidentKey) : undefined;
+    if (!conversation?.subscribed || !rendered) {
       // Unsubscribed since the card was asked for: nothing to deliver there any more.
       await completeCard(o.db, job, job.activityId);
       return;
@@ -87,7 +89,7 @@ export function createOutbox(o: OutboxOptions): Outbox {
       }
       await sleep(wait);
     }
-    const activity = { type: 'message' as const, attachments: [o.renderCard(stored.incident)], summary: `Incident #${stored.incident.number}: ${stored.incident.severity}` };
+    const activity = { type: 'message' as const, attachments: [rendered.card], summary: rendered.summary };
     try {
       let activityId = job.activityId;
       if (activityId) {
@@ -95,9 +97,9 @@ export function createOutbox(o: OutboxOptions): Outbox {
       } else {
         activityId = (await o.connector.sendToConversation(conversation.serviceUrl, conversation.id, activity)).id;
       }
-      await completeCard(o.db, job, activityId);
+      await completeCard(o.db, job, activityId, job.activityId ? updateSpacingMs : 0);
       o.metrics.cardsDelivered.inc({ op: job.activityId ? 'update' : 'post' });
-      o.metrics.cardLatency.observe(Math.max(0, Date.now() - job.dueAt.getTime()) / 1000);
+      o.metrics.cardLatency.observe(Math.max(0, Date.now() - job.requestedAt.getTime()) / 1000);
     } catch (e) {
       await handleFailure(job, e);
     }

@@ -26,7 +26,7 @@ export { emptyTables as resetDb } from './store-drivers';
 export async function startTestApp(env: Record<string, string> = {}, options: AppOptions & { db?: Db } = {}): Promise<TestApp> {
   const config = loadConfig({ VIGIL_WEBHOOK_SECRET: WEBHOOK_SECRET, VIGIL_DATA_DIR: 'memory://', LOG_LEVEL: 'silent', ...env });
   const db = options.db ?? (await openDb({ kind: 'pglite', dataDir: 'memory://' }));
-  const app = await createApp(config, { logger: createLogger('silent'), outbox: { pollMs: 50, baseBackoffMs: 20, maxBackoffMs: 200 }, ...options, db });
+  const app = await createApp(config, { logger: createLogger('silent'), outbox: { pollMs: 50, baseBackoffMs: 20, maxBackoffMs: 200, updateSpacingMs: 300 }, ...options, db });
   const url = await app.listen(0, '127.0.0.1');
   return {
     app,
