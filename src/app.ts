@@ -9,7 +9,13 @@ import { createSentinelClient } from './sentinel/sentinel-client';
 import { createServer } from './server';
 import type { Db } from './store/db';
 import { openDb } from './store/open-db';
-import { getIncident } from './store/incident-repository';
+import { bumpIncidentVersion, getIncident } from './store/incident-repository';
+import { listEnrichments } from './store/enrichment-repository';
+import { createEnricher, type EnrichmentProvider } from './enrichment/orchestrator';
+import { createProviders } from './enrichment/providers';
+import { summarizeEnrichment } from './enrichment/summarize';
+import type { SourceResult } from './enrichment/types';
+import type { Incident } from './incidents/incident';
 import { createBotAdapter } from './teams/bot-adapter';
 import { createConnectorClient } from './teams/connector-client';
 import { createPacer } from './teams/conversation-pacer';
@@ -17,6 +23,8 @@ import { createOutbox, type OutboxOptions } from './teams/outbox';
 
 export interface AppOptions {
   logger?: Logger;
+  /** Enrichment providers; by default the ones the configuration enables. */
+  providers?: EnrichmentProvider[];
   /** An already open database (tests share one); otherwise the configured one is opened. */
   db?: Db;
   outbox?: Partial<Pick<OutboxOptions, 'pollMs' | 'baseBackoffMs' | 'maxBackoffMs' | 'leaseMs' | 'batchSize' | 'random' | 'updateSpacingMs'>>;
@@ -36,13 +44,24 @@ export async function createApp(config: Config, options: AppOptions = {}) {
   const credential = createAzureCredential(config.azure);
   const { adapter, token } = createBotAdapter(config.bot, logger);
   const connector = createConnectorClient({ timeoutMs: config.upstreamTimeoutMs, token });
+  const providers = options.providers ?? createProviders(config, credential);
+  const cardFor = async (incident: Incident) => renderIncidentCard(incident, summarizeEnrichment(incident, await listEnrichments<SourceResult>(db, incident.key), providers));
   const renderCard = async (incidentKey: string) => {
     const stored = await getIncident(db, incidentKey);
-    return stored && { card: renderIncidentCard(stored.incident), summary: `Incident #${stored.incident.number}: ${stored.incident.severity}` };
+    return stored && { card: await cardFor(stored.incident), summary: `Incident #${stored.incident.number}: ${stored.incident.severity}` };
   };
   const outbox = createOutbox({ db, connector, pacer: createPacer(), renderCard, logger, metrics, ...options.outbox });
+  const enricher = createEnricher({
+    db,
+    providers,
+    logger,
+    onResults: async (incidentKey) => {
+      await bumpIncidentVersion(db, incidentKey);
+      outbox.kick();
+    },
+  });
   const sentinel = createSentinelClient({ ...config.sentinel, timeoutMs: config.upstreamTimeoutMs, credential });
-  const bot = new VigilBot({ db, sentinel, portalUrl: config.portalUrl, renderIncidentCard: (i) => renderIncidentCard(i), logger, tenantId: config.bot.tenantId });
+  const bot = new VigilBot({ db, sentinel, portalUrl: config.portalUrl, renderIncidentCard: cardFor, logger, tenantId: config.bot.tenantId });
   const server = createServer({
     adapter,
     bot,
@@ -50,17 +69,26 @@ export async function createApp(config: Config, options: AppOptions = {}) {
     webhookSecret: config.webhookSecret,
     metrics,
     logger,
-    ingest: { db, portalUrl: config.portalUrl, onChange: () => outbox.kick() },
+    ingest: {
+      db,
+      portalUrl: config.portalUrl,
+      onChange: (incident) => {
+        outbox.kick();
+        enricher.enrichIncident(incident);
+      },
+    },
   });
 
   return {
     db,
     outbox,
+    enricher,
     logger,
     server,
     /** Starts the outbox and listens; resolves with the base URL. */
     async listen(port = config.port, host = config.host): Promise<string> {
       outbox.start();
+      void enricher.resume().catch((e: unknown) => logger.error({ err: e }, 'could not resume enrichment'));
       await new Promise<void>((resolve) => server.listen(port, host, resolve));
       const address = server.address() as AddressInfo;
       const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
@@ -70,6 +98,7 @@ export async function createApp(config: Config, options: AppOptions = {}) {
     async close(): Promise<void> {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.server.closeIdleConnections();
+      await enricher.idle();
       await outbox.stop();
       server.server.closeAllConnections();
       await closed;

@@ -9,7 +9,8 @@ export interface CommandDeps {
   db: Db;
   sentinel: SentinelClient;
   portalUrl: string;
-  renderIncidentCard: (incident: Incident) => CardAttachment;
+  /** The incident's card with whatever enrichment is stored for it. */
+  renderIncidentCard: (incident: Incident) => Promise<CardAttachment>;
   logger: Logger;
 }
 

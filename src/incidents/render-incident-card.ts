@@ -1,5 +1,7 @@
 import { defangIndicator, escapeMarkdown, untrusted } from '../cards/markdown';
 import { renderCard, type CardAttachment } from '../cards/render-card';
+import type { IncidentEnrichment } from '../enrichment/summarize';
+import type { SourceResult } from '../enrichment/types';
 import type { Entity, EntityKind, Incident, Severity, Status } from './incident';
 
 const MAX_ENTITIES_SHOWN = 15;
@@ -36,8 +38,49 @@ export const formatTime = (iso: string): string => `${iso.slice(0, 16).replace('
 
 const list = (xs: string[], empty = '—') => (xs.length === 0 ? empty : untrusted(xs.join(', '), 200));
 
-/** The incident card for a channel: verdict first, then facts, entities and the portal link. */
-export function renderIncidentCard(incident: Incident, now: Date = new Date()): CardAttachment {
+const verdictLook: Record<NonNullable<IncidentEnrichment['recommendation']>, { style: string; color: string; text: string }> = {
+  BLOCK_IMMEDIATELY: { style: 'attention', color: 'Attention', text: '⛔ BLOCK IMMEDIATELY' },
+  INVESTIGATE: { style: 'warning', color: 'Warning', text: '🔎 INVESTIGATE' },
+  MONITOR: { style: 'good', color: 'Good', text: '👁 MONITOR' },
+};
+
+const verdictOf = (e?: IncidentEnrichment) => {
+  if (!e?.recommendation || e.score === undefined) return { verdict: '', verdictStyle: 'default', verdictColor: 'Default' };
+  const look = verdictLook[e.recommendation];
+  const assessed = e.assessedSeverity ? ` · assessed ${e.assessedSeverity}` : '';
+  return { verdict: `${look.text} · risk ${Math.round(e.score)}/100${assessed}${e.privileged ? ' · privileged account' : ''}`, verdictStyle: look.style, verdictColor: look.color };
+};
+
+const factText = (key: string, value: string | number | boolean | null): string | undefined => {
+  if (value === null || value === '') return undefined;
+  if (typeof value === 'boolean') return value ? key : `not ${key}`;
+  return `${key} ${value}`;
+};
+
+/** One line per source: its score first, then its facts; an unavailable source says why. */
+export const sourceLine = (r: SourceResult): string => {
+  if (r.status !== 'ok') return `unavailable — ${untrusted(r.reason, 120)}`;
+  const facts = Object.entries(r.facts)
+    .map(([k, v]) => factText(k, v))
+    .filter((t): t is string => t !== undefined);
+  const score = r.score === undefined ? [] : [`score ${Math.round(r.score)}`];
+  return untrusted([...score, ...facts].join(' · '), 300);
+};
+
+const enrichmentData = (incident: Incident, e?: IncidentEnrichment) => ({
+  ...verdictOf(e),
+  enriching: e && e.pending > 0 ? `Enriching… ${e.planned - e.pending} of ${e.planned} look-ups answered` : '',
+  enriched: (e?.entities ?? []).map((x) => ({
+    heading: `${entityLabel[x.entity.kind]} ${entityText(x.entity)}${x.score === undefined ? '' : ` — risk ${Math.round(x.score)}`}`,
+    lines: x.results.map((r) => ({ source: untrusted(r.source, 40), text: sourceLine(r) })),
+  })),
+});
+
+/**
+ * The incident card for a channel: the verdict first (when enrichment has one), then the facts,
+ * the entities, what each source said about them, and the portal link.
+ */
+export function renderIncidentCard(incident: Incident, enrichment?: IncidentEnrichment, now: Date = new Date()): CardAttachment {
   const look = severityLook[incident.severity];
   const shown = incident.entities.slice(0, MAX_ENTITIES_SHOWN);
   const hidden = incident.entities.length - shown.length;
@@ -61,6 +104,7 @@ export function renderIncidentCard(incident: Incident, now: Date = new Date()): 
     moreEntities: hidden > 0 ? `…and ${hidden} more` : '',
     updated: formatTime(now.toISOString()),
     url: incident.url,
+    ...enrichmentData(incident, enrichment),
   });
 }
 

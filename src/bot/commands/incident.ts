@@ -15,11 +15,11 @@ export const incidentCommand: Command = {
     if (!match) return { text: 'Which incident? Type `incident` and its number, for example `incident 42`.' };
     const number = Number(match[1]);
     const stored = await getIncidentByNumber(deps.db, number);
-    if (stored) return { card: deps.renderIncidentCard(stored.incident) };
+    if (stored) return { card: await deps.renderIncidentCard(stored.incident) };
     try {
       const raw = await deps.sentinel.findIncidentByNumber(number);
       if (raw === undefined) return { text: `Incident #${number} was not found in Sentinel.` };
-      return { card: deps.renderIncidentCard(parseIncident(raw, { portalUrl: deps.portalUrl })) };
+      return { card: await deps.renderIncidentCard(parseIncident(raw, { portalUrl: deps.portalUrl })) };
     } catch (e) {
       deps.logger.warn({ err: e, number }, 'incident lookup in Sentinel failed');
       return { text: `I could not look up incident #${number} in Sentinel: ${isAppError(e) ? e.message : 'unexpected error'}. Try again in a minute.` };

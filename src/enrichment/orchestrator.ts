@@ -1,0 +1,126 @@
+import type { Entity, Incident } from '../incidents/incident';
+import type { Logger } from '../logger';
+import type { Db } from '../store/db';
+import { listEnrichments, listRecentOpenIncidentKeys, saveEnrichment } from '../store/enrichment-repository';
+import { getIncident } from '../store/incident-repository';
+import type { Indicator, SourceResult } from './types';
+
+/** What the orchestrator needs of a provider: providers never throw, they answer `unavailable`. */
+export interface EnrichmentProvider {
+  name: string;
+  supports(indicator: Indicator): boolean;
+  lookup(indicator: Indicator): Promise<SourceResult>;
+}
+
+const UPN = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+/** The indicator an entity stands for, or undefined for kinds no provider looks up. */
+export function indicatorFor(e: Entity): Indicator | undefined {
+  switch (e.kind) {
+    case 'ip':
+      return { kind: 'ip', value: e.value };
+    case 'account': {
+      const upn = UPN.test(e.value) ? e.value : e.details.aadUserId;
+      return upn ? { kind: 'account', value: upn } : undefined;
+    }
+    case 'host':
+      return { kind: 'host', value: e.value };
+    case 'filehash':
+      return { kind: 'hash', value: e.value };
+    case 'url':
+      return { kind: 'url', value: e.value };
+    case 'domain':
+      return { kind: 'domain', value: e.value };
+    default:
+      return undefined;
+  }
+}
+
+/** Every (entity, provider) pair an incident calls for. */
+export function enrichmentPlan(incident: Incident, providers: EnrichmentProvider[]) {
+  return incident.entities.flatMap((entity) => {
+    const indicator = indicatorFor(entity);
+    return indicator ? providers.filter((p) => p.supports(indicator)).map((provider) => ({ entity, indicator, provider })) : [];
+  });
+}
+
+const pairKey = (kind: string, value: string, source: string) => `${kind}\u0000${value}\u0000${source}`;
+
+export interface Enricher {
+  /** Starts enriching in the background; safe to call again (pairs already stored are skipped). */
+  enrichIncident(incident: Incident): void;
+  /** Finishes what a restart interrupted, for open incidents changed in the last day. */
+  resume(): Promise<void>;
+  idle(): Promise<void>;
+}
+
+/**
+ * Runs every provider for every entity of an incident at once, each under its own timeout, and
+ * stores each answer as it comes. The card is asked to refresh shortly after answers arrive
+ * (`flushDelayMs` folds answers that land together into one refresh) and at once when the last
+ * one is in, so a slow provider never holds back the others.
+ */
+export function createEnricher(o: { db: Db; providers: EnrichmentProvider[]; onResults: (incidentKey: string) => Promise<void>; logger: Logger; flushDelayMs?: number }): Enricher {
+  const flushDelayMs = o.flushDelayMs ?? 25;
+  const running = new Set<Promise<void>>();
+
+  const lookup = async (provider: EnrichmentProvider, indicator: Indicator): Promise<SourceResult> => {
+    try {
+      return await provider.lookup(indicator);
+    } catch (e) {
+      // A provider is meant to answer `unavailable` itself; this is the backstop.
+      o.logger.error({ err: e, provider: provider.name }, 'enrichment provider threw');
+      return { status: 'unavailable', source: provider.name, reason: 'internal error', at: new Date().toISOString() } as SourceResult;
+    }
+  };
+
+  const enrich = async (incident: Incident) => {
+    const stored = new Set((await listEnrichments(o.db, incident.key)).map((e) => pairKey(e.entityKind, e.entityValue, e.source)));
+    const jobs = enrichmentPlan(incident, o.providers).filter((j) => !stored.has(pairKey(j.entity.kind, j.entity.value, j.provider.name)));
+    if (jobs.length === 0) return;
+    let remaining = jobs.length;
+    let timer: NodeJS.Timeout | undefined;
+    let dirty = false;
+    const flush = async () => {
+      clearTimeout(timer);
+      timer = undefined;
+      if (!dirty) return;
+      dirty = false;
+      try {
+        await o.onResults(incident.key);
+      } catch (e) {
+        o.logger.error({ err: e, incident: incident.number }, 'could not refresh the card after enrichment');
+      }
+    };
+    await Promise.all(
+      jobs.map(async ({ entity, indicator, provider }) => {
+        const result = await lookup(provider, indicator);
+        await saveEnrichment(o.db, incident.key, { entityKind: entity.kind, entityValue: entity.value, source: provider.name, result });
+        remaining -= 1;
+        dirty = true;
+        if (remaining === 0) await flush();
+        else timer ??= setTimeout(() => void flush(), flushDelayMs);
+      }),
+    );
+  };
+
+  const track = (p: Promise<void>) => {
+    const tracked = p.finally(() => running.delete(tracked));
+    running.add(tracked);
+  };
+
+  return {
+    enrichIncident(incident) {
+      track(enrich(incident).catch((e: unknown) => o.logger.error({ err: e, incident: incident.number }, 'enrichment failed')));
+    },
+    async resume() {
+      for (const key of await listRecentOpenIncidentKeys(o.db, 24)) {
+        const stored = await getIncident(o.db, key);
+        if (stored) this.enrichIncident(stored.incident);
+      }
+    },
+    async idle() {
+      while (running.size > 0) await Promise.allSettled([...running]);
+    },
+  };
+}
