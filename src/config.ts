@@ -45,6 +45,28 @@ const envSchema = z.object({
   AZURE_USE_MANAGED_IDENTITY: z.enum(['true', 'false']).default('false'),
   VIGIL_UPSTREAM_TIMEOUT_MS: integer(10_000, 50, 120_000),
   VIGIL_PORTAL_URL: httpUrl('https://portal.azure.com'),
+  VIRUSTOTAL_API_KEY: optionalText,
+  VIRUSTOTAL_ENDPOINT: httpUrl('https://www.virustotal.com'),
+  VIRUSTOTAL_PER_MINUTE: integer(4, 1, 10_000),
+  ABUSEIPDB_API_KEY: optionalText,
+  ABUSEIPDB_ENDPOINT: httpUrl('https://api.abuseipdb.com'),
+  GRAPH_ENDPOINT: optionalText.pipe(z.string().regex(/^https?:\/\/[^\s/]+/, 'must be an http(s) URL').optional()),
+  MDE_ENDPOINT: optionalText.pipe(z.string().regex(/^https?:\/\/[^\s/]+/, 'must be an http(s) URL').optional()),
+  LOGS_ENDPOINT: optionalText.pipe(z.string().regex(/^https?:\/\/[^\s/]+/, 'must be an http(s) URL').optional()),
+  VIGIL_ENRICHMENT_TIMEOUT_MS: integer(5_000, 50, 120_000),
+  VIGIL_ENRICHMENT_CACHE_SECONDS: integer(3_600, 0, 7 * 86_400),
+  VIGIL_RESPONDER_GROUP_IDS: z
+    .string()
+    .default('')
+    .transform((v) => v.split(',').map((x) => x.trim()).filter((x) => x !== ''))
+    .refine((ids) => ids.every((id) => guid.test(id)), 'must be a comma-separated list of Entra group object ids'),
+  VIGIL_RESPONDER_USER_IDS: z
+    .string()
+    .default('')
+    .transform((v) => v.split(',').map((x) => x.trim()).filter((x) => x !== ''))
+    .refine((ids) => ids.every((id) => guid.test(id)), 'must be a comma-separated list of Entra user object ids'),
+  VIGIL_KQL_MAX_ROWS: integer(20, 1, 1_000),
+  VIGIL_KQL_TIMEOUT_SECONDS: integer(30, 1, 600),
 });
 
 export type Env = z.input<typeof envSchema>;
@@ -62,6 +84,19 @@ export interface Config {
   azure: { tenantId?: string; clientId?: string; clientSecret?: string; managedIdentity: boolean };
   upstreamTimeoutMs: number;
   portalUrl: string;
+  enrichment: {
+    timeoutMs: number;
+    cacheTtlMs: number;
+    /** A provider is enabled by its API key, or (Azure sources) by a credential or an explicit endpoint. */
+    virustotal?: { baseUrl: string; apiKey: string; perMinute: number };
+    abuseipdb?: { baseUrl: string; apiKey: string };
+    graph?: { baseUrl: string };
+    device?: { armEndpoint: string; mdeEndpoint?: string };
+    logs?: { baseUrl: string };
+  };
+  /** Who may run `kql`: members of these groups, or these users. Empty: nobody. */
+  responders: { groupIds: string[]; userIds: string[] };
+  kql: { maxRows: number; timeoutSeconds: number };
 }
 
 /**
@@ -94,6 +129,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     problems.push('AZURE_CLIENT_SECRET: needs AZURE_TENANT_ID and AZURE_CLIENT_ID as well');
   }
   if (problems.length > 0) throw configError(problems);
+  const azure = Boolean((e.AZURE_TENANT_ID && e.AZURE_CLIENT_ID && e.AZURE_CLIENT_SECRET) || e.AZURE_USE_MANAGED_IDENTITY === 'true');
 
   return {
     port: e.PORT,
@@ -118,8 +154,25 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     },
     upstreamTimeoutMs: e.VIGIL_UPSTREAM_TIMEOUT_MS,
     portalUrl: e.VIGIL_PORTAL_URL,
+    enrichment: enrichmentSettings(e, azure),
+    responders: { groupIds: e.VIGIL_RESPONDER_GROUP_IDS, userIds: e.VIGIL_RESPONDER_USER_IDS },
+    kql: { maxRows: e.VIGIL_KQL_MAX_ROWS, timeoutSeconds: e.VIGIL_KQL_TIMEOUT_SECONDS },
   };
 }
+
+type ParsedEnv = z.infer<typeof envSchema>;
+
+const enrichmentSettings = (e: ParsedEnv, azure: boolean): Config['enrichment'] => ({
+  timeoutMs: e.VIGIL_ENRICHMENT_TIMEOUT_MS,
+  cacheTtlMs: e.VIGIL_ENRICHMENT_CACHE_SECONDS * 1000,
+  virustotal: e.VIRUSTOTAL_API_KEY ? { baseUrl: e.VIRUSTOTAL_ENDPOINT, apiKey: e.VIRUSTOTAL_API_KEY, perMinute: e.VIRUSTOTAL_PER_MINUTE } : undefined,
+  abuseipdb: e.ABUSEIPDB_API_KEY ? { baseUrl: e.ABUSEIPDB_ENDPOINT, apiKey: e.ABUSEIPDB_API_KEY } : undefined,
+  graph: azure || e.GRAPH_ENDPOINT ? { baseUrl: trimUrl(e.GRAPH_ENDPOINT ?? 'https://graph.microsoft.com') } : undefined,
+  device: azure || e.MDE_ENDPOINT ? { armEndpoint: e.ARM_ENDPOINT, mdeEndpoint: e.MDE_ENDPOINT ? trimUrl(e.MDE_ENDPOINT) : azure ? 'https://api.securitycenter.microsoft.com' : undefined } : undefined,
+  logs: azure || e.LOGS_ENDPOINT ? { baseUrl: trimUrl(e.LOGS_ENDPOINT ?? 'https://api.loganalytics.io') } : undefined,
+});
+
+const trimUrl = (url: string) => url.replace(/\/+$/, '');
 
 const configError = (problems: string[]) =>
   new AppError('CONFIG_INVALID', `Vigil cannot start; fix these settings:\n  - ${problems.join('\n  - ')}`, { problems });
