@@ -61,7 +61,7 @@ export async function createApp(config: Config, options: AppOptions = {}) {
     },
   });
   const sentinel = createSentinelClient({ ...config.sentinel, timeoutMs: config.upstreamTimeoutMs, credential });
-  const bot = new VigilBot({ db, sentinel, portalUrl: config.portalUrl, renderIncidentCard: cardFor, logger, tenantId: config.bot.tenantId });
+  const bot = new VigilBot({ db, sentinel, portalUrl: config.portalUrl, renderIncidentCard: cardFor, providers, logger, tenantId: config.bot.tenantId });
   const server = createServer({
     adapter,
     bot,

@@ -1,4 +1,5 @@
 import type { CardAttachment } from '../cards/render-card';
+import type { EnrichmentProvider } from '../enrichment/orchestrator';
 import type { Incident } from '../incidents/incident';
 import type { Logger } from '../logger';
 import type { Db } from '../store/db';
@@ -11,6 +12,7 @@ export interface CommandDeps {
   portalUrl: string;
   /** The incident's card with whatever enrichment is stored for it. */
   renderIncidentCard: (incident: Incident) => Promise<CardAttachment>;
+  providers: EnrichmentProvider[];
   logger: Logger;
 }
 

@@ -31,7 +31,7 @@ export const entityLabel: Record<EntityKind, string> = {
 };
 
 /** URLs and domains are shown defanged; everything else escaped as plain text. */
-const entityText = (e: Entity): string =>
+export const entityText = (e: Pick<Entity, 'kind' | 'value'>): string =>
   e.kind === 'url' || e.kind === 'domain' ? escapeMarkdown(defangIndicator(e.value.slice(0, 200))) : untrusted(e.value, 200);
 
 export const formatTime = (iso: string): string => `${iso.slice(0, 16).replace('T', ' ')} UTC`;
@@ -44,7 +44,8 @@ const verdictLook: Record<NonNullable<IncidentEnrichment['recommendation']>, { s
   MONITOR: { style: 'good', color: 'Good', text: '👁 MONITOR' },
 };
 
-const verdictOf = (e?: IncidentEnrichment) => {
+/** The verdict line, coloured by recommendation; empty until some source has scored something. */
+export const verdictOf = (e?: Pick<IncidentEnrichment, 'recommendation' | 'score' | 'assessedSeverity' | 'privileged'>) => {
   if (!e?.recommendation || e.score === undefined) return { verdict: '', verdictStyle: 'default', verdictColor: 'Default' };
   const look = verdictLook[e.recommendation];
   const assessed = e.assessedSeverity ? ` · assessed ${e.assessedSeverity}` : '';

@@ -1,15 +1,17 @@
 import type { Command } from '../command';
+import { enrichCommand } from './enrich';
 import { createHelpCommand } from './help';
 import { incidentCommand } from './incident';
 import { incidentsCommand } from './incidents';
 
-export type CommandName = 'help' | 'incidents' | 'incident';
+export type CommandName = 'help' | 'incidents' | 'incident' | 'enrich';
 
 /** The chat command table: the first word of a message picks the handler. */
 export const commands: Record<CommandName, Command> = {
   help: createHelpCommand(() => Object.values(commands).map(({ usage, description }) => ({ usage, description }))),
   incidents: incidentsCommand,
   incident: incidentCommand,
+  enrich: enrichCommand,
 };
 
 /** Splits "incident 42" into the command and its arguments; unknown words give undefined. */
