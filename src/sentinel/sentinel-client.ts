@@ -1,3 +1,4 @@
+import { isTimeout } from '../timeout';
 import type { TokenCredential } from '@azure/identity';
 import { bearerFor } from '../azure-credential';
 import { AppError } from '../errors';
@@ -32,8 +33,8 @@ export function createSentinelClient(o: SentinelClientOptions): SentinelClient {
     try {
       res = await fetch(`${o.armEndpoint}${workspacePath}${pathAndQuery}`, { headers, signal: AbortSignal.timeout(o.timeoutMs) });
     } catch (e) {
-      const timedOut = e instanceof Error && (e.name === 'TimeoutError' || e.name === 'AbortError');
-      throw new AppError(timedOut ? 'UPSTREAM_TIMEOUT' : 'UPSTREAM_FAILED', timedOut ? `Sentinel did not answer within ${o.timeoutMs} ms` : `Sentinel is unreachable (${(e as Error).message})`);
+      const timedOut = isTimeout(e);
+      throw new AppError(timedOut ? 'UPSTREAM_TIMEOUT' : 'UPSTREAM_FAILED', timedOut ? `Sentinel did not answer within ${o.timeoutMs} ms` : `Sentinel is unreachable (${String((e as { message?: unknown })?.message ?? e)})`);
     }
     const body = (await res.json().catch(() => undefined)) as { error?: { code?: string; message?: string } } | undefined;
     if (!res.ok) {

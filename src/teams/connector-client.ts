@@ -1,3 +1,4 @@
+import { isTimeout } from '../timeout';
 import type { Activity } from 'botbuilder';
 
 /** A Bot Connector answer that was not 2xx, or no answer at all (`status` 0). */
@@ -43,8 +44,8 @@ export function createConnectorClient(options: { timeoutMs: number; token?: Toke
     try {
       res = await fetch(url, { method, headers, body: JSON.stringify(activity), signal: AbortSignal.timeout(options.timeoutMs) });
     } catch (e) {
-      const timedOut = e instanceof Error && (e.name === 'TimeoutError' || e.name === 'AbortError');
-      throw new ConnectorError(0, timedOut ? `Bot Connector did not answer within ${options.timeoutMs} ms` : `Bot Connector unreachable: ${(e as Error).message}`);
+      const timedOut = isTimeout(e);
+      throw new ConnectorError(0, timedOut ? `Bot Connector did not answer within ${options.timeoutMs} ms` : `Bot Connector unreachable: ${String((e as { message?: unknown })?.message ?? e)}`);
     }
     const text = await res.text();
     if (!res.ok) {
