@@ -1,0 +1,52 @@
+import type { TokenCredential } from '@azure/identity';
+import { AuthenticationHandler, Client, HTTPMessageHandler, type Middleware } from '@microsoft/microsoft-graph-client';
+import { TokenCredentialAuthenticationProvider } from '@microsoft/microsoft-graph-client/authProviders/azureTokenCredentials';
+import { isTimeout } from '../timeout';
+import { UpstreamError } from '../enrichment/upstream';
+
+export interface GraphClient {
+  /** GET a Graph path (relative to /v1.0); undefined for 404. Throws `UpstreamError` otherwise. */
+  get<T>(path: string): Promise<T | undefined>;
+  post<T>(path: string, body: unknown): Promise<T | undefined>;
+}
+
+/**
+ * Microsoft Graph through `@microsoft/microsoft-graph-client`, at a configurable endpoint
+ * (national clouds, the sandbox). With a credential, requests carry its token; without one they
+ * carry none. No retry middleware: a throttled look-up shows as unavailable on the card instead
+ * of holding it back.
+ */
+export function createGraphClient(o: { baseUrl: string; timeoutMs: number; credential?: TokenCredential }): GraphClient {
+  const http = new HTTPMessageHandler();
+  let chain: Middleware = http;
+  if (o.credential) {
+    const auth = new AuthenticationHandler(new TokenCredentialAuthenticationProvider(o.credential, { scopes: [`${new URL(o.baseUrl).origin}/.default`] }));
+    auth.setNext(http);
+    chain = auth;
+  }
+  const client = Client.initWithMiddleware({
+    middleware: chain,
+    baseUrl: `${o.baseUrl.replace(/\/+$/, '')}/`,
+    defaultVersion: 'v1.0',
+    customHosts: new Set([new URL(o.baseUrl).hostname]),
+  });
+  const call = async <T>(path: string, send: (r: ReturnType<Client['api']>) => Promise<T>): Promise<T | undefined> => {
+    const signal = AbortSignal.timeout(o.timeoutMs);
+    try {
+      return await send(client.api(path).options({ signal }));
+    } catch (e) {
+      // GraphError carries the HTTP status; -1 or none means there was no answer at all.
+      const status = (e as { statusCode?: number }).statusCode ?? -1;
+      if (status === 404) return undefined;
+      if (status <= 0) {
+        throw new UpstreamError('Microsoft Graph', 0, signal.aborted || isTimeout(e) ? `timed out after ${o.timeoutMs} ms` : 'Microsoft Graph unreachable');
+      }
+      const code = (e as { code?: string }).code;
+      throw new UpstreamError('Microsoft Graph', status, `HTTP ${status} from Microsoft Graph${code ? ` (${code})` : ''}`);
+    }
+  };
+  return {
+    get: (path) => call(path, (r) => r.get()),
+    post: (path, body) => call(path, (r) => r.post(body)),
+  };
+}
