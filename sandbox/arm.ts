@@ -1,0 +1,87 @@
+import { startStandIn, type StandIn } from './stand-in';
+
+export const SANDBOX_SUBSCRIPTION = '00000000-0000-0000-0000-000000000000';
+const RG = `/subscriptions/${SANDBOX_SUBSCRIPTION}/resourceGroups/prod-rg/providers`;
+
+export interface SandboxVm {
+  name: string;
+  power: 'running' | 'deallocated' | 'stopped';
+  nic: string;
+  nsg: string | null;
+  privateIp: string;
+  tags?: Record<string, string>;
+}
+
+export const SANDBOX_VMS: SandboxVm[] = [
+  { name: 'web-01', power: 'running', nic: 'web-01-nic', nsg: 'web-nsg', privateIp: '10.1.0.4', tags: { env: 'prod' } },
+  { name: 'dc-01', power: 'running', nic: 'dc-01-nic', nsg: 'dc-nsg', privateIp: '10.1.0.10', tags: { 'vigil-protected': 'true' } },
+];
+
+export const vmId = (name: string) => `${RG}/Microsoft.Compute/virtualMachines/${name}`;
+export const nicId = (name: string) => `${RG}/Microsoft.Network/networkInterfaces/${name}`;
+export const nsgId = (name: string) => `${RG}/Microsoft.Network/networkSecurityGroups/${name}`;
+
+const vmResource = (vm: SandboxVm) => ({
+  id: vmId(vm.name),
+  name: vm.name,
+  type: 'Microsoft.Compute/virtualMachines',
+  location: 'westeurope',
+  tags: vm.tags ?? {},
+  properties: { vmId: `vm-${vm.name}`, provisioningState: 'Succeeded', networkProfile: { networkInterfaces: [{ id: nicId(vm.nic) }] } },
+});
+
+const nicResource = (vm: SandboxVm) => ({
+  name: vm.nic,
+  id: nicId(vm.nic),
+  location: 'westeurope',
+  properties: {
+    provisioningState: 'Succeeded',
+    ipConfigurations: [{ name: 'ipconfig1', id: `${nicId(vm.nic)}/ipConfigurations/ipconfig1`, properties: { provisioningState: 'Succeeded', privateIPAddress: vm.privateIp, privateIPAllocationMethod: 'Dynamic', primary: true, privateIPAddressVersion: 'IPv4' } }],
+    networkSecurityGroup: vm.nsg ? { id: nsgId(vm.nsg) } : undefined,
+    virtualMachine: { id: vmId(vm.name) },
+  },
+});
+
+const notFound = (type: string, name: string) => ({ status: 404, body: { error: { code: 'ResourceNotFound', message: `The Resource '${type}/${name}' under resource group 'prod-rg' was not found.` } } });
+const needsVersion = (query: Record<string, string>) =>
+  query['api-version'] ? undefined : { status: 400, body: { error: { code: 'MissingApiVersionParameter', message: 'The api-version query parameter (?api-version=) is required for all requests.' } } };
+
+/** Azure Resource Manager for VMs and NICs (reads), in ARM's shapes and error envelope. */
+export async function startArm(options: { port?: number; vms?: SandboxVm[] } = {}): Promise<StandIn & { vms: SandboxVm[] }> {
+  const vms = options.vms ?? SANDBOX_VMS.map((v) => ({ ...v }));
+  const vm = (name: string) => vms.find((v) => v.name.toLowerCase() === name.toLowerCase());
+  const standIn = await startStandIn(
+    'arm',
+    [
+      {
+        method: 'GET',
+        path: `/subscriptions/:sub/providers/Microsoft.Compute/virtualMachines`,
+        handle: ({ query }) => needsVersion(query) ?? { status: 200, body: { value: vms.map(vmResource) } },
+      },
+      {
+        method: 'GET',
+        path: `/subscriptions/:sub/resourceGroups/:rg/providers/Microsoft.Compute/virtualMachines/:name`,
+        handle: ({ params, query }) => needsVersion(query) ?? (vm(params.name!) ? { status: 200, body: vmResource(vm(params.name!)!) } : notFound('Microsoft.Compute/virtualMachines', params.name!)),
+      },
+      {
+        method: 'GET',
+        path: `/subscriptions/:sub/resourceGroups/:rg/providers/Microsoft.Compute/virtualMachines/:name/instanceView`,
+        handle: ({ params, query }) => {
+          const v = vm(params.name!);
+          if (!v) return notFound('Microsoft.Compute/virtualMachines', params.name!);
+          return needsVersion(query) ?? { status: 200, body: { statuses: [{ code: 'ProvisioningState/succeeded', level: 'Info', displayStatus: 'Provisioning succeeded' }, { code: `PowerState/${v.power}`, level: 'Info', displayStatus: `VM ${v.power}` }] } };
+        },
+      },
+      {
+        method: 'GET',
+        path: `/subscriptions/:sub/resourceGroups/:rg/providers/Microsoft.Network/networkInterfaces/:nic`,
+        handle: ({ params, query }) => {
+          const v = vms.find((x) => x.nic === params.nic);
+          return needsVersion(query) ?? (v ? { status: 200, body: nicResource(v) } : notFound('Microsoft.Network/networkInterfaces', params.nic!));
+        },
+      },
+    ],
+    options,
+  );
+  return { ...standIn, vms };
+}
