@@ -1,0 +1,63 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { bindEntity } from '../kql-quote';
+import { KqlError, type KqlRunner } from '../kql-runner';
+import { createTtlCache } from '../ttl-cache';
+import type { FactValue, Indicator, SourceResult } from '../types';
+import type { EnrichmentProvider } from '../orchestrator';
+
+export interface NamedQuery {
+  name: string;
+  /** `any` runs for every kind. */
+  kind: Indicator['kind'] | 'any';
+  text: string;
+}
+
+const QUERIES_DIR = path.resolve(__dirname, '../../../queries');
+
+/** `queries/<kind>-<name>.kql`: the kind prefix says which entities a query is for. */
+export function loadNamedQueries(dir = QUERIES_DIR): NamedQuery[] {
+  return fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith('.kql'))
+    .sort()
+    .map((f) => {
+      const [kind = 'any', ...rest] = f.replace(/\.kql$/, '').split('-');
+      return { name: rest.join('-'), kind: kind as NamedQuery['kind'], text: fs.readFileSync(path.join(dir, f), 'utf8') };
+    });
+}
+
+const fact = (v: unknown): FactValue => {
+  if (v === null || v === undefined) return null;
+  if (Array.isArray(v)) return v.length === 0 ? 'none' : v.join(', ');
+  if (Object.prototype.toString.call(v) === '[object Date]') return (v as Date).toISOString();
+  if (typeof v === 'object') return JSON.stringify(v);
+  return v as FactValue;
+};
+
+/**
+ * The workspace's view of an entity: each named query for its kind runs at once, the entity bound
+ * only through `bindEntity` (a verbatim literal), and the first row's columns become the facts.
+ */
+export function createKqlProvider(o: { runner: KqlRunner; queries: NamedQuery[]; timeoutSeconds: number; cacheTtlMs: number }): EnrichmentProvider {
+  const cache = createTtlCache<SourceResult>(o.cacheTtlMs);
+  const name = 'Log Analytics';
+  const queriesFor = (i: Indicator) => o.queries.filter((q) => q.kind === 'any' || q.kind === i.kind);
+  const lookup = async (i: Indicator): Promise<SourceResult> => {
+    const at = new Date().toISOString();
+    try {
+      const tables = await Promise.all(queriesFor(i).map((q) => o.runner.run(bindEntity(q.text, i.value), { timespan: 'P7D', maxRows: 1, timeoutSeconds: o.timeoutSeconds })));
+      const facts: Record<string, FactValue> = {};
+      for (const t of tables) t.columns.forEach((c, n) => (facts[c] = fact(t.rows[0]?.[n])));
+      return { status: 'ok', source: name, facts, at };
+    } catch (e) {
+      const reason = e instanceof KqlError ? `Log Analytics: ${e.message.slice(0, 150)}` : e instanceof Error && /control characters/.test(e.message) ? 'value cannot be queried safely' : 'unexpected error';
+      return { status: 'unavailable', source: name, reason, at };
+    }
+  };
+  return {
+    name,
+    supports: (i) => queriesFor(i).length > 0,
+    lookup: (i) => cache.get(`${i.kind}:${i.value}`, () => lookup(i), (r) => r.status === 'ok'),
+  };
+}
