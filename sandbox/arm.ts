@@ -1,4 +1,4 @@
-import { startStandIn, type StandIn } from './stand-in';
+import { startStandIn, type Route, type StandIn } from './stand-in';
 
 export const SANDBOX_SUBSCRIPTION = '00000000-0000-0000-0000-000000000000';
 const RG = `/subscriptions/${SANDBOX_SUBSCRIPTION}/resourceGroups/prod-rg/providers`;
@@ -47,7 +47,8 @@ const needsVersion = (query: Record<string, string>) =>
   query['api-version'] ? undefined : { status: 400, body: { error: { code: 'MissingApiVersionParameter', message: 'The api-version query parameter (?api-version=) is required for all requests.' } } };
 
 /** Azure Resource Manager for VMs and NICs (reads), in ARM's shapes and error envelope. */
-export async function startArm(options: { port?: number; vms?: SandboxVm[] } = {}): Promise<StandIn & { vms: SandboxVm[] }> {
+/** `extraRoutes` lets other resource providers (Sentinel) share the one ARM endpoint, as in Azure. */
+export async function startArm(options: { port?: number; vms?: SandboxVm[]; extraRoutes?: Route[] } = {}): Promise<StandIn & { vms: SandboxVm[] }> {
   const vms = options.vms ?? SANDBOX_VMS.map((v) => ({ ...v }));
   const vm = (name: string) => vms.find((v) => v.name.toLowerCase() === name.toLowerCase());
   const standIn = await startStandIn(
@@ -80,6 +81,7 @@ export async function startArm(options: { port?: number; vms?: SandboxVm[] } = {
           return needsVersion(query) ?? (v ? { status: 200, body: nicResource(v) } : notFound('Microsoft.Network/networkInterfaces', params.nic!));
         },
       },
+      ...(options.extraRoutes ?? []),
     ],
     options,
   );

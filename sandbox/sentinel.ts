@@ -1,4 +1,4 @@
-import { startStandIn, type StandIn } from './stand-in';
+import { startStandIn, type Route, type StandIn } from './stand-in';
 
 export interface SentinelStandIn extends StandIn {
   /** Puts an incident resource (as the REST API returns it) into the workspace. */
@@ -21,15 +21,13 @@ const notFound = (what: string) => ({ status: 404, body: { error: { code: 'NotFo
  * The SecurityInsights incidents API of one workspace: list (with `$filter=properties/incidentNumber eq N`
  * and `$top`), get and create-or-update, in the CloudError shape on failure.
  */
-export async function startSentinel(options: { port?: number; incidents?: SentinelIncidentResource[] } = {}): Promise<SentinelStandIn> {
+export function createSentinelRoutes(seed: SentinelIncidentResource[] = []): { routes: Route[]; putIncident: (i: SentinelIncidentResource) => void } {
   const incidents = new Map<string, SentinelIncidentResource>();
-  for (const i of options.incidents ?? []) incidents.set(i.name.toLowerCase(), i);
+  for (const i of seed) incidents.set(i.name.toLowerCase(), i);
   const requireApiVersion = (query: Record<string, string>) =>
     query['api-version'] ? undefined : { status: 400, body: { error: { code: 'MissingApiVersionParameter', message: "The api-version query parameter (?api-version=) is required for all requests." } } };
 
-  const standIn = await startStandIn(
-    'sentinel',
-    [
+  const routes: Route[] = [
       {
         method: 'GET',
         path: `${WORKSPACE}/incidents`,
@@ -74,8 +72,12 @@ export async function startSentinel(options: { port?: number; incidents?: Sentin
           return { status: existing ? 200 : 201, body: resource };
         },
       },
-    ],
-    options,
-  );
-  return { ...standIn, putIncident: (i) => incidents.set(i.name.toLowerCase(), i) };
+  ];
+  return { routes, putIncident: (i) => incidents.set(i.name.toLowerCase(), i) };
+}
+
+/** The Sentinel incidents API on a server of its own. */
+export async function startSentinel(options: { port?: number; incidents?: SentinelIncidentResource[] } = {}): Promise<SentinelStandIn> {
+  const { routes, putIncident } = createSentinelRoutes(options.incidents);
+  return { ...(await startStandIn('sentinel', routes, options)), putIncident };
 }

@@ -9,14 +9,14 @@ async function main() {
   const stack = await startLocalStack({
     botPort: Number(process.env.PORT ?? 3978),
     playgroundPort: Number(process.env.PLAYGROUND_PORT ?? 56150),
-    sentinelPort: Number(process.env.SANDBOX_SENTINEL_PORT ?? 4010),
+    sandboxBasePort: Number(process.env.SANDBOX_BASE_PORT ?? 4010),
     dataDir: process.env.VIGIL_DATA_DIR ?? './data',
     logLevel: process.env.LOG_LEVEL ?? 'info',
     env: process.env,
   });
   console.log(`
   Vigil        ${stack.botUrl}/api/messages   (local mode, PGlite in ${process.env.VIGIL_DATA_DIR ?? './data'})
-  Sentinel     ${stack.sentinel.url}           (sandbox)
+  Sandbox      ${stack.sandboxes.all.map((s) => `${s.name} ${s.url}`).join('\n               ')}
   Playground   http://localhost:${process.env.PLAYGROUND_PORT ?? 56150}   ← open this; the team channel shows incident cards
 
   Post another incident:  npm run incident -- demo/incidents/brute-force-admin.update.json

@@ -1,7 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { startSentinel, type SentinelIncidentResource, type SentinelStandIn } from '../sandbox/sentinel';
+import { startSandboxes, type Sandboxes } from '../sandbox/sandboxes';
+import type { SentinelIncidentResource } from '../sandbox/sentinel';
 import { createApp, type App } from '../src/app';
 import { loadConfig } from '../src/config';
 import { createLogger } from '../src/logger';
@@ -13,7 +14,8 @@ export const DEMO_DIR = path.join(ROOT, 'demo/incidents');
 export interface LocalStackOptions {
   botPort: number;
   playgroundPort: number;
-  sentinelPort: number;
+  /** The sandbox stand-ins listen on the next few ports (Sentinel shares ARM's, as in Azure). */
+  sandboxBasePort: number;
   dataDir: string;
   logLevel: string;
   /** Extra environment for Vigil (a developer's .env wins over the sandbox defaults). */
@@ -24,7 +26,7 @@ export interface LocalStack {
   app: App;
   botUrl: string;
   playgroundUrl: string;
-  sentinel: SentinelStandIn;
+  sandboxes: Sandboxes;
   webhookSecret: string;
   /** Resolves once the Playground has installed Vigil in a team channel. */
   channelInstalled(timeoutMs?: number): Promise<void>;
@@ -54,16 +56,17 @@ const waitForHttp = async (url: string, timeoutMs: number) => {
 };
 
 /**
- * Everything `npm run dev` runs, in one process tree: the Sentinel stand-in seeded with the demo
- * incidents, Vigil in local mode against it, and the Microsoft 365 Agents Playground as the Teams
- * client. The end-to-end test drives the very same stack.
+ * Everything `npm run dev` runs, in one process tree: the sandbox (Sentinel seeded with the demo
+ * incidents, VirusTotal, AbuseIPDB, Graph, ARM, Defender, Log Analytics), Vigil in local mode
+ * against it, and the Microsoft 365 Agents Playground as the Teams client. The end-to-end test
+ * drives the very same stack.
  */
 export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack> {
-  const sentinel = await startSentinel({ port: o.sentinelPort, incidents: demoEnvelopes().map((d) => d.body.object) });
+  const sandboxes = await startSandboxes(o.sandboxBasePort, demoEnvelopes().map((d) => d.body.object));
   const config = loadConfig({
     LOG_LEVEL: o.logLevel,
     VIGIL_DATA_DIR: o.dataDir,
-    ARM_ENDPOINT: sentinel.url,
+    ...sandboxes.env,
     ...o.env,
     PORT: String(o.botPort),
     HOST: '127.0.0.1',
@@ -97,7 +100,7 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
     app,
     botUrl,
     playgroundUrl,
-    sentinel,
+    sandboxes,
     webhookSecret: config.webhookSecret,
     async channelInstalled(timeoutMs = 120_000) {
       const until = Date.now() + timeoutMs;
@@ -128,7 +131,7 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
       playground.stdout?.destroy();
       playground.stderr?.destroy();
       await app.close();
-      await sentinel.close();
+      await sandboxes.close();
     },
   };
 }

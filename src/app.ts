@@ -12,7 +12,9 @@ import { openDb } from './store/open-db';
 import { bumpIncidentVersion, getIncident } from './store/incident-repository';
 import { listEnrichments } from './store/enrichment-repository';
 import { createEnricher, type EnrichmentProvider } from './enrichment/orchestrator';
-import { createProviders } from './enrichment/providers';
+import { createProviders, createWorkspaceRunner } from './enrichment/providers';
+import { createGraphClient } from './graph/graph-client';
+import { createResponderCheck } from './auth/responders';
 import { summarizeEnrichment } from './enrichment/summarize';
 import type { SourceResult } from './enrichment/types';
 import type { Incident } from './incidents/incident';
@@ -44,7 +46,8 @@ export async function createApp(config: Config, options: AppOptions = {}) {
   const credential = createAzureCredential(config.azure);
   const { adapter, token } = createBotAdapter(config.bot, logger);
   const connector = createConnectorClient({ timeoutMs: config.upstreamTimeoutMs, token });
-  const providers = options.providers ?? createProviders(config, credential);
+  const kqlRunner = createWorkspaceRunner(config, credential);
+  const providers = options.providers ?? createProviders(config, credential, kqlRunner);
   const cardFor = async (incident: Incident) => renderIncidentCard(incident, summarizeEnrichment(incident, await listEnrichments<SourceResult>(db, incident.key), providers));
   const renderCard = async (incidentKey: string) => {
     const stored = await getIncident(db, incidentKey);
@@ -61,7 +64,18 @@ export async function createApp(config: Config, options: AppOptions = {}) {
     },
   });
   const sentinel = createSentinelClient({ ...config.sentinel, timeoutMs: config.upstreamTimeoutMs, credential });
-  const bot = new VigilBot({ db, sentinel, portalUrl: config.portalUrl, renderIncidentCard: cardFor, providers, logger, tenantId: config.bot.tenantId });
+  const graph = config.enrichment.graph ? createGraphClient({ baseUrl: config.enrichment.graph.baseUrl, timeoutMs: config.upstreamTimeoutMs, credential }) : undefined;
+  const bot = new VigilBot({
+    db,
+    sentinel,
+    portalUrl: config.portalUrl,
+    renderIncidentCard: cardFor,
+    providers,
+    kql: kqlRunner && { runner: kqlRunner, ...config.kql },
+    responders: createResponderCheck({ graph, ...config.responders }),
+    logger,
+    tenantId: config.bot.tenantId,
+  });
   const server = createServer({
     adapter,
     bot,

@@ -1,4 +1,6 @@
 import type { CardAttachment } from '../cards/render-card';
+import type { ResponderCheck } from '../auth/responders';
+import type { KqlRunner } from '../enrichment/kql-runner';
 import type { EnrichmentProvider } from '../enrichment/orchestrator';
 import type { Incident } from '../incidents/incident';
 import type { Logger } from '../logger';
@@ -13,6 +15,9 @@ export interface CommandDeps {
   /** The incident's card with whatever enrichment is stored for it. */
   renderIncidentCard: (incident: Incident) => Promise<CardAttachment>;
   providers: EnrichmentProvider[];
+  /** The workspace's query runner and the limits for `kql`; undefined when Log Analytics is not configured. */
+  kql?: { runner: KqlRunner; maxRows: number; timeoutSeconds: number };
+  responders: ResponderCheck;
   logger: Logger;
 }
 

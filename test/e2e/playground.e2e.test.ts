@@ -19,7 +19,7 @@ describe('Vigil in the Agents Playground', () => {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-e2e-'));
 
   beforeAll(async () => {
-    stack = await startLocalStack({ botPort: 3988, playgroundPort: 56160, sentinelPort: 4020, dataDir, logLevel: 'warn' });
+    stack = await startLocalStack({ botPort: 3988, playgroundPort: 56160, sandboxBasePort: 4020, dataDir, logLevel: 'warn' });
     browser = await chromium.launchPersistentContext(fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-chromium-')), {
       executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
       headless: true,

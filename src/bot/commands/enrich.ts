@@ -3,7 +3,7 @@ import { untrusted } from '../../cards/markdown';
 import { parseIndicator } from '../../enrichment/parse-indicator';
 import { assessSeverity, recommend, riskScore } from '../../enrichment/scoring';
 import type { Indicator } from '../../enrichment/types';
-import { entityText, sourceLine, verdictOf } from '../../incidents/render-incident-card';
+import { entityLabel, entityText, sourceLine, verdictOf } from '../../incidents/render-incident-card';
 import type { Command } from '../command';
 
 const entityKindOf: Record<Indicator['kind'], 'ip' | 'domain' | 'url' | 'filehash' | 'account' | 'host'> = {
@@ -27,7 +27,8 @@ export const enrichCommand: Command = {
     const results = await Promise.all(providers.map((p) => p.lookup(indicator)));
     const score = riskScore(results);
     const privileged = results.some((r) => r.status === 'ok' && r.facts.privileged === true);
-    const label = entityText({ kind: entityKindOf[indicator.kind], value: indicator.value });
+    const kind = entityKindOf[indicator.kind];
+    const label = `${entityLabel[kind]} ${entityText({ kind, value: indicator.value })}`;
     return {
       card: renderCard('enrichment', {
         heading: `Enrichment · ${label}`,

@@ -3,8 +3,9 @@ import { enrichCommand } from './enrich';
 import { createHelpCommand } from './help';
 import { incidentCommand } from './incident';
 import { incidentsCommand } from './incidents';
+import { kqlCommand } from './kql';
 
-export type CommandName = 'help' | 'incidents' | 'incident' | 'enrich';
+export type CommandName = 'help' | 'incidents' | 'incident' | 'enrich' | 'kql';
 
 /** The chat command table: the first word of a message picks the handler. */
 export const commands: Record<CommandName, Command> = {
@@ -12,6 +13,7 @@ export const commands: Record<CommandName, Command> = {
   incidents: incidentsCommand,
   incident: incidentCommand,
   enrich: enrichCommand,
+  kql: kqlCommand,
 };
 
 /** Splits "incident 42" into the command and its arguments; unknown words give undefined. */

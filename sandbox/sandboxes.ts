@@ -1,0 +1,69 @@
+import { startAbuseIpDb } from './abuseipdb';
+import { SANDBOX_SUBSCRIPTION, startArm } from './arm';
+import { startDefender } from './defender';
+import { startGraph } from './graph';
+import { startLogAnalytics } from './loganalytics';
+import { createSentinelRoutes, type SentinelIncidentResource } from './sentinel';
+import type { StandIn } from './stand-in';
+import { startVirusTotal } from './virustotal';
+
+export const SANDBOX_VT_KEY = 'sandbox-virustotal-key';
+export const SANDBOX_ABUSEIPDB_KEY = 'sandbox-abuseipdb-key';
+/** The sandbox directory's responder group: Megan Bowen is in it. */
+export const SANDBOX_RESPONDER_GROUP = '0b1d3c5e-0000-4000-8000-00000000050c';
+
+export interface Sandboxes {
+  virustotal: StandIn;
+  abuseipdb: StandIn;
+  graph: Awaited<ReturnType<typeof startGraph>>;
+  /** ARM, with the Sentinel incidents API on the same endpoint, as in Azure. */
+  arm: Awaited<ReturnType<typeof startArm>>;
+  putIncident(incident: SentinelIncidentResource): void;
+  defender: Awaited<ReturnType<typeof startDefender>>;
+  logAnalytics: StandIn;
+  /** Vigil's settings pointing every enrichment source at these stand-ins. */
+  env: Record<string, string>;
+  all: StandIn[];
+  close(): Promise<void>;
+}
+
+/** Every enrichment upstream's stand-in; `basePort` gives fixed ports (dev), none gives ephemeral ones (tests). */
+export async function startSandboxes(basePort?: number, incidents: SentinelIncidentResource[] = []): Promise<Sandboxes> {
+  const port = (n: number) => (basePort === undefined ? undefined : basePort + n);
+  const sentinel = createSentinelRoutes(incidents);
+  const [virustotal, abuseipdb, graph, arm, defender, logAnalytics] = await Promise.all([
+    startVirusTotal({ port: port(1), apiKey: SANDBOX_VT_KEY }),
+    startAbuseIpDb({ port: port(2), apiKey: SANDBOX_ABUSEIPDB_KEY }),
+    startGraph({ port: port(3) }),
+    startArm({ port: port(4), extraRoutes: sentinel.routes }),
+    startDefender({ port: port(5) }),
+    startLogAnalytics({ port: port(6) }),
+  ]);
+  const all = [virustotal, abuseipdb, graph, arm, defender, logAnalytics];
+  return {
+    virustotal,
+    abuseipdb,
+    graph,
+    arm,
+    defender,
+    logAnalytics,
+    putIncident: sentinel.putIncident,
+    all,
+    env: {
+      VIRUSTOTAL_ENDPOINT: virustotal.url,
+      VIRUSTOTAL_API_KEY: SANDBOX_VT_KEY,
+      VIRUSTOTAL_PER_MINUTE: '1000',
+      ABUSEIPDB_ENDPOINT: abuseipdb.url,
+      ABUSEIPDB_API_KEY: SANDBOX_ABUSEIPDB_KEY,
+      GRAPH_ENDPOINT: graph.url,
+      ARM_ENDPOINT: arm.url,
+      SENTINEL_SUBSCRIPTION_ID: SANDBOX_SUBSCRIPTION,
+      MDE_ENDPOINT: defender.url,
+      LOGS_ENDPOINT: logAnalytics.url,
+      VIGIL_RESPONDER_GROUP_IDS: SANDBOX_RESPONDER_GROUP,
+    },
+    async close() {
+      await Promise.all(all.map((s) => s.close()));
+    },
+  };
+}

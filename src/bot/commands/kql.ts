@@ -1,0 +1,58 @@
+import { untrusted } from '../../cards/markdown';
+import { renderCard } from '../../cards/render-card';
+import { KqlError } from '../../enrichment/kql-runner';
+import type { Command } from '../command';
+
+const MAX_COLUMNS = 8;
+const MAX_CELL = 60;
+const MAX_QUERY = 10_000;
+
+const cell = (v: unknown): string => {
+  if (v === null || v === undefined) return '';
+  if (Object.prototype.toString.call(v) === '[object Date]') return (v as Date).toISOString();
+  return typeof v === 'object' ? JSON.stringify(v) : String(v);
+};
+
+/**
+ * Runs an analyst's query against the workspace, for responders only, under a time limit, and
+ * answers with the first rows as a table (long values cut) or with Log Analytics' own error.
+ */
+export const kqlCommand: Command = {
+  usage: 'kql <query>',
+  description: 'Run a KQL query against the Sentinel workspace (responders only)',
+  async handle(args, caller, deps) {
+    if (!deps.kql) return { text: 'Log Analytics is not configured (LOGS_ENDPOINT or an Azure credential), so I cannot run queries.' };
+    const query = args.replace(/&nbsp;/g, ' ').trim();
+    if (query === '') return { text: 'Which query? For example `kql SigninLogs | take 5`.' };
+    if (query.length > MAX_QUERY) return { text: `That query is longer than ${MAX_QUERY} characters.` };
+    const permission = await deps.responders.check(caller.aadObjectId);
+    if (!permission.allowed) {
+      deps.logger.warn({ user: caller.aadObjectId }, 'kql refused');
+      return { text: `Only responders may run queries, and ${permission.reason}.` };
+    }
+    deps.logger.info({ user: caller.aadObjectId, length: query.length }, 'kql query');
+    try {
+      const t = await deps.kql.runner.run(query, { timespan: 'P1D', maxRows: deps.kql.maxRows, timeoutSeconds: deps.kql.timeoutSeconds });
+      const columns = t.columns.slice(0, MAX_COLUMNS);
+      return {
+        card: renderCard('kql-result', {
+          heading: `KQL · ${t.totalRows} row${t.totalRows === 1 ? '' : 's'} · ${t.columns.length} column${t.columns.length === 1 ? '' : 's'} · ${t.durationMs} ms`,
+          query: untrusted(query, 500),
+          warning: t.partial ? `Partial result: ${untrusted(t.partial, 200)}` : '',
+          header: columns.map((c) => ({ text: untrusted(c, MAX_CELL) })),
+          rows: t.rows.map((r) => ({ cells: columns.map((_c, n) => ({ text: untrusted(cell(r[n]), MAX_CELL) })) })),
+          footer: [
+            t.totalRows > t.rows.length ? `Showing the first ${t.rows.length} of ${t.totalRows} rows.` : '',
+            t.columns.length > columns.length ? `Showing ${columns.length} of ${t.columns.length} columns.` : '',
+            'Time range: last 24 hours unless the query says otherwise.',
+          ]
+            .filter((x) => x !== '')
+            .join(' '),
+        }),
+      };
+    } catch (e) {
+      if (e instanceof KqlError) return { text: `Log Analytics could not run that query: ${untrusted(e.message, 400)}` };
+      throw e;
+    }
+  },
+};
