@@ -1,0 +1,79 @@
+import { startBotConnector } from '../sandbox/bot-connector';
+import { startSandboxes } from '../sandbox/sandboxes';
+import { createApp } from '../src/app';
+import { loadConfig } from '../src/config';
+import { createLogger } from '../src/logger';
+import { openDb } from '../src/store/open-db';
+import { fixture } from '../test/helpers/fixtures';
+import { ms, summary } from './stats';
+
+/**
+ * Time to the first card and to the enriched card against provider latency, for an incident with
+ * a malicious IP and a privileged account (VirusTotal, AbuseIPDB, Graph, Log Analytics all asked).
+ * Each stand-in's latency is set so that every provider takes about L in total (Graph makes two
+ * rounds of calls, so each of its calls takes L/2). Overhead = enriched card − first card − L:
+ * what enrichment adds beyond the slowest provider (look-ups start when the incident is stored,
+ * just before the first card goes out). Each run posts to a channel of its own, so Teams'
+ * per-conversation pacing never queues a card.
+ *   npm run bench:enrichment
+ */
+const LATENCIES = (process.env.BENCH_LATENCIES ?? '0,100,300,1000').split(',').map(Number);
+const RUNS = Number(process.env.BENCH_RUNS ?? 15);
+const SECRET = 'bench-secret-0123456789';
+
+async function main() {
+  const connector = await startBotConnector();
+  const sandboxes = await startSandboxes();
+  const config = loadConfig({ ...sandboxes.env, VIGIL_WEBHOOK_SECRET: SECRET, LOG_LEVEL: 'silent', VIGIL_DATA_DIR: 'memory://', VIGIL_ENRICHMENT_CACHE_SECONDS: '0', VIGIL_ENRICHMENT_TIMEOUT_MS: '10000' });
+  const db = await openDb(config.database);
+  const app = await createApp(config, { logger: createLogger('silent'), db });
+  const url = await app.listen(0, '127.0.0.1');
+  const install = fixture('test/fixtures/contracts/activity.installationUpdate.add.fixed.json');
+  const post = (path: string, body: unknown, auth = false) =>
+    fetch(`${url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...(auth ? { authorization: `Bearer ${SECRET}` } : {}) }, body: JSON.stringify(body) });
+  const template = fixture('demo/incidents/brute-force-admin.json');
+
+  console.log('provider latency → first card, enriched card (median / p99), overhead beyond the slowest provider (median / p99)');
+  let run = 0;
+  for (const latency of LATENCIES) {
+    for (const s of [sandboxes.virustotal, sandboxes.abuseipdb, sandboxes.logAnalytics]) s.set({ latencyMs: latency });
+    sandboxes.graph.set({ latencyMs: latency / 2 });
+    const first: number[] = [];
+    const enriched: number[] = [];
+    for (let n = 0; n < RUNS + 2; n++) {
+      run += 1;
+      const team = `19:bench-team-${run}@thread.tacv2`;
+      const channel = `19:bench-channel-${run}@thread.tacv2`;
+      const previous = `19:bench-team-${run - 1}@thread.tacv2`;
+      await post('/api/messages', { ...install, type: 'conversationUpdate', membersRemoved: [{ id: install.recipient.id }], serviceUrl: connector.url, conversation: { ...install.conversation, id: previous }, channelData: { ...install.channelData, team: { id: previous } } });
+      await post('/api/messages', { ...install, serviceUrl: connector.url, conversation: { ...install.conversation, id: channel }, channelData: { ...install.channelData, team: { id: team }, channel: { id: channel } } });
+      const body = JSON.parse(JSON.stringify(template));
+      body.object.id = body.object.id.replace(/[^/]+$/, `bench-enrich-${run}`);
+      body.object.properties.incidentNumber = 200_000 + run;
+      const started = Date.now();
+      const res = await post('/api/incidents', body, true);
+      if (res.status !== 202) throw new Error(`${res.status} ${await res.text()}`);
+      const posted = (await connector.waitFor('POST', `/v3/conversations/${encodeURIComponent(channel)}/activities`, 1, 30_000))[0]!;
+      const [updated] = await connector.waitFor('PUT', `/v3/conversations/${encodeURIComponent(channel)}/activities/:id`, 1, 30_000);
+      if (!JSON.stringify(updated!.body).includes('BLOCK IMMEDIATELY')) throw new Error('the enriched card has no verdict');
+      if (n >= 2) {
+        first.push(posted.at - started);
+        enriched.push(updated!.at - started);
+      }
+      await app.enricher.idle();
+    }
+    const f = summary(first);
+    const e = summary(enriched);
+    const over = summary(enriched.map((x, i) => x - first[i]! - latency));
+    console.log(`  L = ${String(latency).padStart(4)} ms   first ${ms(f.median)} / ${ms(f.p99)}   enriched ${ms(e.median)} / ${ms(e.p99)}   overhead ${ms(over.median)} / ${ms(over.p99)}`);
+  }
+  await app.close();
+  await db.close();
+  await sandboxes.close();
+  await connector.close();
+}
+
+main().catch((e: unknown) => {
+  console.error(e);
+  process.exit(1);
+});
