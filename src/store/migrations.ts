@@ -80,7 +80,8 @@ export const migrations: Migration[] = [
         entity_kind  text NOT NULL,
         entity_value text NOT NULL,
         source       text NOT NULL,
-        result       jsonb NOT NULL,
+        -- json, not jsonb: the facts keep the order the provider gave them, which the card shows
+        result       json NOT NULL,
         at           timestamptz NOT NULL DEFAULT now(),
         PRIMARY KEY (incident_key, entity_kind, entity_value, source)
       );
