@@ -2,7 +2,8 @@ import { parseIncident } from '../../src/incidents/parse-incident';
 import type { Db } from '../../src/store/db';
 import { claimDueCards, completeCard, listCardDeliveries, msUntilNextCard, retryCardLater } from '../../src/store/card-queue';
 import { listSubscribedConversations, saveConversation, unsubscribeTeam } from '../../src/store/conversation-repository';
-import { getIncidentByNumber, listOpenIncidents, upsertIncident } from '../../src/store/incident-repository';
+import { bumpIncidentVersion, getIncidentByNumber, listOpenIncidents, upsertIncident } from '../../src/store/incident-repository';
+import { listEnrichments, listRecentOpenIncidentKeys, saveEnrichment } from '../../src/store/enrichment-repository';
 import { migrate, migrations } from '../../src/store/migrations';
 import { demoIncident, withProperties } from '../helpers/fixtures';
 import { emptyTables, storeDrivers } from '../helpers/store-drivers';
@@ -102,6 +103,23 @@ describe.each(storeDrivers())('store on $name', (driver) => {
     closed.object.id = closed.object.id.replace(/[^/]+$/, 'closed-incident');
     await upsertIncident(db, parseIncident(closed, { portalUrl }));
     expect((await listOpenIncidents(db, 10)).map((i) => i.number)).toEqual([1041, 1042, 1043]);
+  });
+
+  it('stores enrichment results with the incident, keeps their fact order, and replaces a later answer', async () => {
+    await saveConversation(db, channel('c1'));
+    const i = incident('brute-force-admin');
+    await upsertIncident(db, i);
+    const result = { status: 'ok', source: 'VirusTotal', score: 64, facts: { malicious: '58/90', country: 'NL', AS: 'AS64500' }, at: 'now' };
+    await saveEnrichment(db, i.key, { entityKind: 'ip', entityValue: '203.0.113.66', source: 'VirusTotal', result: { ...result, score: 1 } });
+    await saveEnrichment(db, i.key, { entityKind: 'ip', entityValue: '203.0.113.66', source: 'VirusTotal', result });
+    const [stored] = await listEnrichments<typeof result>(db, i.key);
+    expect(stored!.result).toEqual(result);
+    expect(Object.keys(stored!.result.facts)).toEqual(['malicious', 'country', 'AS']);
+    expect(await listRecentOpenIncidentKeys(db, 24)).toEqual([i.key]);
+    // A refresh is a new version of the card, wanted in every subscribed channel.
+    const [before] = await listCardDeliveries(db, i.key);
+    expect(await bumpIncidentVersion(db, i.key)).toBe(before!.desiredVersion + 1);
+    expect((await listCardDeliveries(db, i.key))[0]!.desiredVersion).toBe(before!.desiredVersion + 1);
   });
 
   it('keeps the audit append-only', async () => {
