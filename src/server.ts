@@ -1,6 +1,5 @@
 import restify from 'restify';
-import type { CloudAdapter } from 'botbuilder';
-import type { TeamsActivityHandler } from 'botbuilder';
+import type { CloudAdapter, TeamsActivityHandler } from 'botbuilder';
 import { AppError, toAppError, type ErrorCode } from './errors';
 import { checkWebhookSecret } from './ingest/webhook-auth';
 import { readJsonBody } from './ingest/read-body';

@@ -49,5 +49,3 @@ export interface Incident {
   ruleIds: string[];
   entities: Entity[];
 }
-
-export const severityRank: Record<Severity, number> = { High: 0, Medium: 1, Low: 2, Informational: 3 };

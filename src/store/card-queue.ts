@@ -115,8 +115,3 @@ export async function listCardDeliveries(db: Queryable, incidentKey: string): Pr
     lastError: row.last_error ?? undefined,
   }));
 }
-
-export async function countPendingCards(db: Queryable): Promise<number> {
-  const r = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM incident_cards WHERE sent_version < desired_version');
-  return r.rows[0]?.n ?? 0;
-}

@@ -1,5 +1,5 @@
 /** Teams' documented per-bot, per-conversation send limits. */
-export const TEAMS_SEND_LIMITS = [
+const TEAMS_SEND_LIMITS = [
   { max: 7, windowMs: 1_000 },
   { max: 8, windowMs: 2_000 },
   { max: 60, windowMs: 30_000 },
