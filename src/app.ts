@@ -15,6 +15,9 @@ import { createEnricher, type EnrichmentProvider } from './enrichment/orchestrat
 import { createProviders, createWorkspaceRunner } from './enrichment/providers';
 import { createGraphClient } from './graph/graph-client';
 import { createResponderCheck } from './auth/responders';
+import { loadSchedule } from './paging/load-schedule';
+import { createPager } from './paging/pager';
+import { createPersonResolver } from './paging/resolve-person';
 import { summarizeEnrichment } from './enrichment/summarize';
 import type { SourceResult } from './enrichment/types';
 import type { Incident } from './incidents/incident';
@@ -27,6 +30,8 @@ export interface AppOptions {
   logger?: Logger;
   /** Enrichment providers; by default the ones the configuration enables. */
   providers?: EnrichmentProvider[];
+  /** The paging clock (tests move it); the real time by default. */
+  clock?: () => Date;
   /** An already open database (tests share one); otherwise the configured one is opened. */
   db?: Db;
   outbox?: Partial<Pick<OutboxOptions, 'pollMs' | 'baseBackoffMs' | 'maxBackoffMs' | 'leaseMs' | 'batchSize' | 'random' | 'updateSpacingMs'>>;
@@ -40,6 +45,9 @@ export type App = Awaited<ReturnType<typeof createApp>>;
  */
 export async function createApp(config: Config, options: AppOptions = {}) {
   const logger = options.logger ?? createLogger(config.logLevel);
+  // A broken schedule stops start-up here: Vigil never runs with nobody on call by mistake.
+  const schedule = config.paging ? loadSchedule(config.paging.scheduleFile) : undefined;
+  const clock = options.clock ?? (() => new Date());
   const metrics = createMetrics();
   const db = options.db ?? (await openDb(config.database));
   const ownsDb = !options.db;
@@ -54,6 +62,28 @@ export async function createApp(config: Config, options: AppOptions = {}) {
     return stored && { card: await cardFor(stored.incident), summary: `Incident #${stored.incident.number}: ${stored.incident.severity}` };
   };
   const outbox = createOutbox({ db, connector, pacer: createPacer(), renderCard, logger, metrics, ...options.outbox });
+  const graph = config.enrichment.graph ? createGraphClient({ baseUrl: config.enrichment.graph.baseUrl, timeoutMs: config.upstreamTimeoutMs, credential }) : undefined;
+  const resolvePerson = createPersonResolver({ db, graph });
+  const pager =
+    schedule &&
+    createPager({
+      db,
+      schedule,
+      connector,
+      logger,
+      clock,
+      resolvePerson,
+      botId: config.bot.appId ? `28:${config.bot.appId}` : undefined,
+      pagerDuty: config.paging?.pagerDuty,
+      webhook: config.paging?.webhook,
+      timeoutMs: config.upstreamTimeoutMs,
+    });
+  /** Pages by Vigil's assessed severity once enrichment has one (Critical exists only there). */
+  const considerPaging = async (incident: Incident) => {
+    if (!pager) return;
+    const assessed = summarizeEnrichment(incident, await listEnrichments<SourceResult>(db, incident.key), providers).assessedSeverity;
+    await pager.consider(incident, assessed ?? incident.severity);
+  };
   const enricher = createEnricher({
     db,
     providers,
@@ -61,10 +91,11 @@ export async function createApp(config: Config, options: AppOptions = {}) {
     onResults: async (incidentKey) => {
       await bumpIncidentVersion(db, incidentKey);
       outbox.kick();
+      const stored = await getIncident(db, incidentKey);
+      if (stored) await considerPaging(stored.incident);
     },
   });
   const sentinel = createSentinelClient({ ...config.sentinel, timeoutMs: config.upstreamTimeoutMs, credential });
-  const graph = config.enrichment.graph ? createGraphClient({ baseUrl: config.enrichment.graph.baseUrl, timeoutMs: config.upstreamTimeoutMs, credential }) : undefined;
   const bot = new VigilBot({
     db,
     sentinel,
@@ -73,6 +104,7 @@ export async function createApp(config: Config, options: AppOptions = {}) {
     providers,
     kql: kqlRunner && { runner: kqlRunner, ...config.kql },
     responders: createResponderCheck({ graph, ...config.responders }),
+    paging: pager && schedule && { pager, schedule, clock, resolvePerson },
     logger,
     tenantId: config.bot.tenantId,
   });
@@ -89,6 +121,7 @@ export async function createApp(config: Config, options: AppOptions = {}) {
       onChange: (incident) => {
         outbox.kick();
         enricher.enrichIncident(incident);
+        void considerPaging(incident).catch((e: unknown) => logger.error({ err: e, incident: incident.number }, 'paging decision failed'));
       },
     },
   });
@@ -97,11 +130,13 @@ export async function createApp(config: Config, options: AppOptions = {}) {
     db,
     outbox,
     enricher,
+    pager,
     logger,
     server,
     /** Starts the outbox and listens; resolves with the base URL. */
     async listen(port = config.port, host = config.host): Promise<string> {
       outbox.start();
+      pager?.start();
       void enricher.resume().catch((e: unknown) => logger.error({ err: e }, 'could not resume enrichment'));
       await new Promise<void>((resolve) => server.listen(port, host, resolve));
       const address = server.address() as AddressInfo;
@@ -113,6 +148,7 @@ export async function createApp(config: Config, options: AppOptions = {}) {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.server.closeIdleConnections();
       await enricher.idle();
+      await pager?.stop();
       await outbox.stop();
       server.server.closeAllConnections();
       await closed;

@@ -65,6 +65,11 @@ const envSchema = z.object({
     .default('')
     .transform((v) => v.split(',').map((x) => x.trim()).filter((x) => x !== ''))
     .refine((ids) => ids.every((id) => guid.test(id)), 'must be a comma-separated list of Entra user object ids'),
+  VIGIL_ONCALL_FILE: optionalText,
+  PAGERDUTY_ROUTING_KEY: optionalText,
+  PAGERDUTY_ENDPOINT: httpUrl('https://events.pagerduty.com'),
+  VIGIL_PAGE_WEBHOOK_URL: optionalText.pipe(z.string().regex(/^https?:\/\/[^\s/]+/, 'must be an http(s) URL').optional()),
+  VIGIL_PAGE_WEBHOOK_SECRET: optionalText,
   VIGIL_KQL_MAX_ROWS: integer(20, 1, 1_000),
   VIGIL_KQL_TIMEOUT_SECONDS: integer(30, 1, 600),
 });
@@ -97,6 +102,8 @@ export interface Config {
   /** Who may run `kql`: members of these groups, or these users. Empty: nobody. */
   responders: { groupIds: string[]; userIds: string[] };
   kql: { maxRows: number; timeoutSeconds: number };
+  /** On-call paging; undefined without VIGIL_ONCALL_FILE. */
+  paging?: { scheduleFile: string; pagerDuty?: { endpoint: string; routingKey: string }; webhook?: { url: string; secret: string } };
 }
 
 /**
@@ -128,6 +135,12 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   if (e.AZURE_CLIENT_SECRET && !(e.AZURE_TENANT_ID && e.AZURE_CLIENT_ID)) {
     problems.push('AZURE_CLIENT_SECRET: needs AZURE_TENANT_ID and AZURE_CLIENT_ID as well');
   }
+  if (e.VIGIL_PAGE_WEBHOOK_URL && (e.VIGIL_PAGE_WEBHOOK_SECRET ?? '').length < 16) {
+    problems.push('VIGIL_PAGE_WEBHOOK_SECRET: needed with VIGIL_PAGE_WEBHOOK_URL (at least 16 characters) to sign what Vigil sends');
+  }
+  if ((e.PAGERDUTY_ROUTING_KEY || e.VIGIL_PAGE_WEBHOOK_URL) && !e.VIGIL_ONCALL_FILE) {
+    problems.push('VIGIL_ONCALL_FILE: PagerDuty and the page webhook need the on-call schedule that says when to page');
+  }
   if (problems.length > 0) throw configError(problems);
   const azure = Boolean((e.AZURE_TENANT_ID && e.AZURE_CLIENT_ID && e.AZURE_CLIENT_SECRET) || e.AZURE_USE_MANAGED_IDENTITY === 'true');
 
@@ -157,6 +170,13 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     enrichment: enrichmentSettings(e, azure),
     responders: { groupIds: e.VIGIL_RESPONDER_GROUP_IDS, userIds: e.VIGIL_RESPONDER_USER_IDS },
     kql: { maxRows: e.VIGIL_KQL_MAX_ROWS, timeoutSeconds: e.VIGIL_KQL_TIMEOUT_SECONDS },
+    paging: e.VIGIL_ONCALL_FILE
+      ? {
+          scheduleFile: e.VIGIL_ONCALL_FILE,
+          pagerDuty: e.PAGERDUTY_ROUTING_KEY ? { endpoint: e.PAGERDUTY_ENDPOINT, routingKey: e.PAGERDUTY_ROUTING_KEY } : undefined,
+          webhook: e.VIGIL_PAGE_WEBHOOK_URL ? { url: e.VIGIL_PAGE_WEBHOOK_URL, secret: e.VIGIL_PAGE_WEBHOOK_SECRET! } : undefined,
+        }
+      : undefined,
   };
 }
 

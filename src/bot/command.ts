@@ -3,6 +3,8 @@ import type { ResponderCheck } from '../auth/responders';
 import type { KqlRunner } from '../enrichment/kql-runner';
 import type { EnrichmentProvider } from '../enrichment/orchestrator';
 import type { Incident } from '../incidents/incident';
+import type { Pager } from '../paging/pager';
+import type { Schedule } from '../paging/schedule-types';
 import type { Logger } from '../logger';
 import type { Db } from '../store/db';
 import type { SentinelClient } from '../sentinel/sentinel-client';
@@ -18,6 +20,8 @@ export interface CommandDeps {
   /** The workspace's query runner and the limits for `kql`; undefined when Log Analytics is not configured. */
   kql?: { runner: KqlRunner; maxRows: number; timeoutSeconds: number };
   responders: ResponderCheck;
+  /** On-call paging; undefined when no schedule is configured. */
+  paging?: { pager: Pager; schedule: Schedule; clock: () => Date; resolvePerson: (person: string) => Promise<{ aadObjectId?: string; name: string }> };
   logger: Logger;
 }
 

@@ -1,7 +1,9 @@
-import { TeamsActivityHandler, TurnContext, type Activity } from 'botbuilder';
+import { TeamsActivityHandler, TurnContext, type Activity, type AdaptiveCardInvokeResponse, type AdaptiveCardInvokeValue } from 'botbuilder';
 import { untrusted } from '../cards/markdown';
 import type { Db } from '../store/db';
 import { saveConversation, unsubscribeConversation, unsubscribeTeam, type ConversationKind } from '../store/conversation-repository';
+import { getPageById, saveTeamsUser } from '../store/page-repository';
+import { ADAPTIVE_CARD } from '../cards/render-card';
 import type { CommandDeps, Reply } from './command';
 import { parseCommand } from './commands';
 
@@ -62,7 +64,32 @@ export class VigilBot extends TeamsActivityHandler {
       this.deps.logger.warn({ tenant, type: context.activity.type }, 'refused an activity from another tenant');
       return;
     }
+    const from = context.activity.from;
+    if (from?.aadObjectId && from.id && context.activity.serviceUrl) {
+      // Who is who in Teams: paging needs a user's Teams id to open a 1:1 chat with them.
+      await saveTeamsUser(this.deps.db, { aadObjectId: from.aadObjectId, teamsId: from.id, name: from.name, tenantId: tenant, serviceUrl: context.activity.serviceUrl });
+    }
     await super.run(context);
+  }
+
+  /**
+   * Card buttons (`Action.Execute`). The verb picks the handler; the data carries only an opaque
+   * id, and who clicked comes from Teams, never from the card. Answers at once with the new card.
+   */
+  protected override async onAdaptiveCardInvoke(context: TurnContext, value: AdaptiveCardInvokeValue): Promise<AdaptiveCardInvokeResponse> {
+    const error = (code: number, message: string): AdaptiveCardInvokeResponse => ({ statusCode: code, type: 'application/vnd.microsoft.error', value: { code: String(code), message } as never });
+    const verb = value.action?.verb;
+    const by = context.activity.from.aadObjectId;
+    if (verb !== 'page.ack') return error(400, `Vigil does not know the action "${String(verb).slice(0, 40)}".`);
+    if (!this.deps.paging) return error(400, 'Paging is not configured.');
+    if (!by) return error(401, 'Teams did not say who you are.');
+    const pageId = Number((value.action.data as { page?: unknown } | undefined)?.page);
+    if (!Number.isSafeInteger(pageId) || pageId <= 0) return error(400, 'This card does not name a page.');
+    const page = await getPageById(this.deps.db, pageId);
+    if (!page) return error(404, 'That page no longer exists.');
+    await this.deps.paging.pager.acknowledge(page.incidentKey, by);
+    const card = await this.deps.paging.pager.pageCardFor(pageId);
+    return { statusCode: 200, type: ADAPTIVE_CARD, value: card!.content as never };
   }
 
   private async handleMessage(context: TurnContext): Promise<void> {

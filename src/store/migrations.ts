@@ -88,6 +88,55 @@ export const migrations: Migration[] = [
       ALTER TABLE incident_cards ADD COLUMN requested_at timestamptz NOT NULL DEFAULT now();
     `,
   },
+  {
+    version: 3,
+    name: 'on-call pages and their notices; Teams users',
+    sql: `
+      CREATE TABLE teams_users (
+        aad_object_id text PRIMARY KEY,
+        teams_id      text NOT NULL,
+        name          text,
+        tenant_id     text,
+        service_url   text NOT NULL,
+        updated_at    timestamptz NOT NULL DEFAULT now()
+      );
+
+      CREATE TABLE pages (
+        id           bigserial PRIMARY KEY,
+        incident_key text NOT NULL REFERENCES incidents (key),
+        state        text NOT NULL CHECK (state IN ('open', 'acknowledged', 'resolved')),
+        level        integer NOT NULL DEFAULT 0,
+        next_at      timestamptz,
+        reason       text NOT NULL,
+        version      integer NOT NULL DEFAULT 1,
+        acked_by     text,
+        acked_at     timestamptz,
+        resolved_at  timestamptz,
+        created_at   timestamptz NOT NULL DEFAULT now()
+      );
+      -- One page per incident: a second process, a replay or a later enrichment cannot page twice.
+      CREATE UNIQUE INDEX pages_one_per_incident ON pages (incident_key);
+      CREATE INDEX pages_due ON pages (next_at) WHERE state = 'open';
+
+      CREATE TABLE page_notices (
+        id              bigserial PRIMARY KEY,
+        page_id         bigint NOT NULL REFERENCES pages (id),
+        level           integer NOT NULL,
+        channel         text NOT NULL CHECK (channel IN ('teams', 'mention', 'pagerduty', 'webhook')),
+        target          text NOT NULL,
+        conversation_id text,
+        activity_id     text,
+        desired_version integer NOT NULL DEFAULT 1,
+        sent_version    integer NOT NULL DEFAULT 0,
+        attempts        integer NOT NULL DEFAULT 0,
+        next_attempt_at timestamptz NOT NULL DEFAULT now(),
+        claimed_until   timestamptz,
+        last_error      text,
+        UNIQUE (page_id, level, channel, target)
+      );
+      CREATE INDEX page_notices_due ON page_notices (next_attempt_at) WHERE sent_version < desired_version;
+    `,
+  },
 ];
 
 /** Arbitrary, fixed: replicas starting together take turns migrating. */

@@ -18,6 +18,8 @@ export type TokenProvider = () => Promise<string | undefined>;
 export interface ConnectorClient {
   sendToConversation(serviceUrl: string, conversationId: string, activity: Partial<Activity>): Promise<{ id: string }>;
   updateActivity(serviceUrl: string, conversationId: string, activityId: string, activity: Partial<Activity>): Promise<void>;
+  /** Opens (or finds) the 1:1 chat between the bot and a Teams user. */
+  createPersonalConversation(serviceUrl: string, o: { botId: string; userTeamsId: string; tenantId?: string }): Promise<{ id: string }>;
 }
 
 /** `Retry-After` is seconds (possibly fractional) or an HTTP date. */
@@ -35,7 +37,7 @@ export const parseRetryAfter = (value: string | null, now = Date.now()): number 
  * With no token provider (local mode) requests carry no Authorization header.
  */
 export function createConnectorClient(options: { timeoutMs: number; token?: TokenProvider }): ConnectorClient {
-  const call = async (method: 'POST' | 'PUT', serviceUrl: string, path: string, activity: Partial<Activity>) => {
+  const call = async (method: 'POST' | 'PUT', serviceUrl: string, path: string, activity: unknown) => {
     const headers: Record<string, string> = { 'content-type': 'application/json' };
     const token = await options.token?.();
     if (token) headers.authorization = `Bearer ${token}`;
@@ -63,6 +65,17 @@ export function createConnectorClient(options: { timeoutMs: number; token?: Toke
     },
     async updateActivity(serviceUrl, conversationId, activityId, activity) {
       await call('PUT', serviceUrl, `${conversationPath(conversationId)}/${encodeURIComponent(activityId)}`, { ...activity, id: activityId });
+    },
+    async createPersonalConversation(serviceUrl, o) {
+      const body = await call('POST', serviceUrl, '/v3/conversations', {
+        bot: { id: o.botId },
+        members: [{ id: o.userTeamsId }],
+        isGroup: false,
+        tenantId: o.tenantId,
+        channelData: o.tenantId ? { tenant: { id: o.tenantId } } : undefined,
+      });
+      if (!body.id) throw new ConnectorError(502, 'Bot Connector created the conversation but returned no id');
+      return { id: body.id };
     },
   };
 }

@@ -50,7 +50,7 @@ describe('chat with Vigil', () => {
     const reply = await replyTo(connector);
     expect(reply.attachments?.[0]?.contentType).toBe('application/vnd.microsoft.card.adaptive');
     const facts = reply.attachments![0]!.content.body[2].facts.map((f: { title: string }) => f.title);
-    expect(facts).toEqual(['help', 'incidents', 'incident \\<number\\>', 'enrich \\<ip | domain | url | hash | upn\\>', 'kql \\<query\\>']);
+    expect(facts).toEqual(['help', 'incidents', 'incident \\<number\\>', 'enrich \\<ip | domain | url | hash | upn\\>', 'kql \\<query\\>', 'oncall', 'page \\<number\\>', 'ack \\<number\\>']);
   });
 
   it('lists open incidents, most severe first, newest first', async () => {

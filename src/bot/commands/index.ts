@@ -4,8 +4,11 @@ import { createHelpCommand } from './help';
 import { incidentCommand } from './incident';
 import { incidentsCommand } from './incidents';
 import { kqlCommand } from './kql';
+import { ackCommand } from './ack';
+import { oncallCommand } from './oncall';
+import { pageCommand } from './page';
 
-export type CommandName = 'help' | 'incidents' | 'incident' | 'enrich' | 'kql';
+export type CommandName = 'help' | 'incidents' | 'incident' | 'enrich' | 'kql' | 'oncall' | 'page' | 'ack';
 
 /** The chat command table: the first word of a message picks the handler. */
 export const commands: Record<CommandName, Command> = {
@@ -14,6 +17,9 @@ export const commands: Record<CommandName, Command> = {
   incident: incidentCommand,
   enrich: enrichCommand,
   kql: kqlCommand,
+  oncall: oncallCommand,
+  page: pageCommand,
+  ack: ackCommand,
 };
 
 /** Splits "incident 42" into the command and its arguments; unknown words give undefined. */

@@ -1,0 +1,284 @@
+import crypto from 'node:crypto';
+import type { Incident } from '../incidents/incident';
+import type { Logger } from '../logger';
+import type { Db, Queryable } from '../store/db';
+import { getIncident } from '../store/incident-repository';
+import {
+  acknowledgePage,
+  addNotice,
+  advancePage,
+  audit,
+  claimDueNotices,
+  completeNotice,
+  escalateDuePages,
+  getPage,
+  getPageById,
+  getTeamsUser,
+  listNotices,
+  openPage,
+  resolvePage,
+  retryNoticeLater,
+  type Notice,
+  type Page,
+} from '../store/page-repository';
+import { ConnectorError, type ConnectorClient } from '../teams/connector-client';
+import { escalationChain } from './on-call';
+import { decidePage } from './page-policy';
+import { renderPageCard } from './render-page-card';
+import type { Schedule } from './schedule-types';
+import { isTimeout } from '../timeout';
+
+export interface PagerDutyOptions {
+  endpoint: string;
+  routingKey: string;
+}
+
+export interface PagerOptions {
+  db: Db;
+  schedule: Schedule;
+  connector: ConnectorClient;
+  logger: Logger;
+  clock: () => Date;
+  /** Display name and Entra object id for a person named in the schedule (a GUID or a UPN). */
+  resolvePerson: (person: string) => Promise<{ aadObjectId?: string; name: string }>;
+  /** The bot's own Teams id, for creating 1:1 chats (`28:<app id>`). */
+  botId?: string;
+  pagerDuty?: PagerDutyOptions;
+  webhook?: { url: string; secret: string };
+  timeoutMs: number;
+  pollMs?: number;
+}
+
+export interface Pager {
+  /** Pages for the incident if the policy says so (once per incident, however often it is asked). */
+  consider(incident: Incident, severity: string): Promise<Page | undefined>;
+  /** `page <n>`: pages regardless of the policy. */
+  pageByHand(incident: Incident, by: string): Promise<{ page?: Page; created: boolean }>;
+  acknowledge(incidentKey: string, by: string): Promise<{ page?: Page; acknowledged: boolean }>;
+  resolve(incidentKey: string): Promise<void>;
+  /** Escalates what is due and delivers notices; the timer calls it, tests call it after moving the clock. */
+  tick(): Promise<void>;
+  pageCardFor(pageId: number): Promise<ReturnType<typeof renderPageCard> | undefined>;
+  start(): void;
+  stop(): Promise<void>;
+}
+
+const RETRIABLE = new Set([0, 412, 429, 500, 502, 503, 504]);
+const PERSON_GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * On-call paging. The policy decides; the page and every escalation deadline live in the store,
+ * so a restart or a second process neither loses nor repeats one. Each level's notices (a 1:1
+ * card, an @mention in the incident card's thread, PagerDuty, a signed webhook) are queued in the
+ * same transaction that moves the page on, then delivered with retries; every card of the page
+ * is updated when it escalates, is acknowledged or is resolved.
+ */
+export function createPager(o: PagerOptions): Pager {
+  const pollMs = o.pollMs ?? 1_000;
+  let timer: NodeJS.Timeout | undefined;
+  let ticking: Promise<void> | undefined;
+
+  const view = async (page: Page) => {
+    const stored = await getIncident(o.db, page.incidentKey);
+    if (!stored) return undefined;
+    const notices = (await listNotices(o.db, page.id)).filter((n) => n.channel === 'teams' || (n.channel === 'mention' && n.target === 'channel'));
+    const levels = await Promise.all(notices.map(async (n) => ({ level: n.level, who: n.target === 'channel' ? 'the SOC channel' : (await o.resolvePerson(n.target)).name })));
+    const severity = (page.reason.match(/severity (\w+)/)?.[1] ?? stored.incident.severity) as string;
+    const ackedByName = page.ackedBy ? (await getTeamsUser(o.db, page.ackedBy))?.name ?? page.ackedBy : undefined;
+    return { incident: stored.incident, card: renderPageCard({ page, incident: stored.incident, severity, levels, ackedByName }) };
+  };
+
+  /** One escalation step for a due page, inside its row lock. */
+  const step = async (tx: Queryable, page: Page) => {
+    const now = o.clock();
+    const chain = escalationChain(o.schedule, now);
+    const next = page.level + 1;
+    if (next > chain.length) {
+      await advancePage(tx, page, page.level, undefined);
+      await audit(tx, 'vigil', 'page.exhausted', page.incidentKey, { level: page.level });
+      return;
+    }
+    const level = chain[next - 1]!;
+    const target = level.target.kind === 'person' ? level.target.person : 'channel';
+    if (level.target.kind === 'person') await addNotice(tx, page.id, next, 'teams', target);
+    await addNotice(tx, page.id, next, 'mention', target);
+    if (next === 1 && o.pagerDuty) await addNotice(tx, page.id, 0, 'pagerduty', 'events-v2');
+    if (next === 1 && o.webhook) await addNotice(tx, page.id, 0, 'webhook', 'page');
+    await advancePage(tx, page, next, new Date(now.getTime() + level.waitMinutes * 60_000));
+    await audit(tx, 'vigil', next === 1 ? 'page.notified' : 'page.escalated', page.incidentKey, { level: next, target, via: level.via });
+  };
+
+  const personalConversation = async (aadObjectId: string) => {
+    const r = await o.db.query<{ id: string; service_url: string }>(
+      `SELECT id, service_url FROM conversations WHERE kind = 'personal' AND lower(reference->'user'->>'aadObjectId') = lower($1) ORDER BY updated_at DESC LIMIT 1`,
+      [aadObjectId],
+    );
+    return r.rows[0];
+  };
+
+  const botIdFromReferences = async () => {
+    const r = await o.db.query<{ id: string }>(`SELECT reference->'bot'->>'id' AS id FROM conversations WHERE reference->'bot'->>'id' IS NOT NULL LIMIT 1`);
+    return r.rows[0]?.id;
+  };
+
+  const deliverTeams = async (n: Notice, page: Page) => {
+    const v = await view(page);
+    if (!v) return completeNotice(o.db, n, {});
+    const person = await o.resolvePerson(n.target);
+    if (!person.aadObjectId) throw new ConnectorError(404, `${person.name} cannot be reached in Teams: their Entra object id is unknown`);
+    let conversation = n.conversationId ? { id: n.conversationId, service_url: '' } : await personalConversation(person.aadObjectId);
+    let serviceUrl = conversation?.service_url;
+    const user = await getTeamsUser(o.db, person.aadObjectId);
+    if (!conversation) {
+      const botId = o.botId ?? (await botIdFromReferences());
+      if (!user || !botId) throw new ConnectorError(404, `${person.name} has not used Vigil in Teams yet, so there is no chat to page them in`);
+      conversation = { ...(await o.connector.createPersonalConversation(user.serviceUrl, { botId, userTeamsId: user.teamsId, tenantId: user.tenantId })), service_url: user.serviceUrl };
+      serviceUrl = user.serviceUrl;
+    }
+    serviceUrl ||= user?.serviceUrl ?? (await personalConversation(person.aadObjectId))?.service_url;
+    if (!serviceUrl) throw new ConnectorError(404, `no service URL for ${person.name}`);
+    const activity = { type: 'message' as const, summary: `Paged: incident #${v.incident.number}`, attachments: [v.card] };
+    if (n.activityId) {
+      await o.connector.updateActivity(serviceUrl, conversation.id, n.activityId, activity);
+      return completeNotice(o.db, n, {});
+    }
+    if (page.state !== 'open') return completeNotice(o.db, n, {});
+    const sent = await o.connector.sendToConversation(serviceUrl, conversation.id, activity);
+    await completeNotice(o.db, n, { conversationId: conversation.id, activityId: sent.id });
+    await audit(o.db, 'vigil', 'page.sent', page.incidentKey, { level: n.level, to: n.target, channel: 'teams' });
+  };
+
+  /** An @mention of the paged person in the incident card's thread, in every channel with the card. */
+  const deliverMention = async (n: Notice, page: Page) => {
+    if (n.activityId || page.state !== 'open') return completeNotice(o.db, n, { activityId: n.activityId ?? 'skipped' });
+    const stored = await getIncident(o.db, page.incidentKey);
+    const cards = await o.db.query<{ conversation_id: string; activity_id: string; service_url: string }>(
+      `SELECT c.conversation_id, c.activity_id, v.service_url FROM incident_cards c JOIN conversations v ON v.id = c.conversation_id
+       WHERE c.incident_key = $1 AND c.activity_id IS NOT NULL AND v.subscribed`,
+      [page.incidentKey],
+    );
+    const person = n.target === 'channel' ? undefined : await o.resolvePerson(n.target);
+    const user = person?.aadObjectId ? await getTeamsUser(o.db, person.aadObjectId) : undefined;
+    const mention = user ? `<at>${user.name ?? person!.name}</at>` : person ? person.name : 'Everyone on this channel';
+    for (const c of cards.rows) {
+      await o.connector.sendToConversation(c.service_url, `${c.conversation_id};messageid=${c.activity_id}`, {
+        type: 'message',
+        text: `${mention}: you are paged for incident #${stored?.incident.number} (level ${n.level}). Acknowledge in your chat with Vigil or type \`ack ${stored?.incident.number}\`.`,
+        entities: user ? [{ type: 'mention', text: `<at>${user.name ?? person!.name}</at>`, mentioned: { id: user.teamsId, name: user.name ?? person!.name } }] : undefined,
+      });
+    }
+    await completeNotice(o.db, n, { activityId: 'sent' });
+  };
+
+  const postJson = async (upstream: string, url: string, body: string, headers: Record<string, string>) => {
+    let res: Response;
+    try {
+      res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body, signal: AbortSignal.timeout(o.timeoutMs) });
+    } catch (e) {
+      throw new ConnectorError(0, isTimeout(e) ? `${upstream} did not answer within ${o.timeoutMs} ms` : `${upstream} unreachable`);
+    }
+    await res.body?.cancel();
+    if (!res.ok) throw new ConnectorError(res.status, `${upstream} answered ${res.status}`);
+  };
+
+  const eventAction = (p: Page) => (p.state === 'open' ? 'trigger' : p.state === 'acknowledged' ? 'acknowledge' : 'resolve');
+
+  const deliverPagerDuty = async (n: Notice, page: Page) => {
+    const stored = await getIncident(o.db, page.incidentKey);
+    const body = {
+      routing_key: o.pagerDuty!.routingKey,
+      event_action: eventAction(page),
+      dedup_key: page.incidentKey,
+      payload:
+        page.state === 'open'
+          ? { summary: `Sentinel incident #${stored?.incident.number}: ${stored?.incident.title.slice(0, 900)}`, source: 'Vigil (Microsoft Sentinel)', severity: 'critical', custom_details: { reason: page.reason } }
+          : undefined,
+      links: stored ? [{ href: stored.incident.url, text: 'Open in Sentinel' }] : undefined,
+    };
+    await postJson('PagerDuty', `${o.pagerDuty!.endpoint}/v2/enqueue`, JSON.stringify(body), {});
+    await completeNotice(o.db, n, {});
+    await audit(o.db, 'vigil', 'page.sent', page.incidentKey, { channel: 'pagerduty', action: body.event_action });
+  };
+
+  const deliverWebhook = async (n: Notice, page: Page) => {
+    const stored = await getIncident(o.db, page.incidentKey);
+    const body = JSON.stringify({ event: `page.${page.state}`, page: { id: page.id, level: page.level, reason: page.reason, ackedBy: page.ackedBy ?? null }, incident: { id: stored?.incident.id, number: stored?.incident.number, title: stored?.incident.title, url: stored?.incident.url } });
+    const signature = crypto.createHmac('sha256', o.webhook!.secret).update(body).digest('hex');
+    await postJson('the page webhook', o.webhook!.url, body, { 'x-vigil-signature': `sha256=${signature}` });
+    await completeNotice(o.db, n, {});
+  };
+
+  const deliver = async (n: Notice) => {
+    const page = await getPageById(o.db, n.pageId);
+    if (!page) return completeNotice(o.db, n, {});
+    try {
+      if (n.channel === 'teams') await deliverTeams(n, page);
+      else if (n.channel === 'mention') await deliverMention(n, page);
+      else if (n.channel === 'pagerduty') await deliverPagerDuty(n, page);
+      else await deliverWebhook(n, page);
+    } catch (e) {
+      const status = e instanceof ConnectorError ? e.status : 0;
+      const delay = RETRIABLE.has(status) ? Math.max(e instanceof ConnectorError ? e.retryAfterMs ?? 0 : 0, Math.min(60_000, 500 * 2 ** n.attempts)) : 300_000;
+      o.logger.warn({ page: n.pageId, channel: n.channel, status }, `page notice not delivered: ${(e as Error).message}`);
+      await retryNoticeLater(o.db, n, delay, (e as Error).message);
+    }
+  };
+
+  const tick = async () => {
+    await escalateDuePages(o.db, o.clock(), step);
+    for (;;) {
+      const due = await claimDueNotices(o.db, 20, 30_000);
+      if (due.length === 0) break;
+      await Promise.all(due.map(deliver));
+    }
+  };
+
+  const runTick = () => {
+    ticking ??= tick()
+      .catch((e: unknown) => o.logger.error({ err: e }, 'paging tick failed'))
+      .finally(() => (ticking = undefined));
+    return ticking;
+  };
+
+  return {
+    async consider(incident, severity) {
+      if (incident.status === 'Closed') {
+        await this.resolve(incident.key);
+        return undefined;
+      }
+      const decision = decidePage(o.schedule, incident, severity, o.clock());
+      if (!decision.page) return undefined;
+      const page = await openPage(o.db, incident.key, `severity ${severity}: ${decision.because}`, 'policy', o.clock());
+      if (page) void runTick();
+      return page;
+    },
+    async pageByHand(incident, by) {
+      const page = await openPage(o.db, incident.key, `paged by hand`, by, o.clock());
+      if (page) await runTick();
+      return page ? { page, created: true } : { page: await getPage(o.db, incident.key), created: false };
+    },
+    async acknowledge(incidentKey, by) {
+      const r = await acknowledgePage(o.db, incidentKey, by, o.clock());
+      if (r.acknowledged) await runTick();
+      return r;
+    },
+    async resolve(incidentKey) {
+      if (await resolvePage(o.db, incidentKey, o.clock())) await runTick();
+    },
+    tick: runTick,
+    async pageCardFor(pageId) {
+      const page = await getPageById(o.db, pageId);
+      return page ? (await view(page))?.card : undefined;
+    },
+    start() {
+      timer = setInterval(() => void runTick(), pollMs);
+      timer.unref();
+    },
+    async stop() {
+      clearInterval(timer);
+      await ticking;
+    },
+  };
+}
+
+export const isPersonGuid = (person: string) => PERSON_GUID.test(person);

@@ -1,0 +1,41 @@
+import { untrusted } from '../cards/markdown';
+import { renderCard, type CardAttachment } from '../cards/render-card';
+import { formatTime } from '../incidents/render-incident-card';
+import type { Incident } from '../incidents/incident';
+import type { Page } from '../store/page-repository';
+
+export interface PageView {
+  page: Page;
+  incident: Incident;
+  severity: string;
+  /** Display names of who was paged, level by level. */
+  levels: Array<{ level: number; who: string }>;
+  /** Name of whoever acknowledged. */
+  ackedByName?: string;
+}
+
+const stateText = (v: PageView): { text: string; style: string } => {
+  const p = v.page;
+  if (p.state === 'acknowledged') return { text: `✅ Acknowledged by ${untrusted(v.ackedByName ?? p.ackedBy ?? 'someone', 80)} at ${formatTime(p.ackedAt!.toISOString())}`, style: 'good' };
+  if (p.state === 'resolved') return { text: `Resolved: the incident was closed at ${formatTime(p.resolvedAt!.toISOString())}`, style: 'default' };
+  const last = v.levels.at(-1);
+  return { text: last && last.level > 1 ? `⏫ Escalated to level ${last.level}: ${untrusted(last.who, 80)} — not acknowledged yet` : 'Waiting for acknowledgement', style: 'attention' };
+};
+
+/** The 1:1 page card: what is burning, why you, who else was paged, and one click to take it. */
+export function renderPageCard(v: PageView): CardAttachment {
+  const state = stateText(v);
+  return renderCard('page', {
+    headline: `🚨 Incident #${v.incident.number} · ${v.severity}`,
+    title: untrusted(v.incident.title, 200),
+    severity: v.severity,
+    reason: untrusted(v.page.reason, 120),
+    paged: v.levels.map((l) => `L${l.level} ${untrusted(l.who, 60)}`).join(' → ') || '—',
+    state: state.text,
+    stateStyle: state.style,
+    history: `Paged at ${formatTime(v.page.createdAt.toISOString())}`,
+    pageId: String(v.page.id),
+    open: v.page.state === 'open',
+    url: v.incident.url,
+  });
+}

@@ -1,0 +1,236 @@
+import type { Db, Queryable } from './db';
+
+export type PageState = 'open' | 'acknowledged' | 'resolved';
+export type NoticeChannel = 'teams' | 'mention' | 'pagerduty' | 'webhook';
+
+export interface Page {
+  id: number;
+  incidentKey: string;
+  state: PageState;
+  level: number;
+  nextAt?: Date;
+  reason: string;
+  version: number;
+  ackedBy?: string;
+  ackedAt?: Date;
+  resolvedAt?: Date;
+  createdAt: Date;
+}
+
+export interface Notice {
+  id: number;
+  pageId: number;
+  level: number;
+  channel: NoticeChannel;
+  target: string;
+  conversationId?: string;
+  activityId?: string;
+  version: number;
+  attempts: number;
+}
+
+interface PageRow {
+  id: number;
+  incident_key: string;
+  state: PageState;
+  level: number;
+  next_at: Date | null;
+  reason: string;
+  version: number;
+  acked_by: string | null;
+  acked_at: Date | null;
+  resolved_at: Date | null;
+  created_at: Date;
+}
+
+const toPage = (r: PageRow): Page => ({
+  id: Number(r.id),
+  incidentKey: r.incident_key,
+  state: r.state,
+  level: r.level,
+  nextAt: r.next_at ? new Date(r.next_at) : undefined,
+  reason: r.reason,
+  version: r.version,
+  ackedBy: r.acked_by ?? undefined,
+  ackedAt: r.acked_at ? new Date(r.acked_at) : undefined,
+  resolvedAt: r.resolved_at ? new Date(r.resolved_at) : undefined,
+  createdAt: new Date(r.created_at),
+});
+
+export async function audit(db: Queryable, actor: string, action: string, target: string, details: Record<string, unknown> = {}): Promise<void> {
+  await db.query('INSERT INTO audit (actor, action, target, details) VALUES ($1, $2, $3, $4)', [actor, action, target, details]);
+}
+
+/**
+ * Opens the incident's page, due at once. At most one page per incident, ever: a replay, a later
+ * enrichment or a second process gets `undefined`.
+ */
+export async function openPage(db: Db, incidentKey: string, reason: string, actor: string, now: Date): Promise<Page | undefined> {
+  return db.transaction(async (tx) => {
+    const r = await tx.query<PageRow>(
+      `INSERT INTO pages (incident_key, state, level, next_at, reason, created_at) VALUES ($1, 'open', 0, $2, $3, $2)
+       ON CONFLICT (incident_key) DO NOTHING RETURNING *`,
+      [incidentKey, now, reason],
+    );
+    const row = r.rows[0];
+    if (row) await audit(tx, actor, 'page.opened', incidentKey, { reason });
+    return row ? toPage(row) : undefined;
+  });
+}
+
+export async function getPage(db: Queryable, incidentKey: string): Promise<Page | undefined> {
+  const r = await db.query<PageRow>('SELECT * FROM pages WHERE incident_key = $1', [incidentKey]);
+  return r.rows[0] ? toPage(r.rows[0]) : undefined;
+}
+
+export async function getPageById(db: Queryable, id: number): Promise<Page | undefined> {
+  const r = await db.query<PageRow>('SELECT * FROM pages WHERE id = $1', [id]);
+  return r.rows[0] ? toPage(r.rows[0]) : undefined;
+}
+
+/**
+ * Runs `step` for each page whose escalation is due, each in its own transaction holding the
+ * page's row lock (`SKIP LOCKED`): two processes never escalate the same page at once, and a
+ * step's notices and the page's new level commit together or not at all.
+ */
+export async function escalateDuePages(db: Db, now: Date, step: (tx: Queryable, page: Page) => Promise<void>, limit = 20): Promise<number> {
+  let done = 0;
+  for (; done < limit; done++) {
+    const stepped = await db.transaction(async (tx) => {
+      const r = await tx.query<PageRow>(`SELECT * FROM pages WHERE state = 'open' AND next_at <= $1 ORDER BY next_at LIMIT 1 FOR UPDATE SKIP LOCKED`, [now]);
+      const row = r.rows[0];
+      if (!row) return false;
+      await step(tx, toPage(row));
+      return true;
+    });
+    if (!stepped) break;
+  }
+  return done;
+}
+
+/** Moves a page to `level`, due again at `nextAt` (none after the last level), and refreshes its notices. */
+export async function advancePage(tx: Queryable, page: Page, level: number, nextAt: Date | undefined): Promise<void> {
+  await tx.query('UPDATE pages SET level = $2, next_at = $3, version = version + 1 WHERE id = $1', [page.id, level, nextAt ?? null]);
+  await tx.query('UPDATE page_notices SET desired_version = desired_version + 1 WHERE page_id = $1', [page.id]);
+}
+
+/** Adds a notice (a card, a mention, an event) to deliver; an existing one is left as it is. */
+export async function addNotice(tx: Queryable, pageId: number, level: number, channel: NoticeChannel, target: string): Promise<void> {
+  await tx.query(
+    `INSERT INTO page_notices (page_id, level, channel, target, desired_version)
+     SELECT $1, $2, $3, $4, 1 ON CONFLICT (page_id, level, channel, target) DO NOTHING`,
+    [pageId, level, channel, target],
+  );
+}
+
+/**
+ * Acknowledges the incident's open page. Returns the page as it now is, and whether this call
+ * acknowledged it (false: someone else already had, or it was resolved).
+ */
+export async function acknowledgePage(db: Db, incidentKey: string, by: string, now: Date): Promise<{ page?: Page; acknowledged: boolean }> {
+  return db.transaction(async (tx) => {
+    const r = await tx.query<PageRow>(
+      `UPDATE pages SET state = 'acknowledged', acked_by = $2, acked_at = $3, next_at = NULL, version = version + 1
+       WHERE incident_key = $1 AND state = 'open' RETURNING *`,
+      [incidentKey, by, now],
+    );
+    if (r.rows[0]) {
+      await tx.query('UPDATE page_notices SET desired_version = desired_version + 1 WHERE page_id = $1', [r.rows[0].id]);
+      await audit(tx, by, 'page.acknowledged', incidentKey, { level: r.rows[0].level });
+      return { page: toPage(r.rows[0]), acknowledged: true };
+    }
+    return { page: await getPage(tx, incidentKey), acknowledged: false };
+  });
+}
+
+/** The incident was closed: its page (open or acknowledged) is resolved everywhere. */
+export async function resolvePage(db: Db, incidentKey: string, now: Date): Promise<Page | undefined> {
+  return db.transaction(async (tx) => {
+    const r = await tx.query<PageRow>(
+      `UPDATE pages SET state = 'resolved', resolved_at = $2, next_at = NULL, version = version + 1
+       WHERE incident_key = $1 AND state <> 'resolved' RETURNING *`,
+      [incidentKey, now],
+    );
+    if (!r.rows[0]) return undefined;
+    await tx.query('UPDATE page_notices SET desired_version = desired_version + 1 WHERE page_id = $1', [r.rows[0].id]);
+    await audit(tx, 'sentinel', 'page.resolved', incidentKey, {});
+    return toPage(r.rows[0]);
+  });
+}
+
+interface NoticeRow {
+  id: number;
+  page_id: number;
+  level: number;
+  channel: NoticeChannel;
+  target: string;
+  conversation_id: string | null;
+  activity_id: string | null;
+  desired_version: number;
+  attempts: number;
+}
+
+const toNotice = (r: NoticeRow): Notice => ({
+  id: Number(r.id),
+  pageId: Number(r.page_id),
+  level: r.level,
+  channel: r.channel,
+  target: r.target,
+  conversationId: r.conversation_id ?? undefined,
+  activityId: r.activity_id ?? undefined,
+  version: r.desired_version,
+  attempts: r.attempts,
+});
+
+/** Claims due notices with a lease, as the card queue does: several processes, each sent once. */
+export async function claimDueNotices(db: Queryable, limit: number, leaseMs: number): Promise<Notice[]> {
+  const r = await db.query<NoticeRow>(
+    `UPDATE page_notices n SET claimed_until = now() + make_interval(secs => $2::double precision / 1000), attempts = n.attempts + 1
+     FROM (SELECT id FROM page_notices WHERE sent_version < desired_version AND next_attempt_at <= now()
+             AND (claimed_until IS NULL OR claimed_until < now())
+           ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED) due
+     WHERE n.id = due.id
+     RETURNING n.*`,
+    [limit, leaseMs],
+  );
+  return r.rows.map(toNotice);
+}
+
+export async function completeNotice(db: Queryable, n: Notice, where: { conversationId?: string; activityId?: string }): Promise<void> {
+  await db.query(
+    `UPDATE page_notices SET sent_version = GREATEST(sent_version, $2), conversation_id = COALESCE($3, conversation_id),
+       activity_id = COALESCE($4, activity_id), attempts = 0, claimed_until = NULL, last_error = NULL WHERE id = $1`,
+    [n.id, n.version, where.conversationId ?? null, where.activityId ?? null],
+  );
+}
+
+export async function retryNoticeLater(db: Queryable, n: Notice, delayMs: number, error: string): Promise<void> {
+  await db.query(
+    `UPDATE page_notices SET claimed_until = NULL, last_error = $2, next_attempt_at = now() + make_interval(secs => $3::double precision / 1000) WHERE id = $1`,
+    [n.id, error.slice(0, 500), delayMs],
+  );
+}
+
+export async function listNotices(db: Queryable, pageId: number): Promise<Notice[]> {
+  const r = await db.query<NoticeRow>('SELECT * FROM page_notices WHERE page_id = $1 ORDER BY level, channel, target', [pageId]);
+  return r.rows.map(toNotice);
+}
+
+/** The Teams user behind an Entra object id, as last seen in an activity. */
+export async function saveTeamsUser(db: Queryable, u: { aadObjectId: string; teamsId: string; name?: string; tenantId?: string; serviceUrl: string }): Promise<void> {
+  await db.query(
+    `INSERT INTO teams_users (aad_object_id, teams_id, name, tenant_id, service_url) VALUES (lower($1), $2, $3, $4, $5)
+     ON CONFLICT (aad_object_id) DO UPDATE SET teams_id = excluded.teams_id, name = COALESCE(excluded.name, teams_users.name),
+       tenant_id = COALESCE(excluded.tenant_id, teams_users.tenant_id), service_url = excluded.service_url, updated_at = now()`,
+    [u.aadObjectId, u.teamsId, u.name ?? null, u.tenantId ?? null, u.serviceUrl],
+  );
+}
+
+export async function getTeamsUser(db: Queryable, aadObjectId: string) {
+  const r = await db.query<{ aad_object_id: string; teams_id: string; name: string | null; tenant_id: string | null; service_url: string }>(
+    'SELECT * FROM teams_users WHERE aad_object_id = lower($1)',
+    [aadObjectId],
+  );
+  const row = r.rows[0];
+  return row && { aadObjectId: row.aad_object_id, teamsId: row.teams_id, name: row.name ?? undefined, tenantId: row.tenant_id ?? undefined, serviceUrl: row.service_url };
+}
