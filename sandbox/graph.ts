@@ -13,7 +13,7 @@ export interface SandboxUser {
   groups?: string[];
 }
 
-/** The demo directory: a privileged admin, a risky user, an ordinary analyst. */
+/** The demo directory: a privileged admin, a risky user, two analysts in the responder group. */
 export const SANDBOX_USERS: SandboxUser[] = [
   {
     id: '5f0c6a1e-2b7d-4e1a-9c3d-000000000001',
@@ -26,6 +26,7 @@ export const SANDBOX_USERS: SandboxUser[] = [
     roles: [{ displayName: 'Global Administrator', roleTemplateId: '62e90394-69f5-4237-9190-012177145e10' }],
   },
   { id: '5f0c6a1e-2b7d-4e1a-9c3d-000000000002', displayName: 'Bob Risky', userPrincipalName: 'bob.risky@contoso.example', jobTitle: 'Sales', department: 'Sales', accountEnabled: true, riskLevel: 'high' },
+  { id: 'a1b2c3d4-0000-4000-8000-000000000020', displayName: 'Alex Wilber', userPrincipalName: 'alexw@example.com', jobTitle: 'SOC Analyst', department: 'Security', accountEnabled: true, groups: ['0b1d3c5e-0000-4000-8000-00000000050c'] },
   { id: '7faf8ab2-3d56-4244-b585-20c8a42ed2b8', displayName: 'Megan Bowen', userPrincipalName: 'megan.bowen@contoso.example', jobTitle: 'SOC Analyst', department: 'Security', accountEnabled: true, groups: ['0b1d3c5e-0000-4000-8000-00000000050c'] },
 ];
 

@@ -67,6 +67,7 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
     LOG_LEVEL: o.logLevel,
     VIGIL_DATA_DIR: o.dataDir,
     ...sandboxes.env,
+    VIGIL_ONCALL_FILE: path.join(ROOT, 'demo/oncall.yaml'),
     ...o.env,
     PORT: String(o.botPort),
     HOST: '127.0.0.1',

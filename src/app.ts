@@ -64,6 +64,8 @@ export async function createApp(config: Config, options: AppOptions = {}) {
   const outbox = createOutbox({ db, connector, pacer: createPacer(), renderCard, logger, metrics, ...options.outbox });
   const graph = config.enrichment.graph ? createGraphClient({ baseUrl: config.enrichment.graph.baseUrl, timeoutMs: config.upstreamTimeoutMs, credential }) : undefined;
   const resolvePerson = createPersonResolver({ db, graph });
+  const assessedSeverity = async (incident: Incident) =>
+    summarizeEnrichment(incident, await listEnrichments<SourceResult>(db, incident.key), providers).assessedSeverity ?? incident.severity;
   const pager =
     schedule &&
     createPager({
@@ -73,6 +75,7 @@ export async function createApp(config: Config, options: AppOptions = {}) {
       logger,
       clock,
       resolvePerson,
+      severityOf: assessedSeverity,
       botId: config.bot.appId ? `28:${config.bot.appId}` : undefined,
       pagerDuty: config.paging?.pagerDuty,
       webhook: config.paging?.webhook,
@@ -80,9 +83,7 @@ export async function createApp(config: Config, options: AppOptions = {}) {
     });
   /** Pages by Vigil's assessed severity once enrichment has one (Critical exists only there). */
   const considerPaging = async (incident: Incident) => {
-    if (!pager) return;
-    const assessed = summarizeEnrichment(incident, await listEnrichments<SourceResult>(db, incident.key), providers).assessedSeverity;
-    await pager.consider(incident, assessed ?? incident.severity);
+    if (pager) await pager.consider(incident, await assessedSeverity(incident));
   };
   const enricher = createEnricher({
     db,
@@ -93,6 +94,7 @@ export async function createApp(config: Config, options: AppOptions = {}) {
       outbox.kick();
       const stored = await getIncident(db, incidentKey);
       if (stored) await considerPaging(stored.incident);
+      await pager?.refresh(incidentKey);
     },
   });
   const sentinel = createSentinelClient({ ...config.sentinel, timeoutMs: config.upstreamTimeoutMs, credential });

@@ -16,6 +16,7 @@ import {
   getTeamsUser,
   listNotices,
   openPage,
+  refreshPageCards,
   resolvePage,
   retryNoticeLater,
   type Notice,
@@ -41,6 +42,8 @@ export interface PagerOptions {
   clock: () => Date;
   /** Display name and Entra object id for a person named in the schedule (a GUID or a UPN). */
   resolvePerson: (person: string) => Promise<{ aadObjectId?: string; name: string }>;
+  /** The incident's severity as the page card shows it: Vigil's assessment when there is one. */
+  severityOf: (incident: Incident) => Promise<string>;
   /** The bot's own Teams id, for creating 1:1 chats (`28:<app id>`). */
   botId?: string;
   pagerDuty?: PagerDutyOptions;
@@ -56,6 +59,8 @@ export interface Pager {
   pageByHand(incident: Incident, by: string): Promise<{ page?: Page; created: boolean }>;
   acknowledge(incidentKey: string, by: string): Promise<{ page?: Page; acknowledged: boolean }>;
   resolve(incidentKey: string): Promise<void>;
+  /** Redraws the incident's page cards (its assessed severity may have changed). */
+  refresh(incidentKey: string): Promise<void>;
   /** Escalates what is due and delivers notices; the timer calls it, tests call it after moving the clock. */
   tick(): Promise<void>;
   pageCardFor(pageId: number): Promise<ReturnType<typeof renderPageCard> | undefined>;
@@ -83,7 +88,7 @@ export function createPager(o: PagerOptions): Pager {
     if (!stored) return undefined;
     const notices = (await listNotices(o.db, page.id)).filter((n) => n.channel === 'teams' || (n.channel === 'mention' && n.target === 'channel'));
     const levels = await Promise.all(notices.map(async (n) => ({ level: n.level, who: n.target === 'channel' ? 'the SOC channel' : (await o.resolvePerson(n.target)).name })));
-    const severity = (page.reason.match(/severity (\w+)/)?.[1] ?? stored.incident.severity) as string;
+    const severity = await o.severityOf(stored.incident);
     const ackedByName = page.ackedBy ? (await getTeamsUser(o.db, page.ackedBy))?.name ?? page.ackedBy : undefined;
     return { incident: stored.incident, card: renderPageCard({ page, incident: stored.incident, severity, levels, ackedByName }) };
   };
@@ -152,11 +157,13 @@ export function createPager(o: PagerOptions): Pager {
   const deliverMention = async (n: Notice, page: Page) => {
     if (n.activityId || page.state !== 'open') return completeNotice(o.db, n, { activityId: n.activityId ?? 'skipped' });
     const stored = await getIncident(o.db, page.incidentKey);
-    const cards = await o.db.query<{ conversation_id: string; activity_id: string; service_url: string }>(
+    const cards = await o.db.query<{ conversation_id: string; activity_id: string | null; service_url: string }>(
       `SELECT c.conversation_id, c.activity_id, v.service_url FROM incident_cards c JOIN conversations v ON v.id = c.conversation_id
-       WHERE c.incident_key = $1 AND c.activity_id IS NOT NULL AND v.subscribed`,
+       WHERE c.incident_key = $1 AND v.subscribed`,
       [page.incidentKey],
     );
+    // The page can be faster than the incident card itself: wait for the card to have a thread.
+    if (cards.rows.some((c) => !c.activity_id)) throw new ConnectorError(0, 'the incident card is not in the channel yet');
     const person = n.target === 'channel' ? undefined : await o.resolvePerson(n.target);
     const user = person?.aadObjectId ? await getTeamsUser(o.db, person.aadObjectId) : undefined;
     const mention = user ? `<at>${user.name ?? person!.name}</at>` : person ? person.name : 'Everyone on this channel';
@@ -248,7 +255,7 @@ export function createPager(o: PagerOptions): Pager {
       }
       const decision = decidePage(o.schedule, incident, severity, o.clock());
       if (!decision.page) return undefined;
-      const page = await openPage(o.db, incident.key, `severity ${severity}: ${decision.because}`, 'policy', o.clock());
+      const page = await openPage(o.db, incident.key, decision.because, 'policy', o.clock());
       if (page) void runTick();
       return page;
     },
@@ -264,6 +271,9 @@ export function createPager(o: PagerOptions): Pager {
     },
     async resolve(incidentKey) {
       if (await resolvePage(o.db, incidentKey, o.clock())) await runTick();
+    },
+    async refresh(incidentKey) {
+      if ((await refreshPageCards(o.db, incidentKey)) > 0) await runTick();
     },
     tick: runTick,
     async pageCardFor(pageId) {

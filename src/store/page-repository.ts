@@ -111,7 +111,18 @@ export async function escalateDuePages(db: Db, now: Date, step: (tx: Queryable, 
 /** Moves a page to `level`, due again at `nextAt` (none after the last level), and refreshes its notices. */
 export async function advancePage(tx: Queryable, page: Page, level: number, nextAt: Date | undefined): Promise<void> {
   await tx.query('UPDATE pages SET level = $2, next_at = $3, version = version + 1 WHERE id = $1', [page.id, level, nextAt ?? null]);
-  await tx.query('UPDATE page_notices SET desired_version = desired_version + 1 WHERE page_id = $1', [page.id]);
+  // Only the cards show who else was paged; PagerDuty and the webhook hear of state changes.
+  await tx.query(`UPDATE page_notices SET desired_version = desired_version + 1 WHERE page_id = $1 AND channel = 'teams'`, [page.id]);
+}
+
+/** The incident changed (enrichment arrived): its page cards are drawn again. */
+export async function refreshPageCards(db: Queryable, incidentKey: string): Promise<number> {
+  const r = await db.query(
+    `UPDATE page_notices SET desired_version = desired_version + 1
+     WHERE channel = 'teams' AND page_id IN (SELECT id FROM pages WHERE incident_key = $1)`,
+    [incidentKey],
+  );
+  return r.rowCount;
 }
 
 /** Adds a notice (a card, a mention, an event) to deliver; an existing one is left as it is. */
@@ -135,7 +146,7 @@ export async function acknowledgePage(db: Db, incidentKey: string, by: string, n
       [incidentKey, by, now],
     );
     if (r.rows[0]) {
-      await tx.query('UPDATE page_notices SET desired_version = desired_version + 1 WHERE page_id = $1', [r.rows[0].id]);
+      await tx.query(`UPDATE page_notices SET desired_version = desired_version + 1 WHERE page_id = $1 AND channel <> 'mention'`, [r.rows[0].id]);
       await audit(tx, by, 'page.acknowledged', incidentKey, { level: r.rows[0].level });
       return { page: toPage(r.rows[0]), acknowledged: true };
     }
@@ -152,7 +163,7 @@ export async function resolvePage(db: Db, incidentKey: string, now: Date): Promi
       [incidentKey, now],
     );
     if (!r.rows[0]) return undefined;
-    await tx.query('UPDATE page_notices SET desired_version = desired_version + 1 WHERE page_id = $1', [r.rows[0].id]);
+    await tx.query(`UPDATE page_notices SET desired_version = desired_version + 1 WHERE page_id = $1 AND channel <> 'mention'`, [r.rows[0].id]);
     await audit(tx, 'sentinel', 'page.resolved', incidentKey, {});
     return toPage(r.rows[0]);
   });

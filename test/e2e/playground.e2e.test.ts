@@ -76,4 +76,15 @@ describe('Vigil in the Agents Playground', () => {
     expect(after).toContain('Active');
     expect(after).not.toContain('Unassigned');
   });
+
+  it('pages the on-call analyst (you) for the Critical incident, and Acknowledge stops it', async () => {
+    // Enrichment assesses incident 1041 as Critical; demo/oncall.yaml has Alex Wilber as primary.
+    await page.getByText('Personal Chat', { exact: true }).click();
+    const pageCard = cards().filter({ hasText: '🚨 Incident #1041' });
+    await pageCard.filter({ hasText: 'Critical' }).first().waitFor({ timeout: 30_000 });
+    await pageCard.first().locator('button[aria-label="Acknowledge"]').click();
+    await pageCard.filter({ hasText: 'Acknowledged by Alex Wilber' }).first().waitFor({ timeout: 20_000 });
+    const state = (await stack.app.db.query<{ state: string; acked_by: string }>('SELECT state, acked_by FROM pages')).rows;
+    expect(state).toEqual([{ state: 'acknowledged', acked_by: 'a1b2c3d4-0000-4000-8000-000000000020' }]);
+  });
 });

@@ -6,7 +6,7 @@ import { demoIncident, withProperties } from '../helpers/fixtures';
 import fs from 'node:fs';
 import path from 'node:path';
 
-const demo = fs.readFileSync(path.resolve(__dirname, '../../demo/oncall.yaml'), 'utf8');
+const demo = fs.readFileSync(path.resolve(__dirname, '../fixtures/oncall.yaml'), 'utf8');
 const schedule = parseSchedule(demo);
 const MEGAN = '7faf8ab2-3d56-4244-b585-20c8a42ed2b8';
 const ALEX = 'a1b2c3d4-0000-4000-8000-000000000020';

@@ -1,0 +1,202 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { startBotConnector, type BotConnectorStandIn } from '../../sandbox/bot-connector';
+import { startPagerDuty } from '../../sandbox/pagerduty';
+import { startSandboxes, type Sandboxes } from '../../sandbox/sandboxes';
+import { startStandIn, type StandIn } from '../../sandbox/stand-in';
+import type { Db } from '../../src/store/db';
+import { demoIncident, withProperties } from '../helpers/fixtures';
+import { emptyTables, storeDrivers } from '../helpers/store-drivers';
+import { botInstalledInTeam, CHANNEL_ID, personalMessage } from '../helpers/teams-activities';
+import { startTestApp, type TestApp } from '../helpers/test-app';
+
+const MEGAN = '7faf8ab2-3d56-4244-b585-20c8a42ed2b8';
+const ALEX = 'a1b2c3d4-0000-4000-8000-000000000020';
+const ISAIAH = 'a1b2c3d4-0000-4000-8000-000000000023';
+const ROUTING_KEY = 'r'.repeat(32);
+const WEBHOOK_SECRET = 'page-webhook-secret-0123456789';
+const scheduleFile = path.resolve(__dirname, '../fixtures/oncall.yaml');
+
+/** A user who has spoken to Vigil, so paging knows their Teams id. */
+const say = (serviceUrl: string, aadObjectId: string, name: string, text: string) => ({
+  ...personalMessage(serviceUrl, text),
+  from: { id: `29:${name.replace(/\s/g, '')}`, name, aadObjectId },
+  conversation: { conversationType: 'personal', id: `a:chat-with-${name.replace(/\s/g, '')}` },
+});
+
+/** The user installed Vigil for themselves: Teams sends installationUpdate in their 1:1 chat. */
+const installedInChat = (serviceUrl: string, aadObjectId: string, name: string) => ({
+  ...botInstalledInTeam(serviceUrl),
+  from: { id: `29:${name.replace(/\s/g, '')}`, name, aadObjectId },
+  conversation: { conversationType: 'personal', id: `a:chat-with-${name.replace(/\s/g, '')}`, tenantId: 'b28fdbfd-2b78-4f93-b0f8-8881793f0f8f' },
+  channelData: { tenant: { id: 'b28fdbfd-2b78-4f93-b0f8-8881793f0f8f' } },
+});
+
+const cardText = (a: Record<string, unknown>) => JSON.stringify(a.attachments ?? a.text);
+const isPage = (r: { body: unknown }) => (r.body as { summary?: string }).summary === 'Paged: incident #1041';
+
+describe.each(storeDrivers())('on-call paging on $name', (driver) => {
+  let connector: BotConnectorStandIn;
+  let sandboxes: Sandboxes;
+  let pagerDuty: StandIn;
+  let webhook: StandIn;
+  let db: Db;
+  let drop: () => Promise<void>;
+  let now: Date;
+  const apps: TestApp[] = [];
+
+  beforeAll(async () => {
+    [connector, sandboxes, pagerDuty, webhook] = await Promise.all([startBotConnector(), startSandboxes(), startPagerDuty(), startStandIn('webhook', [{ method: 'POST', path: '/hook', handle: () => ({ status: 204 }) }])]);
+    ({ db, drop } = await driver.open());
+  });
+  afterAll(async () => {
+    await Promise.all([connector.close(), sandboxes.close(), pagerDuty.close(), webhook.close()]);
+    await drop();
+  });
+  beforeEach(async () => {
+    for (const s of [connector, pagerDuty, webhook, ...sandboxes.all]) s.reset();
+    await emptyTables(db);
+    now = new Date('2026-11-24T02:00:00Z'); // Tuesday 03:00 in Amsterdam
+  });
+  afterEach(async () => {
+    await Promise.all(apps.splice(0).map((a) => a.close()));
+  });
+
+  const start = async () => {
+    const app = await startTestApp(
+      {
+        ...sandboxes.env,
+        VIGIL_ONCALL_FILE: scheduleFile,
+        PAGERDUTY_ENDPOINT: pagerDuty.url,
+        PAGERDUTY_ROUTING_KEY: ROUTING_KEY,
+        VIGIL_PAGE_WEBHOOK_URL: `${webhook.url}/hook`,
+        VIGIL_PAGE_WEBHOOK_SECRET: WEBHOOK_SECRET,
+      },
+      { db, clock: () => now },
+    );
+    apps.push(app);
+    return app;
+  };
+  const setUp = async (app: TestApp) => {
+    await app.sendActivity(botInstalledInTeam(connector.url));
+    // Alex has only talked to Vigil in a channel (Vigil must open a 1:1 chat); the others installed it.
+    await app.sendActivity(say(connector.url, ALEX, 'Alex Wilber', 'help'));
+    for (const [id, name] of [[ISAIAH, 'Isaiah Langer'], [MEGAN, 'Megan Bowen']] as const) await app.sendActivity(installedInChat(connector.url, id, name));
+    connector.reset();
+  };
+  const pagesIn = (chat: (path: string) => boolean) => connector.requests('POST', '/v3/conversations/:id/activities').filter((r) => isPage(r) && chat(decodeURIComponent(r.path)));
+  const toIsaiah = (path: string) => path.includes('chat-with-IsaiahLanger');
+  const toAlex = (path: string) => !path.includes('chat-with-');
+
+  it('pages the primary at 03:00, escalates to the secondary, and an ack stops it on every card', async () => {
+    const app = await start();
+    await setUp(app);
+    await app.postIncident(demoIncident('brute-force-admin'));
+    await app.app.enricher.idle();
+    await app.app.pager!.tick();
+
+    // Level 1: Alex is primary at 03:00 on the 24th. No personal chat yet: Vigil opened one.
+    const created = connector.requests('POST', '/v3/conversations');
+    expect(created.map((r) => r.body)).toEqual([expect.objectContaining({ members: [{ id: '29:AlexWilber' }], isGroup: false })]);
+    const page = pagesIn(toAlex);
+    expect(page).toHaveLength(1);
+    expect(cardText(page[0]!.body as Record<string, unknown>)).toContain('Acknowledge');
+    const alexChat = decodeURIComponent(page[0]!.path).split('/')[3]!;
+    // Paged as High after hours at once; enrichment then assessed it Critical and the card says so.
+    expect(cardText(connector.conversation(alexChat)[0]!.versions.at(-1)!)).toContain('🚨 Incident #1041 · Critical');
+    // The @mention in the incident card's thread in the SOC channel (once the card is there).
+    const inThread = () => connector.requests('POST', '/v3/conversations/:id/activities').find((r) => decodeURIComponent(r.path).startsWith(`/v3/conversations/${CHANNEL_ID};messageid=`));
+    for (let waited = 0; !inThread() && waited < 5000; waited += 50) await new Promise((r) => setTimeout(r, 50));
+    const mention = inThread();
+    expect((mention!.body as { text: string }).text).toMatch(/^<at>Alex Wilber<\/at>: you are paged for incident #1041/);
+    expect((mention!.body as { entities: unknown[] }).entities).toEqual([{ type: 'mention', text: '<at>Alex Wilber</at>', mentioned: { id: '29:AlexWilber', name: 'Alex Wilber' } }]);
+    // PagerDuty and the signed webhook hear about it too.
+    expect(pagerDuty.requests('POST', '/v2/enqueue').map((r) => (r.body as { event_action: string }).event_action)).toEqual(['trigger']);
+    const [hook] = webhook.requests('POST', '/hook');
+    const raw = JSON.stringify(hook!.body);
+    expect(hook!.headers['x-vigil-signature']).toBe(`sha256=${crypto.createHmac('sha256', WEBHOOK_SECRET).update(raw).digest('hex')}`);
+
+    // Five minutes without an ack: the secondary (Isaiah) is paged and Alex's card says so.
+    now = new Date(now.getTime() + 5 * 60_000 + 1000);
+    await app.app.pager!.tick();
+    const isaiahPage = pagesIn(toIsaiah);
+    expect(isaiahPage).toHaveLength(1);
+    expect(cardText(isaiahPage[0]!.body as Record<string, unknown>)).toContain('L1 Alex Wilber → L2 Isaiah Langer');
+    const alexCard = connector.conversation(alexChat)[0]!;
+    expect(cardText(alexCard.versions.at(-1)!)).toContain('Escalated to level 2: Isaiah Langer');
+
+    // Isaiah clicks Acknowledge: the invoke answers with the updated card at once.
+    const pageId = (await db.query<{ id: number }>('SELECT id FROM pages')).rows[0]!.id;
+    const invoke = await app.sendActivity({
+      ...say(connector.url, ISAIAH, 'Isaiah Langer', ''),
+      type: 'invoke',
+      name: 'adaptiveCard/action',
+      value: { action: { type: 'Action.Execute', verb: 'page.ack', data: { page: String(pageId) } }, trigger: 'manual' },
+    });
+    expect(invoke.status).toBe(200);
+    expect(invoke.body).toContain('Acknowledged by Isaiah Langer');
+    await app.app.pager!.tick();
+    expect(cardText(connector.conversation(alexChat)[0]!.versions.at(-1)!)).toContain('Acknowledged by Isaiah Langer');
+    expect(cardText(connector.conversation('a:chat-with-IsaiahLanger')[0]!.versions.at(-1)!)).not.toContain('page.ack');
+    expect(pagerDuty.requests('POST', '/v2/enqueue').map((r) => (r.body as { event_action: string }).event_action)).toEqual(['trigger', 'acknowledge']);
+
+    // Nobody else is paged later.
+    const before = connector.requests('POST').length;
+    now = new Date(now.getTime() + 60 * 60_000);
+    await app.app.pager!.tick();
+    expect(connector.requests('POST')).toHaveLength(before);
+    const audit = (await db.query<{ action: string }>(`SELECT action FROM audit WHERE action LIKE 'page.%' ORDER BY id`)).rows.map((r) => r.action);
+    expect(audit).toEqual(expect.arrayContaining(['page.opened', 'page.notified', 'page.escalated', 'page.acknowledged']));
+  });
+
+  it('does not page for a High incident at 11:00 on a weekday, and ack in chat answers plainly', async () => {
+    now = new Date('2026-11-24T10:00:00Z');
+    const app = await start();
+    await setUp(app);
+    await app.postIncident(withProperties(demoIncident('unfamiliar-signin'), { severity: 'High' }));
+    await app.app.enricher.idle();
+    await app.app.pager!.tick();
+    expect(await db.query('SELECT * FROM pages')).toMatchObject({ rowCount: 0 });
+    await app.sendActivity(say(connector.url, MEGAN, 'Megan Bowen', 'ack 1043'));
+    const [reply] = await connector.waitFor('POST', '/v3/conversations/:id/activities/:replyTo');
+    expect((reply!.body as { text: string }).text).toBe('Incident #1043 has not been paged.');
+  });
+
+  it('survives a restart mid-escalation and never sends a page twice with two processes', async () => {
+    const first = await start();
+    await setUp(first);
+    await first.postIncident(demoIncident('brute-force-admin'));
+    await first.app.enricher.idle();
+    await first.app.pager!.tick();
+    await first.close();
+    apps.splice(apps.indexOf(first), 1);
+
+    // Two processes on one database, both ticking when the level-1 wait has passed.
+    const [a, b] = await Promise.all([start(), start()]);
+    now = new Date(now.getTime() + 5 * 60_000 + 1000);
+    await Promise.all([a.app.pager!.tick(), b.app.pager!.tick(), a.app.pager!.tick(), b.app.pager!.tick()]);
+    expect(connector.requests('POST', '/v3/conversations')).toHaveLength(1); // Alex's chat, opened once, before the restart
+    expect(pagesIn(toAlex)).toHaveLength(1);
+    expect(pagesIn(toIsaiah)).toHaveLength(1);
+    expect(pagerDuty.requests('POST', '/v2/enqueue')).toHaveLength(1);
+  });
+
+  it('resolves the page everywhere when Sentinel closes the incident', async () => {
+    const app = await start();
+    await setUp(app);
+    await app.postIncident(demoIncident('brute-force-admin'));
+    await app.app.enricher.idle();
+    await app.app.pager!.tick();
+    await app.postIncident(withProperties(demoIncident('brute-force-admin'), { status: 'Closed', classification: 'TruePositive', lastModifiedTimeUtc: '2026-11-24T03:00:00Z' }));
+    // The webhook answers before the paging decision is made; wait for it.
+    const state = async () => (await db.query<{ state: string }>('SELECT state FROM pages')).rows[0]!.state;
+    for (let waited = 0; (await state()) !== 'resolved' && waited < 5000; waited += 50) await new Promise((r) => setTimeout(r, 50));
+    expect(await state()).toBe('resolved');
+    await app.app.pager!.tick();
+    expect(pagerDuty.requests('POST', '/v2/enqueue').map((r) => (r.body as { event_action: string }).event_action)).toEqual(['trigger', 'resolve']);
+    const card = connector.requests('PUT').at(-1)!;
+    expect(cardText(card.body as Record<string, unknown>)).toContain('Resolved: the incident was closed');
+  });
+});
