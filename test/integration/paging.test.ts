@@ -35,7 +35,7 @@ const installedInChat = (serviceUrl: string, aadObjectId: string, name: string) 
 });
 
 const cardText = (a: Record<string, unknown>) => JSON.stringify(a.attachments ?? a.text);
-const isPage = (r: { body: unknown }) => (r.body as { summary?: string }).summary === 'Paged: incident #1041';
+const isPage = (r: { body: unknown }) => (r.body as { summary?: string }).summary?.startsWith('Paged: incident #') === true;
 
 describe.each(storeDrivers())('on-call paging on $name', (driver) => {
   let connector: BotConnectorStandIn;
@@ -162,6 +162,43 @@ describe.each(storeDrivers())('on-call paging on $name', (driver) => {
     await app.sendActivity(say(connector.url, MEGAN, 'Megan Bowen', 'ack 1043'));
     const [reply] = await connector.waitFor('POST', '/v3/conversations/:id/activities/:replyTo');
     expect((reply!.body as { text: string }).text).toBe('Incident #1043 has not been paged.');
+  });
+
+  it('answers oncall, pages by hand with page <n>, and ack <n> stops the escalation', async () => {
+    now = new Date('2026-11-24T10:00:00Z'); // business hours: the Medium incident will not page by itself
+    const app = await start();
+    await setUp(app);
+    await app.sendActivity(say(connector.url, MEGAN, 'Megan Bowen', 'oncall'));
+    const [oncall] = await connector.waitFor('POST', '/v3/conversations/:id/activities/:replyTo');
+    // 11:00 on the 24th: Megan took primary over at 09:00; Isaiah has the secondary week.
+    expect((oncall!.body as { text: string }).text).toMatch(/\*\*L1\*\* Megan Bowen \(primary, 5 min\) · in 24 h: Alex Wilber[\s\S]*\*\*L2\*\* Isaiah Langer \(secondary, 10 min\)[\s\S]*\*\*L3\*\* the SOC channel/);
+    connector.reset();
+
+    await app.postIncident(demoIncident('powershell-web-01'));
+    await app.app.enricher.idle();
+    await app.app.pager!.tick();
+    expect((await db.query('SELECT * FROM pages')).rowCount).toBe(0);
+    await app.sendActivity(say(connector.url, ALEX, 'Alex Wilber', 'page 1042'));
+    await connector.waitFor('POST', '/v3/conversations/:id/activities/:replyTo');
+    expect(connector.requests('POST', '/v3/conversations/:id/activities/:replyTo').map((r) => (r.body as { text: string }).text)).toContain('Paging the on-call chain for incident #1042.');
+    // Megan is primary at 11:00 and has a chat with Vigil: the page goes there, and only there.
+    expect(pagesIn(() => true).map((r) => [decodeURIComponent(r.path).split('/')[3], (r.body as { summary: string }).summary])).toEqual([['a:chat-with-MeganBowen', 'Paged: incident #1042']]);
+
+    await app.sendActivity(say(connector.url, MEGAN, 'Megan Bowen', 'ack 1042'));
+    await connector.waitFor('POST', '/v3/conversations/:id/activities/:replyTo', 2);
+    expect(connector.requests('POST', '/v3/conversations/:id/activities/:replyTo').map((r) => (r.body as { text: string }).text)).toContain('Acknowledged incident #1042. Escalation stopped.');
+    now = new Date(now.getTime() + 30 * 60_000);
+    await app.app.pager!.tick();
+    expect(pagesIn(toIsaiah)).toHaveLength(0);
+    const megansCard = connector.conversation('a:chat-with-MeganBowen').find((a) => JSON.stringify(a.versions[0]).includes('#1042'))!;
+    expect(cardText(megansCard.versions.at(-1)!)).toContain('Acknowledged by Megan Bowen');
+  });
+
+  it('refuses to start with a broken schedule', async () => {
+    const file = path.join(os.tmpdir(), `oncall-broken-${process.pid}.yaml`);
+    fs.writeFileSync(file, fs.readFileSync(scheduleFile, 'utf8').replace('timeZone: Europe/Amsterdam', 'timeZone: Europe/Atlantis'));
+    await expect(startTestApp({ VIGIL_ONCALL_FILE: file }, { db })).rejects.toThrow(/line 2: timeZone: must be an IANA time zone/);
+    fs.rmSync(file);
   });
 
   it('survives a restart mid-escalation and never sends a page twice with two processes', async () => {
