@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import type { Incident } from '../incidents/incident';
 import type { Logger } from '../logger';
 import type { Db, Queryable } from '../store/db';
+import { saveConversation } from '../store/conversation-repository';
 import { getIncident } from '../store/incident-repository';
 import {
   acknowledgePage,
@@ -126,30 +127,42 @@ export function createPager(o: PagerOptions): Pager {
     return r.rows[0]?.id;
   };
 
+  /**
+   * The 1:1 chat with a person: the one Teams gave us when they installed Vigil, or one Vigil
+   * opens through the Bot Connector (and remembers, so later updates and pages go to the same chat).
+   */
+  const chatWith = async (aadObjectId: string, name: string): Promise<{ id: string; serviceUrl: string }> => {
+    const existing = await personalConversation(aadObjectId);
+    if (existing) return { id: existing.id, serviceUrl: existing.service_url };
+    const user = await getTeamsUser(o.db, aadObjectId);
+    const botId = o.botId ?? (await botIdFromReferences());
+    if (!user || !botId) throw new ConnectorError(404, `${name} has not used Vigil in Teams yet, so there is no chat to page them in`);
+    const { id } = await o.connector.createPersonalConversation(user.serviceUrl, { botId, userTeamsId: user.teamsId, tenantId: user.tenantId });
+    await saveConversation(o.db, {
+      id,
+      kind: 'personal',
+      tenantId: user.tenantId,
+      serviceUrl: user.serviceUrl,
+      reference: { conversation: { id, conversationType: 'personal', isGroup: false, name: '' }, user: { id: user.teamsId, name: user.name ?? name, aadObjectId }, bot: { id: botId, name: 'Vigil' }, serviceUrl: user.serviceUrl, channelId: 'msteams' },
+      subscribed: false,
+    });
+    return { id, serviceUrl: user.serviceUrl };
+  };
+
   const deliverTeams = async (n: Notice, page: Page) => {
     const v = await view(page);
-    if (!v) return completeNotice(o.db, n, {});
+    // A page resolved before its first card went out needs no card.
+    if (!v || (!n.activityId && page.state !== 'open')) return completeNotice(o.db, n, {});
     const person = await o.resolvePerson(n.target);
     if (!person.aadObjectId) throw new ConnectorError(404, `${person.name} cannot be reached in Teams: their Entra object id is unknown`);
-    let conversation = n.conversationId ? { id: n.conversationId, service_url: '' } : await personalConversation(person.aadObjectId);
-    let serviceUrl = conversation?.service_url;
-    const user = await getTeamsUser(o.db, person.aadObjectId);
-    if (!conversation) {
-      const botId = o.botId ?? (await botIdFromReferences());
-      if (!user || !botId) throw new ConnectorError(404, `${person.name} has not used Vigil in Teams yet, so there is no chat to page them in`);
-      conversation = { ...(await o.connector.createPersonalConversation(user.serviceUrl, { botId, userTeamsId: user.teamsId, tenantId: user.tenantId })), service_url: user.serviceUrl };
-      serviceUrl = user.serviceUrl;
-    }
-    serviceUrl ||= user?.serviceUrl ?? (await personalConversation(person.aadObjectId))?.service_url;
-    if (!serviceUrl) throw new ConnectorError(404, `no service URL for ${person.name}`);
+    const chat = await chatWith(person.aadObjectId, person.name);
     const activity = { type: 'message' as const, summary: `Paged: incident #${v.incident.number}`, attachments: [v.card] };
     if (n.activityId) {
-      await o.connector.updateActivity(serviceUrl, conversation.id, n.activityId, activity);
+      await o.connector.updateActivity(chat.serviceUrl, n.conversationId ?? chat.id, n.activityId, activity);
       return completeNotice(o.db, n, {});
     }
-    if (page.state !== 'open') return completeNotice(o.db, n, {});
-    const sent = await o.connector.sendToConversation(serviceUrl, conversation.id, activity);
-    await completeNotice(o.db, n, { conversationId: conversation.id, activityId: sent.id });
+    const sent = await o.connector.sendToConversation(chat.serviceUrl, chat.id, activity);
+    await completeNotice(o.db, n, { conversationId: chat.id, activityId: sent.id });
     await audit(o.db, 'vigil', 'page.sent', page.incidentKey, { level: n.level, to: n.target, channel: 'teams' });
   };
 
