@@ -137,6 +137,44 @@ export const migrations: Migration[] = [
       CREATE INDEX page_notices_due ON page_notices (next_attempt_at) WHERE sent_version < desired_version;
     `,
   },
+  {
+    version: 4,
+    name: 'actions and their attempts',
+    sql: `
+      CREATE TABLE actions (
+        id              uuid PRIMARY KEY,
+        incident_key    text REFERENCES incidents (key),
+        kind            text NOT NULL,
+        target          jsonb NOT NULL,
+        undo_of         uuid REFERENCES actions (id),
+        state           text NOT NULL CHECK (state IN ('requested', 'approved', 'queued', 'running', 'succeeded', 'failed', 'rejected', 'expired', 'cancelled')),
+        requested_by    text NOT NULL,
+        approvals       jsonb NOT NULL DEFAULT '[]',
+        approvals_needed integer NOT NULL,
+        decided_by      text,
+        expires_at      timestamptz NOT NULL,
+        result          jsonb,
+        attempts        integer NOT NULL DEFAULT 0,
+        next_attempt_at timestamptz,
+        claimed_until   timestamptz,
+        version         integer NOT NULL DEFAULT 1,
+        created_at      timestamptz NOT NULL DEFAULT now(),
+        updated_at      timestamptz NOT NULL DEFAULT now()
+      );
+      CREATE INDEX actions_runnable ON actions (next_attempt_at) WHERE state IN ('approved', 'running');
+      CREATE INDEX actions_by_incident ON actions (incident_key, created_at);
+
+      CREATE TABLE action_attempts (
+        id         bigserial PRIMARY KEY,
+        action_id  uuid NOT NULL REFERENCES actions (id),
+        attempt    integer NOT NULL,
+        started_at timestamptz NOT NULL,
+        ended_at   timestamptz,
+        outcome    text,
+        detail     jsonb NOT NULL DEFAULT '{}'
+      );
+    `,
+  },
 ];
 
 /** Arbitrary, fixed: replicas starting together take turns migrating. */
