@@ -19,6 +19,8 @@ interface CardRow {
   desired_version: number;
   attempts: number;
   requested_at: Date;
+  rank: number;
+  due_at: Date;
 }
 
 /**
@@ -30,17 +32,21 @@ export async function claimDueCards(db: Queryable, limit: number, leaseMs: numbe
   const r = await db.query<CardRow>(
     `UPDATE incident_cards c SET claimed_until = now() + make_interval(secs => $2::double precision / 1000), attempts = c.attempts + 1
      FROM (
-       SELECT ic.incident_key, ic.conversation_id FROM incident_cards ic JOIN incidents i ON i.key = ic.incident_key
+       SELECT ic.incident_key, ic.conversation_id, ic.next_attempt_at AS due_at,
+              CASE i.severity WHEN 'High' THEN 0 WHEN 'Medium' THEN 1 WHEN 'Low' THEN 2 ELSE 3 END AS rank
+       FROM incident_cards ic JOIN incidents i ON i.key = ic.incident_key
        WHERE ic.sent_version < ic.desired_version AND ic.next_attempt_at <= now()
          AND (ic.claimed_until IS NULL OR ic.claimed_until < now())
-       ORDER BY CASE i.severity WHEN 'High' THEN 0 WHEN 'Medium' THEN 1 WHEN 'Low' THEN 2 ELSE 3 END, ic.next_attempt_at
+       ORDER BY rank, ic.next_attempt_at
        LIMIT $1 FOR UPDATE OF ic SKIP LOCKED
      ) due
      WHERE c.incident_key = due.incident_key AND c.conversation_id = due.conversation_id
-     RETURNING c.incident_key, c.conversation_id, c.activity_id, c.desired_version, c.attempts, c.requested_at`,
+     RETURNING c.incident_key, c.conversation_id, c.activity_id, c.desired_version, c.attempts, c.requested_at, due.rank, due.due_at`,
     [limit, leaseMs],
   );
-  return r.rows.map((row) => ({
+  // UPDATE … RETURNING does not keep the subquery's order: sort again, most severe first.
+  const rows = [...r.rows].sort((a, b) => a.rank - b.rank || new Date(a.due_at).getTime() - new Date(b.due_at).getTime());
+  return rows.map((row) => ({
     incidentKey: row.incident_key,
     conversationId: row.conversation_id,
     activityId: row.activity_id ?? undefined,
@@ -64,13 +70,17 @@ export async function completeCard(db: Queryable, job: CardJob, activityId: stri
   );
 }
 
-/** Puts a card back for a later attempt; nothing is ever dropped. */
-export async function retryCardLater(db: Queryable, job: CardJob, delayMs: number, error: string): Promise<void> {
+/**
+ * Puts a card back for a later attempt; nothing is ever dropped. A card held back by pacing
+ * (`paced`) did not fail: its attempt does not count towards the back-off.
+ */
+export async function retryCardLater(db: Queryable, job: CardJob, delayMs: number, error: string, paced = false): Promise<void> {
   await db.query(
     `UPDATE incident_cards SET claimed_until = NULL, last_error = $3,
+       attempts = CASE WHEN $5 THEN GREATEST(attempts - 1, 0) ELSE attempts END,
        next_attempt_at = now() + make_interval(secs => $4::double precision / 1000)
      WHERE incident_key = $1 AND conversation_id = $2`,
-    [job.incidentKey, job.conversationId, error.slice(0, 500), delayMs],
+    [job.incidentKey, job.conversationId, error.slice(0, 500), delayMs, paced],
   );
 }
 

@@ -16,15 +16,18 @@ export interface Pacer {
  * limits instead of learning them from 429s. In-process: with several replicas each keeps its
  * own view, and the outbox's 429 handling covers the rest.
  */
-export function createPacer(limits: ReadonlyArray<{ max: number; windowMs: number }> = TEAMS_SEND_LIMITS, now: () => number = Date.now): Pacer {
-  const longest = Math.max(...limits.map((l) => l.windowMs));
+export function createPacer(limits: ReadonlyArray<{ max: number; windowMs: number }> = TEAMS_SEND_LIMITS, now: () => number = Date.now, slackMs = 100): Pacer {
+  // Teams counts sends when they arrive, we when they leave: each window is kept `slackMs` longer
+  // so that uneven network latency cannot squeeze one send too many into Teams' window.
+  const widened = limits.map((l) => ({ max: l.max, windowMs: l.windowMs + slackMs }));
+  const longest = Math.max(...widened.map((l) => l.windowMs));
   const sent = new Map<string, number[]>();
   return {
     tryAcquire(conversationId) {
       const t = now();
       const times = (sent.get(conversationId) ?? []).filter((s) => s > t - longest);
       let wait = 0;
-      for (const { max, windowMs } of limits) {
+      for (const { max, windowMs } of widened) {
         const inWindow = times.filter((s) => s > t - windowMs);
         if (inWindow.length >= max) wait = Math.max(wait, inWindow[inWindow.length - max]! + windowMs - t);
       }

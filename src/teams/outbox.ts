@@ -26,7 +26,11 @@ export interface OutboxOptions {
   pollMs?: number;
   baseBackoffMs?: number;
   maxBackoffMs?: number;
-  /** Waits shorter than this are slept in place; longer ones go back to the queue. */
+  /**
+   * Waits shorter than this are slept in place; longer ones go back to the queue, where the next
+   * claim takes the most severe incidents first. 0 (the default): a storm is always ordered by
+   * severity, never by arrival.
+   */
   maxInlineWaitMs?: number;
   /** Least time between two updates of one card; changes made meanwhile go out together. */
   updateSpacingMs?: number;
@@ -58,11 +62,13 @@ export function createOutbox(o: OutboxOptions): Outbox {
   const pollMs = o.pollMs ?? 1_000;
   const baseBackoffMs = o.baseBackoffMs ?? 500;
   const maxBackoffMs = o.maxBackoffMs ?? 60_000;
-  const maxInlineWaitMs = o.maxInlineWaitMs ?? 2_000;
+  const maxInlineWaitMs = o.maxInlineWaitMs ?? 0;
   const random = o.random ?? Math.random;
   const updateSpacingMs = o.updateSpacingMs ?? 1_000;
 
   const chains = new Map<string, Promise<void>>();
+  /** A paced conversation's next free slot: cards claimed with it wait their turn in the queue. */
+  const pausedUntil = new Map<string, number>();
   let inFlight = 0;
   let draining = false;
   let again = false;
@@ -81,10 +87,14 @@ export function createOutbox(o: OutboxOptions): Outbox {
       return;
     }
     for (;;) {
-      const wait = o.pacer.tryAcquire(job.conversationId);
+      // Once one card of a claimed batch is paced, the rest of that conversation's batch goes back
+      // too, so the next claim, not the order of this batch, decides (most severe first).
+      const paused = (pausedUntil.get(job.conversationId) ?? 0) - Date.now();
+      const wait = paused > 0 ? paused : o.pacer.tryAcquire(job.conversationId);
+      if (wait > 0) pausedUntil.set(job.conversationId, Date.now() + wait);
       if (wait === 0) break;
       if (wait > maxInlineWaitMs) {
-        await retryCardLater(o.db, job, wait, 'paced: conversation send budget used up');
+        await retryCardLater(o.db, job, wait, 'paced: conversation send budget used up', true);
         return;
       }
       await sleep(wait);

@@ -151,6 +151,24 @@ describe('a Sentinel incident becomes one card in the installed channel', () => 
     expect(cardText(connector.conversation(CHANNEL_ID)[0]!.versions[0]!)).toContain('web-01');
   });
 
+  it("keeps a storm within Teams' per-conversation limits and loses nothing", async () => {
+    const severities = ['Low', 'Informational', 'Medium', 'High'];
+    for (let n = 0; n < 12; n++) {
+      const body = withProperties(demoIncident('unfamiliar-signin'), { incidentNumber: 2000 + n, severity: severities[n % 4] });
+      body.object.id = body.object.id.replace(/[^/]+$/, `storm-${n}`);
+      expect((await t.postIncident(body)).status).toBe(202);
+    }
+    await connector.waitFor('POST', '/v3/conversations/:id/activities', 12, 10_000);
+    await t.app.outbox.idle();
+    const sent = posts().map((p) => p.at);
+    expect(connector.conversation(CHANNEL_ID)).toHaveLength(12);
+    // Never more than 7 in any second, nor 8 in any two (the documented limits).
+    for (const at of sent) {
+      expect(sent.filter((x) => x >= at && x < at + 1000).length).toBeLessThanOrEqual(7);
+      expect(sent.filter((x) => x >= at && x < at + 2000).length).toBeLessThanOrEqual(8);
+    }
+  });
+
   it('stops posting to a team the bot was removed from', async () => {
     expect((await t.sendActivity(botRemovedFromTeam(connector.url))).status).toBeLessThan(300);
     await t.postIncident(demoIncident('brute-force-admin'));
