@@ -8,7 +8,7 @@ import { ms, summary } from './stats';
 
 /**
  * Time from a webhook POST to the card's arrival at the Bot Connector stand-in, for a few hundred
- * incidents into one channel. Incidents arrive 2 a second — under Teams' 60-per-30-seconds limit
+ * incidents into one channel. Incidents arrive every 550 ms — under Teams' 60-per-30-seconds limit
  * per conversation — so the figure is Vigil's own latency, not the pacer's deliberate queueing.
  * The first 20 incidents warm up the JIT and the database and are not counted.
  *   npm run bench                      (PGlite in memory)
@@ -16,7 +16,7 @@ import { ms, summary } from './stats';
  */
 async function main() {
   const count = Number(process.env.BENCH_INCIDENTS ?? 300);
-  const intervalMs = Number(process.env.BENCH_INTERVAL_MS ?? 500);
+  const intervalMs = Number(process.env.BENCH_INTERVAL_MS ?? 550);
   const warmUp = 20;
   const connector = await startBotConnector();
   const config = loadConfig({ VIGIL_WEBHOOK_SECRET: 'bench-secret-0123456789', LOG_LEVEL: 'silent', DATABASE_URL: process.env.DATABASE_URL, VIGIL_DATA_DIR: 'memory://' });
