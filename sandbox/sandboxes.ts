@@ -3,6 +3,7 @@ import { SANDBOX_SUBSCRIPTION, startArm } from './arm';
 import { startDefender } from './defender';
 import { startGraph } from './graph';
 import { startLogAnalytics } from './loganalytics';
+import { startPagerDuty } from './pagerduty';
 import { createSentinelRoutes, type SentinelIncidentResource } from './sentinel';
 import type { StandIn } from './stand-in';
 import { startVirusTotal } from './virustotal';
@@ -21,6 +22,7 @@ export interface Sandboxes {
   putIncident(incident: SentinelIncidentResource): void;
   defender: Awaited<ReturnType<typeof startDefender>>;
   logAnalytics: StandIn;
+  pagerDuty: StandIn;
   /** Vigil's settings pointing every enrichment source at these stand-ins. */
   env: Record<string, string>;
   all: StandIn[];
@@ -31,15 +33,16 @@ export interface Sandboxes {
 export async function startSandboxes(basePort?: number, incidents: SentinelIncidentResource[] = []): Promise<Sandboxes> {
   const port = (n: number) => (basePort === undefined ? undefined : basePort + n);
   const sentinel = createSentinelRoutes(incidents);
-  const [virustotal, abuseipdb, graph, arm, defender, logAnalytics] = await Promise.all([
+  const [virustotal, abuseipdb, graph, arm, defender, logAnalytics, pagerDuty] = await Promise.all([
     startVirusTotal({ port: port(1), apiKey: SANDBOX_VT_KEY }),
     startAbuseIpDb({ port: port(2), apiKey: SANDBOX_ABUSEIPDB_KEY }),
     startGraph({ port: port(3) }),
     startArm({ port: port(4), extraRoutes: sentinel.routes }),
     startDefender({ port: port(5) }),
     startLogAnalytics({ port: port(6) }),
+    startPagerDuty({ port: port(7) }),
   ]);
-  const all = [virustotal, abuseipdb, graph, arm, defender, logAnalytics];
+  const all = [virustotal, abuseipdb, graph, arm, defender, logAnalytics, pagerDuty];
   return {
     virustotal,
     abuseipdb,
@@ -47,6 +50,7 @@ export async function startSandboxes(basePort?: number, incidents: SentinelIncid
     arm,
     defender,
     logAnalytics,
+    pagerDuty,
     putIncident: sentinel.putIncident,
     all,
     env: {

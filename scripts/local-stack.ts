@@ -68,6 +68,8 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
     VIGIL_DATA_DIR: o.dataDir,
     ...sandboxes.env,
     VIGIL_ONCALL_FILE: path.join(ROOT, 'demo/oncall.yaml'),
+    PAGERDUTY_ENDPOINT: sandboxes.pagerDuty.url,
+    PAGERDUTY_ROUTING_KEY: 'sandboxsandboxsandboxsandbox0000',
     ...o.env,
     PORT: String(o.botPort),
     HOST: '127.0.0.1',
