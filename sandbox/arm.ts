@@ -1,3 +1,4 @@
+import { createNsgRuleRoutes } from './nsg-rules';
 import { startStandIn, type Route, type StandIn } from './stand-in';
 
 export const SANDBOX_SUBSCRIPTION = '00000000-0000-0000-0000-000000000000';
@@ -48,8 +49,12 @@ const needsVersion = (query: Record<string, string>) =>
 
 /** Azure Resource Manager for VMs and NICs (reads), in ARM's shapes and error envelope. */
 /** `extraRoutes` lets other resource providers (Sentinel) share the one ARM endpoint, as in Azure. */
-export async function startArm(options: { port?: number; vms?: SandboxVm[]; extraRoutes?: Route[] } = {}): Promise<StandIn & { vms: SandboxVm[] }> {
+export async function startArm(
+  options: { port?: number; vms?: SandboxVm[]; extraRoutes?: Route[]; pollsPerOperation?: number } = {},
+): Promise<StandIn & { vms: SandboxVm[]; nsgRules: ReturnType<typeof createNsgRuleRoutes>['rules']; nsgControl: ReturnType<typeof createNsgRuleRoutes>['control'] }> {
   const vms = options.vms ?? SANDBOX_VMS.map((v) => ({ ...v }));
+  let url = '';
+  const nsg = createNsgRuleRoutes(() => url, { pollsPerOperation: options.pollsPerOperation });
   const vm = (name: string) => vms.find((v) => v.name.toLowerCase() === name.toLowerCase());
   const standIn = await startStandIn(
     'arm',
@@ -81,9 +86,11 @@ export async function startArm(options: { port?: number; vms?: SandboxVm[]; extr
           return needsVersion(query) ?? (v ? { status: 200, body: nicResource(v) } : notFound('Microsoft.Network/networkInterfaces', params.nic!));
         },
       },
+      ...nsg.routes,
       ...(options.extraRoutes ?? []),
     ],
     options,
   );
-  return { ...standIn, vms };
+  url = standIn.url;
+  return { ...standIn, vms, nsgRules: nsg.rules, nsgControl: nsg.control };
 }

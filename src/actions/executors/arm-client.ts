@@ -1,0 +1,91 @@
+import type { TokenCredential } from '@azure/identity';
+import { bearerFor } from '../../azure-credential';
+import { parseRetryAfter } from '../../teams/connector-client';
+import { isTimeout } from '../../timeout';
+
+export const NETWORK_API = '2024-07-01';
+
+/** An ARM answer that is neither success nor a condition the caller handles (412, 404). */
+export class ArmError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly code?: string,
+  ) {
+    super(message);
+    this.name = 'ArmError';
+  }
+}
+
+export interface ArmResponse<T> {
+  status: number;
+  body?: T;
+  headers: Headers;
+}
+
+export interface ArmClient {
+  /** One request; 429 and 5xx are retried after `Retry-After` (or a back-off), up to `maxAttempts`. */
+  request<T>(method: 'GET' | 'PUT' | 'DELETE', pathOrUrl: string, o?: { body?: unknown; headers?: Record<string, string> }): Promise<ArmResponse<T>>;
+  /** Follows `Azure-AsyncOperation` until the operation ends; throws unless it `Succeeded`. */
+  waitFor(response: ArmResponse<unknown>, what: string): Promise<void>;
+}
+
+const RETRIABLE = new Set([429, 500, 502, 503, 504]);
+
+/**
+ * Azure Resource Manager for write operations: bearer token from the credential (none without
+ * one: the sandbox), a timeout per call, throttling honoured, long-running operations followed.
+ */
+export function createArmClient(o: { endpoint: string; credential?: TokenCredential; timeoutMs: number; maxAttempts?: number; maxWaitMs?: number; sleep?: (ms: number) => Promise<void> }): ArmClient {
+  const sleep = o.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const maxAttempts = o.maxAttempts ?? 5;
+  const request: ArmClient['request'] = async (method, pathOrUrl, options = {}) => {
+    const url = pathOrUrl.startsWith('http') ? pathOrUrl : `${o.endpoint}${pathOrUrl}`;
+    if (!url.startsWith(o.endpoint)) throw new ArmError(0, 'refusing to follow an operation URL outside the ARM endpoint');
+    for (let attempt = 1; ; attempt++) {
+      const token = await bearerFor(o.credential, `${o.endpoint}/.default`);
+      let res: Response;
+      try {
+        res = await fetch(url, {
+          method,
+          headers: { accept: 'application/json', ...(options.body === undefined ? {} : { 'content-type': 'application/json' }), ...(token ? { authorization: `Bearer ${token}` } : {}), ...options.headers },
+          body: options.body === undefined ? undefined : JSON.stringify(options.body),
+          signal: AbortSignal.timeout(o.timeoutMs),
+        });
+      } catch (e) {
+        if (attempt < maxAttempts) {
+          await sleep(500 * attempt);
+          continue;
+        }
+        throw new ArmError(0, isTimeout(e) ? `Azure Resource Manager did not answer within ${o.timeoutMs} ms` : 'Azure Resource Manager is unreachable');
+      }
+      const text = await res.text();
+      const body = text ? (JSON.parse(text) as unknown) : undefined;
+      if (RETRIABLE.has(res.status) && attempt < maxAttempts) {
+        await sleep(parseRetryAfter(res.headers.get('retry-after')) ?? Math.min(30_000, 1000 * 2 ** (attempt - 1)));
+        continue;
+      }
+      if (res.status >= 400 && res.status !== 404 && res.status !== 412) {
+        const err = (body as { error?: { code?: string; message?: string } } | undefined)?.error;
+        throw new ArmError(res.status, `Azure Resource Manager answered ${res.status}${err?.code ? ` ${err.code}` : ''}${err?.message ? `: ${err.message.slice(0, 200)}` : ''}`, err?.code);
+      }
+      return { status: res.status, body: body as never, headers: res.headers };
+    }
+  };
+  return {
+    request,
+    async waitFor(response, what) {
+      const operation = response.headers.get('azure-asyncoperation');
+      if (!operation) return;
+      const until = Date.now() + (o.maxWaitMs ?? 120_000);
+      for (;;) {
+        const r = await request<{ status?: string; error?: { message?: string } }>('GET', operation);
+        const status = r.body?.status;
+        if (status === 'Succeeded') return;
+        if (status === 'Failed' || status === 'Canceled') throw new ArmError(200, `${what} ${status.toLowerCase()}: ${r.body?.error?.message ?? 'no reason given'}`);
+        if (Date.now() > until) throw new ArmError(0, `${what} still running after ${Math.round((o.maxWaitMs ?? 120_000) / 1000)} s`);
+        await sleep(parseRetryAfter(r.headers.get('retry-after')) ?? 1000);
+      }
+    },
+  };
+}

@@ -1,0 +1,77 @@
+import ipaddr from 'ipaddr.js';
+import { ArmError, NETWORK_API, type ArmClient } from './arm-client';
+
+interface SecurityRule {
+  etag?: string;
+  properties?: Record<string, unknown>;
+}
+
+const DIRECTIONS = [
+  { suffix: 'in', direction: 'Inbound', list: 'sourceAddressPrefixes', single: 'sourceAddressPrefix', other: 'destinationAddressPrefix' },
+  { suffix: 'out', direction: 'Outbound', list: 'destinationAddressPrefixes', single: 'destinationAddressPrefix', other: 'sourceAddressPrefix' },
+] as const;
+
+const MAX_CONFLICTS = 8;
+
+export interface NsgBlocker {
+  /** Adds the address to the deny rules (in and out). Idempotent: `changed` false if already there. */
+  block(ip: string): Promise<{ changed: boolean; rules: string[] }>;
+  /** Takes the address out again (the Undo of a block). */
+  unblock(ip: string): Promise<{ changed: boolean; rules: string[] }>;
+}
+
+/**
+ * Block IP against one network security group: two deny rules Vigil owns (`<rule>-in` for sources,
+ * `<rule>-out` for destinations). Each change reads the rule, adds or removes the address and
+ * writes with the rule's etag; a 412 means another writer got there first, so it reads again —
+ * concurrent blocks never lose each other's addresses. Each write is followed to its end.
+ */
+export function createNsgBlocker(o: { arm: ArmClient; nsgId: string; ruleName: string; priority: number }): NsgBlocker {
+  const change = async (ip: string, add: boolean) => {
+    const address = ipaddr.process(ip).toString();
+    let changed = false;
+    const rules: string[] = [];
+    for (const d of DIRECTIONS) {
+      const name = `${o.ruleName}-${d.suffix}`;
+      const path = `${o.nsgId}/securityRules/${encodeURIComponent(name)}?api-version=${NETWORK_API}`;
+      rules.push(name);
+      for (let attempt = 1; ; attempt++) {
+        const current = await o.arm.request<SecurityRule>('GET', path);
+        const rule = current.status === 404 ? undefined : current.body;
+        const props = rule?.properties ?? {};
+        const prefixes = [...((props[d.list] as string[] | undefined) ?? []), ...(typeof props[d.single] === 'string' && props[d.single] !== '*' ? [props[d.single] as string] : [])];
+        const has = prefixes.includes(address);
+        if (has === add) break;
+        const next = add ? [...prefixes, address] : prefixes.filter((p) => p !== address);
+        const write =
+          next.length === 0
+            ? await o.arm.request('DELETE', path, { headers: { 'if-match': rule!.etag ?? '*' } })
+            : await o.arm.request('PUT', path, {
+                headers: rule?.etag ? { 'if-match': rule.etag } : { 'if-none-match': '*' },
+                body: {
+                  properties: {
+                    description: 'Managed by Vigil: addresses blocked from Microsoft Sentinel incidents. Change through Vigil.',
+                    protocol: '*',
+                    access: 'Deny',
+                    direction: d.direction,
+                    priority: o.priority,
+                    sourcePortRange: '*',
+                    destinationPortRange: '*',
+                    [d.list]: next,
+                    [d.other]: '*',
+                  },
+                },
+              });
+        if (write.status === 412) {
+          if (attempt >= MAX_CONFLICTS) throw new ArmError(412, `${name} kept changing under us (${attempt} tries)`);
+          continue;
+        }
+        await o.arm.waitFor(write, `updating ${name}`);
+        changed = true;
+        break;
+      }
+    }
+    return { changed, rules };
+  };
+  return { block: (ip) => change(ip, true), unblock: (ip) => change(ip, false) };
+}
