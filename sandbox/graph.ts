@@ -79,6 +79,23 @@ export async function startGraph(options: { port?: number; users?: SandboxUser[]
         },
       },
       {
+        method: 'PATCH',
+        path: '/v1.0/users/:id',
+        handle: ({ params, body }) => {
+          const u = find(params.id!);
+          if (!u) return missing(params.id!);
+          const b = (body ?? {}) as { accountEnabled?: unknown };
+          if (typeof b.accountEnabled !== 'boolean') return error(400, 'Request_BadRequest', 'Invalid value specified for property accountEnabled.');
+          u.accountEnabled = b.accountEnabled;
+          return { status: 204 };
+        },
+      },
+      {
+        method: 'POST',
+        path: '/v1.0/users/:id/revokeSignInSessions',
+        handle: ({ params }) => (find(params.id!) ? { status: 200, body: { '@odata.context': 'https://graph.microsoft.com/v1.0/$metadata#Edm.Boolean', value: true } } : missing(params.id!)),
+      },
+      {
         method: 'POST',
         path: '/v1.0/users/:id/checkMemberGroups',
         handle: ({ params, body }) => {

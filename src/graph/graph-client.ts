@@ -8,6 +8,7 @@ export interface GraphClient {
   /** GET a Graph path (relative to /v1.0); undefined for 404. Throws `UpstreamError` otherwise. */
   get<T>(path: string): Promise<T | undefined>;
   post<T>(path: string, body: unknown): Promise<T | undefined>;
+  patch(path: string, body: unknown): Promise<void>;
 }
 
 /**
@@ -48,5 +49,10 @@ export function createGraphClient(o: { baseUrl: string; timeoutMs: number; crede
   return {
     get: (path) => call(path, (r) => r.get()),
     post: (path, body) => call(path, (r) => r.post(body)),
+    async patch(path, body) {
+      // A 404 here is a failure, not an answer: the user to change does not exist.
+      const done = await call(path, async (r) => (await r.patch(body)) ?? true);
+      if (done === undefined) throw new UpstreamError('Microsoft Graph', 404, 'HTTP 404 from Microsoft Graph (no such user)');
+    },
   };
 }
