@@ -6,6 +6,8 @@ const RG = `/subscriptions/${SANDBOX_SUBSCRIPTION}/resourceGroups/prod-rg/provid
 
 export interface SandboxVm {
   name: string;
+  /** Bumped by every NIC write: the NIC's etag. */
+  nicVersion?: number;
   power: 'running' | 'deallocated' | 'stopped';
   nic: string;
   nsg: string | null;
@@ -31,8 +33,11 @@ const vmResource = (vm: SandboxVm) => ({
   properties: { vmId: `vm-${vm.name}`, provisioningState: 'Succeeded', networkProfile: { networkInterfaces: [{ id: nicId(vm.nic) }] } },
 });
 
+const nicEtag = (vm: SandboxVm) => `W/"nic-${vm.name}-${vm.nicVersion ?? 0}"`;
+
 const nicResource = (vm: SandboxVm) => ({
   name: vm.nic,
+  etag: nicEtag(vm),
   id: nicId(vm.nic),
   location: 'westeurope',
   properties: {
@@ -84,6 +89,21 @@ export async function startArm(
         handle: ({ params, query }) => {
           const v = vms.find((x) => x.nic === params.nic);
           return needsVersion(query) ?? (v ? { status: 200, body: nicResource(v) } : notFound('Microsoft.Network/networkInterfaces', params.nic!));
+        },
+      },
+      {
+        method: 'PUT',
+        path: `/subscriptions/:sub/resourceGroups/:rg/providers/Microsoft.Network/networkInterfaces/:nic`,
+        handle: ({ params, query, headers, body }) => {
+          const v = vms.find((x) => x.nic === params.nic);
+          if (!v) return notFound('Microsoft.Network/networkInterfaces', params.nic!);
+          const bad = needsVersion(query);
+          if (bad) return bad;
+          if (headers['if-match'] && headers['if-match'] !== nicEtag(v)) return { status: 412, body: { error: { code: 'PreconditionFailed', message: 'The etag does not match.' } } };
+          const nsgRef = (body as { properties?: { networkSecurityGroup?: { id?: string } | null } } | undefined)?.properties?.networkSecurityGroup;
+          v.nsg = nsgRef?.id ? nsgRef.id.split('/').pop()! : null;
+          v.nicVersion = (v.nicVersion ?? 0) + 1;
+          return { status: 200, body: nicResource(v) };
         },
       },
       ...nsg.routes,
