@@ -3,7 +3,12 @@ export type ActionKind = 'block-ip' | 'isolate-vm' | 'disable-user' | 'block-has
 
 export type ActionTarget =
   | { kind: 'block-ip'; ip: string }
-  | { kind: 'isolate-vm'; host: string }
+  | {
+      kind: 'isolate-vm';
+      host: string;
+      /** The Azure VM's ARM id, resolved when the action is requested. */
+      vmId?: string;
+    }
   | { kind: 'disable-user'; user: string }
   | { kind: 'block-hash'; hash: string; algorithm: 'SHA256' | 'SHA1' }
   | { kind: 'add-indicator'; indicator: string; type: 'ip' | 'domain' | 'url' | 'hash' };

@@ -1,0 +1,109 @@
+import { nsgId, startArm, vmId } from '../../sandbox/arm';
+import { startGraph } from '../../sandbox/graph';
+import { createSentinelRoutes } from '../../sandbox/sentinel';
+import { startStandIn } from '../../sandbox/stand-in';
+import { createActionWorker } from '../../src/actions/action-worker';
+import { createArmClient } from '../../src/actions/executors/arm-client';
+import { createNsgBlocker } from '../../src/actions/executors/nsg-block';
+import { createUserDisabler } from '../../src/actions/executors/user-disable';
+import { createVmIsolator } from '../../src/actions/executors/vm-isolate';
+import { createGraphClient } from '../../src/graph/graph-client';
+import { parseIncident } from '../../src/incidents/parse-incident';
+import { createLogger } from '../../src/logger';
+import { createSentinelClient } from '../../src/sentinel/sentinel-client';
+import { approveAction, getAction, requestAction } from '../../src/store/action-repository';
+import type { Db } from '../../src/store/db';
+import { upsertIncident } from '../../src/store/incident-repository';
+import { demoIncident } from '../helpers/fixtures';
+import { emptyTables, storeDrivers } from '../helpers/store-drivers';
+
+describe.each(storeDrivers())('the action service on $name', (driver) => {
+  let db: Db;
+  let drop: () => Promise<void>;
+  let arm: Awaited<ReturnType<typeof startArm>>;
+  let graph: Awaited<ReturnType<typeof startGraph>>;
+  let sentinel: ReturnType<typeof createSentinelRoutes>;
+  let sentinelServer: Awaited<ReturnType<typeof startStandIn>>;
+  const now = new Date('2026-11-24T03:00:00Z');
+  const envelope = demoIncident('brute-force-admin');
+
+  beforeAll(async () => {
+    ({ db, drop } = await driver.open());
+    sentinel = createSentinelRoutes([envelope.object]);
+    [arm, graph, sentinelServer] = await Promise.all([startArm(), startGraph(), startStandIn('sentinel', sentinel.routes)]);
+  });
+  afterAll(async () => {
+    await Promise.all([arm.close(), graph.close(), sentinelServer.close()]);
+    await drop();
+  });
+  beforeEach(async () => {
+    await emptyTables(db);
+    arm.reset();
+    arm.nsgRules.clear();
+    graph.reset();
+    sentinel.comments.clear();
+  });
+
+  const worker = () => {
+    const armClient = createArmClient({ endpoint: arm.url, timeoutMs: 2000, sleep: async () => undefined });
+    const sentinelClient = createSentinelClient({ armEndpoint: sentinelServer.url, subscriptionId: '00000000-0000-0000-0000-000000000000', resourceGroup: 'soc-rg', workspaceName: 'soc-workspace', timeoutMs: 2000 });
+    return createActionWorker({
+      db,
+      executors: {
+        nsg: createNsgBlocker({ arm: armClient, nsgId: nsgId('edge-nsg'), ruleName: 'vigil-block', priority: 110 }),
+        users: createUserDisabler({ graph: createGraphClient({ baseUrl: graph.url, timeoutMs: 2000 }) }),
+        vms: createVmIsolator({ arm: armClient, isolationNsgId: nsgId('isolation-nsg') }),
+      },
+      comment: (id, commentId, message) => sentinelClient.addComment(id, commentId, message),
+      logger: createLogger('silent'),
+      clock: () => now,
+    });
+  };
+  const approved = async (target: Parameters<typeof requestAction>[1]['target']) => {
+    const incident = parseIncident(envelope, { portalUrl: 'https://portal.azure.com' });
+    await upsertIncident(db, incident);
+    const a = await requestAction(db, { incidentKey: incident.key, target, requestedBy: 'alex', approvalsNeeded: 1, expiresAt: new Date(now.getTime() + 60_000) });
+    await approveAction(db, a.id, 'megan', now);
+    return a;
+  };
+
+  it('blocks an approved IP once, comments on the incident and records the attempt', async () => {
+    const a = await approved({ kind: 'block-ip', ip: '203.0.113.66' });
+    expect(await Promise.all([worker().tick(), worker().tick()])).toEqual(expect.arrayContaining([1, 0]));
+    expect(arm.nsgRules.get('edge-nsg/vigil-block-in')!.properties.sourceAddressPrefixes).toEqual(['203.0.113.66']);
+    expect(await getAction(db, a.id)).toMatchObject({ state: 'succeeded', result: { changed: true } });
+    const [comment] = sentinel.comments.get(envelope.object.name)!;
+    expect(comment!.message).toMatch(/^Vigil: Block IP succeeded .*203\.0\.113\.66.*Requested by alex; approved by megan/);
+    const attempts = await db.query<{ outcome: string }>('SELECT outcome FROM action_attempts WHERE action_id = $1', [a.id]);
+    expect(attempts.rows).toEqual([{ outcome: 'succeeded' }]);
+    const audit = await db.query<{ action: string }>(`SELECT action FROM audit WHERE details->>'action' = $1 ORDER BY id`, [a.id]);
+    expect(audit.rows.map((r) => r.action)).toEqual(['action.requested', 'action.approved', 'action.succeeded']);
+  });
+
+  it('disables a user: PATCH accountEnabled false, then revoke the sessions', async () => {
+    await approved({ kind: 'disable-user', user: 'bob.risky@contoso.example' });
+    await worker().tick();
+    expect(graph.requests().map((r) => [r.method, r.body])).toEqual([
+      ['PATCH', { accountEnabled: false }],
+      ['POST', {}],
+    ]);
+  });
+
+  it('isolates a VM behind the isolation NSG', async () => {
+    await approved({ kind: 'isolate-vm', host: 'web-01', vmId: vmId('web-01') });
+    await worker().tick();
+    expect(arm.vms.find((v) => v.name === 'web-01')!.nsg).toBe('isolation-nsg');
+    arm.vms.find((v) => v.name === 'web-01')!.nsg = 'web-nsg';
+  });
+
+  it('retries when Azure is down, records each attempt, and does not comment until it ends', async () => {
+    const a = await approved({ kind: 'block-ip', ip: '8.8.8.8' });
+    arm.set({ fail: { count: 100, status: 503 } });
+    await worker().tick();
+    arm.set({ fail: { count: 0, status: 503 } });
+    expect(await getAction(db, a.id)).toMatchObject({ state: 'approved' });
+    const attempts = await db.query<{ outcome: string }>('SELECT outcome FROM action_attempts WHERE action_id = $1', [a.id]);
+    expect(attempts.rows).toEqual([{ outcome: 'retrying' }]);
+    expect(sentinel.comments.get(envelope.object.name)).toBeUndefined();
+  });
+});
