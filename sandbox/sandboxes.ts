@@ -1,5 +1,5 @@
 import { startAbuseIpDb } from './abuseipdb';
-import { SANDBOX_SUBSCRIPTION, startArm } from './arm';
+import { nsgId, SANDBOX_SUBSCRIPTION, startArm } from './arm';
 import { startDefender } from './defender';
 import { startGraph } from './graph';
 import { startLogAnalytics } from './loganalytics';
@@ -25,6 +25,8 @@ export interface Sandboxes {
   pagerDuty: StandIn;
   /** Vigil's settings pointing every enrichment source at these stand-ins. */
   env: Record<string, string>;
+  /** The executors' targets in the sandbox (they need an action policy, which the caller picks). */
+  actionEnv: Record<string, string>;
   all: StandIn[];
   close(): Promise<void>;
 }
@@ -66,6 +68,7 @@ export async function startSandboxes(basePort?: number, incidents: SentinelIncid
       LOGS_ENDPOINT: logAnalytics.url,
       VIGIL_RESPONDER_GROUP_IDS: SANDBOX_RESPONDER_GROUP,
     },
+    actionEnv: { BLOCK_NSG_ID: nsgId('edge-nsg'), ISOLATION_NSG_ID: nsgId('isolation-nsg') },
     async close() {
       await Promise.all(all.map((s) => s.close()));
     },

@@ -1,10 +1,15 @@
-import { startStandIn, type Route, type StandIn } from './stand-in';
+import { randomUUID } from 'node:crypto';
+import { startStandIn, type Reply, type Route, type StandIn } from './stand-in';
 
 export interface SentinelStandIn extends StandIn {
   /** Puts an incident resource (as the REST API returns it) into the workspace. */
   putIncident(incident: SentinelIncidentResource): void;
+  /** A copy of the incident as stored now, or undefined. */
+  getIncident(name: string): SentinelIncidentResource | undefined;
   /** Comments per incident name, as written. */
   comments: Map<string, Array<{ name: string; message: string }>>;
+  /** Threat-intelligence indicators by name, as the API returns them. */
+  indicators: Map<string, unknown>;
 }
 
 export interface SentinelIncidentResource {
@@ -17,19 +22,63 @@ export interface SentinelIncidentResource {
 
 const WORKSPACE = '/subscriptions/:sub/resourceGroups/:rg/providers/Microsoft.OperationalInsights/workspaces/:ws/providers/Microsoft.SecurityInsights';
 
+const SEVERITIES = ['High', 'Medium', 'Low', 'Informational'];
+const STATUSES = ['New', 'Active', 'Closed'];
+const CLASSIFICATIONS = ['Undetermined', 'TruePositive', 'BenignPositive', 'FalsePositive'];
+const CLASSIFICATION_REASONS = ['SuspiciousActivity', 'SuspiciousButExpected', 'IncorrectAlertLogic', 'InaccurateData'];
+/** STIX object types Sentinel takes as `patternType`. */
+const PATTERN_TYPES = ['ipv4-addr', 'ipv6-addr', 'domain-name', 'url', 'file', 'email-addr', 'network-traffic'];
+
 const notFound = (what: string) => ({ status: 404, body: { error: { code: 'NotFound', message: `${what} not found` } } });
+const badRequest = (message: string): Reply => ({ status: 400, body: { error: { code: 'BadRequest', message } } });
+const workspaceId = (p: Record<string, string>) =>
+  `/subscriptions/${p.sub}/resourceGroups/${p.rg}/providers/Microsoft.OperationalInsights/workspaces/${p.ws}/providers/Microsoft.SecurityInsights`;
+const etag = () => `"${randomUUID()}"`;
+
+/** Why Sentinel would refuse these incident properties on PUT (required title, severity, status; a closed incident's classification), or undefined. */
+function incidentProblem(p: Record<string, unknown> | undefined): string | undefined {
+  if (!p || typeof p !== 'object') return "The request body must contain 'properties'";
+  if (typeof p.title !== 'string' || p.title.trim() === '') return "'properties.title' is required";
+  if (!SEVERITIES.includes(p.severity as string)) return `'properties.severity' must be one of ${SEVERITIES.join(', ')}`;
+  if (!STATUSES.includes(p.status as string)) return `'properties.status' must be one of ${STATUSES.join(', ')}`;
+  if (p.classification !== undefined && !CLASSIFICATIONS.includes(p.classification as string)) return `'properties.classification' must be one of ${CLASSIFICATIONS.join(', ')}`;
+  if (p.classificationReason !== undefined && !CLASSIFICATION_REASONS.includes(p.classificationReason as string)) {
+    return `'properties.classificationReason' must be one of ${CLASSIFICATION_REASONS.join(', ')}`;
+  }
+  if (p.status === 'Closed' && p.classification === undefined) return 'A closed incident must have a classification';
+  if (p.status === 'Closed' && p.classification !== 'Undetermined' && p.classificationReason === undefined) return `classification '${String(p.classification)}' must have classificationReason`;
+  return undefined;
+}
+
+/** Why Sentinel would refuse this createIndicator body, or undefined. */
+function indicatorProblem(b: { kind?: unknown; properties?: Record<string, unknown> } | undefined): string | undefined {
+  if (b?.kind !== 'indicator') return "'kind' must be 'indicator'";
+  const p = b.properties;
+  if (!p || typeof p !== 'object') return "The request body must contain 'properties'";
+  for (const field of ['pattern', 'patternType', 'source']) {
+    if (typeof p[field] !== 'string' || (p[field] as string).trim() === '') return `'properties.${field}' is required`;
+  }
+  if (!PATTERN_TYPES.includes(p.patternType as string)) return `'properties.patternType' must be one of ${PATTERN_TYPES.join(', ')}`;
+  const objectType = /^\[([a-z0-9-]+):/.exec(p.pattern as string)?.[1];
+  if (!(p.pattern as string).endsWith(']') || objectType !== p.patternType) return `'properties.pattern' is not a STIX pattern on ${String(p.patternType)}`;
+  return undefined;
+}
 
 /**
- * The SecurityInsights incidents API of one workspace: list (with `$filter=properties/incidentNumber eq N`
- * and `$top`), get and create-or-update, in the CloudError shape on failure.
+ * The SecurityInsights API of one workspace: incidents (list with `$filter=properties/incidentNumber eq N`
+ * and `$top`, get, create-or-update with the etag check, comments) and threat-intelligence indicators
+ * (create, list, get, delete), in the CloudError shape on failure.
  */
 export function createSentinelRoutes(seed: SentinelIncidentResource[] = []): {
   routes: Route[];
   putIncident: (i: SentinelIncidentResource) => void;
+  getIncident: (name: string) => SentinelIncidentResource | undefined;
   comments: Map<string, Array<{ name: string; message: string }>>;
+  indicators: Map<string, unknown>;
 } {
   const incidents = new Map<string, SentinelIncidentResource>();
   const comments = new Map<string, Array<{ name: string; message: string }>>();
+  const indicators = new Map<string, unknown>();
   for (const i of seed) incidents.set(i.name.toLowerCase(), i);
   const requireApiVersion = (query: Record<string, string>) =>
     query['api-version'] ? undefined : { status: 400, body: { error: { code: 'MissingApiVersionParameter', message: "The api-version query parameter (?api-version=) is required for all requests." } } };
@@ -65,14 +114,16 @@ export function createSentinelRoutes(seed: SentinelIncidentResource[] = []): {
           if (bad) return bad;
           const existing = incidents.get(params.incidentId!.toLowerCase());
           const b = body as { etag?: string; properties?: Record<string, unknown> } | undefined;
+          const problem = incidentProblem(b?.properties);
+          if (problem) return badRequest(problem);
           if (existing && b?.etag && b.etag !== existing.etag) return { status: 412, body: { error: { code: 'PreconditionFailed', message: 'The etag does not match' } } };
           const resource: SentinelIncidentResource = {
             ...(existing ?? {
-              id: `/subscriptions/${params.sub}/resourceGroups/${params.rg}/providers/Microsoft.OperationalInsights/workspaces/${params.ws}/providers/Microsoft.SecurityInsights/incidents/${params.incidentId}`,
+              id: `${workspaceId(params)}/incidents/${params.incidentId}`,
               name: params.incidentId!,
               type: 'Microsoft.SecurityInsights/incidents',
             }),
-            etag: `"${Date.now().toString(16)}"`,
+            etag: etag(),
             properties: { ...(existing?.properties ?? { incidentNumber: incidents.size + 1 }), ...(b?.properties ?? {}), lastModifiedTimeUtc: new Date().toISOString() } as SentinelIncidentResource['properties'],
           };
           incidents.set(params.incidentId!.toLowerCase(), resource);
@@ -99,12 +150,59 @@ export function createSentinelRoutes(seed: SentinelIncidentResource[] = []): {
         };
       },
     },
+    {
+      method: 'POST',
+      path: `${WORKSPACE}/threatIntelligence/main/createIndicator`,
+      handle: ({ params, query, body }) => {
+        const bad = requireApiVersion(query);
+        if (bad) return bad;
+        const b = body as { kind?: unknown; properties?: Record<string, unknown> } | undefined;
+        const problem = indicatorProblem(b);
+        if (problem) return badRequest(problem);
+        const name = randomUUID();
+        const now = new Date().toISOString();
+        const indicator = {
+          id: `${workspaceId(params)}/ThreatIntelligence/${name}`,
+          name,
+          etag: etag(),
+          type: 'Microsoft.SecurityInsights/ThreatIntelligence',
+          kind: 'indicator',
+          properties: { ...b!.properties, created: now, lastUpdatedTimeUtc: now, externalId: `indicator--${randomUUID()}`, revoked: false },
+        };
+        indicators.set(name, indicator);
+        return { status: 200, body: indicator };
+      },
+    },
+    {
+      method: 'GET',
+      path: `${WORKSPACE}/threatIntelligence/main/indicators`,
+      handle: ({ query }) => requireApiVersion(query) ?? { status: 200, body: { value: [...indicators.values()].slice(0, Number(query.$top ?? 100)) } },
+    },
+    {
+      method: 'GET',
+      path: `${WORKSPACE}/threatIntelligence/main/indicators/:name`,
+      handle: ({ params, query }) => requireApiVersion(query) ?? (indicators.has(params.name!) ? { status: 200, body: indicators.get(params.name!) } : notFound('Threat intelligence indicator')),
+    },
+    {
+      method: 'DELETE',
+      path: `${WORKSPACE}/threatIntelligence/main/indicators/:name`,
+      handle: ({ params, query }) => requireApiVersion(query) ?? (indicators.delete(params.name!) ? { status: 200 } : notFound('Threat intelligence indicator')),
+    },
   ];
-  return { routes, putIncident: (i) => incidents.set(i.name.toLowerCase(), i), comments };
+  return {
+    routes,
+    putIncident: (i) => incidents.set(i.name.toLowerCase(), i),
+    getIncident: (name) => {
+      const found = incidents.get(name.toLowerCase());
+      return found && structuredClone(found);
+    },
+    comments,
+    indicators,
+  };
 }
 
-/** The Sentinel incidents API on a server of its own. */
+/** The Sentinel incidents and threat-intelligence API on a server of its own. */
 export async function startSentinel(options: { port?: number; incidents?: SentinelIncidentResource[] } = {}): Promise<SentinelStandIn> {
-  const { routes, putIncident, comments } = createSentinelRoutes(options.incidents);
-  return { ...(await startStandIn('sentinel', routes, options)), putIncident, comments };
+  const { routes, putIncident, getIncident, comments, indicators } = createSentinelRoutes(options.incidents);
+  return { ...(await startStandIn('sentinel', routes, options)), putIncident, getIncident, comments, indicators };
 }

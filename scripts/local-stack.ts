@@ -70,6 +70,8 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
     VIGIL_ONCALL_FILE: path.join(ROOT, 'demo/oncall.yaml'),
     PAGERDUTY_ENDPOINT: sandboxes.pagerDuty.url,
     PAGERDUTY_ROUTING_KEY: 'sandboxsandboxsandboxsandbox0000',
+    ...sandboxes.actionEnv,
+    VIGIL_ACTION_POLICY_FILE: path.join(ROOT, 'demo/actions.yaml'),
     ...o.env,
     PORT: String(o.botPort),
     HOST: '127.0.0.1',

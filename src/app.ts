@@ -14,7 +14,7 @@ import { listEnrichments } from './store/enrichment-repository';
 import { createEnricher, type EnrichmentProvider } from './enrichment/orchestrator';
 import { createProviders, createWorkspaceRunner } from './enrichment/providers';
 import { createGraphClient } from './graph/graph-client';
-import { createResponderCheck } from './auth/responders';
+import { createGroupMembership, createResponderCheck } from './auth/membership';
 import { loadSchedule } from './paging/load-schedule';
 import { createPager } from './paging/pager';
 import { createPersonResolver } from './paging/resolve-person';
@@ -25,6 +25,11 @@ import { createBotAdapter } from './teams/bot-adapter';
 import { createConnectorClient } from './teams/connector-client';
 import { createPacer } from './teams/conversation-pacer';
 import { createOutbox, type OutboxOptions } from './teams/outbox';
+import { createActionRuntime, type ActionRuntime } from './actions/action-runtime';
+import type { Notice } from './actions/response-view';
+import { createIncidentWriter } from './sentinel/incident-writer';
+
+const AUTH_TIMEOUT_MS = 3000;
 
 export interface AppOptions {
   logger?: Logger;
@@ -34,6 +39,8 @@ export interface AppOptions {
   clock?: () => Date;
   /** An already open database (tests share one); otherwise the configured one is opened. */
   db?: Db;
+  /** How often the in-process action worker looks for approved actions (tests shorten it). */
+  workerPollMs?: number;
   outbox?: Partial<Pick<OutboxOptions, 'pollMs' | 'baseBackoffMs' | 'maxBackoffMs' | 'leaseMs' | 'batchSize' | 'random' | 'updateSpacingMs'>>;
 }
 
@@ -56,13 +63,21 @@ export async function createApp(config: Config, options: AppOptions = {}) {
   const connector = createConnectorClient({ timeoutMs: config.upstreamTimeoutMs, token });
   const kqlRunner = createWorkspaceRunner(config, credential);
   const providers = options.providers ?? createProviders(config, credential, kqlRunner);
-  const cardFor = async (incident: Incident) => renderIncidentCard(incident, summarizeEnrichment(incident, await listEnrichments<SourceResult>(db, incident.key), providers));
+  let actions: ActionRuntime | undefined;
+  /** The incident card: for everyone (the outbox) or as one person sees it (their buttons, a note for them). */
+  const cardFor = async (incident: Incident, viewerId?: string, notice?: Notice) => {
+    const summary = summarizeEnrichment(incident, await listEnrichments<SourceResult>(db, incident.key), providers);
+    return renderIncidentCard(incident, summary, new Date(), actions && (await actions.views.forIncident(incident, summary, viewerId, notice)));
+  };
   const renderCard = async (incidentKey: string) => {
     const stored = await getIncident(db, incidentKey);
     return stored && { card: await cardFor(stored.incident), summary: `Incident #${stored.incident.number}: ${stored.incident.severity}` };
   };
   const outbox = createOutbox({ db, connector, pacer: createPacer(), renderCard, logger, metrics, ...options.outbox });
   const graph = config.enrichment.graph ? createGraphClient({ baseUrl: config.enrichment.graph.baseUrl, timeoutMs: config.upstreamTimeoutMs, credential }) : undefined;
+  // Membership is checked while a click waits for its answer: a short budget, and the answer is cached.
+  const authGraph = config.enrichment.graph ? createGraphClient({ baseUrl: config.enrichment.graph.baseUrl, timeoutMs: Math.min(config.upstreamTimeoutMs, AUTH_TIMEOUT_MS), credential }) : undefined;
+  const membership = createGroupMembership({ graph: authGraph });
   const resolvePerson = createPersonResolver({ db, graph });
   const assessedSeverity = async (incident: Incident) =>
     summarizeEnrichment(incident, await listEnrichments<SourceResult>(db, incident.key), providers).assessedSeverity ?? incident.severity;
@@ -98,6 +113,12 @@ export async function createApp(config: Config, options: AppOptions = {}) {
     },
   });
   const sentinel = createSentinelClient({ ...config.sentinel, timeoutMs: config.upstreamTimeoutMs, credential });
+  actions = createActionRuntime({ config, db, credential, graph, membership, sentinel, connector, logger, clock, kickOutbox: () => outbox.kick(), workerPollMs: options.workerPollMs });
+  const onIncidentChange = (incident: Incident) => {
+    outbox.kick();
+    enricher.enrichIncident(incident);
+    void considerPaging(incident).catch((e: unknown) => logger.error({ err: e, incident: incident.number }, 'paging decision failed'));
+  };
   const bot = new VigilBot({
     db,
     sentinel,
@@ -105,7 +126,9 @@ export async function createApp(config: Config, options: AppOptions = {}) {
     renderIncidentCard: cardFor,
     providers,
     kql: kqlRunner && { runner: kqlRunner, ...config.kql },
-    responders: createResponderCheck({ graph, ...config.responders }),
+    responders: createResponderCheck({ membership, ...config.responders }),
+    actions: actions && { service: actions.service, views: actions.views, incidentCard: cardFor },
+    incidentWriter: createIncidentWriter({ db, sentinel, portalUrl: config.portalUrl, onChange: (incident) => onIncidentChange(incident), logger }),
     paging: pager && schedule && { pager, schedule, clock, resolvePerson },
     logger,
     tenantId: config.bot.tenantId,
@@ -120,11 +143,7 @@ export async function createApp(config: Config, options: AppOptions = {}) {
     ingest: {
       db,
       portalUrl: config.portalUrl,
-      onChange: (incident) => {
-        outbox.kick();
-        enricher.enrichIncident(incident);
-        void considerPaging(incident).catch((e: unknown) => logger.error({ err: e, incident: incident.number }, 'paging decision failed'));
-      },
+      onChange: onIncidentChange,
     },
   });
 
@@ -133,12 +152,14 @@ export async function createApp(config: Config, options: AppOptions = {}) {
     outbox,
     enricher,
     pager,
+    actions,
     logger,
     server,
     /** Starts the outbox and listens; resolves with the base URL. */
     async listen(port = config.port, host = config.host): Promise<string> {
       outbox.start();
       pager?.start();
+      if (actions?.runWorker) actions.worker.start();
       void enricher.resume().catch((e: unknown) => logger.error({ err: e }, 'could not resume enrichment'));
       await new Promise<void>((resolve) => server.listen(port, host, resolve));
       const address = server.address() as AddressInfo;
@@ -151,6 +172,7 @@ export async function createApp(config: Config, options: AppOptions = {}) {
       server.server.closeIdleConnections();
       await enricher.idle();
       await pager?.stop();
+      await actions?.worker.stop();
       await outbox.stop();
       server.server.closeAllConnections();
       await closed;

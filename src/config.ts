@@ -21,6 +21,8 @@ const httpUrl = (fallback: string) =>
 const integer = (fallback: number, min: number, max: number) =>
   z.coerce.number().int().min(min).max(max).default(fallback);
 
+const NSG_ID = /^\/subscriptions\/[0-9a-f-]{36}\/resourceGroups\/[\w.()-]{1,90}\/providers\/Microsoft\.Network\/networkSecurityGroups\/[\w.-]{1,80}$/i;
+
 const guid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const envSchema = z.object({
@@ -70,6 +72,12 @@ const envSchema = z.object({
   PAGERDUTY_ENDPOINT: httpUrl('https://events.pagerduty.com'),
   VIGIL_PAGE_WEBHOOK_URL: optionalText.pipe(z.string().regex(/^https?:\/\/[^\s/]+/, 'must be an http(s) URL').optional()),
   VIGIL_PAGE_WEBHOOK_SECRET: optionalText,
+  VIGIL_ACTION_POLICY_FILE: optionalText,
+  BLOCK_NSG_ID: optionalText.refine((v) => v === undefined || NSG_ID.test(v), 'must be the ARM id of a network security group (/subscriptions/…/networkSecurityGroups/<name>)'),
+  BLOCK_RULE_NAME: z.string().trim().regex(/^[A-Za-z0-9][\w.-]{0,60}$/, 'must be a security rule name (letters, digits, . _ -)').default('vigil-block'),
+  BLOCK_RULE_PRIORITY: integer(100, 100, 4095),
+  ISOLATION_NSG_ID: optionalText.refine((v) => v === undefined || NSG_ID.test(v), 'must be the ARM id of a network security group (/subscriptions/…/networkSecurityGroups/<name>)'),
+  VIGIL_ACTION_WORKER: z.enum(['on', 'off']).default('on'),
   VIGIL_KQL_MAX_ROWS: integer(20, 1, 1_000),
   VIGIL_KQL_TIMEOUT_SECONDS: integer(30, 1, 600),
 });
@@ -102,6 +110,14 @@ export interface Config {
   /** Who may run `kql`: members of these groups, or these users. Empty: nobody. */
   responders: { groupIds: string[]; userIds: string[] };
   kql: { maxRows: number; timeoutSeconds: number };
+  /** Response actions; undefined without VIGIL_ACTION_POLICY_FILE. Each executor is on when it has its target. */
+  actions?: {
+    policyFile: string;
+    blockNsg?: { nsgId: string; ruleName: string; priority: number };
+    isolationNsgId?: string;
+    /** Run the action service in this process (`off`: `npm run worker` runs it elsewhere). */
+    runWorker: boolean;
+  };
   /** On-call paging; undefined without VIGIL_ONCALL_FILE. */
   paging?: { scheduleFile: string; pagerDuty?: { endpoint: string; routingKey: string }; webhook?: { url: string; secret: string } };
 }
@@ -141,6 +157,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   if ((e.PAGERDUTY_ROUTING_KEY || e.VIGIL_PAGE_WEBHOOK_URL) && !e.VIGIL_ONCALL_FILE) {
     problems.push('VIGIL_ONCALL_FILE: PagerDuty and the page webhook need the on-call schedule that says when to page');
   }
+  if ((e.BLOCK_NSG_ID || e.ISOLATION_NSG_ID) && !e.VIGIL_ACTION_POLICY_FILE) {
+    problems.push('VIGIL_ACTION_POLICY_FILE: BLOCK_NSG_ID and ISOLATION_NSG_ID need the action policy that says who may request and approve');
+  }
   if (problems.length > 0) throw configError(problems);
   const azure = Boolean((e.AZURE_TENANT_ID && e.AZURE_CLIENT_ID && e.AZURE_CLIENT_SECRET) || e.AZURE_USE_MANAGED_IDENTITY === 'true');
 
@@ -170,6 +189,14 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     enrichment: enrichmentSettings(e, azure),
     responders: { groupIds: e.VIGIL_RESPONDER_GROUP_IDS, userIds: e.VIGIL_RESPONDER_USER_IDS },
     kql: { maxRows: e.VIGIL_KQL_MAX_ROWS, timeoutSeconds: e.VIGIL_KQL_TIMEOUT_SECONDS },
+    actions: e.VIGIL_ACTION_POLICY_FILE
+      ? {
+          policyFile: e.VIGIL_ACTION_POLICY_FILE,
+          blockNsg: e.BLOCK_NSG_ID ? { nsgId: e.BLOCK_NSG_ID, ruleName: e.BLOCK_RULE_NAME, priority: e.BLOCK_RULE_PRIORITY } : undefined,
+          isolationNsgId: e.ISOLATION_NSG_ID,
+          runWorker: e.VIGIL_ACTION_WORKER === 'on',
+        }
+      : undefined,
     paging: e.VIGIL_ONCALL_FILE
       ? {
           scheduleFile: e.VIGIL_ONCALL_FILE,

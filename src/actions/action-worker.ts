@@ -1,101 +1,236 @@
 import crypto from 'node:crypto';
 import type { Logger } from '../logger';
 import type { Db } from '../store/db';
-import { claimRunnableActions, type StoredAction } from '../store/action-repository';
-import { audit } from '../store/page-repository';
+import { claimRunnableActions, expireRequests, finishAction, getAction, recordAttempt, retryActionAt, type StoredAction } from '../store/action-repository';
+import { teamsUserNames } from '../store/page-repository';
 import { isAppError } from '../errors';
-import { ACTION_LABELS } from './action-kinds';
-import { ArmError } from './executors/arm-client';
+import { actionTitle, targetValue, type ActionKind } from './action-kinds';
+import { checkTarget, type Guardrails } from './guardrails';
 import type { NsgBlocker } from './executors/nsg-block';
 import type { UserDisabler } from './executors/user-disable';
 import type { VmIsolator } from './executors/vm-isolate';
+import type { MachineIsolator } from './executors/mde-isolate';
+import type { HashBlocker } from './executors/mde-indicator';
+
+/** Submits and withdraws threat-intelligence indicators in the Sentinel workspace. */
+export interface IndicatorStore {
+  createThreatIndicator(i: { value: string; type: 'ip' | 'domain' | 'url' | 'hash'; description: string; labels?: string[] }): Promise<{ name: string }>;
+  deleteThreatIndicator(name: string): Promise<{ removed: boolean }>;
+}
 
 export interface Executors {
   nsg?: NsgBlocker;
   users?: UserDisabler;
   vms?: VmIsolator;
+  machines?: MachineIsolator;
+  hashes?: HashBlocker;
+  indicators?: IndicatorStore;
+}
+
+/** The Sentinel write-back the worker needs: a comment with a chosen id, and labels. */
+export interface IncidentWriteBack {
+  addComment(incidentArmId: string, commentId: string, message: string): Promise<void>;
+  updateIncident?(incidentArmId: string, change: { addLabels?: string[] }): Promise<unknown>;
 }
 
 export interface ActionWorkerOptions {
   db: Db;
   executors: Executors;
-  /** Comment on the incident; failures are recorded, never retried into a second comment. */
-  comment?: (incidentArmId: string, commentId: string, message: string) => Promise<void>;
+  guardrails: Guardrails;
+  /** Comments (and labels) on the incident; failures are logged, never retried into a second comment. */
+  sentinel?: IncidentWriteBack;
+  /** An action changed state: redraw its cards. */
+  onChange?: (action: StoredAction) => Promise<void>;
   logger: Logger;
   clock?: () => Date;
   leaseMs?: number;
   maxAttempts?: number;
+  pollMs?: number;
 }
 
-type Outcome = { ok: true; detail: Record<string, unknown> } | { ok: false; retry: boolean; error: string };
+type Outcome = { ok: true; detail: Record<string, unknown> } | { ok: false; retry: boolean; retryAfterMs?: number; error: string };
 
 const RETRIABLE_STATUS = new Set([0, 409, 412, 429, 500, 502, 503, 504]);
 
+/** A refusal made before any call: final, never retried. */
+class Refused extends Error {}
+
+const LABELS: Record<ActionKind, [string, string]> = {
+  'block-ip': ['Vigil: IP blocked', 'Vigil: IP unblocked'],
+  'isolate-vm': ['Vigil: host isolated', 'Vigil: host released'],
+  'disable-user': ['Vigil: user disabled', 'Vigil: user re-enabled'],
+  'block-hash': ['Vigil: hash blocked', 'Vigil: hash unblocked'],
+  'add-indicator': ['Vigil: threat intel added', 'Vigil: threat intel removed'],
+};
+
 /**
- * The action service's loop: claims approved actions (`SKIP LOCKED`, with a lease), runs the
- * executor, records every attempt, retries what can succeed later (throttled, conflicting, down),
- * and writes the outcome to the Sentinel incident. A process that dies mid-run leaves a lease that
- * runs out; the executors are idempotent (a second block of the same address changes nothing).
+ * The action service's loop: claims approved actions (`SKIP LOCKED`, with a lease), checks the
+ * guardrails again, runs the executor, records every attempt, retries what can succeed later
+ * (throttled, conflicting, down — never sooner than `Retry-After`), then comments on and labels
+ * the Sentinel incident and redraws the cards. A process that dies mid-run leaves a lease that
+ * runs out and another takes the action over; the executors are idempotent (a second block of
+ * the same address changes nothing), so a repeat is harmless.
  */
 export function createActionWorker(o: ActionWorkerOptions) {
   const clock = o.clock ?? (() => new Date());
   const maxAttempts = o.maxAttempts ?? 5;
+  const x = o.executors;
+  let timer: NodeJS.Timeout | undefined;
+  let running = false;
+  let ticking: Promise<number> | undefined;
+  let again = false;
+
+  const need = <T>(executor: T | undefined, what: string): T => {
+    if (!executor) throw new Refused(`${what} is not configured in this Vigil`);
+    return executor;
+  };
+
+  const run = async (a: StoredAction): Promise<Record<string, unknown>> => {
+    const t = a.target;
+    const undo = a.undoOf ? await getAction(o.db, a.undoOf) : undefined;
+    if (a.undoOf && !undo) throw new Refused('the action to undo no longer exists');
+    const before = (undo?.result ?? {}) as Record<string, unknown>;
+    const comment = `Vigil ${actionTitle(a.kind, Boolean(undo))}, action ${a.id}`;
+    switch (t.kind) {
+      case 'block-ip':
+        return undo ? need(x.nsg, 'Block IP').unblock(t.ip) : need(x.nsg, 'Block IP').block(t.ip);
+      case 'disable-user':
+        if (undo) {
+          await need(x.users, 'Disable user').enable(t.user);
+          return { enabled: true };
+        }
+        return need(x.users, 'Disable user').disable(t.user);
+      case 'isolate-vm':
+        if (t.method === 'defender') {
+          const machines = need(x.machines, 'Isolation through Defender for Endpoint');
+          return undo ? machines.release(t.machineId!, comment) : machines.isolate(t.machineId!, comment);
+        }
+        if (!t.vmId) throw new Refused(`${t.host} has no Azure VM id to isolate`);
+        return undo ? need(x.vms, 'Isolate VM').release(t.vmId, (before.previousNsgId as string | null | undefined) ?? null) : need(x.vms, 'Isolate VM').isolate(t.vmId);
+      case 'block-hash':
+        if (undo) return need(x.hashes, 'Block file hash').unblock(String(before.indicatorId ?? ''));
+        return need(x.hashes, 'Block file hash').block(t.hash, t.algorithm, { title: `Vigil: blocked ${t.hash.slice(0, 16)}…`, description: comment });
+      case 'add-indicator':
+        if (undo) return need(x.indicators, 'Threat intelligence').deleteThreatIndicator(String(before.name ?? ''));
+        return need(x.indicators, 'Threat intelligence').createThreatIndicator({ value: t.indicator, type: t.type, description: comment, labels: ['vigil'] });
+    }
+  };
 
   const execute = async (a: StoredAction): Promise<Outcome> => {
     try {
-      const t = a.target;
-      if (t.kind === 'block-ip' && o.executors.nsg) return { ok: true, detail: await o.executors.nsg.block(t.ip) };
-      if (t.kind === 'disable-user' && o.executors.users) return { ok: true, detail: await o.executors.users.disable(t.user) };
-      if (t.kind === 'isolate-vm' && o.executors.vms) return { ok: true, detail: await o.executors.vms.isolate(t.vmId ?? t.host) };
-      return { ok: false, retry: false, error: `${ACTION_LABELS[t.kind]} is not configured in this Vigil` };
+      if (!a.undoOf) {
+        // Checked again here: the guardrails may have changed since the request.
+        const verdict = checkTarget(a.target, o.guardrails);
+        if (!verdict.allowed) throw new Refused(verdict.reason);
+      }
+      return { ok: true, detail: await run(a) };
     } catch (e) {
-      const status = e instanceof ArmError ? e.status : (e as { status?: number }).status ?? 0;
+      const status = (e as { status?: number }).status ?? 0;
       const message = e instanceof Error ? e.message : String(e);
-      return { ok: false, retry: RETRIABLE_STATUS.has(status) && !isAppError(e), error: message.slice(0, 300) };
+      const retry = !(e instanceof Refused) && !isAppError(e) && RETRIABLE_STATUS.has(status);
+      return { ok: false, retry, retryAfterMs: (e as { retryAfterMs?: number }).retryAfterMs, error: message.slice(0, 300) };
     }
+  };
+
+  const writeBack = async (a: StoredAction) => {
+    if (!a.incidentKey || !o.sentinel) return;
+    const armId = (await o.db.query<{ arm_id: string }>('SELECT arm_id FROM incidents WHERE key = $1', [a.incidentKey])).rows[0]?.arm_id;
+    if (!armId) return;
+    const names = await teamsUserNames(o.db, [a.requestedBy, ...a.approvals]);
+    const who = (id: string, fallback?: string) => names.get(id.toLowerCase()) ?? fallback ?? id;
+    const took = a.startedAt && a.endedAt ? ` in ${((a.endedAt.getTime() - a.startedAt.getTime()) / 1000).toFixed(1)} s` : '';
+    const outcome = a.state === 'succeeded' ? `done${took}` : `failed after ${a.attempts} attempt(s): ${(a.result as { error?: string }).error ?? 'no reason given'}`;
+    const message = [
+      `Vigil: ${actionTitle(a.kind, Boolean(a.undoOf))} ${targetValue(a.target)} — ${outcome}.`,
+      `Requested by ${who(a.requestedBy, a.requestedByName)}; approved by ${a.approvals.map((id) => who(id)).join(', ') || 'nobody (no approval needed)'}.`,
+      `Finished ${(a.endedAt ?? clock()).toISOString()}. Vigil action ${a.id}.`,
+    ].join('\n');
+    // The comment id comes from the action: a retried write-back replaces, never duplicates.
+    const commentId = crypto.createHash('sha256').update(`${a.id}:${a.state}`).digest('hex').slice(0, 32);
+    await o.sentinel.addComment(armId, commentId, message).catch((e: unknown) => o.logger.warn({ err: e, action: a.id }, 'could not comment on the incident'));
+    if (a.state === 'succeeded' && o.sentinel.updateIncident) {
+      await o.sentinel.updateIncident(armId, { addLabels: [LABELS[a.kind][a.undoOf ? 1 : 0]] }).catch((e: unknown) => o.logger.warn({ err: e, action: a.id }, 'could not label the incident'));
+    }
+  };
+
+  const changed = async (a: StoredAction) => {
+    await o.onChange?.(a).catch((e: unknown) => o.logger.warn({ err: e, action: a.id }, 'could not redraw the action'));
   };
 
   const runOne = async (a: StoredAction) => {
+    await changed(a);
     const started = clock();
     const outcome = await execute(a);
     const ended = clock();
-    await o.db.query('INSERT INTO action_attempts (action_id, attempt, started_at, ended_at, outcome, detail) VALUES ($1, $2, $3, $4, $5, $6)', [
-      a.id,
-      a.attempts,
-      started,
-      ended,
-      outcome.ok ? 'succeeded' : outcome.retry && a.attempts < maxAttempts ? 'retrying' : 'failed',
-      outcome.ok ? outcome.detail : { error: outcome.error },
-    ]);
-    if (!outcome.ok && outcome.retry && a.attempts < maxAttempts) {
-      await o.db.query(
-        `UPDATE actions SET state = 'approved', claimed_until = NULL, next_attempt_at = $2::timestamptz + make_interval(secs => $3), version = version + 1, updated_at = now() WHERE id = $1 AND state = 'running'`,
-        [a.id, ended, Math.min(60, 2 ** a.attempts)],
-      );
+    const retry = !outcome.ok && outcome.retry && a.attempts < maxAttempts;
+    await recordAttempt(o.db, a, { started, ended, outcome: outcome.ok ? 'succeeded' : retry ? 'retrying' : 'failed', detail: outcome.ok ? outcome.detail : { error: outcome.error } });
+    if (!outcome.ok && retry) {
+      const backoff = Math.min(60_000, 1000 * 2 ** (a.attempts - 1));
+      const at = new Date(ended.getTime() + Math.max(backoff, outcome.retryAfterMs ?? 0));
+      o.logger.info({ action: a.id, attempt: a.attempts, error: outcome.error, retryAt: at }, 'action will be retried');
+      if (await retryActionAt(o.db, a, at)) {
+        const back = await getAction(o.db, a.id);
+        if (back) await changed(back);
+      }
       return;
     }
-    const state = outcome.ok ? 'succeeded' : 'failed';
-    await o.db.query(`UPDATE actions SET state = $2, result = $3, claimed_until = NULL, version = version + 1, updated_at = now() WHERE id = $1 AND state = 'running'`, [
-      a.id,
-      state,
-      outcome.ok ? outcome.detail : { error: outcome.error },
-    ]);
-    await audit(o.db, 'vigil', `action.${state}`, a.incidentKey ?? a.id, { action: a.id, target: a.target, ...(outcome.ok ? {} : { error: outcome.error }) });
-    if (a.incidentKey && o.comment) {
-      const armId = (await o.db.query<{ arm_id: string }>('SELECT arm_id FROM incidents WHERE key = $1', [a.incidentKey])).rows[0]?.arm_id;
-      const message = `Vigil: ${ACTION_LABELS[a.kind]} ${state} (${JSON.stringify(a.target).slice(0, 200)}). Requested by ${a.requestedBy}; approved by ${a.approvals.join(', ') || 'nobody'}; took ${ended.getTime() - started.getTime()} ms.${outcome.ok ? '' : ` Error: ${outcome.error}`}`;
-      // The comment id comes from the action: a retried write-back replaces, never duplicates.
-      const commentId = crypto.createHash('sha256').update(`${a.id}:${state}`).digest('hex').slice(0, 32);
-      if (armId) await o.comment(armId, commentId, message).catch((e: unknown) => o.logger.warn({ err: e, action: a.id }, 'could not comment on the incident'));
+    const finished = await finishAction(o.db, a, { state: outcome.ok ? 'succeeded' : 'failed', result: outcome.ok ? outcome.detail : { error: outcome.error }, at: ended });
+    if (!finished) return;
+    o.logger[outcome.ok ? 'info' : 'error']({ action: a.id, kind: a.kind, state: finished.state, attempts: a.attempts }, 'action finished');
+    await writeBack(finished);
+    await changed(finished);
+  };
+
+  const tick = async (): Promise<number> => {
+    for (const expired of await expireRequests(o.db, clock())) await changed(expired);
+    const claimed = await claimRunnableActions(o.db, 10, o.leaseMs ?? 120_000, clock());
+    await Promise.all(claimed.map(runOne));
+    return claimed.length;
+  };
+
+  /** One tick at a time; a kick during a tick runs another right after it. */
+  const drain = async (): Promise<number> => {
+    if (ticking) {
+      again = true;
+      return ticking;
     }
+    ticking = (async () => {
+      let n = 0;
+      do {
+        again = false;
+        n += await tick().catch((e: unknown) => {
+          o.logger.error({ err: e }, 'action worker could not read its queue; retrying');
+          return 0;
+        });
+      } while (again);
+      return n;
+    })().finally(() => (ticking = undefined));
+    return ticking;
+  };
+
+  const schedule = () => {
+    if (!running) return;
+    timer = setTimeout(() => void drain().finally(schedule), o.pollMs ?? 1000);
+    timer.unref();
   };
 
   return {
-    /** Runs what is due now; returns how many actions it ran. */
-    async tick(): Promise<number> {
-      const claimed = await claimRunnableActions(o.db, 10, o.leaseMs ?? 120_000, clock());
-      await Promise.all(claimed.map(runOne));
-      return claimed.length;
+    /** Runs what is due now (and expires requests nobody decided on); returns how many actions ran. */
+    tick: drain,
+    /** Look at the queue now (an approval was just given) rather than at the next poll. */
+    kick(): void {
+      if (running) void drain();
+    },
+    start(): void {
+      running = true;
+      schedule();
+    },
+    async stop(): Promise<void> {
+      running = false;
+      clearTimeout(timer);
+      await ticking;
     },
   };
 }
+
+export type ActionWorker = ReturnType<typeof createActionWorker>;

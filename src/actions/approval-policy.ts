@@ -1,4 +1,4 @@
-import type { ActionKind } from './action-kinds';
+import { ACTION_LABELS, type ActionKind } from './action-kinds';
 
 /** Who may ask for and who may approve one kind of action. Ids are Entra object ids. */
 export interface KindPolicy {
@@ -6,16 +6,18 @@ export interface KindPolicy {
   requesterUsers: string[];
   approverGroups: string[];
   approverUsers: string[];
-  /** Distinct approvers needed, none of them the requester (four-eyes with 1, more with 2+). */
+  /** Distinct approvers needed, none of them the requester (four-eyes with 1, more with 2+; 0: none). */
   approvals: number;
   expiresAfterMinutes: number;
 }
 
 export type ApprovalPolicy = Record<ActionKind, KindPolicy>;
 
+export type ActionState = 'requested' | 'approved' | 'queued' | 'running' | 'succeeded' | 'failed' | 'rejected' | 'expired' | 'cancelled';
+
 export interface ActionRecord {
   kind: ActionKind;
-  state: 'requested' | 'approved' | 'queued' | 'running' | 'succeeded' | 'failed' | 'rejected' | 'expired' | 'cancelled';
+  state: ActionState;
   requestedBy: string;
   approvals: string[];
   expiresAt: Date;
@@ -33,6 +35,6 @@ export function decideApproval(action: ActionRecord, actor: string, isApprover: 
   if (now >= action.expiresAt) return { allowed: false, reason: 'this request has expired; ask for it again if it is still needed' };
   if (actor.toLowerCase() === action.requestedBy.toLowerCase()) return { allowed: false, reason: 'you asked for this action, so someone else must approve it (four-eyes)' };
   if (action.approvals.some((a) => a.toLowerCase() === actor.toLowerCase())) return { allowed: false, reason: 'you have already approved this request; it needs another approver' };
-  if (!isApprover) return { allowed: false, reason: `you are not an approver for ${action.kind}` };
+  if (!isApprover) return { allowed: false, reason: `you are not an approver for ${ACTION_LABELS[action.kind]}` };
   return { allowed: true, completes: action.approvals.length + 1 >= policy.approvals };
 }

@@ -1,5 +1,5 @@
 import type { CardAttachment } from '../cards/render-card';
-import type { ResponderCheck } from '../auth/responders';
+import type { MembershipCheck } from '../auth/membership';
 import type { KqlRunner } from '../enrichment/kql-runner';
 import type { EnrichmentProvider } from '../enrichment/orchestrator';
 import type { Incident } from '../incidents/incident';
@@ -8,6 +8,17 @@ import type { Schedule } from '../paging/schedule-types';
 import type { Logger } from '../logger';
 import type { Db } from '../store/db';
 import type { SentinelClient } from '../sentinel/sentinel-client';
+import type { IncidentWriter } from '../sentinel/incident-writer';
+import type { ActionService } from '../actions/action-service';
+import type { Notice, ResponseViews } from '../actions/response-view';
+
+/** The action service as chat and card buttons reach it; undefined without an action policy. */
+export interface ActionsDeps {
+  service: ActionService;
+  views: ResponseViews;
+  /** The incident card as `viewerId` sees it (their buttons, and `notice` for them alone). */
+  incidentCard(incident: Incident, viewerId?: string, notice?: Notice): Promise<CardAttachment>;
+}
 
 /** Everything a command may use; built once in `createApp`. */
 export interface CommandDeps {
@@ -19,9 +30,12 @@ export interface CommandDeps {
   providers: EnrichmentProvider[];
   /** The workspace's query runner and the limits for `kql`; undefined when Log Analytics is not configured. */
   kql?: { runner: KqlRunner; maxRows: number; timeoutSeconds: number };
-  responders: ResponderCheck;
+  responders: MembershipCheck;
   /** On-call paging; undefined when no schedule is configured. */
   paging?: { pager: Pager; schedule: Schedule; clock: () => Date; resolvePerson: (person: string) => Promise<{ aadObjectId?: string; name: string }> };
+  actions?: ActionsDeps;
+  /** Assign, comment on and close incidents in Sentinel (responders only). */
+  incidentWriter: IncidentWriter;
   logger: Logger;
 }
 
@@ -30,9 +44,17 @@ export interface Caller {
   aadObjectId?: string;
   name?: string;
   conversationId: string;
+  serviceUrl?: string;
 }
 
-export type Reply = { text: string } | { card: CardAttachment; text?: string };
+export type Reply =
+  | { text: string }
+  | {
+      card: CardAttachment;
+      text?: string;
+      /** Called with where the card landed, so that later changes can update it in place. */
+      onSent?: (where: { activityId: string; conversationId: string; serviceUrl: string }) => Promise<void>;
+    };
 
 export interface Command {
   usage: string;

@@ -2,10 +2,11 @@ import { TeamsActivityHandler, TurnContext, type Activity, type AdaptiveCardInvo
 import { untrusted } from '../cards/markdown';
 import type { Db } from '../store/db';
 import { saveConversation, unsubscribeConversation, unsubscribeTeam, type ConversationKind } from '../store/conversation-repository';
-import { getPageById, saveTeamsUser } from '../store/page-repository';
+import { saveTeamsUser } from '../store/page-repository';
 import { ADAPTIVE_CARD } from '../cards/render-card';
 import type { CommandDeps, Reply } from './command';
 import { parseCommand } from './commands';
+import { verbHandler } from './verbs';
 
 export interface BotDeps extends CommandDeps {
   db: Db;
@@ -73,29 +74,27 @@ export class VigilBot extends TeamsActivityHandler {
   }
 
   /**
-   * Card buttons (`Action.Execute`). The verb picks the handler; the data carries only an opaque
-   * id, and who clicked comes from Teams, never from the card. Answers at once with the new card.
+   * Card buttons (`Action.Execute`). The verb picks the handler from the table; the data carries
+   * only opaque ids, and who clicked comes from Teams, never from the card. Answers at once with
+   * the card as the clicker should now see it; slow work happens after.
    */
   protected override async onAdaptiveCardInvoke(context: TurnContext, value: AdaptiveCardInvokeValue): Promise<AdaptiveCardInvokeResponse> {
     const error = (code: number, message: string): AdaptiveCardInvokeResponse => ({ statusCode: code, type: 'application/vnd.microsoft.error', value: { code: String(code), message } as never });
     const verb = value.action?.verb;
-    const by = context.activity.from.aadObjectId;
-    if (verb !== 'page.ack') return error(400, `Vigil does not know the action "${String(verb).slice(0, 40)}".`);
-    if (!this.deps.paging) return error(400, 'Paging is not configured.');
-    if (!by) return error(401, 'Teams did not say who you are.');
-    const pageId = Number((value.action.data as { page?: unknown } | undefined)?.page);
-    if (!Number.isSafeInteger(pageId) || pageId <= 0) return error(400, 'This card does not name a page.');
-    const page = await getPageById(this.deps.db, pageId);
-    if (!page) return error(404, 'That page no longer exists.');
-    await this.deps.paging.pager.acknowledge(page.incidentKey, by);
-    const card = await this.deps.paging.pager.pageCardFor(pageId);
-    return { statusCode: 200, type: ADAPTIVE_CARD, value: card!.content as never };
+    const handler = verbHandler(verb);
+    if (!handler) return error(400, `Vigil does not know the action "${String(verb).slice(0, 40)}".`);
+    const data = typeof value.action.data === 'object' && value.action.data !== null && !Array.isArray(value.action.data) ? (value.action.data as Record<string, unknown>) : {};
+    const a = context.activity;
+    this.deps.logger.info({ verb, user: a.from.aadObjectId, trigger: (value as { trigger?: string }).trigger }, 'card action');
+    const result = await handler(data, { aadObjectId: a.from.aadObjectId, name: a.from.name, conversationId: a.conversation.id, serviceUrl: a.serviceUrl }, this.deps);
+    if ('error' in result) return error(result.error.status, result.error.message);
+    return { statusCode: 200, type: ADAPTIVE_CARD, value: result.card.content as never };
   }
 
   private async handleMessage(context: TurnContext): Promise<void> {
     const text = (TurnContext.removeRecipientMention(context.activity) ?? context.activity.text ?? '').replace(/&nbsp;/g, ' ').trim();
     if (text === '') return;
-    const caller = { aadObjectId: context.activity.from.aadObjectId, name: context.activity.from.name, conversationId: context.activity.conversation.id };
+    const caller = { aadObjectId: context.activity.from.aadObjectId, name: context.activity.from.name, conversationId: context.activity.conversation.id, serviceUrl: context.activity.serviceUrl };
     const parsed = text.length <= MAX_COMMAND_LENGTH ? parseCommand(text) : undefined;
     let reply: Reply;
     if (!parsed) {
@@ -105,7 +104,8 @@ export class VigilBot extends TeamsActivityHandler {
       this.deps.logger.info({ command: parsed.name, user: caller.aadObjectId }, 'chat command');
       reply = await parsed.command.handle(parsed.args, caller, this.deps);
     }
-    await context.sendActivity('card' in reply ? { type: 'message', text: reply.text, attachments: [reply.card] } : { type: 'message', text: reply.text, textFormat: 'markdown' });
+    const sent = await context.sendActivity('card' in reply ? { type: 'message', text: reply.text, attachments: [reply.card] } : { type: 'message', text: reply.text, textFormat: 'markdown' });
+    if ('onSent' in reply && reply.onSent && sent?.id) await reply.onSent({ activityId: sent.id, conversationId: context.activity.conversation.id, serviceUrl: context.activity.serviceUrl });
   }
 
   private async remember(context: TurnContext): Promise<void> {

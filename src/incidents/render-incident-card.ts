@@ -2,7 +2,22 @@ import { defangIndicator, escapeMarkdown, untrusted } from '../cards/markdown';
 import { renderCard, type CardAttachment } from '../cards/render-card';
 import type { IncidentEnrichment } from '../enrichment/summarize';
 import type { SourceResult } from '../enrichment/types';
+import type { ActionRowView, Button } from '../actions/render-action-view';
 import type { Entity, EntityKind, Incident, Severity, Status } from './incident';
+
+/** The response part of the card: actions taken or asked for, options, and a note for one viewer. */
+export interface ResponseView {
+  rows: ActionRowView[];
+  optionGroups: Array<{ buttons: Button[] }>;
+  /** A message for the person who clicked (their view only): what happened, or why not. */
+  notice?: { text: string; ok: boolean };
+  /** Requests wait for a decision: offer "Review requests" and a user-specific refresh. */
+  hasOpen: boolean;
+  /** The incident is in Vigil's store, so it can be assigned, commented on and closed from the card. */
+  canWrite: boolean;
+  /** Universal Actions refresh: these users' clients fetch their own view of the card. */
+  refreshUserIds?: string[];
+}
 
 const MAX_ENTITIES_SHOWN = 15;
 
@@ -81,12 +96,12 @@ const enrichmentData = (incident: Incident, e?: IncidentEnrichment) => ({
  * The incident card for a channel: the verdict first (when enrichment has one), then the facts,
  * the entities, what each source said about them, and the portal link.
  */
-export function renderIncidentCard(incident: Incident, enrichment?: IncidentEnrichment, now: Date = new Date()): CardAttachment {
+export function renderIncidentCard(incident: Incident, enrichment?: IncidentEnrichment, now: Date = new Date(), response?: ResponseView): CardAttachment {
   const look = severityLook[incident.severity];
   const shown = incident.entities.slice(0, MAX_ENTITIES_SHOWN);
   const hidden = incident.entities.length - shown.length;
   const owner = incident.owner?.name ?? incident.owner?.upn ?? incident.owner?.email;
-  return renderCard('incident', {
+  const card = renderCard('incident', {
     severityStyle: look.style,
     severityColor: look.color,
     severityLabel: look.label,
@@ -106,8 +121,22 @@ export function renderIncidentCard(incident: Incident, enrichment?: IncidentEnri
     updated: formatTime(now.toISOString()),
     url: incident.url,
     ...enrichmentData(incident, enrichment),
+    notice: response?.notice?.text ?? '',
+    noticeColor: response?.notice?.ok === false ? 'Attention' : 'Good',
+    actionRows: response?.rows ?? [],
+    optionGroups: response?.optionGroups ?? [],
+    hasOpen: response?.hasOpen ?? false,
+    canWrite: response?.canWrite ?? false,
+    canClose: (response?.canWrite ?? false) && incident.status !== 'Closed',
   });
+  if (response?.hasOpen && response.refreshUserIds && response.refreshUserIds.length > 0) {
+    card.content.refresh = { action: { type: 'Action.Execute', title: 'Refresh', verb: 'card.refresh', data: { incident: incident.number } }, userIds: response.refreshUserIds.slice(0, MAX_REFRESH_USERS) };
+  }
+  return card;
 }
+
+/** Teams refreshes a card automatically for at most 60 users. */
+const MAX_REFRESH_USERS = 60;
 
 /** One line per incident for lists in chat. */
 export const incidentLine = (i: Incident): string =>

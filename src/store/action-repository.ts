@@ -1,17 +1,33 @@
 import crypto from 'node:crypto';
-import type { ActionKind, ActionTarget } from '../actions/action-kinds';
-import type { ActionRecord } from '../actions/approval-policy';
+import { targetKey, type ActionKind, type ActionTarget } from '../actions/action-kinds';
+import type { ActionRecord, ActionState } from '../actions/approval-policy';
 import type { Db, Queryable } from './db';
 import { audit } from './page-repository';
+
+/** Where a request made in chat shows its card, so that later changes update it in place. */
+export interface ActionCardRef {
+  serviceUrl: string;
+  conversationId: string;
+  activityId?: string;
+}
 
 export interface StoredAction extends ActionRecord {
   id: string;
   incidentKey?: string;
   target: ActionTarget;
+  /** The action this one undoes (an unblock undoes a block). */
+  undoOf?: string;
+  requestedByName?: string;
   approvalsNeeded: number;
+  decidedBy?: string;
+  decidedReason?: string;
   attempts: number;
   version: number;
   result?: unknown;
+  card?: ActionCardRef;
+  createdAt: Date;
+  startedAt?: Date;
+  endedAt?: Date;
 }
 
 interface ActionRow {
@@ -19,14 +35,22 @@ interface ActionRow {
   incident_key: string | null;
   kind: ActionKind;
   target: ActionTarget;
-  state: StoredAction['state'];
+  undo_of: string | null;
+  state: ActionState;
   requested_by: string;
+  requested_by_name: string | null;
   approvals: string[];
   approvals_needed: number;
+  decided_by: string | null;
+  decided_reason: string | null;
   expires_at: Date;
   attempts: number;
   version: number;
   result: unknown;
+  card: ActionCardRef | null;
+  created_at: Date;
+  started_at: Date | null;
+  ended_at: Date | null;
 }
 
 const toAction = (r: ActionRow): StoredAction => ({
@@ -34,29 +58,77 @@ const toAction = (r: ActionRow): StoredAction => ({
   incidentKey: r.incident_key ?? undefined,
   kind: r.kind,
   target: r.target,
+  undoOf: r.undo_of ?? undefined,
   state: r.state,
   requestedBy: r.requested_by,
+  requestedByName: r.requested_by_name ?? undefined,
   approvals: r.approvals,
   approvalsNeeded: r.approvals_needed,
+  decidedBy: r.decided_by ?? undefined,
+  decidedReason: r.decided_reason ?? undefined,
   expiresAt: new Date(r.expires_at),
   attempts: r.attempts,
   version: r.version,
   result: r.result ?? undefined,
+  card: r.card ?? undefined,
+  createdAt: new Date(r.created_at),
+  startedAt: r.started_at ? new Date(r.started_at) : undefined,
+  endedAt: r.ended_at ? new Date(r.ended_at) : undefined,
 });
 
-/** Records a request (the click on Block IP): nothing runs until it is approved. */
-export async function requestAction(
-  db: Db,
-  a: { incidentKey?: string; target: ActionTarget; requestedBy: string; approvalsNeeded: number; expiresAt: Date },
-): Promise<StoredAction> {
+const OPEN_STATES = `('requested', 'approved', 'queued', 'running')`;
+/** Serialises requests while the hourly brake counts, so that two at once cannot both slip under it. */
+const REQUEST_LOCK = 72_101_004;
+
+export interface NewAction {
+  incidentKey?: string;
+  target: ActionTarget;
+  undoOf?: string;
+  requestedBy: string;
+  requestedByName?: string;
+  /** Approvers needed besides the requester; 0 means the request is approved as it is made. */
+  approvalsNeeded: number;
+  expiresAt: Date;
+  card?: ActionCardRef;
+}
+
+export type RequestOutcome =
+  | { kind: 'created'; action: StoredAction }
+  /** The same thing is already asked for (or running) on this incident: that request stands. */
+  | { kind: 'existing'; action: StoredAction }
+  | { kind: 'over-limit'; count: number };
+
+/**
+ * Records a request (the click on Block IP): nothing runs until it is approved. One open request
+ * per target and incident — a double click or a second analyst gets the open one back. With
+ * `maxPerHour`, the request is refused once that many actions were asked for in the past hour.
+ */
+export async function requestAction(db: Db, a: NewAction, o: { now: Date; maxPerHour?: number }): Promise<RequestOutcome> {
   return db.transaction(async (tx) => {
+    const key = targetKey(a.target, a.undoOf !== undefined);
+    const open = await tx.query<ActionRow>(`SELECT * FROM actions WHERE COALESCE(incident_key, '') = $1 AND target_key = $2 AND state IN ${OPEN_STATES}`, [a.incidentKey ?? '', key]);
+    if (open.rows[0]) return { kind: 'existing' as const, action: toAction(open.rows[0]) };
+    if (o.maxPerHour !== undefined) {
+      await tx.query('SELECT pg_advisory_xact_lock($1)', [REQUEST_LOCK]);
+      const count = await countActionsSince(tx, new Date(o.now.getTime() - 3_600_000));
+      if (count >= o.maxPerHour) return { kind: 'over-limit' as const, count };
+    }
+    const approved = a.approvalsNeeded <= 0;
     const r = await tx.query<ActionRow>(
-      `INSERT INTO actions (id, incident_key, kind, target, state, requested_by, approvals_needed, expires_at)
-       VALUES ($1, $2, $3, $4, 'requested', $5, $6, $7) RETURNING *`,
-      [crypto.randomUUID(), a.incidentKey ?? null, a.target.kind, a.target, a.requestedBy, a.approvalsNeeded, a.expiresAt],
+      `INSERT INTO actions (id, incident_key, kind, target, target_key, undo_of, state, requested_by, requested_by_name, approvals_needed, expires_at, next_attempt_at, card, created_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+       ON CONFLICT (COALESCE(incident_key, ''), target_key) WHERE state IN ${OPEN_STATES} DO NOTHING RETURNING *`,
+      [crypto.randomUUID(), a.incidentKey ?? null, a.target.kind, a.target, key, a.undoOf ?? null, approved ? 'approved' : 'requested', a.requestedBy, a.requestedByName ?? null, Math.max(0, a.approvalsNeeded), a.expiresAt, approved ? o.now : null, a.card ?? null, o.now],
     );
-    await audit(tx, a.requestedBy, 'action.requested', a.incidentKey ?? r.rows[0]!.id, { action: r.rows[0]!.id, target: a.target });
-    return toAction(r.rows[0]!);
+    const row = r.rows[0];
+    if (!row) {
+      // Another process inserted the same request between our look and our insert.
+      const again = await tx.query<ActionRow>(`SELECT * FROM actions WHERE COALESCE(incident_key, '') = $1 AND target_key = $2 AND state IN ${OPEN_STATES}`, [a.incidentKey ?? '', key]);
+      return { kind: 'existing' as const, action: toAction(again.rows[0]!) };
+    }
+    await audit(tx, a.requestedBy, 'action.requested', a.incidentKey ?? row.id, { action: row.id, kind: row.kind, target: a.target, undoOf: a.undoOf, approvalsNeeded: row.approvals_needed });
+    if (approved) await audit(tx, a.requestedBy, 'action.approved', a.incidentKey ?? row.id, { action: row.id, approvals: [], policy: 'no approval needed for this kind' });
+    return { kind: 'created' as const, action: toAction(row) };
   });
 }
 
@@ -84,16 +156,32 @@ export async function approveAction(db: Db, id: string, approver: string, now: D
   });
 }
 
-/** Rejects a request that is still open; once. */
-export async function rejectAction(db: Db, id: string, by: string, now: Date): Promise<StoredAction | undefined> {
+/**
+ * Ends an open request without running it: `rejected` by an approver, `cancelled` by its
+ * requester. Once, and only while it is still `requested` and unexpired.
+ */
+export async function closeRequest(db: Db, id: string, o: { state: 'rejected' | 'cancelled'; by: string; reason?: string; now: Date }): Promise<StoredAction | undefined> {
   return db.transaction(async (tx) => {
     const r = await tx.query<ActionRow>(
-      `UPDATE actions SET state = 'rejected', decided_by = $2, version = version + 1, updated_at = now()
-       WHERE id = $1 AND state = 'requested' AND expires_at > $3 RETURNING *`,
-      [id, by, now],
+      `UPDATE actions SET state = $2, decided_by = $3, decided_reason = $4, version = version + 1, updated_at = now()
+       WHERE id = $1 AND state = 'requested' AND expires_at > $5 RETURNING *`,
+      [id, o.state, o.by, o.reason ?? null, o.now],
     );
-    if (r.rows[0]) await audit(tx, by, 'action.rejected', r.rows[0].incident_key ?? id, { action: id });
-    return r.rows[0] ? toAction(r.rows[0]) : undefined;
+    const row = r.rows[0];
+    if (row) await audit(tx, o.by, `action.${o.state}`, row.incident_key ?? id, { action: id, ...(o.reason ? { reason: o.reason } : {}) });
+    return row ? toAction(row) : undefined;
+  });
+}
+
+/** Requests nobody decided on in time become `expired`; returns them so their cards can say so. */
+export async function expireRequests(db: Db, now: Date): Promise<StoredAction[]> {
+  return db.transaction(async (tx) => {
+    const r = await tx.query<ActionRow>(
+      `UPDATE actions SET state = 'expired', version = version + 1, updated_at = now() WHERE state = 'requested' AND expires_at <= $1 RETURNING *`,
+      [now],
+    );
+    for (const row of r.rows) await audit(tx, 'vigil', 'action.expired', row.incident_key ?? row.id, { action: row.id });
+    return r.rows.map(toAction);
   });
 }
 
@@ -104,6 +192,7 @@ export async function rejectAction(db: Db, id: string, by: string, now: Date): P
 export async function claimRunnableActions(db: Queryable, limit: number, leaseMs: number, now: Date): Promise<StoredAction[]> {
   const r = await db.query<ActionRow>(
     `UPDATE actions a SET state = 'running', attempts = a.attempts + 1, version = a.version + 1, updated_at = now(),
+       started_at = COALESCE(a.started_at, $3::timestamptz),
        claimed_until = $3::timestamptz + make_interval(secs => $2::double precision / 1000)
      FROM (SELECT id FROM actions
            WHERE (state = 'approved' AND next_attempt_at <= $3) OR (state = 'running' AND claimed_until < $3)
@@ -114,13 +203,86 @@ export async function claimRunnableActions(db: Queryable, limit: number, leaseMs
   return r.rows.map(toAction);
 }
 
+/** One attempt at running an action, kept for the audit whatever its outcome. */
+export async function recordAttempt(db: Queryable, a: StoredAction, at: { started: Date; ended: Date; outcome: 'succeeded' | 'retrying' | 'failed'; detail: unknown }): Promise<void> {
+  await db.query('INSERT INTO action_attempts (action_id, attempt, started_at, ended_at, outcome, detail) VALUES ($1, $2, $3, $4, $5, $6)', [a.id, a.attempts, at.started, at.ended, at.outcome, at.detail]);
+}
+
+/** Puts a running action back to be tried again at `at`; only the process holding it can. */
+export async function retryActionAt(db: Queryable, a: StoredAction, at: Date): Promise<boolean> {
+  const r = await db.query(`UPDATE actions SET state = 'approved', claimed_until = NULL, next_attempt_at = $2, version = version + 1, updated_at = now() WHERE id = $1 AND state = 'running' AND attempts = $3`, [
+    a.id,
+    at,
+    a.attempts,
+  ]);
+  return r.rowCount > 0;
+}
+
+/** Records how a running action ended; false if it was not ours to end (another process took it over). */
+export async function finishAction(db: Db, a: StoredAction, o: { state: 'succeeded' | 'failed'; result: unknown; at: Date }): Promise<StoredAction | undefined> {
+  return db.transaction(async (tx) => {
+    const r = await tx.query<ActionRow>(
+      `UPDATE actions SET state = $2, result = $3, claimed_until = NULL, ended_at = $4, version = version + 1, updated_at = now()
+       WHERE id = $1 AND state = 'running' AND attempts = $5 RETURNING *`,
+      [a.id, o.state, o.result, o.at, a.attempts],
+    );
+    const row = r.rows[0];
+    if (row) await audit(tx, 'vigil', `action.${o.state}`, row.incident_key ?? row.id, { action: row.id, kind: row.kind, target: row.target, attempts: row.attempts, ...(o.state === 'failed' ? { error: (o.result as { error?: string }).error } : {}) });
+    return row ? toAction(row) : undefined;
+  });
+}
+
+export async function setActionCard(db: Queryable, id: string, card: ActionCardRef): Promise<void> {
+  await db.query('UPDATE actions SET card = $2 WHERE id = $1', [id, card]);
+}
+
 export async function getAction(db: Queryable, id: string): Promise<StoredAction | undefined> {
+  if (!/^[0-9a-f-]{36}$/i.test(id)) return undefined;
   const r = await db.query<ActionRow>('SELECT * FROM actions WHERE id = $1', [id]);
   return r.rows[0] ? toAction(r.rows[0]) : undefined;
+}
+
+/** The short reference chat shows (`a1b2c3d4`): the id's first eight hex digits, if they name one action. */
+export async function findActionByRef(db: Queryable, ref: string): Promise<StoredAction | undefined> {
+  if (!/^[0-9a-f]{8}$/i.test(ref)) return undefined;
+  const r = await db.query<ActionRow>(`SELECT * FROM actions WHERE id::text LIKE $1 LIMIT 2`, [`${ref.toLowerCase()}%`]);
+  return r.rows.length === 1 ? toAction(r.rows[0]!) : undefined;
+}
+
+export async function listIncidentActions(db: Queryable, incidentKey: string): Promise<StoredAction[]> {
+  const r = await db.query<ActionRow>('SELECT * FROM actions WHERE incident_key = $1 ORDER BY created_at, id', [incidentKey]);
+  return r.rows.map(toAction);
+}
+
+/** Requests waiting for a decision or running, oldest first. */
+export async function listOpenActions(db: Queryable, limit = 20): Promise<StoredAction[]> {
+  const r = await db.query<ActionRow>(`SELECT * FROM actions WHERE state IN ${OPEN_STATES} ORDER BY created_at LIMIT $1`, [limit]);
+  return r.rows.map(toAction);
 }
 
 /** Actions requested in the hour before `now`: what the hourly brake counts. */
 export async function countActionsSince(db: Queryable, since: Date): Promise<number> {
   const r = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM actions WHERE created_at > $1 AND state NOT IN ('rejected', 'expired', 'cancelled')`, [since]);
   return r.rows[0]?.n ?? 0;
+}
+
+export interface AuditRow {
+  at: Date;
+  actor: string;
+  action: string;
+  details: Record<string, unknown>;
+}
+
+/** The audit trail of an incident (or of one action without an incident), oldest first. */
+export async function listAudit(db: Queryable, target: string, limit = 200): Promise<AuditRow[]> {
+  const r = await db.query<AuditRow>('SELECT at, actor, action, details FROM audit WHERE target = $1 ORDER BY id LIMIT $2', [target, limit]);
+  return r.rows.map((row) => ({ ...row, at: new Date(row.at) }));
+}
+
+export async function listAttempts(db: Queryable, actionId: string) {
+  const r = await db.query<{ attempt: number; started_at: Date; ended_at: Date | null; outcome: string; detail: unknown }>(
+    'SELECT attempt, started_at, ended_at, outcome, detail FROM action_attempts WHERE action_id = $1 ORDER BY id',
+    [actionId],
+  );
+  return r.rows;
 }

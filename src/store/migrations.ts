@@ -175,6 +175,23 @@ export const migrations: Migration[] = [
       );
     `,
   },
+  {
+    version: 5,
+    name: 'action requests: one open request per target, names, chat cards, timings',
+    sql: `
+      ALTER TABLE actions ADD COLUMN target_key text;
+      ALTER TABLE actions ADD COLUMN requested_by_name text;
+      ALTER TABLE actions ADD COLUMN decided_reason text;
+      ALTER TABLE actions ADD COLUMN card jsonb;
+      ALTER TABLE actions ADD COLUMN started_at timestamptz;
+      ALTER TABLE actions ADD COLUMN ended_at timestamptz;
+      -- A double click, two analysts or two replicas asking for the same thing get one request.
+      CREATE UNIQUE INDEX actions_one_open_per_target ON actions (COALESCE(incident_key, ''), target_key)
+        WHERE state IN ('requested', 'approved', 'queued', 'running');
+      CREATE INDEX actions_open ON actions (expires_at) WHERE state = 'requested';
+      CREATE INDEX action_attempts_by_action ON action_attempts (action_id, attempt);
+    `,
+  },
 ];
 
 /** Arbitrary, fixed: replicas starting together take turns migrating. */

@@ -245,3 +245,16 @@ export async function getTeamsUser(db: Queryable, aadObjectId: string) {
   const row = r.rows[0];
   return row && { aadObjectId: row.aad_object_id, teamsId: row.teams_id, name: row.name ?? undefined, tenantId: row.tenant_id ?? undefined, serviceUrl: row.service_url };
 }
+
+/** Display names of Teams users Vigil has seen, by lower-cased Entra object id. */
+export async function teamsUserNames(db: Queryable, aadObjectIds: string[]): Promise<Map<string, string>> {
+  if (aadObjectIds.length === 0) return new Map();
+  const r = await db.query<{ aad_object_id: string; name: string | null }>('SELECT aad_object_id, name FROM teams_users WHERE aad_object_id = ANY($1::text[])', [aadObjectIds.map((id) => id.toLowerCase())]);
+  return new Map(r.rows.filter((row) => row.name).map((row) => [row.aad_object_id, row.name!]));
+}
+
+/** The Teams users seen most recently: whose clients may be asked to refresh a card. */
+export async function recentTeamsUsers(db: Queryable, limit: number): Promise<Array<{ aadObjectId: string; teamsId: string }>> {
+  const r = await db.query<{ aad_object_id: string; teams_id: string }>('SELECT aad_object_id, teams_id FROM teams_users ORDER BY updated_at DESC LIMIT $1', [limit]);
+  return r.rows.map((row) => ({ aadObjectId: row.aad_object_id, teamsId: row.teams_id }));
+}

@@ -52,9 +52,10 @@ describe.each(storeDrivers())('the action service on $name', (driver) => {
       executors: {
         nsg: createNsgBlocker({ arm: armClient, nsgId: nsgId('edge-nsg'), ruleName: 'vigil-block', priority: 110 }),
         users: createUserDisabler({ graph: createGraphClient({ baseUrl: graph.url, timeoutMs: 2000 }) }),
-        vms: createVmIsolator({ arm: armClient, isolationNsgId: nsgId('isolation-nsg') }),
+        vms: createVmIsolator({ arm: armClient, isolationNsgId: nsgId('isolation-nsg'), subscriptionId: '00000000-0000-0000-0000-000000000000' }),
       },
-      comment: (id, commentId, message) => sentinelClient.addComment(id, commentId, message),
+      guardrails: { ownRanges: [], protectedAccounts: [], protectedVms: [], maxActionsPerHour: 100, treatAsPublic: ['203.0.113.0/24'] },
+      sentinel: sentinelClient,
       logger: createLogger('silent'),
       clock: () => now,
     });
@@ -62,9 +63,10 @@ describe.each(storeDrivers())('the action service on $name', (driver) => {
   const approved = async (target: Parameters<typeof requestAction>[1]['target']) => {
     const incident = parseIncident(envelope, { portalUrl: 'https://portal.azure.com' });
     await upsertIncident(db, incident);
-    const a = await requestAction(db, { incidentKey: incident.key, target, requestedBy: 'alex', approvalsNeeded: 1, expiresAt: new Date(now.getTime() + 60_000) });
-    await approveAction(db, a.id, 'megan', now);
-    return a;
+    const r = await requestAction(db, { incidentKey: incident.key, target, requestedBy: 'alex', approvalsNeeded: 1, expiresAt: new Date(now.getTime() + 60_000) }, { now });
+    if (r.kind === 'over-limit') throw new Error('over the limit');
+    await approveAction(db, r.action.id, 'megan', now);
+    return r.action;
   };
 
   it('blocks an approved IP once, comments on the incident and records the attempt', async () => {
@@ -73,7 +75,7 @@ describe.each(storeDrivers())('the action service on $name', (driver) => {
     expect(arm.nsgRules.get('edge-nsg/vigil-block-in')!.properties.sourceAddressPrefixes).toEqual(['203.0.113.66']);
     expect(await getAction(db, a.id)).toMatchObject({ state: 'succeeded', result: { changed: true } });
     const [comment] = sentinel.comments.get(envelope.object.name)!;
-    expect(comment!.message).toMatch(/^Vigil: Block IP succeeded .*203\.0\.113\.66.*Requested by alex; approved by megan/);
+    expect(comment!.message).toMatch(/^Vigil: Block IP 203\.0\.113\.66 — done in [\d.]+ s\.\nRequested by alex; approved by megan\./);
     const attempts = await db.query<{ outcome: string }>('SELECT outcome FROM action_attempts WHERE action_id = $1', [a.id]);
     expect(attempts.rows).toEqual([{ outcome: 'succeeded' }]);
     const audit = await db.query<{ action: string }>(`SELECT action FROM audit WHERE details->>'action' = $1 ORDER BY id`, [a.id]);
@@ -90,7 +92,7 @@ describe.each(storeDrivers())('the action service on $name', (driver) => {
   });
 
   it('isolates a VM behind the isolation NSG', async () => {
-    await approved({ kind: 'isolate-vm', host: 'web-01', vmId: vmId('web-01') });
+    await approved({ kind: 'isolate-vm', host: 'web-01', method: 'nsg', vmId: vmId('web-01') });
     await worker().tick();
     expect(arm.vms.find((v) => v.name === 'web-01')!.nsg).toBe('isolation-nsg');
     arm.vms.find((v) => v.name === 'web-01')!.nsg = 'web-nsg';

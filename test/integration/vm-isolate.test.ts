@@ -9,7 +9,7 @@ describe('Isolate VM behind the isolation NSG', () => {
   });
   afterAll(() => arm.close());
   beforeEach(() => arm.reset());
-  const isolator = () => createVmIsolator({ arm: createArmClient({ endpoint: arm.url, timeoutMs: 2000, sleep: async () => undefined }), isolationNsgId: nsgId('isolation-nsg') });
+  const isolator = () => createVmIsolator({ arm: createArmClient({ endpoint: arm.url, timeoutMs: 2000, sleep: async () => undefined }), isolationNsgId: nsgId('isolation-nsg'), subscriptionId: '00000000-0000-0000-0000-000000000000' });
 
   it('points the NIC at the isolation NSG with its etag, remembers the old one, and the undo restores it', async () => {
     const r = await isolator().isolate(vmId('web-01'));

@@ -1,5 +1,5 @@
 import type { Db } from '../../src/store/db';
-import { approveAction, claimRunnableActions, getAction, rejectAction, requestAction } from '../../src/store/action-repository';
+import { approveAction, claimRunnableActions, closeRequest, expireRequests, getAction, requestAction, type StoredAction } from '../../src/store/action-repository';
 import { createPgDb } from '../../src/store/pg-db';
 import { emptyTables, storeDrivers } from '../helpers/store-drivers';
 
@@ -23,7 +23,13 @@ describe.each(storeDrivers())('actions on $name', (driver) => {
   });
   beforeEach(() => emptyTables(db));
 
-  const request = (approvalsNeeded = 1, expiresAt = later) => requestAction(db, { target: { kind: 'block-ip', ip: '8.8.8.8' }, requestedBy: 'alice', approvalsNeeded, expiresAt });
+  let n = 0;
+  const request = async (approvalsNeeded = 1, expiresAt = later): Promise<StoredAction> => {
+    n += 1;
+    const r = await requestAction(db, { target: { kind: 'block-ip', ip: `8.8.8.${n}` }, requestedBy: 'alice', approvalsNeeded, expiresAt }, { now });
+    if (r.kind === 'over-limit') throw new Error('over the limit');
+    return r.action;
+  };
 
   it('ten concurrent clicks from two processes approve once and run once', async () => {
     const action = await request(1);
@@ -49,8 +55,37 @@ describe.each(storeDrivers())('actions on $name', (driver) => {
     const expired = await request(1, now);
     expect(await approveAction(db, expired.id, 'bob', now)).toBeUndefined();
     const rejected = await request(1);
-    expect((await rejectAction(db, rejected.id, 'bob', now))?.state).toBe('rejected');
+    expect((await closeRequest(db, rejected.id, { state: 'rejected', by: 'bob', now }))?.state).toBe('rejected');
     expect(await approveAction(db, rejected.id, 'carol', now)).toBeUndefined();
+  });
+
+  it('one open request per target: a double click or a second process gets the same request back', async () => {
+    const target = { kind: 'block-ip' as const, ip: '192.0.2.9' };
+    const asks = await Promise.all(Array.from({ length: 6 }, (_, i) => requestAction(i % 2 ? other : db, { incidentKey: undefined, target, requestedBy: `analyst-${i}`, approvalsNeeded: 1, expiresAt: later }, { now })));
+    const ids = new Set(asks.map((a) => (a.kind === 'over-limit' ? 'none' : a.action.id)));
+    expect(ids.size).toBe(1);
+    expect(asks.filter((a) => a.kind === 'created')).toHaveLength(1);
+    const [only] = [...ids];
+    await closeRequest(db, only!, { state: 'cancelled', by: 'analyst-0', now });
+    const again = await requestAction(db, { target, requestedBy: 'analyst-1', approvalsNeeded: 1, expiresAt: later }, { now });
+    expect(again.kind).toBe('created');
+  });
+
+  it('refuses past the hourly brake, counting only requests that still stand', async () => {
+    for (let i = 0; i < 3; i++) await requestAction(db, { target: { kind: 'block-ip', ip: `192.0.2.${i + 20}` }, requestedBy: 'alice', approvalsNeeded: 1, expiresAt: later }, { now, maxPerHour: 3 });
+    const over = await requestAction(db, { target: { kind: 'block-ip', ip: '192.0.2.30' }, requestedBy: 'alice', approvalsNeeded: 1, expiresAt: later }, { now, maxPerHour: 3 });
+    expect(over).toEqual({ kind: 'over-limit', count: 3 });
+  });
+
+  it('expires requests nobody decided on, once, with an audit row', async () => {
+    const a = await request(1, new Date(now.getTime() + 60_000));
+    expect(await expireRequests(db, now)).toEqual([]);
+    const expired = await expireRequests(other, new Date(now.getTime() + 61_000));
+    expect(expired.map((x) => [x.id, x.state])).toEqual([[a.id, 'expired']]);
+    expect(await expireRequests(db, new Date(now.getTime() + 62_000))).toEqual([]);
+    expect(await approveAction(db, a.id, 'bob', now)).toBeUndefined();
+    const audit = await db.query<{ action: string }>(`SELECT action FROM audit WHERE details->>'action' = $1 ORDER BY id`, [a.id]);
+    expect(audit.rows.map((r) => r.action)).toEqual(['action.requested', 'action.expired']);
   });
 
   it('gives an action left running by a dead process to another once its lease runs out', async () => {

@@ -65,7 +65,7 @@ describe('approvals', () => {
     ['the second approver', action({ approvals: ['bob'] }), 'carol', true, { allowed: true, completes: true }],
     ['the requester (four-eyes)', action({ approvals: ['bob'] }), 'Alice', true, { allowed: false, reason: expect.stringContaining('four-eyes') }],
     ['the same approver twice', action({ approvals: ['bob'] }), 'BOB', true, { allowed: false, reason: expect.stringContaining('already approved') }],
-    ['someone outside the approver groups', action(), 'mallory', false, { allowed: false, reason: 'you are not an approver for block-ip' }],
+    ['someone outside the approver groups', action(), 'mallory', false, { allowed: false, reason: 'you are not an approver for Block IP' }],
     ['an expired request', action({ expiresAt: now }), 'bob', true, { allowed: false, reason: expect.stringContaining('expired') }],
     ['a request already running', action({ state: 'running' }), 'bob', true, { allowed: false, reason: 'this request is already running' }],
   ])('%s', (_name, a, actor, isApprover, expected) => {

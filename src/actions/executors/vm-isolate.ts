@@ -2,6 +2,7 @@ import { ArmError, NETWORK_API, type ArmClient } from './arm-client';
 
 const COMPUTE_API = '2025-04-01';
 const ARM_ID = /^\/subscriptions\/[^?#\s]+$/;
+const VM_ID = /^\/subscriptions\/[0-9a-f-]{36}\/resourceGroups\/[\w.()-]{1,90}\/providers\/Microsoft\.Compute\/virtualMachines\/[\w.-]{1,64}$/i;
 
 interface Vm {
   id: string;
@@ -16,6 +17,8 @@ interface Nic {
 }
 
 export interface VmIsolator {
+  /** The Azure VM for a host (its ARM id when Sentinel gave one, else by name), and whether it is protected. */
+  find(host: string, azureId?: string): Promise<{ vmId: string; protectedByTag: boolean } | undefined>;
   /** Puts the VM's NIC behind the isolation NSG; returns the NSG it had, for the Undo. */
   isolate(vmId: string): Promise<{ nic: string; previousNsgId: string | null; changed: boolean }>;
   /** The Undo: gives the NIC its previous NSG back (none if it had none). */
@@ -27,12 +30,12 @@ export interface VmIsolator {
  * SOC allows), written with the NIC's etag and followed to its end. A VM tagged
  * `vigil-protected=true` is refused here, where its tags are read.
  */
-export function createVmIsolator(o: { arm: ArmClient; isolationNsgId: string }): VmIsolator {
+export function createVmIsolator(o: { arm: ArmClient; isolationNsgId: string; subscriptionId: string }): VmIsolator {
   const nicOf = async (vmId: string) => {
     if (!ARM_ID.test(vmId)) throw new ArmError(0, 'not an Azure VM id');
     const vm = await o.arm.request<Vm>('GET', `${vmId}?api-version=${COMPUTE_API}`);
     if (vm.status === 404 || !vm.body) throw new ArmError(404, `the VM ${vmId.split('/').pop()} does not exist`);
-    if (vm.body.tags?.['vigil-protected']?.toLowerCase() === 'true') throw new ArmError(403, `${vm.body.name} is tagged vigil-protected and is never isolated by Vigil`);
+    if (isProtected(vm.body)) throw new ArmError(403, `${vm.body.name} is tagged vigil-protected and is never isolated by Vigil`);
     const nicId = vm.body.properties?.networkProfile?.networkInterfaces?.[0]?.id;
     if (!nicId || !ARM_ID.test(nicId)) throw new ArmError(0, `${vm.body.name} has no network interface`);
     return nicId;
@@ -54,7 +57,18 @@ export function createVmIsolator(o: { arm: ArmClient; isolationNsgId: string }):
       return { previous: current, changed: true };
     }
   };
+  const isProtected = (vm: Vm) => vm.tags?.['vigil-protected']?.toLowerCase() === 'true';
   return {
+    async find(host, azureId) {
+      if (azureId && VM_ID.test(azureId)) {
+        const vm = await o.arm.request<Vm>('GET', `${azureId}?api-version=${COMPUTE_API}`);
+        if (vm.status !== 404 && vm.body) return { vmId: vm.body.id, protectedByTag: isProtected(vm.body) };
+      }
+      const short = host.split('.')[0]!.toLowerCase();
+      const list = await o.arm.request<{ value?: Vm[] }>('GET', `/subscriptions/${encodeURIComponent(o.subscriptionId)}/providers/Microsoft.Compute/virtualMachines?api-version=${COMPUTE_API}`);
+      const vm = list.body?.value?.find((v) => v.name.toLowerCase() === short && ARM_ID.test(v.id));
+      return vm && { vmId: vm.id, protectedByTag: isProtected(vm) };
+    },
     async isolate(vmId) {
       const nic = await nicOf(vmId);
       const r = await setNsg(nic, o.isolationNsgId);

@@ -7,8 +7,29 @@ import { kqlCommand } from './kql';
 import { ackCommand } from './ack';
 import { oncallCommand } from './oncall';
 import { pageCommand } from './page';
+import { requestCommand } from './request-action';
+import { actionsCommand } from './actions';
+import { auditCommand } from './audit';
+import { assignCommand, closeCommand, commentCommand } from './incident-write';
 
-export type CommandName = 'help' | 'incidents' | 'incident' | 'enrich' | 'kql' | 'oncall' | 'page' | 'ack';
+export type CommandName =
+  | 'help'
+  | 'incidents'
+  | 'incident'
+  | 'enrich'
+  | 'kql'
+  | 'oncall'
+  | 'page'
+  | 'ack'
+  | 'block'
+  | 'isolate'
+  | 'disable'
+  | 'indicator'
+  | 'actions'
+  | 'audit'
+  | 'assign'
+  | 'comment'
+  | 'close';
 
 /** The chat command table: the first word of a message picks the handler. */
 export const commands: Record<CommandName, Command> = {
@@ -20,6 +41,15 @@ export const commands: Record<CommandName, Command> = {
   oncall: oncallCommand,
   page: pageCommand,
   ack: ackCommand,
+  block: requestCommand('block'),
+  isolate: requestCommand('isolate'),
+  disable: requestCommand('disable'),
+  indicator: requestCommand('indicator'),
+  actions: actionsCommand,
+  audit: auditCommand,
+  assign: assignCommand,
+  comment: commentCommand,
+  close: closeCommand,
 };
 
 /** Splits "incident 42" into the command and its arguments; unknown words give undefined. */

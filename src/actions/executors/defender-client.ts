@@ -1,0 +1,77 @@
+import type { TokenCredential } from '@azure/identity';
+import { bearerFor } from '../../azure-credential';
+import { UpstreamError } from '../../enrichment/upstream';
+import { AppError } from '../../errors';
+import { parseRetryAfter } from '../../teams/connector-client';
+import { isTimeout } from '../../timeout';
+
+export const DEFENDER = 'Defender for Endpoint';
+const SCOPE = 'https://api.securitycenter.microsoft.com/.default';
+
+export interface DefenderClient {
+  /** One call; 404 comes back as a status, every other failure is thrown. */
+  request<T>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<{ status: number; body?: T }>;
+}
+
+const retriable = (status: number) => status === 429 || status >= 500;
+/** `/api/…` and nothing a URL parser would move elsewhere (`..` also as `%2e%2e`, a backslash, a fragment). */
+const isApiPath = (path: string) => {
+  const pathname = path.split('?')[0]!;
+  return pathname.startsWith('/api/') && !/[\\#]/.test(path) && !pathname.split('/').some((segment) => /^(\.|%2e){1,2}$/i.test(segment));
+};
+const backoff = (attempt: number) => Math.min(30_000, 1000 * 2 ** (attempt - 1));
+
+/**
+ * The Defender for Endpoint API for response actions: bearer token for the Defender scope (none
+ * without a credential: the sandbox), a timeout per call, and 429, 5xx and network failures
+ * retried up to `maxAttempts` (Defender allows 100 calls a minute and says how long to wait in
+ * `Retry-After`). Only `/api/…` paths are sent. Throws `UpstreamError` naming Defender's error
+ * code (status 0 when it never answered); the message never carries a header or a token.
+ */
+export function createDefenderClient(o: { endpoint: string; credential?: TokenCredential; timeoutMs: number; maxAttempts?: number; sleep?: (ms: number) => Promise<void> }): DefenderClient {
+  const sleep = o.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const maxAttempts = o.maxAttempts ?? 4;
+  const endpoint = o.endpoint.replace(/\/+$/, '');
+  return {
+    async request<T>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown) {
+      if (!isApiPath(path)) throw new AppError('BAD_REQUEST', 'refusing a Defender for Endpoint path outside /api/');
+      for (let attempt = 1; ; attempt++) {
+        const token = await bearerFor(o.credential, SCOPE);
+        let res: Response;
+        try {
+          res = await fetch(`${endpoint}${path}`, {
+            method,
+            headers: { accept: 'application/json', ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...(token ? { authorization: `Bearer ${token}` } : {}) },
+            body: body === undefined ? undefined : JSON.stringify(body),
+            signal: AbortSignal.timeout(o.timeoutMs),
+          });
+        } catch (e) {
+          if (attempt < maxAttempts) {
+            await sleep(backoff(attempt));
+            continue;
+          }
+          throw new UpstreamError(DEFENDER, 0, isTimeout(e) ? `${DEFENDER} did not answer within ${o.timeoutMs} ms` : `${DEFENDER} is unreachable`);
+        }
+        const text = await res.text();
+        const retryAfterMs = parseRetryAfter(res.headers.get('retry-after'));
+        if (retriable(res.status) && attempt < maxAttempts) {
+          await sleep(retryAfterMs ?? backoff(attempt));
+          continue;
+        }
+        let parsed: unknown;
+        try {
+          parsed = text ? JSON.parse(text) : undefined;
+        } catch {
+          if (res.ok) throw new UpstreamError(DEFENDER, res.status, `${DEFENDER} answered with something that is not JSON`);
+        }
+        if (res.status >= 400 && res.status !== 404) {
+          const err = (parsed as { error?: { code?: unknown; message?: unknown } } | undefined)?.error;
+          const code = typeof err?.code === 'string' ? ` ${err.code.slice(0, 60)}` : '';
+          const message = typeof err?.message === 'string' ? `: ${err.message.slice(0, 200)}` : '';
+          throw new UpstreamError(DEFENDER, res.status, `${DEFENDER} answered ${res.status}${code}${message}`, retryAfterMs);
+        }
+        return { status: res.status, body: parsed as T | undefined };
+      }
+    },
+  };
+}

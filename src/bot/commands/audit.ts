@@ -1,0 +1,44 @@
+import { untrusted } from '../../cards/markdown';
+import { renderCard } from '../../cards/render-card';
+import { formatTime } from '../../incidents/render-incident-card';
+import { listAudit } from '../../store/action-repository';
+import { teamsUserNames } from '../../store/page-repository';
+import type { Command } from '../command';
+import { findIncident } from './find-incident';
+
+const SHOWN = 40;
+
+const detailOf = (d: Record<string, unknown>): string => {
+  const target = d.target as Record<string, unknown> | undefined;
+  const parts = [
+    typeof d.kind === 'string' ? d.kind : undefined,
+    target ? String(target.ip ?? target.host ?? target.user ?? target.hash ?? target.indicator ?? '') : undefined,
+    typeof d.action === 'string' ? `ref ${d.action.slice(0, 8)}` : undefined,
+    typeof d.error === 'string' ? `error: ${d.error}` : undefined,
+    typeof d.reason === 'string' ? d.reason : undefined,
+    typeof d.classification === 'string' ? d.classification : undefined,
+  ];
+  return parts.filter((p) => p !== undefined && p !== '').join(' · ');
+};
+
+/** `audit <n>`: the incident's record — every request, decision, attempt outcome and write-back — oldest first. */
+export const auditCommand: Command = {
+  usage: 'audit <number>',
+  description: "An incident's record: who asked, who decided, what ran",
+  async handle(args, _caller, deps) {
+    const found = await findIncident(args, deps);
+    if ('text' in found) return found;
+    const rows = await listAudit(deps.db, found.incident.key, SHOWN);
+    if (rows.length === 0) return { text: `Nothing is recorded for incident #${found.incident.number} yet.` };
+    const names = await teamsUserNames(deps.db, [...new Set(rows.map((r) => r.actor))]);
+    return {
+      card: renderCard('incident-list', {
+        heading: `Audit · incident #${found.incident.number}`,
+        lines: rows.map((r) => ({
+          line: `${formatTime(r.at.toISOString())} · **${untrusted(names.get(r.actor.toLowerCase()) ?? r.actor, 60)}** · ${untrusted(r.action, 40)}${detailOf(r.details) ? ` · ${untrusted(detailOf(r.details), 200)}` : ''}`,
+        })),
+        more: rows.length >= SHOWN ? `Showing the first ${SHOWN} entries.` : 'Append-only: nothing here can be changed.',
+      }),
+    };
+  },
+};

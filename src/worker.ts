@@ -1,0 +1,54 @@
+import 'dotenv/config';
+import { createActionRuntime } from './actions/action-runtime';
+import { createGroupMembership } from './auth/membership';
+import { createAzureCredential } from './azure-credential';
+import { loadConfig } from './config';
+import { isAppError } from './errors';
+import { createGraphClient } from './graph/graph-client';
+import { createLogger } from './logger';
+import { createSentinelClient } from './sentinel/sentinel-client';
+import { openDb } from './store/open-db';
+import { createBotAdapter } from './teams/bot-adapter';
+import { createConnectorClient } from './teams/connector-client';
+
+/**
+ * `npm run worker`: the action service alone, next to bots started with VIGIL_ACTION_WORKER=off.
+ * It holds the write credentials (Azure, Graph, Defender) the chat-facing bots then need not; it
+ * shares their database (DATABASE_URL), claims approved actions there, and leaves the incident
+ * cards to the bots' outbox.
+ */
+async function main() {
+  const config = loadConfig(process.env);
+  const logger = createLogger(config.logLevel);
+  if (!config.actions) throw new Error('VIGIL_ACTION_POLICY_FILE is not set: there is nothing for the worker to do');
+  if (config.database.kind !== 'pg') logger.warn('the worker and the bot share nothing without DATABASE_URL (PGlite is one process only)');
+  const db = await openDb(config.database);
+  const credential = createAzureCredential(config.azure);
+  const graph = config.enrichment.graph ? createGraphClient({ baseUrl: config.enrichment.graph.baseUrl, timeoutMs: config.upstreamTimeoutMs, credential }) : undefined;
+  const runtime = createActionRuntime({
+    config,
+    db,
+    credential,
+    graph,
+    membership: createGroupMembership({ graph }),
+    sentinel: createSentinelClient({ ...config.sentinel, timeoutMs: config.upstreamTimeoutMs, credential }),
+    connector: createConnectorClient({ timeoutMs: config.upstreamTimeoutMs, token: createBotAdapter(config.bot, logger).token }),
+    logger,
+    clock: () => new Date(),
+  })!;
+  runtime.worker.start();
+  logger.info({ database: db.driver }, 'Vigil action worker is running');
+  const shutdown = async (signal: string) => {
+    logger.info({ signal }, 'shutting down');
+    await runtime.worker.stop();
+    await db.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+}
+
+main().catch((e: unknown) => {
+  console.error(isAppError(e) ? e.message : e);
+  process.exit(1);
+});
