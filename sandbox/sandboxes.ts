@@ -20,6 +20,8 @@ export interface Sandboxes {
   /** ARM, with the Sentinel incidents API on the same endpoint, as in Azure. */
   arm: Awaited<ReturnType<typeof startArm>>;
   putIncident(incident: SentinelIncidentResource): void;
+  /** What Vigil wrote to Sentinel: comments, threat-intelligence indicators, the incidents as they now are. */
+  sentinel: Pick<ReturnType<typeof createSentinelRoutes>, 'comments' | 'indicators' | 'getIncident'>;
   defender: Awaited<ReturnType<typeof startDefender>>;
   logAnalytics: StandIn;
   pagerDuty: StandIn;
@@ -54,6 +56,7 @@ export async function startSandboxes(basePort?: number, incidents: SentinelIncid
     logAnalytics,
     pagerDuty,
     putIncident: sentinel.putIncident,
+    sentinel,
     all,
     env: {
       VIRUSTOTAL_ENDPOINT: virustotal.url,
