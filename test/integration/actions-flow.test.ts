@@ -240,6 +240,49 @@ describe.each(storeDrivers())('approvals and the action service on $name', (driv
     }
   });
 
+  it('from chat: block for an incident, actions with Approve, the chat card updated when done; audit; assign, comment and close in Sentinel', async () => {
+    const app = await start();
+    await setUp(app);
+    const say = async (who: Person, text: string) => {
+      const before = connector.requests('POST', '/v3/conversations/:id/activities/:replyTo').length;
+      await app.sendActivity({ ...from(connector.url, who, text), type: 'message' });
+      return (await connector.waitFor('POST', '/v3/conversations/:id/activities/:replyTo', before + 1)).at(-1)!;
+    };
+    const asked = await say(ALEX, 'block 192.0.2.44 for 1041');
+    expect(JSON.stringify(asked.body)).toContain('Requested Block IP 192.0.2.44; it needs 1 approval from someone other than you.');
+    const [a] = await actionState('block-ip');
+    expect(JSON.stringify(asked.body)).toContain(`For incident #1041`);
+
+    const list = await say(MEGAN, 'actions');
+    const approveFromList = buttonsOf(list.body).find((b) => b.title === 'Approve')!;
+    expect(approveFromList.data).toEqual({ action: a!.id, view: 'action' });
+    const answered = await click(app, connector.url, MEGAN, 'action.approve', approveFromList.data);
+    expect(answered.text).toContain('Vigil · response action');
+    await done('block-ip');
+    // The card in Alex's chat is updated in place with the outcome.
+    const chatCard = await eventually('the chat card update', () => connector.requests('PUT').find((r) => JSON.stringify(r.body).includes('✅ **Block IP** 192.0.2.44')));
+    expect(decodeURIComponent(chatCard.path)).toContain(`/activities/`);
+
+    const audit = await say(ALEX, 'audit 1041');
+    const lines = JSON.stringify(audit.body);
+    expect(lines).toMatch(/Alex Wilber\*\* · action.requested · block-ip · 192.0.2.44/);
+    expect(lines).toMatch(/Megan Bowen\*\* · action.approved/);
+    expect(lines).toMatch(/vigil\*\* · action.succeeded · block-ip · 192.0.2.44/);
+
+    expect((await say(MEGAN, 'assign 1041')).body).toMatchObject({ text: 'Incident #1041 is assigned to you.' });
+    const incidentName = INCIDENTS[0].object.name;
+    expect(sandboxes.sentinel.getIncident(incidentName)!.properties).toMatchObject({ owner: expect.objectContaining({ objectId: MEGAN.id, assignedTo: 'Megan Bowen' }), status: 'Active' });
+    const commented = await click(app, connector.url, MEGAN, 'incident.comment', { incident: 1041, comment: 'Sign-ins came from a VPS range; blocked.' });
+    expect(commented.text).toContain('Your comment is on the incident in Sentinel.');
+    expect(sandboxes.sentinel.comments.get(incidentName.toLowerCase())!.map((c) => c.message)).toContain('Megan Bowen (via Vigil): Sign-ins came from a VPS range; blocked.');
+    expect((await say(ADELE, 'close 1041 tp done')).body).toMatchObject({ text: 'Only responders may close incidents, and you are not a member of a responder group.' });
+    const closed = await click(app, connector.url, MEGAN, 'incident.close', { incident: 1041, classification: 'TruePositive/SuspiciousActivity', comment: 'Contained.' });
+    expect(closed.text).toContain('Incident #1041 is closed as true positive.');
+    expect(sandboxes.sentinel.getIncident(incidentName)!.properties).toMatchObject({ status: 'Closed', classification: 'TruePositive', classificationReason: 'SuspiciousActivity', classificationComment: 'Closed by Megan Bowen via Vigil: Contained.' });
+    await app.app.outbox.idle();
+    expect(JSON.stringify(channelCard(connector, 1041))).toContain('Closed (TruePositive)');
+  });
+
   it('answers the approval before the slow upstream does: the worker is still waiting for Azure when the card comes back', async () => {
     const app = await start();
     await setUp(app);

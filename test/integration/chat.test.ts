@@ -50,7 +50,25 @@ describe('chat with Vigil', () => {
     const reply = await replyTo(connector);
     expect(reply.attachments?.[0]?.contentType).toBe('application/vnd.microsoft.card.adaptive');
     const facts = reply.attachments![0]!.content.body[2].facts.map((f: { title: string }) => f.title);
-    expect(facts).toEqual(['help', 'incidents', 'incident \\<number\\>', 'enrich \\<ip | domain | url | hash | upn\\>', 'kql \\<query\\>', 'oncall', 'page \\<number\\>', 'ack \\<number\\>']);
+    expect(facts).toEqual([
+      'help',
+      'incidents',
+      'incident \\<number\\>',
+      'enrich \\<ip | domain | url | hash | upn\\>',
+      'kql \\<query\\>',
+      'oncall',
+      'page \\<number\\>',
+      'ack \\<number\\>',
+      'block \\<ip | hash\\> \\[for \\<number\\>\\]',
+      'isolate \\<host\\> \\[for \\<number\\>\\]',
+      'disable \\<upn\\> \\[for \\<number\\>\\]',
+      'indicator \\<ip | domain | url | hash\\> \\[for \\<number\\>\\]',
+      'actions',
+      'audit \\<number\\>',
+      'assign \\<number\\>',
+      'comment \\<number\\> \\<text\\>',
+      'close \\<number\\> \\<tp | bp | fp | fp-data | undetermined\\> \\[comment\\]',
+    ]);
   });
 
   it('lists open incidents, most severe first, newest first', async () => {
