@@ -77,6 +77,36 @@ describe('Vigil in the Agents Playground', () => {
     expect(after).not.toContain('Unassigned');
   });
 
+  it('asks to block the attacker from the card, and the card shows the block done once a second analyst approves', async () => {
+    await page.getByText('General', { exact: true }).click();
+    const card = cards().filter({ hasText: 'Incident #1041' }).first();
+    await card.getByRole('button', { name: '★ Block IP 203.0.113.66' }).first().click();
+    await cards().filter({ hasText: 'Requested Block IP 203.0.113.66' }).first().waitFor({ timeout: 20_000 });
+
+    // Megan Bowen approves from her own Teams: the invoke her client would send.
+    const { rows } = await stack.app.db.query<{ id: string }>(`SELECT id FROM actions WHERE kind = 'block-ip' AND state = 'requested'`);
+    const serviceUrl = (await stack.app.db.query<{ service_url: string }>('SELECT service_url FROM conversations LIMIT 1')).rows[0]!.service_url;
+    const res = await fetch(`${stack.botUrl}/api/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        type: 'invoke',
+        name: 'adaptiveCard/action',
+        id: 'megan-approves',
+        channelId: 'msteams',
+        serviceUrl,
+        from: { id: 'user-id-1', name: 'Megan Bowen', aadObjectId: '7faf8ab2-3d56-4244-b585-20c8a42ed2b8' },
+        recipient: { id: '00000000-0000-0000-0000-00000000000011', name: 'Vigil' },
+        conversation: { id: 'team-soc-id', conversationType: 'channel', tenantId: 'b28fdbfd-2b78-4f93-b0f8-8881793f0f8f' },
+        channelData: { tenant: { id: 'b28fdbfd-2b78-4f93-b0f8-8881793f0f8f' } },
+        value: { action: { type: 'Action.Execute', verb: 'action.approve', data: { action: rows[0]!.id } }, trigger: 'manual' },
+      }),
+    });
+    expect(await res.text()).toContain('will run now');
+    await cards().filter({ hasText: '✅ Block IP 203.0.113.66' }).first().waitFor({ timeout: 30_000 });
+    expect(stack.sandboxes.arm.nsgRules.get('edge-nsg/vigil-block-in')!.properties.sourceAddressPrefixes).toEqual(['203.0.113.66']);
+  });
+
   it('pages the on-call analyst (you) for the Critical incident, and Acknowledge stops it', async () => {
     // Enrichment assesses incident 1041 as Critical; demo/oncall.yaml has Alex Wilber as primary.
     await page.getByText('Personal Chat', { exact: true }).click();
