@@ -45,7 +45,7 @@ async function main() {
   const url = await app.listen(0, '127.0.0.1');
   const post = (body: unknown) => fetch(`${url}/api/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
   const base = { ...fixture('test/fixtures/contracts/activity.message.personal.json'), serviceUrl: connector.url, attachments: [], channelData: { tenant: { id: 'b28fdbfd-2b78-4f93-b0f8-8881793f0f8f' } } };
-  await post({ ...fixture('test/fixtures/contracts/activity.installationUpdate.add.fixed.json'), serviceUrl: connector.url });
+  await post({ ...fixture<Record<string, unknown>>('test/fixtures/contracts/activity.installationUpdate.add.fixed.json'), serviceUrl: connector.url });
   for (const who of [ALEX, MEGAN]) await post({ ...base, from: who, text: 'help' });
 
   const click = async (who: typeof ALEX, verb: string, data: Record<string, unknown>) => {

@@ -3,11 +3,11 @@ import { createActionRuntime } from './actions/action-runtime';
 import { createGroupMembership } from './auth/membership';
 import { createAzureCredential } from './azure-credential';
 import { loadConfig } from './config';
-import { isAppError } from './errors';
 import { createGraphClient } from './graph/graph-client';
 import { createLogger } from './logger';
 import { createSentinelClient } from './sentinel/sentinel-client';
 import { openDb } from './store/open-db';
+import { closeOnSignals, runMain } from './process-lifecycle';
 import { createBotAdapter } from './teams/bot-adapter';
 import { createConnectorClient } from './teams/connector-client';
 
@@ -38,17 +38,10 @@ async function main() {
   })!;
   runtime.worker.start();
   logger.info({ database: db.driver }, 'Vigil action worker is running');
-  const shutdown = async (signal: string) => {
-    logger.info({ signal }, 'shutting down');
+  closeOnSignals(logger, async () => {
     await runtime.worker.stop();
     await db.close();
-    process.exit(0);
-  };
-  process.once('SIGINT', () => void shutdown('SIGINT'));
-  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  });
 }
 
-main().catch((e: unknown) => {
-  console.error(isAppError(e) ? e.message : e);
-  process.exit(1);
-});
+runMain(main);
