@@ -172,7 +172,7 @@ export async function createApp(config: Config, options: AppOptions = {}) {
       server.server.closeIdleConnections();
       await enricher.idle();
       await pager?.stop();
-      await actions?.worker.stop();
+      await actions?.close();
       await outbox.stop();
       server.server.closeAllConnections();
       await closed;

@@ -39,7 +39,7 @@ async function main() {
   runtime.worker.start();
   logger.info({ database: db.driver }, 'Vigil action worker is running');
   closeOnSignals(logger, async () => {
-    await runtime.worker.stop();
+    await runtime.close();
     await db.close();
   });
 }

@@ -9,12 +9,8 @@ export type ActionTarget =
   | {
       kind: 'isolate-vm';
       host: string;
-      /** How it is isolated, decided when it is requested: Defender where it knows the host, else the VM's NIC. */
-      method?: 'defender' | 'nsg';
-      /** The Azure VM's ARM id, resolved when the action is requested. */
-      vmId?: string;
-      /** The Defender for Endpoint machine id, resolved when the action is requested. */
-      machineId?: string;
+      /** The Azure VM's ARM id when Sentinel sent one with the host: a hint for finding it. */
+      azureId?: string;
     }
   | { kind: 'disable-user'; user: string }
   | { kind: 'block-hash'; hash: string; algorithm: 'SHA256' | 'SHA1' }

@@ -33,7 +33,7 @@ const targetsFor = (e: Entity): ActionTarget[] => {
     case 'ip':
       return ipaddr.isValid(value) ? [{ kind: 'block-ip', ip: value }, { kind: 'add-indicator', indicator: value, type: 'ip' }] : [];
     case 'host':
-      return [{ kind: 'isolate-vm', host: value }];
+      return [{ kind: 'isolate-vm', host: value, ...(e.details.azureID ? { azureId: e.details.azureID } : {}) }];
     case 'account': {
       const user = userOf(e);
       return user ? [{ kind: 'disable-user', user }] : [];

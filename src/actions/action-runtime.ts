@@ -6,7 +6,7 @@ import type { Logger } from '../logger';
 import type { SentinelClient } from '../sentinel/sentinel-client';
 import type { Db } from '../store/db';
 import { bumpIncidentVersion } from '../store/incident-repository';
-import type { StoredAction } from '../store/action-repository';
+import { getAction, type StoredAction } from '../store/action-repository';
 import type { ConnectorClient } from '../teams/connector-client';
 import { ACTION_LABELS, type ActionKind } from './action-kinds';
 import { createActionPermissions } from './action-permissions';
@@ -69,6 +69,26 @@ export function createActionRuntime(d: ActionRuntimeDeps) {
   const permissions = createActionPermissions(policy.kinds, d.membership);
   const views = createResponseViews({ db: d.db, permissions, enabled: (kind) => !missing[kind] });
 
+  /**
+   * A request made in chat has its card there. It is redrawn off the click's path (a click answers
+   * without waiting for the Bot Connector), one update at a time per action, each from the action
+   * as the store has it then, so a late update never shows an older state.
+   */
+  const chatCards = new Map<string, Promise<void>>();
+  const redrawChatCard = (id: string) => {
+    const next = (chatCards.get(id) ?? Promise.resolve())
+      .then(async () => {
+        const a = await getAction(d.db, id);
+        if (!a?.card?.activityId) return;
+        await d.connector.updateActivity(a.card.serviceUrl, a.card.conversationId, a.card.activityId, { type: 'message', attachments: [await views.actionCard(a)] });
+      })
+      .catch((e: unknown) => d.logger.warn({ err: e, action: id }, 'could not update the request card in chat'))
+      .finally(() => {
+        if (chatCards.get(id) === next) chatCards.delete(id);
+      });
+    chatCards.set(id, next);
+  };
+
   let worker: ReturnType<typeof createActionWorker> | undefined;
   /** Every state change redraws the cards that show the action, wherever they are. */
   const redraw = async (a: StoredAction) => {
@@ -76,10 +96,7 @@ export function createActionRuntime(d: ActionRuntimeDeps) {
       await bumpIncidentVersion(d.db, a.incidentKey);
       d.kickOutbox?.();
     }
-    if (a.card?.activityId) {
-      const card = await views.actionCard(a);
-      await d.connector.updateActivity(a.card.serviceUrl, a.card.conversationId, a.card.activityId, { type: 'message', attachments: [card] });
-    }
+    if (a.card?.activityId) redrawChatCard(a.id);
     if (a.state === 'approved') worker?.kick();
   };
   worker = createActionWorker({ db: d.db, executors, guardrails: policy.guardrails, sentinel: d.sentinel, onChange: redraw, logger: d.logger, clock: d.clock, pollMs: d.workerPollMs });
@@ -88,17 +105,22 @@ export function createActionRuntime(d: ActionRuntimeDeps) {
     policy,
     permissions,
     unavailable,
-    resolveIsolation: async (host, azureId) => {
-      const machine = await executors.machines?.findMachine(host);
-      if (machine) return { method: 'defender', machineId: machine.id };
-      const vm = await executors.vms?.find(host, azureId);
-      return vm && { method: 'nsg', vmId: vm.vmId, protectedByTag: vm.protectedByTag };
-    },
     onChange: redraw,
     clock: d.clock,
     logger: d.logger,
   });
-  return { policy, service, views, worker, runWorker: settings.runWorker };
+  return {
+    policy,
+    service,
+    views,
+    worker,
+    runWorker: settings.runWorker,
+    /** Stops the worker and waits for what is in flight, card updates included. */
+    async close(): Promise<void> {
+      await worker!.stop();
+      await Promise.all([...chatCards.values()]);
+    },
+  };
 }
 
 export type ActionRuntime = NonNullable<ReturnType<typeof createActionRuntime>>;

@@ -24,17 +24,12 @@ export interface Actor {
 
 export type ActionOutcome = { ok: true; action: StoredAction; message: string } | { ok: false; reason: string; action?: StoredAction };
 
-/** Where a host can be isolated, found when the isolation is asked for. */
-export type Isolation = { method: 'defender'; machineId: string } | { method: 'nsg'; vmId: string; protectedByTag?: boolean };
-
 export interface ActionServiceOptions {
   db: Db;
   policy: ActionPolicy;
   permissions: ActionPermissions;
   /** Why a kind cannot run in this Vigil (its executor is not configured), or undefined if it can. */
   unavailable: (kind: ActionKind) => string | undefined;
-  /** How `host` would be isolated; undefined when neither Defender nor Azure knows it. */
-  resolveIsolation?: (host: string, azureId?: string) => Promise<Isolation | undefined>;
   /** A request changed state: redraw its cards, wake the worker. Failures are logged, not thrown. */
   onChange: (action: StoredAction) => Promise<void>;
   clock: () => Date;
@@ -59,19 +54,12 @@ export function createActionService(o: ActionServiceOptions) {
     await o.onChange(a).catch((e: unknown) => o.logger.warn({ err: e, action: a.id }, 'could not redraw the action'));
   };
 
-  const resolveTarget = async (target: ActionTarget, azureId?: string): Promise<ActionTarget | string> => {
-    if (target.kind !== 'isolate-vm') return target;
-    const found = await o.resolveIsolation?.(target.host, azureId).catch((e: unknown) => {
-      o.logger.warn({ err: e, host: target.host }, 'could not find where to isolate the host');
-      return 'lookup-failed' as const;
-    });
-    if (found === 'lookup-failed') return `Vigil could not look ${target.host} up in Defender or Azure just now; try again shortly`;
-    if (!found) return `${target.host} is neither onboarded to Defender for Endpoint nor an Azure VM Vigil can see, so it cannot be isolated from here`;
-    if (found.method === 'nsg' && found.protectedByTag) return `${target.host} is tagged vigil-protected and is never isolated by Vigil`;
-    return found.method === 'defender' ? { ...target, method: 'defender', machineId: found.machineId } : { ...target, method: 'nsg', vmId: found.vmId };
-  };
-
-  const request = async (r: { incidentKey?: string; target: ActionTarget; by: Actor; card?: ActionCardRef; undoOf?: StoredAction; azureId?: string }): Promise<ActionOutcome> => {
+  /**
+   * Records a request after the permission and guardrail checks. Only the store is touched here —
+   * no upstream call — so a click answers at once; where and how a host is isolated is found by
+   * the worker, which holds the credentials for it.
+   */
+  const request = async (r: { incidentKey?: string; target: ActionTarget; by: Actor; card?: ActionCardRef; undoOf?: StoredAction }): Promise<ActionOutcome> => {
     const kind = r.target.kind;
     const title = actionTitle(kind, r.undoOf !== undefined);
     const off = o.unavailable(kind);
@@ -83,8 +71,7 @@ export function createActionService(o: ActionServiceOptions) {
       const verdict = checkTarget(r.target, o.policy.guardrails);
       if (!verdict.allowed) return refuse(`Refused: ${verdict.reason}.`);
     }
-    const target = r.undoOf ? r.undoOf.target : await resolveTarget(r.target, r.azureId);
-    if (typeof target === 'string') return refuse(`Refused: ${target}.`);
+    const target = r.undoOf ? r.undoOf.target : r.target;
     const policy = o.policy.kinds[kind];
     const now = o.clock();
     const outcome = await requestAction(

@@ -1,10 +1,10 @@
 import crypto from 'node:crypto';
 import type { Logger } from '../logger';
 import type { Db } from '../store/db';
-import { claimRunnableActions, expireRequests, finishAction, getAction, recordAttempt, retryActionAt, type StoredAction } from '../store/action-repository';
+import { claimRunnableActions, expireRequests, extendLease, finishAction, getAction, recordAttempt, retryActionAt, type StoredAction } from '../store/action-repository';
 import { teamsUserNames } from '../store/page-repository';
 import { isAppError } from '../errors';
-import { actionTitle, targetValue, type ActionKind } from './action-kinds';
+import { actionTitle, targetValue, type ActionKind, type ActionTarget } from './action-kinds';
 import { checkTarget, type Guardrails } from './guardrails';
 import type { NsgBlocker } from './executors/nsg-block';
 import type { UserDisabler } from './executors/user-disable';
@@ -46,6 +46,8 @@ export interface ActionWorkerOptions {
   leaseMs?: number;
   maxAttempts?: number;
   pollMs?: number;
+  /** Actions run at once by this process; more wait in the store for the next free slot. */
+  concurrency?: number;
 }
 
 type Outcome = { ok: true; detail: Record<string, unknown> } | { ok: false; retry: boolean; retryAfterMs?: number; error: string };
@@ -74,15 +76,35 @@ const LABELS: Record<ActionKind, [string, string]> = {
 export function createActionWorker(o: ActionWorkerOptions) {
   const clock = o.clock ?? (() => new Date());
   const maxAttempts = o.maxAttempts ?? 5;
+  const leaseMs = o.leaseMs ?? 120_000;
+  const concurrency = o.concurrency ?? 10;
+  const inFlight = new Set<Promise<void>>();
   const x = o.executors;
   let timer: NodeJS.Timeout | undefined;
   let running = false;
-  let ticking: Promise<number> | undefined;
+  let pumping: Promise<void> | undefined;
   let again = false;
 
   const need = <T>(executor: T | undefined, what: string): T => {
     if (!executor) throw new Refused(`${what} is not configured in this Vigil`);
     return executor;
+  };
+
+  /** Defender where it knows the host (it isolates the machine itself); else the Azure VM's NIC. */
+  const isolate = async (t: Extract<ActionTarget, { kind: 'isolate-vm' }>, comment: string): Promise<Record<string, unknown>> => {
+    if (!x.machines && !x.vms) throw new Refused('Isolate VM is not configured in this Vigil');
+    const machine = await x.machines?.findMachine(t.host);
+    if (machine) return { method: 'defender', machineId: machine.id, ...(await x.machines!.isolate(machine.id, comment)) };
+    const vm = await x.vms?.find(t.host, t.azureId);
+    if (!vm) throw new Refused(`${t.host} is neither onboarded to Defender for Endpoint nor an Azure VM Vigil can see`);
+    if (vm.protectedByTag) throw new Refused(`${t.host} is tagged vigil-protected and is never isolated by Vigil`);
+    return { method: 'nsg', vmId: vm.vmId, ...(await x.vms!.isolate(vm.vmId)) };
+  };
+
+  /** The Undo goes the way the isolation went, as its result recorded. */
+  const release = async (before: Record<string, unknown>, comment: string): Promise<Record<string, unknown>> => {
+    if (before.method === 'defender') return need(x.machines, 'Isolation through Defender for Endpoint').release(String(before.machineId), comment);
+    return need(x.vms, 'Isolate VM').release(String(before.vmId), (before.previousNsgId as string | null | undefined) ?? null);
   };
 
   const run = async (a: StoredAction): Promise<Record<string, unknown>> => {
@@ -101,12 +123,7 @@ export function createActionWorker(o: ActionWorkerOptions) {
         }
         return need(x.users, 'Disable user').disable(t.user);
       case 'isolate-vm':
-        if (t.method === 'defender') {
-          const machines = need(x.machines, 'Isolation through Defender for Endpoint');
-          return undo ? machines.release(t.machineId!, comment) : machines.isolate(t.machineId!, comment);
-        }
-        if (!t.vmId) throw new Refused(`${t.host} has no Azure VM id to isolate`);
-        return undo ? need(x.vms, 'Isolate VM').release(t.vmId, (before.previousNsgId as string | null | undefined) ?? null) : need(x.vms, 'Isolate VM').isolate(t.vmId);
+        return undo ? release(before, comment) : isolate(t, comment);
       case 'block-hash':
         if (undo) return need(x.hashes, 'Block file hash').unblock(String(before.indicatorId ?? ''));
         return need(x.hashes, 'Block file hash').block(t.hash, t.algorithm, { title: `Vigil: blocked ${t.hash.slice(0, 16)}…`, description: comment });
@@ -160,7 +177,9 @@ export function createActionWorker(o: ActionWorkerOptions) {
   const runOne = async (a: StoredAction) => {
     await changed(a);
     const started = clock();
-    const outcome = await execute(a);
+    const heartbeat = setInterval(() => void extendLease(o.db, a, leaseMs, clock()).catch((e: unknown) => o.logger.warn({ err: e, action: a.id }, 'could not extend the lease')), leaseMs / 3);
+    heartbeat.unref();
+    const outcome = await execute(a).finally(() => clearInterval(heartbeat));
     const ended = clock();
     const retry = !outcome.ok && outcome.retry && a.attempts < maxAttempts;
     await recordAttempt(o.db, a, { started, ended, outcome: outcome.ok ? 'succeeded' : retry ? 'retrying' : 'failed', detail: outcome.ok ? outcome.detail : { error: outcome.error } });
@@ -181,54 +200,71 @@ export function createActionWorker(o: ActionWorkerOptions) {
     await changed(finished);
   };
 
-  const tick = async (): Promise<number> => {
+  /** Expires what nobody decided on, then claims what fits in the free slots and starts it; does not wait for it. */
+  const claimAndStart = async (): Promise<Array<Promise<void>>> => {
     for (const expired of await expireRequests(o.db, clock())) await changed(expired);
-    const claimed = await claimRunnableActions(o.db, 10, o.leaseMs ?? 120_000, clock());
-    await Promise.all(claimed.map(runOne));
-    return claimed.length;
+    const room = concurrency - inFlight.size;
+    if (room <= 0) return [];
+    const claimed = await claimRunnableActions(o.db, room, leaseMs, clock());
+    return claimed.map((a) => {
+      const p: Promise<void> = runOne(a)
+        .catch((e: unknown) => o.logger.error({ err: e, action: a.id }, 'action run crashed; its lease will run out and it will be tried again'))
+        .finally(() => {
+          inFlight.delete(p);
+          kick();
+        });
+      inFlight.add(p);
+      return p;
+    });
   };
 
-  /** One tick at a time; a kick during a tick runs another right after it. */
-  const drain = async (): Promise<number> => {
-    if (ticking) {
+  /**
+   * The loop's look at the queue: one at a time (a kick meanwhile looks again right after), and
+   * never waiting for the actions it starts, so a slow one (a minute of Azure) holds nothing else up.
+   */
+  const pump = (): Promise<void> => {
+    if (pumping) {
       again = true;
-      return ticking;
+      return pumping;
     }
-    ticking = (async () => {
-      let n = 0;
+    pumping = (async () => {
       do {
         again = false;
-        n += await tick().catch((e: unknown) => {
-          o.logger.error({ err: e }, 'action worker could not read its queue; retrying');
-          return 0;
-        });
+        await claimAndStart().catch((e: unknown) => o.logger.error({ err: e }, 'action worker could not read its queue; retrying'));
       } while (again);
-      return n;
-    })().finally(() => (ticking = undefined));
-    return ticking;
+    })().finally(() => (pumping = undefined));
+    return pumping;
   };
+
+  function kick(): void {
+    if (running) void pump();
+  }
 
   const schedule = () => {
     if (!running) return;
-    timer = setTimeout(() => void drain().finally(schedule), o.pollMs ?? 1000);
+    timer = setTimeout(() => void pump().finally(schedule), o.pollMs ?? 1000);
     timer.unref();
   };
 
   return {
-    /** Runs what is due now (and expires requests nobody decided on); returns how many actions ran. */
-    tick: drain,
-    /** Look at the queue now (an approval was just given) rather than at the next poll. */
-    kick(): void {
-      if (running) void drain();
+    /** Runs what is due now (and expires requests nobody decided on) and waits for it; returns how many actions ran. */
+    async tick(): Promise<number> {
+      const started = await claimAndStart();
+      await Promise.all(started);
+      return started.length;
     },
+    /** Look at the queue now (an approval was just given) rather than at the next poll. */
+    kick,
     start(): void {
       running = true;
       schedule();
     },
+    /** Stops looking for work and waits for the actions already running. */
     async stop(): Promise<void> {
       running = false;
       clearTimeout(timer);
-      await ticking;
+      await pumping;
+      await Promise.all([...inFlight]);
     },
   };
 }

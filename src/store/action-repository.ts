@@ -203,6 +203,21 @@ export async function claimRunnableActions(db: Queryable, limit: number, leaseMs
   return r.rows.map(toAction);
 }
 
+/**
+ * Keeps a running action ours while its executor still works (a Defender isolation may take
+ * minutes): without it another process would take it over when the lease ran out. False once it
+ * is no longer ours.
+ */
+export async function extendLease(db: Queryable, a: StoredAction, leaseMs: number, now: Date): Promise<boolean> {
+  const r = await db.query(`UPDATE actions SET claimed_until = $2::timestamptz + make_interval(secs => $3::double precision / 1000) WHERE id = $1 AND state = 'running' AND attempts = $4`, [
+    a.id,
+    now,
+    leaseMs,
+    a.attempts,
+  ]);
+  return r.rowCount > 0;
+}
+
 /** One attempt at running an action, kept for the audit whatever its outcome. */
 export async function recordAttempt(db: Queryable, a: StoredAction, at: { started: Date; ended: Date; outcome: 'succeeded' | 'retrying' | 'failed'; detail: unknown }): Promise<void> {
   await db.query('INSERT INTO action_attempts (action_id, attempt, started_at, ended_at, outcome, detail) VALUES ($1, $2, $3, $4, $5, $6)', [a.id, a.attempts, at.started, at.ended, at.outcome, at.detail]);

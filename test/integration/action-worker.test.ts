@@ -1,4 +1,4 @@
-import { nsgId, startArm, vmId } from '../../sandbox/arm';
+import { nsgId, startArm } from '../../sandbox/arm';
 import { startGraph } from '../../sandbox/graph';
 import { createSentinelRoutes } from '../../sandbox/sentinel';
 import { startStandIn } from '../../sandbox/stand-in';
@@ -44,7 +44,7 @@ describe.each(storeDrivers())('the action service on $name', (driver) => {
     sentinel.comments.clear();
   });
 
-  const worker = () => {
+  const worker = (o: { clock?: () => Date; leaseMs?: number; pollMs?: number } = {}) => {
     const armClient = createArmClient({ endpoint: arm.url, timeoutMs: 2000, sleep: async () => undefined });
     const sentinelClient = createSentinelClient({ armEndpoint: sentinelServer.url, subscriptionId: '00000000-0000-0000-0000-000000000000', resourceGroup: 'soc-rg', workspaceName: 'soc-workspace', timeoutMs: 2000 });
     return createActionWorker({
@@ -57,8 +57,17 @@ describe.each(storeDrivers())('the action service on $name', (driver) => {
       guardrails: { ownRanges: [], protectedAccounts: [], protectedVms: [], maxActionsPerHour: 100, treatAsPublic: ['203.0.113.0/24'] },
       sentinel: sentinelClient,
       logger: createLogger('silent'),
-      clock: () => now,
+      clock: o.clock ?? (() => now),
+      leaseMs: o.leaseMs,
+      pollMs: o.pollMs,
     });
+  };
+  const stateOf = async (id: string) => (await getAction(db, id))!.state;
+  const until = async (what: string, check: () => Promise<boolean>) => {
+    for (let waited = 0; !(await check()); waited += 20) {
+      if (waited > 8000) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
   };
   const approved = async (target: Parameters<typeof requestAction>[1]['target']) => {
     const incident = parseIncident(envelope, { portalUrl: 'https://portal.azure.com' });
@@ -92,10 +101,19 @@ describe.each(storeDrivers())('the action service on $name', (driver) => {
   });
 
   it('isolates a VM behind the isolation NSG', async () => {
-    await approved({ kind: 'isolate-vm', host: 'web-01', method: 'nsg', vmId: vmId('web-01') });
+    await approved({ kind: 'isolate-vm', host: 'web-01' });
     await worker().tick();
     expect(arm.vms.find((v) => v.name === 'web-01')!.nsg).toBe('isolation-nsg');
     arm.vms.find((v) => v.name === 'web-01')!.nsg = 'web-nsg';
+  });
+
+  it('finds where to isolate when it runs, and refuses a VM tagged vigil-protected or a host nobody knows, touching no NIC', async () => {
+    const tagged = await approved({ kind: 'isolate-vm', host: 'dc-01' });
+    const unknown = await approved({ kind: 'isolate-vm', host: 'ghost-07.contoso.example' });
+    await worker().tick();
+    expect(await getAction(db, tagged.id)).toMatchObject({ state: 'failed', result: { error: 'dc-01 is tagged vigil-protected and is never isolated by Vigil' } });
+    expect(await getAction(db, unknown.id)).toMatchObject({ state: 'failed', result: { error: 'ghost-07.contoso.example is neither onboarded to Defender for Endpoint nor an Azure VM Vigil can see' } });
+    expect(arm.requests('PUT')).toEqual([]);
   });
 
   it('retries when Azure is down, records each attempt, and does not comment until it ends', async () => {
@@ -107,5 +125,35 @@ describe.each(storeDrivers())('the action service on $name', (driver) => {
     const attempts = await db.query<{ outcome: string }>('SELECT outcome FROM action_attempts WHERE action_id = $1', [a.id]);
     expect(attempts.rows).toEqual([{ outcome: 'retrying' }]);
     expect(sentinel.comments.get(envelope.object.name)).toBeUndefined();
+  });
+
+  it('does not hold a quick action back behind a slow one', async () => {
+    const w = worker({ clock: () => new Date(), pollMs: 20 });
+    w.start();
+    try {
+      graph.set({ latencyMs: 1500 });
+      const slow = await approved({ kind: 'disable-user', user: 'bob.risky@contoso.example' });
+      w.kick();
+      await graph.waitFor('PATCH', '/v1.0/users/:id');
+      const quick = await approved({ kind: 'block-ip', ip: '203.0.113.67' });
+      w.kick();
+      await until('the block', async () => (await stateOf(quick.id)) === 'succeeded');
+      expect(await stateOf(slow.id)).toBe('running');
+    } finally {
+      await w.stop();
+    }
+  });
+
+  it('keeps the lease of a long-running action, so another process does not run it a second time', async () => {
+    const clock = () => new Date();
+    const a = await approved({ kind: 'disable-user', user: 'bob.risky@contoso.example' });
+    graph.set({ latencyMs: 1200 });
+    const first = worker({ clock, leaseMs: 300 }).tick();
+    await graph.waitFor('PATCH', '/v1.0/users/:id');
+    await new Promise((r) => setTimeout(r, 700));
+    expect(await worker({ clock, leaseMs: 300 }).tick()).toBe(0);
+    await first;
+    expect(await stateOf(a.id)).toBe('succeeded');
+    expect(graph.requests('PATCH')).toHaveLength(1);
   });
 });

@@ -42,7 +42,7 @@ export const requestVerb: VerbHandler = withActions(async (data, caller, actions
   if (!stored) return invokeError(404, `Vigil has no incident #${number}.`);
   const option = actionOptions(stored.incident).find((o) => o.id === optionId);
   if (!option) return { card: await actions.incidentCard(stored.incident, caller.aadObjectId, { text: 'That button is out of date: the incident no longer offers it.', ok: false }) };
-  const r = await actions.service.request({ incidentKey: stored.incident.key, target: option.target, by: { id: caller.aadObjectId, name: caller.name }, azureId: option.entity.details.azureID });
+  const r = await actions.service.request({ incidentKey: stored.incident.key, target: option.target, by: { id: caller.aadObjectId, name: caller.name } });
   return { card: await actions.incidentCard(stored.incident, caller.aadObjectId, noticeOf(r)) };
 });
 
