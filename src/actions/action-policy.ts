@@ -5,8 +5,24 @@ import { ACTION_KINDS, ACTION_LABELS, type ActionKind } from './action-kinds';
 import type { ApprovalPolicy, KindPolicy } from './approval-policy';
 import type { Guardrails } from './guardrails';
 
+const asRange = (v: string) => (v.includes('/') ? v : `${v}/${ipaddr.parse(v).kind() === 'ipv4' ? 32 : 128}`);
+
 const guid = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, 'must be an Entra object id (a GUID)');
 const cidr = z.string().refine((v) => ipaddr.isValidCIDR(v) || ipaddr.isValid(v), 'must be an IP address or a CIDR range');
+
+/**
+ * The documentation ranges (RFC 5737, RFC 3849), where the sandbox's demo attackers live. Only
+ * these may be treated as public: a policy that could exempt 10.0.0.0/8 would switch off the guardrail.
+ */
+const DOCUMENTATION_RANGES = ['192.0.2.0/24', '198.51.100.0/24', '203.0.113.0/24', '2001:db8::/32'];
+const insideDocumentationRanges = (v: string) => {
+  const [net, bits] = ipaddr.parseCIDR(asRange(v));
+  return DOCUMENTATION_RANGES.some((r) => {
+    const [doc, docBits] = ipaddr.parseCIDR(r);
+    return doc.kind() === net.kind() && bits >= docBits && net.match([doc, docBits] as [typeof net, number]);
+  });
+};
+const documentationRange = cidr.refine((v) => !(ipaddr.isValidCIDR(v) || ipaddr.isValid(v)) || insideDocumentationRanges(v), `only the documentation ranges (${DOCUMENTATION_RANGES.join(', ')}) may be treated as public`);
 
 const people = z.object({ groups: z.array(guid).default([]), users: z.array(guid).default([]) }).strict();
 
@@ -29,7 +45,7 @@ const policySchema = z
         protectedAccounts: z.array(z.string().trim().min(1)).default([]),
         protectedVms: z.array(z.string().trim().min(1)).default([]),
         maxActionsPerHour: z.number().int().min(1).max(100_000).default(20),
-        treatAsPublic: z.array(cidr).default([]),
+        treatAsPublic: z.array(documentationRange).default([]),
       })
       .strict()
       .default({ ownRanges: [], protectedAccounts: [], protectedVms: [], maxActionsPerHour: 20, treatAsPublic: [] }),
@@ -40,8 +56,6 @@ export interface ActionPolicy {
   kinds: ApprovalPolicy;
   guardrails: Guardrails;
 }
-
-const asRange = (v: string) => (v.includes('/') ? v : `${v}/${ipaddr.parse(v).kind() === 'ipv4' ? 32 : 128}`);
 
 /**
  * Reads who may request and approve each kind of action, how many approvals each needs, how long

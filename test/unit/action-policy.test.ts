@@ -27,4 +27,10 @@ describe('the action policy file', () => {
   it('refuses a kind that needs approvals but names no approver', () => {
     expect(() => parseActionPolicy(`defaults:\n  requesters: { users: ["a1b2c3d4-0000-4000-8000-000000000020"] }\n`, 'p.yaml')).toThrow(/p\.yaml line 2: defaults: Block IP needs approvals but names no approvers/);
   });
+
+  it('treats only the documentation ranges as public, so no policy can open private space to blocking', () => {
+    expect(parseActionPolicy('guardrails: { treatAsPublic: ["203.0.113.0/24", "192.0.2.9", "2001:db8:1::/48"] }').guardrails.treatAsPublic).toEqual(['203.0.113.0/24', '192.0.2.9/32', '2001:db8:1::/48']);
+    expect(() => parseActionPolicy('guardrails:\n  treatAsPublic: ["10.0.0.0/8"]\n', 'p.yaml')).toThrow(/p\.yaml line 2: guardrails\.treatAsPublic\.0: only the documentation ranges/);
+    expect(() => parseActionPolicy('guardrails:\n  treatAsPublic: ["203.0.0.0/8"]\n', 'p.yaml')).toThrow(/only the documentation ranges/);
+  });
 });
