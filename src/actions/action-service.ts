@@ -5,7 +5,7 @@ import {
   closeRequest,
   expireRequests,
   getAction,
-  listIncidentActions,
+  findUndo,
   requestAction,
   type ActionCardRef,
   type StoredAction,
@@ -149,8 +149,8 @@ export function createActionService(o: ActionServiceOptions) {
     if (!a) return refuse('That action no longer exists.');
     if (a.undoOf) return refuse('An Undo cannot itself be undone; request the action again instead.', a);
     if (a.state !== 'succeeded') return refuse(`Only a finished action can be undone; ${describeAction(a)} is ${a.state}.`, a);
-    const undone = (await listIncidentActions(o.db, a.incidentKey ?? '')).find((x) => x.undoOf === a.id && x.state === 'succeeded');
-    if (undone) return refuse(`${describeAction(a)} was already undone.`, a);
+    const undone = await findUndo(o.db, a.id);
+    if (undone?.state === 'succeeded') return refuse(`${describeAction(a)} was already undone.`, a);
     return request({ incidentKey: a.incidentKey, target: a.target, by, card, undoOf: a });
   };
 

@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import type { Logger } from '../logger';
 import type { Db } from '../store/db';
-import { claimRunnableActions, expireRequests, extendLease, finishAction, getAction, recordAttempt, retryActionAt, type StoredAction } from '../store/action-repository';
+import { claimRunnableActions, expireRequests, extendLease, failAbandonedActions, finishAction, getAction, retryActionAt, type Attempt, type StoredAction } from '../store/action-repository';
 import { teamsUserNames } from '../store/page-repository';
 import { isAppError } from '../errors';
 import { actionTitle, targetValue, type ActionKind, type ActionTarget } from './action-kinds';
@@ -174,26 +174,58 @@ export function createActionWorker(o: ActionWorkerOptions) {
     await o.onChange?.(a).catch((e: unknown) => o.logger.warn({ err: e, action: a.id }, 'could not redraw the action'));
   };
 
+  /**
+   * The store write that ends an attempt, tried a few times: after an executor has acted, losing
+   * its record to a database blip would leave the action to run again once its lease ran out.
+   */
+  const settle = async <T>(write: () => Promise<T>, a: StoredAction): Promise<T> => {
+    for (let n = 1; ; n++) {
+      try {
+        return await write();
+      } catch (e) {
+        if (n >= 4) throw e;
+        o.logger.warn({ err: e, action: a.id, try: n }, 'could not record the attempt; trying again');
+        await new Promise((r) => setTimeout(r, 500 * 2 ** n));
+      }
+    }
+  };
+
+  /** Keeps the lease while the executor works; says loudly when another process has taken it over. */
+  const holdLease = (a: StoredAction) => {
+    let lost = false;
+    const heartbeat = setInterval(() => {
+      extendLease(o.db, a, leaseMs, clock())
+        .then((ours) => {
+          if (!ours && !lost) {
+            lost = true;
+            o.logger.error({ action: a.id, attempt: a.attempts }, 'lost the lease on a running action (database unreachable too long, or clocks out of step): its outcome will be recorded but not applied');
+          }
+        })
+        .catch((e: unknown) => o.logger.warn({ err: e, action: a.id }, 'could not extend the lease'));
+    }, leaseMs / 3);
+    heartbeat.unref();
+    return () => clearInterval(heartbeat);
+  };
+
   const runOne = async (a: StoredAction) => {
     await changed(a);
     const started = clock();
-    const heartbeat = setInterval(() => void extendLease(o.db, a, leaseMs, clock()).catch((e: unknown) => o.logger.warn({ err: e, action: a.id }, 'could not extend the lease')), leaseMs / 3);
-    heartbeat.unref();
-    const outcome = await execute(a).finally(() => clearInterval(heartbeat));
+    const stopHeartbeat = holdLease(a);
+    const outcome = await execute(a).finally(stopHeartbeat);
     const ended = clock();
     const retry = !outcome.ok && outcome.retry && a.attempts < maxAttempts;
-    await recordAttempt(o.db, a, { started, ended, outcome: outcome.ok ? 'succeeded' : retry ? 'retrying' : 'failed', detail: outcome.ok ? outcome.detail : { error: outcome.error } });
+    const attempt: Attempt = { started, ended, outcome: outcome.ok ? 'succeeded' : retry ? 'retrying' : 'failed', detail: outcome.ok ? outcome.detail : { error: outcome.error } };
     if (!outcome.ok && retry) {
       const backoff = Math.min(60_000, 1000 * 2 ** (a.attempts - 1));
       const at = new Date(ended.getTime() + Math.max(backoff, outcome.retryAfterMs ?? 0));
       o.logger.info({ action: a.id, attempt: a.attempts, error: outcome.error, retryAt: at }, 'action will be retried');
-      if (await retryActionAt(o.db, a, at)) {
+      if (await settle(() => retryActionAt(o.db, a, attempt, at), a)) {
         const back = await getAction(o.db, a.id);
         if (back) await changed(back);
       }
       return;
     }
-    const finished = await finishAction(o.db, a, { state: outcome.ok ? 'succeeded' : 'failed', result: outcome.ok ? outcome.detail : { error: outcome.error }, at: ended });
+    const finished = await settle(() => finishAction(o.db, a, attempt, { state: outcome.ok ? 'succeeded' : 'failed', result: outcome.ok ? outcome.detail : { error: outcome.error } }), a);
     if (!finished) return;
     o.logger[outcome.ok ? 'info' : 'error']({ action: a.id, kind: a.kind, state: finished.state, attempts: a.attempts }, 'action finished');
     await writeBack(finished);
@@ -203,9 +235,14 @@ export function createActionWorker(o: ActionWorkerOptions) {
   /** Expires what nobody decided on, then claims what fits in the free slots and starts it; does not wait for it. */
   const claimAndStart = async (): Promise<Array<Promise<void>>> => {
     for (const expired of await expireRequests(o.db, clock())) await changed(expired);
+    for (const gaveUp of await failAbandonedActions(o.db, clock(), maxAttempts)) {
+      o.logger.error({ action: gaveUp.id, kind: gaveUp.kind, attempts: gaveUp.attempts }, 'action failed: every attempt died with its process');
+      await writeBack(gaveUp);
+      await changed(gaveUp);
+    }
     const room = concurrency - inFlight.size;
     if (room <= 0) return [];
-    const claimed = await claimRunnableActions(o.db, room, leaseMs, clock());
+    const claimed = await claimRunnableActions(o.db, room, leaseMs, clock(), maxAttempts);
     return claimed.map((a) => {
       const p: Promise<void> = runOne(a)
         .catch((e: unknown) => o.logger.error({ err: e, action: a.id }, 'action run crashed; its lease will run out and it will be tried again'))

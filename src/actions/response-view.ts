@@ -3,7 +3,7 @@ import { untrusted } from '../cards/markdown';
 import type { IncidentEnrichment } from '../enrichment/summarize';
 import type { Incident } from '../incidents/incident';
 import type { ResponseView } from '../incidents/render-incident-card';
-import { listIncidentActions, type StoredAction } from '../store/action-repository';
+import { findUndo, listIncidentActions, type StoredAction } from '../store/action-repository';
 import type { Queryable } from '../store/db';
 import { getIncident } from '../store/incident-repository';
 import { recentTeamsUsers, teamsUserNames } from '../store/page-repository';
@@ -69,7 +69,8 @@ export function createResponseViews(o: { db: Queryable; permissions: ActionPermi
 
     /** The card of a request made in chat: its state, and the viewer's buttons. */
     async actionCard(a: StoredAction, viewerId?: string, notice?: Notice): Promise<CardAttachment> {
-      const related = a.incidentKey ? await listIncidentActions(o.db, a.incidentKey) : [a];
+      const undo = a.incidentKey ? undefined : await findUndo(o.db, a.id);
+      const related = a.incidentKey ? await listIncidentActions(o.db, a.incidentKey) : [a, ...(undo ? [undo] : [])];
       const [names, viewer, incident] = await Promise.all([namesFor(related), viewerId ? viewerOf(viewerId) : undefined, a.incidentKey ? getIncident(o.db, a.incidentKey) : undefined]);
       const row = actionRow(a, names, related, viewer);
       // Decisions taken on this card redraw this card, not the incident's.

@@ -77,6 +77,8 @@ const toAction = (r: ActionRow): StoredAction => ({
 });
 
 const OPEN_STATES = `('requested', 'approved', 'queued', 'running')`;
+/** States in which an action did nothing and never will. */
+const GIVEN_UP_STATES = `('rejected', 'expired', 'cancelled', 'failed')`;
 /** Serialises requests while the hourly brake counts, so that two at once cannot both slip under it. */
 const REQUEST_LOCK = 72_101_004;
 
@@ -104,31 +106,42 @@ export type RequestOutcome =
  * `maxPerHour`, the request is refused once that many actions were asked for in the past hour.
  */
 export async function requestAction(db: Db, a: NewAction, o: { now: Date; maxPerHour?: number }): Promise<RequestOutcome> {
-  return db.transaction(async (tx) => {
-    const key = targetKey(a.target, a.undoOf !== undefined);
+  const key = targetKey(a.target, a.undoOf !== undefined);
+  /** What already stands in the way: an open request for the same target, or an Undo of the same action. */
+  const standing = async (tx: Queryable) => {
     const open = await tx.query<ActionRow>(`SELECT * FROM actions WHERE COALESCE(incident_key, '') = $1 AND target_key = $2 AND state IN ${OPEN_STATES}`, [a.incidentKey ?? '', key]);
-    if (open.rows[0]) return { kind: 'existing' as const, action: toAction(open.rows[0]) };
+    if (open.rows[0] || !a.undoOf) return open.rows[0];
+    return (await tx.query<ActionRow>(`SELECT * FROM actions WHERE undo_of = $1 AND state NOT IN ${GIVEN_UP_STATES}`, [a.undoOf])).rows[0];
+  };
+  return db.transaction(async (tx) => {
+    const before = await standing(tx);
+    if (before) return { kind: 'existing' as const, action: toAction(before) };
     if (o.maxPerHour !== undefined) {
       await tx.query('SELECT pg_advisory_xact_lock($1)', [REQUEST_LOCK]);
       const count = await countActionsSince(tx, new Date(o.now.getTime() - 3_600_000));
       if (count >= o.maxPerHour) return { kind: 'over-limit' as const, count };
     }
     const approved = a.approvalsNeeded <= 0;
-    const r = await tx.query<ActionRow>(
-      `INSERT INTO actions (id, incident_key, kind, target, target_key, undo_of, state, requested_by, requested_by_name, approvals_needed, expires_at, next_attempt_at, card, created_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
-       ON CONFLICT (COALESCE(incident_key, ''), target_key) WHERE state IN ${OPEN_STATES} DO NOTHING RETURNING *`,
-      [crypto.randomUUID(), a.incidentKey ?? null, a.target.kind, a.target, key, a.undoOf ?? null, approved ? 'approved' : 'requested', a.requestedBy, a.requestedByName ?? null, Math.max(0, a.approvalsNeeded), a.expiresAt, approved ? o.now : null, a.card ?? null, o.now],
-    );
-    const row = r.rows[0];
-    if (!row) {
-      // Another process inserted the same request between our look and our insert.
-      const again = await tx.query<ActionRow>(`SELECT * FROM actions WHERE COALESCE(incident_key, '') = $1 AND target_key = $2 AND state IN ${OPEN_STATES}`, [a.incidentKey ?? '', key]);
-      return { kind: 'existing' as const, action: toAction(again.rows[0]!) };
+    // A race lost to another process shows as no row (any unique index: open target, or Undo); the
+    // winner may even have finished meanwhile, so look again and, if nothing stands, insert again.
+    for (let tries = 0; tries < 3; tries++) {
+      const r = await tx.query<ActionRow>(
+        `INSERT INTO actions (id, incident_key, kind, target, target_key, undo_of, state, requested_by, requested_by_name, approvals_needed, expires_at, next_attempt_at, card, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+         ON CONFLICT DO NOTHING RETURNING *`,
+        [crypto.randomUUID(), a.incidentKey ?? null, a.target.kind, a.target, key, a.undoOf ?? null, approved ? 'approved' : 'requested', a.requestedBy, a.requestedByName ?? null, Math.max(0, a.approvalsNeeded), a.expiresAt, approved ? o.now : null, a.card ?? null, o.now],
+      );
+      const row = r.rows[0];
+      if (!row) {
+        const winner = await standing(tx);
+        if (winner) return { kind: 'existing' as const, action: toAction(winner) };
+        continue;
+      }
+      await audit(tx, a.requestedBy, 'action.requested', a.incidentKey ?? row.id, { action: row.id, kind: row.kind, target: a.target, undoOf: a.undoOf, approvalsNeeded: row.approvals_needed });
+      if (approved) await audit(tx, a.requestedBy, 'action.approved', a.incidentKey ?? row.id, { action: row.id, approvals: [], policy: 'no approval needed for this kind' });
+      return { kind: 'created' as const, action: toAction(row) };
     }
-    await audit(tx, a.requestedBy, 'action.requested', a.incidentKey ?? row.id, { action: row.id, kind: row.kind, target: a.target, undoOf: a.undoOf, approvalsNeeded: row.approvals_needed });
-    if (approved) await audit(tx, a.requestedBy, 'action.approved', a.incidentKey ?? row.id, { action: row.id, approvals: [], policy: 'no approval needed for this kind' });
-    return { kind: 'created' as const, action: toAction(row) };
+    throw new Error('could not record the request: it kept colliding with others; try again');
   });
 }
 
@@ -185,22 +198,56 @@ export async function expireRequests(db: Db, now: Date): Promise<StoredAction[]>
   });
 }
 
+const ABANDONED = 'the process running it stopped before it finished (crash, restart or lost database)';
+
 /**
  * Claims approved actions to run (`FOR UPDATE SKIP LOCKED`, with a lease). An action left
- * `running` by a process that died is claimed again once its lease has run out.
+ * `running` by a process that died is claimed again once its lease has run out — its lost attempt
+ * recorded as abandoned — unless it already had `maxAttempts`: see {@link failAbandonedActions}.
  */
-export async function claimRunnableActions(db: Queryable, limit: number, leaseMs: number, now: Date): Promise<StoredAction[]> {
-  const r = await db.query<ActionRow>(
-    `UPDATE actions a SET state = 'running', attempts = a.attempts + 1, version = a.version + 1, updated_at = now(),
-       started_at = COALESCE(a.started_at, $3::timestamptz),
-       claimed_until = $3::timestamptz + make_interval(secs => $2::double precision / 1000)
-     FROM (SELECT id FROM actions
-           WHERE (state = 'approved' AND next_attempt_at <= $3) OR (state = 'running' AND claimed_until < $3)
-           ORDER BY next_attempt_at NULLS FIRST LIMIT $1 FOR UPDATE SKIP LOCKED) due
-     WHERE a.id = due.id RETURNING a.*`,
-    [limit, leaseMs, now],
-  );
-  return r.rows.map(toAction);
+export async function claimRunnableActions(db: Db, limit: number, leaseMs: number, now: Date, maxAttempts = 5): Promise<StoredAction[]> {
+  return db.transaction(async (tx) => {
+    const r = await tx.query<ActionRow & { was: ActionState; lost_since: Date }>(
+      `WITH due AS (
+         SELECT id, state AS was, updated_at AS lost_since FROM actions
+         WHERE (state = 'approved' AND next_attempt_at <= $3) OR (state = 'running' AND claimed_until < $3 AND attempts < $4)
+         ORDER BY next_attempt_at NULLS FIRST LIMIT $1 FOR UPDATE SKIP LOCKED)
+       UPDATE actions a SET state = 'running', attempts = a.attempts + 1, version = a.version + 1, updated_at = now(),
+         started_at = COALESCE(a.started_at, $3::timestamptz),
+         claimed_until = $3::timestamptz + make_interval(secs => $2::double precision / 1000)
+       FROM due WHERE a.id = due.id RETURNING a.*, due.was, due.lost_since`,
+      [limit, leaseMs, now, maxAttempts],
+    );
+    for (const row of r.rows.filter((x) => x.was === 'running')) await recordAbandoned(tx, row, now);
+    return r.rows.map(toAction);
+  });
+}
+
+/** The attempt a dead process left: an attempt row and an audit row, so the record has no gap. */
+async function recordAbandoned(tx: Queryable, row: ActionRow & { lost_since: Date }, now: Date): Promise<void> {
+  const lost = row.attempts - 1;
+  await tx.query('INSERT INTO action_attempts (action_id, attempt, started_at, ended_at, outcome, detail) VALUES ($1, $2, $3, $4, $5, $6)', [row.id, lost, row.lost_since, now, 'abandoned', { error: ABANDONED }]);
+  await audit(tx, 'vigil', 'action.attempt-abandoned', row.incident_key ?? row.id, { action: row.id, attempt: lost });
+}
+
+/**
+ * Actions whose every attempt died with its process (a run that crashes Vigil each time must not
+ * loop for ever): once `maxAttempts` were claimed and the last lease ran out, they end `failed`.
+ */
+export async function failAbandonedActions(db: Db, now: Date, maxAttempts = 5): Promise<StoredAction[]> {
+  return db.transaction(async (tx) => {
+    const r = await tx.query<ActionRow & { lost_since: Date }>(
+      `WITH due AS (SELECT id, updated_at AS lost_since FROM actions WHERE state = 'running' AND claimed_until < $1 AND attempts >= $2 FOR UPDATE SKIP LOCKED)
+       UPDATE actions a SET state = 'failed', result = $3, claimed_until = NULL, ended_at = $1, version = a.version + 1, updated_at = now()
+       FROM due WHERE a.id = due.id RETURNING a.*, due.lost_since`,
+      [now, maxAttempts, { error: `gave up after ${maxAttempts} attempts: ${ABANDONED}` }],
+    );
+    for (const row of r.rows) {
+      await tx.query('INSERT INTO action_attempts (action_id, attempt, started_at, ended_at, outcome, detail) VALUES ($1, $2, $3, $4, $5, $6)', [row.id, row.attempts, row.lost_since, now, 'abandoned', { error: ABANDONED }]);
+      await audit(tx, 'vigil', 'action.failed', row.incident_key ?? row.id, { action: row.id, kind: row.kind, target: row.target, attempts: row.attempts, error: (row.result as { error: string }).error });
+    }
+    return r.rows.map(toAction);
+  });
 }
 
 /**
@@ -219,27 +266,44 @@ export async function extendLease(db: Queryable, a: StoredAction, leaseMs: numbe
 }
 
 /** One attempt at running an action, kept for the audit whatever its outcome. */
-export async function recordAttempt(db: Queryable, a: StoredAction, at: { started: Date; ended: Date; outcome: 'succeeded' | 'retrying' | 'failed'; detail: unknown }): Promise<void> {
-  await db.query('INSERT INTO action_attempts (action_id, attempt, started_at, ended_at, outcome, detail) VALUES ($1, $2, $3, $4, $5, $6)', [a.id, a.attempts, at.started, at.ended, at.outcome, at.detail]);
+export interface Attempt {
+  started: Date;
+  ended: Date;
+  outcome: 'succeeded' | 'retrying' | 'failed';
+  detail: unknown;
 }
 
-/** Puts a running action back to be tried again at `at`; only the process holding it can. */
-export async function retryActionAt(db: Queryable, a: StoredAction, at: Date): Promise<boolean> {
-  const r = await db.query(`UPDATE actions SET state = 'approved', claimed_until = NULL, next_attempt_at = $2, version = version + 1, updated_at = now() WHERE id = $1 AND state = 'running' AND attempts = $3`, [
-    a.id,
-    at,
-    a.attempts,
-  ]);
-  return r.rowCount > 0;
-}
+const insertAttempt = (tx: Queryable, a: StoredAction, at: Attempt) =>
+  tx.query('INSERT INTO action_attempts (action_id, attempt, started_at, ended_at, outcome, detail) VALUES ($1, $2, $3, $4, $5, $6)', [a.id, a.attempts, at.started, at.ended, at.outcome, at.detail]);
 
-/** Records how a running action ended; false if it was not ours to end (another process took it over). */
-export async function finishAction(db: Db, a: StoredAction, o: { state: 'succeeded' | 'failed'; result: unknown; at: Date }): Promise<StoredAction | undefined> {
+/**
+ * Records the attempt and puts the running action back to be tried again at `at`, in one
+ * transaction; only the process holding it can (false otherwise — its attempt is still recorded:
+ * it did happen).
+ */
+export async function retryActionAt(db: Db, a: StoredAction, attempt: Attempt, at: Date): Promise<boolean> {
   return db.transaction(async (tx) => {
+    await insertAttempt(tx, a, attempt);
+    const r = await tx.query(`UPDATE actions SET state = 'approved', claimed_until = NULL, next_attempt_at = $2, version = version + 1, updated_at = now() WHERE id = $1 AND state = 'running' AND attempts = $3`, [
+      a.id,
+      at,
+      a.attempts,
+    ]);
+    return r.rowCount > 0;
+  });
+}
+
+/**
+ * Records the attempt and how the running action ended, in one transaction; undefined if it was
+ * not ours to end (another process took it over).
+ */
+export async function finishAction(db: Db, a: StoredAction, attempt: Attempt, o: { state: 'succeeded' | 'failed'; result: unknown }): Promise<StoredAction | undefined> {
+  return db.transaction(async (tx) => {
+    await insertAttempt(tx, a, attempt);
     const r = await tx.query<ActionRow>(
       `UPDATE actions SET state = $2, result = $3, claimed_until = NULL, ended_at = $4, version = version + 1, updated_at = now()
        WHERE id = $1 AND state = 'running' AND attempts = $5 RETURNING *`,
-      [a.id, o.state, o.result, o.at, a.attempts],
+      [a.id, o.state, o.result, attempt.ended, a.attempts],
     );
     const row = r.rows[0];
     if (row) await audit(tx, 'vigil', `action.${o.state}`, row.incident_key ?? row.id, { action: row.id, kind: row.kind, target: row.target, attempts: row.attempts, ...(o.state === 'failed' ? { error: (o.result as { error?: string }).error } : {}) });
@@ -262,6 +326,12 @@ export async function findActionByRef(db: Queryable, ref: string): Promise<Store
   if (!/^[0-9a-f]{8}$/i.test(ref)) return undefined;
   const r = await db.query<ActionRow>(`SELECT * FROM actions WHERE id::text LIKE $1 LIMIT 2`, [`${ref.toLowerCase()}%`]);
   return r.rows.length === 1 ? toAction(r.rows[0]!) : undefined;
+}
+
+/** The standing Undo of an action (requested, running or done), if any. */
+export async function findUndo(db: Queryable, actionId: string): Promise<StoredAction | undefined> {
+  const r = await db.query<ActionRow>(`SELECT * FROM actions WHERE undo_of = $1 AND state NOT IN ${GIVEN_UP_STATES} ORDER BY created_at DESC LIMIT 1`, [actionId]);
+  return r.rows[0] ? toAction(r.rows[0]) : undefined;
 }
 
 export async function listIncidentActions(db: Queryable, incidentKey: string): Promise<StoredAction[]> {

@@ -192,6 +192,15 @@ export const migrations: Migration[] = [
       CREATE INDEX action_attempts_by_action ON action_attempts (action_id, attempt);
     `,
   },
+  {
+    version: 6,
+    name: 'actions: one standing Undo per action',
+    sql: `
+      -- Two clicks on Undo, or an old chat card's Undo after a new block, must not undo twice.
+      CREATE UNIQUE INDEX actions_one_undo ON actions (undo_of)
+        WHERE undo_of IS NOT NULL AND state NOT IN ('rejected', 'expired', 'cancelled', 'failed');
+    `,
+  },
 ];
 
 /** Arbitrary, fixed: replicas starting together take turns migrating. */

@@ -151,11 +151,18 @@ describe.each(storeDrivers())('approvals and the action service on $name', (driv
     expect(sandboxes.defender.machines[0]!.isolated).toBe(true);
     expect(networkWrites()).toEqual([]);
 
-    // Release it, then forget the machine in Defender: the next isolation goes through the NIC.
-    await db.query(`UPDATE actions SET state = 'cancelled' WHERE id = $1`, [viaDefender!.id]);
+    // Release it through the Undo and its approval, then forget the machine in Defender: the next
+    // isolation goes through the NIC.
+    await click(app, connector.url, ALEX, 'action.undo', { action: viaDefender!.id });
+    const release = (await actionState('isolate-vm')).find((a) => a.id !== viaDefender!.id)!;
+    await approve(app, MEGAN, release.id);
+    await eventually('the release', async () => (await actionState('isolate-vm')).every((a) => a.state === 'succeeded'));
+    const [unisolate] = sandboxes.defender.requests('POST', '/api/machines/:id/unisolate');
+    expect(unisolate!.body).toEqual({ Comment: `Vigil Release from isolation, action ${release.id}` });
+    expect(sandboxes.defender.machines[0]!.isolated).toBe(false);
     sandboxes.defender.machines.splice(0);
     await click(app, connector.url, ALEX, 'action.request', isolateOption);
-    const viaNsg = (await actionState('isolate-vm')).find((a) => a.id !== viaDefender!.id)!;
+    const viaNsg = (await actionState('isolate-vm')).find((a) => a.id !== viaDefender!.id && a.id !== release.id)!;
     await approve(app, MEGAN, viaNsg.id);
     await eventually('the NSG isolation', async () => (await actionState('isolate-vm')).find((a) => a.id === viaNsg.id && a.state === 'succeeded'));
     const [nicWrite] = sandboxes.arm.requests('PUT', '/subscriptions/:s/resourceGroups/:rg/providers/Microsoft.Network/networkInterfaces/:nic');
@@ -231,6 +238,8 @@ describe.each(storeDrivers())('approvals and the action service on $name', (driv
       await done('block-ip');
       await Promise.all([one.app.actions!.worker.tick(), two.app.actions!.worker.tick()]);
       expect(sandboxes.arm.requests('PUT', '/subscriptions/:s/resourceGroups/:rg/providers/Microsoft.Network/networkSecurityGroups/:nsg/securityRules/:rule')).toHaveLength(2);
+      // A second run would read the rules again (and find the address there): one read per rule.
+      expect(sandboxes.arm.requests('GET', '/subscriptions/:s/resourceGroups/:rg/providers/Microsoft.Network/networkSecurityGroups/:nsg/securityRules/:rule')).toHaveLength(2);
       const attempts = await db.query('SELECT 1 FROM action_attempts WHERE action_id = $1', [a!.id]);
       expect(attempts.rowCount).toBe(1);
       expect((await auditOf(a!.id)).filter((r) => r.action === 'action.approved')).toHaveLength(1);

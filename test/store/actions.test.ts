@@ -1,5 +1,5 @@
 import type { Db } from '../../src/store/db';
-import { approveAction, claimRunnableActions, closeRequest, expireRequests, getAction, requestAction, type StoredAction } from '../../src/store/action-repository';
+import { approveAction, claimRunnableActions, closeRequest, expireRequests, extendLease, failAbandonedActions, finishAction, getAction, listAttempts, requestAction, retryActionAt, type StoredAction } from '../../src/store/action-repository';
 import { createPgDb } from '../../src/store/pg-db';
 import { emptyTables, storeDrivers } from '../helpers/store-drivers';
 
@@ -95,5 +95,52 @@ describe.each(storeDrivers())('actions on $name', (driver) => {
     expect(await claimRunnableActions(other, 5, 30_000, new Date(now.getTime() + 10_000))).toEqual([]);
     const [again] = await claimRunnableActions(other, 5, 30_000, new Date(now.getTime() + 31_000));
     expect(again).toMatchObject({ id: action.id, state: 'running', attempts: 2 });
+  });
+
+  const attempt = (at: Date, outcome: 'succeeded' | 'retrying' = 'succeeded') => ({ started: at, ended: at, outcome, detail: {} });
+  const seconds = (s: number) => new Date(now.getTime() + s * 1000);
+
+  it('fences out the process whose lease ran out: its late finish, retry and renewal change nothing, its attempt is still on record', async () => {
+    const action = await request(1);
+    await approveAction(db, action.id, 'bob', now);
+    const [stale] = await claimRunnableActions(db, 5, 30_000, now);
+    const [fresh] = await claimRunnableActions(other, 5, 30_000, seconds(31));
+    expect(fresh).toMatchObject({ id: action.id, attempts: 2 });
+    expect(await extendLease(db, stale!, 30_000, seconds(32))).toBe(false);
+    expect(await retryActionAt(db, stale!, attempt(seconds(33), 'retrying'), seconds(40))).toBe(false);
+    expect(await finishAction(db, stale!, attempt(seconds(34)), { state: 'succeeded', result: {} })).toBeUndefined();
+    expect(await getAction(db, action.id)).toMatchObject({ state: 'running', attempts: 2 });
+    expect(await extendLease(other, fresh!, 30_000, seconds(35))).toBe(true);
+    expect((await finishAction(other, fresh!, attempt(seconds(36)), { state: 'succeeded', result: { ok: true } }))?.state).toBe('succeeded');
+    expect((await listAttempts(db, action.id)).map((x) => [x.attempt, x.outcome])).toEqual([[1, 'abandoned'], [1, 'retrying'], [1, 'succeeded'], [2, 'succeeded']]);
+    const audit = await db.query<{ action: string }>(`SELECT action FROM audit WHERE details->>'action' = $1 ORDER BY id`, [action.id]);
+    expect(audit.rows.map((r) => r.action)).toEqual(['action.requested', 'action.approved', 'action.attempt-abandoned', 'action.succeeded']);
+  });
+
+  it('stops reclaiming an action whose every attempt died with its process, and fails it with the reason', async () => {
+    const action = await request(1);
+    await approveAction(db, action.id, 'bob', now);
+    expect(await claimRunnableActions(db, 5, 30_000, now, 2)).toHaveLength(1);
+    expect(await claimRunnableActions(other, 5, 30_000, seconds(31), 2)).toHaveLength(1);
+    expect(await claimRunnableActions(db, 5, 30_000, seconds(62), 2)).toEqual([]);
+    expect(await failAbandonedActions(db, seconds(20), 2)).toEqual([]);
+    const [failed] = await failAbandonedActions(other, seconds(62), 2);
+    expect(failed).toMatchObject({ id: action.id, state: 'failed', result: { error: expect.stringMatching(/gave up after 2 attempts: the process running it stopped/) } });
+    expect(await failAbandonedActions(db, seconds(63), 2)).toEqual([]);
+    expect((await listAttempts(db, action.id)).map((x) => [x.attempt, x.outcome])).toEqual([[1, 'abandoned'], [2, 'abandoned']]);
+  });
+
+  it('one Undo per action: two at once give one request, and a done Undo is not asked for again', async () => {
+    const ip = '192.0.2.77';
+    const blocked = await requestAction(db, { target: { kind: 'block-ip', ip }, requestedBy: 'alice', approvalsNeeded: 0, expiresAt: later }, { now });
+    const [run] = await claimRunnableActions(db, 5, 30_000, now);
+    await finishAction(db, run!, attempt(now), { state: 'succeeded', result: {} });
+    const undo = (by: string, on: Db) => requestAction(on, { target: { kind: 'block-ip', ip }, undoOf: blocked.kind === 'created' ? blocked.action.id : '', requestedBy: by, approvalsNeeded: 0, expiresAt: later }, { now });
+    const asks = await Promise.all([undo('bob', db), undo('carol', other), undo('dave', db)]);
+    expect(asks.map((a) => a.kind).sort()).toEqual(['created', 'existing', 'existing']);
+    const [undoRun] = await claimRunnableActions(other, 5, 30_000, now);
+    await finishAction(other, undoRun!, attempt(now), { state: 'succeeded', result: {} });
+    const again = await undo('erin', db);
+    expect(again).toMatchObject({ kind: 'existing', action: { id: undoRun!.id, state: 'succeeded' } });
   });
 });
