@@ -13,18 +13,30 @@ interface Operation {
   name: string;
 }
 
+/** A rule being deleted: gone once its `Location` has been polled to the end. */
+interface Deletion {
+  key: string;
+  pollsLeft: number;
+}
+
 const NSG = '/subscriptions/:sub/resourceGroups/:rg/providers/Microsoft.Network/networkSecurityGroups/:nsg';
 const etag = () => `W/"${crypto.randomUUID()}"`;
+const PROTOCOLS = ['Tcp', 'Udp', 'Icmp', 'Esp', '*', 'Ah'];
+const DIRECTIONS = ['Inbound', 'Outbound'];
 
 /**
- * Security rules of network security groups, as the Network RP serves them: every write needs the
- * rule's current etag (`If-Match`; `If-None-Match: *` to create) or gets 412, and is a long-running
- * operation — 201/200 with `Azure-AsyncOperation` to poll until `Succeeded`. `failNextOperation`
- * makes the next write's operation end in `Failed`.
+ * Security rules of network security groups, as the Network RP serves them: every request needs
+ * `api-version` and an NSG that exists; every write needs the rule's current etag (`If-Match`;
+ * `If-None-Match: *` to create) or gets 412, and is refused with 400 for a priority outside
+ * 100–4096, an unknown protocol or direction, or a priority another rule of the NSG already has in
+ * that direction. A PUT is a long-running operation — 201/200 with `Azure-AsyncOperation` to poll
+ * until `Succeeded`; a DELETE answers 202 with only `Location`, polled until it stops answering
+ * 202 (the rule is gone only then). `failNextOperation` makes the next PUT's operation end in `Failed`.
  */
-export function createNsgRuleRoutes(baseUrl: () => string, o: { pollsPerOperation?: number } = {}) {
+export function createNsgRuleRoutes(baseUrl: () => string, o: { pollsPerOperation?: number; nsgs: string[] }) {
   const rules = new Map<string, Rule>();
   const operations = new Map<string, Operation>();
+  const deletions = new Map<string, Deletion>();
   const control = { failNextOperation: false };
   const key = (p: Record<string, string>) => `${p.nsg}/${p.rule}`.toLowerCase();
   const resource = (p: Record<string, string>, r: Rule) => ({
@@ -35,11 +47,38 @@ export function createNsgRuleRoutes(baseUrl: () => string, o: { pollsPerOperatio
     properties: r.properties,
   });
   const error = (status: number, code: string, message: string) => ({ status, body: { error: { code, message } } });
+  /** What ARM answers before looking at the rule: no api-version, or no such NSG. */
+  const refused = (p: Record<string, string>, query: Record<string, string>) => {
+    if (!query['api-version']) return error(400, 'MissingApiVersionParameter', 'The api-version query parameter (?api-version=) is required for all requests.');
+    if (!o.nsgs.some((n) => n.toLowerCase() === p.nsg!.toLowerCase())) {
+      return error(404, 'ResourceNotFound', `The Resource 'Microsoft.Network/networkSecurityGroups/${p.nsg}' under resource group '${p.rg}' was not found.`);
+    }
+    return undefined;
+  };
+  /** Why the Network RP would refuse these rule properties, as its 400 says it. */
+  const invalid = (p: Record<string, string>, props: Record<string, unknown>) => {
+    for (const required of ['protocol', 'access', 'priority', 'direction']) {
+      if (props[required] === undefined) return error(400, 'InvalidRequestFormat', `Cannot parse the request: ${required} is required.`);
+    }
+    const priority = props.priority;
+    if (typeof priority !== 'number' || !Number.isInteger(priority) || priority < 100 || priority > 4096) {
+      return error(400, 'SecurityRuleInvalidPriority', `Security rule has invalid Priority. Value provided: ${String(priority)} Allowed range 100-4096.`);
+    }
+    if (!PROTOCOLS.includes(props.protocol as string)) return error(400, 'SecurityRuleInvalidProtocol', `Security rule has invalid Protocol. Value provided: ${String(props.protocol)}. Allowed values: ${PROTOCOLS.join(', ')}.`);
+    if (!DIRECTIONS.includes(props.direction as string)) return error(400, 'SecurityRuleInvalidDirection', `Security rule has invalid Direction. Value provided: ${String(props.direction)}.`);
+    const clash = [...rules.entries()].find(
+      ([k, r]) => k.startsWith(`${p.nsg!.toLowerCase()}/`) && k !== key(p) && r.properties.priority === priority && r.properties.direction === props.direction,
+    );
+    if (clash) return error(400, 'SecurityRuleConflict', `Security rule ${clash[1].name} conflicts with rule ${p.rule}. Rules cannot have the same Priority and Direction.`);
+    return undefined;
+  };
   const routes: Route[] = [
     {
       method: 'GET',
       path: `${NSG}/securityRules/:rule`,
-      handle: ({ params }) => {
+      handle: ({ params, query }) => {
+        const bad = refused(params, query);
+        if (bad) return bad;
         const r = rules.get(key(params));
         return r ? { status: 200, body: resource(params, r) } : error(404, 'NotFound', `Resource ${params.rule} not found.`);
       },
@@ -47,16 +86,17 @@ export function createNsgRuleRoutes(baseUrl: () => string, o: { pollsPerOperatio
     {
       method: 'PUT',
       path: `${NSG}/securityRules/:rule`,
-      handle: ({ params, headers, body }) => {
+      handle: ({ params, query, headers, body }) => {
+        const bad = refused(params, query);
+        if (bad) return bad;
         const existing = rules.get(key(params));
         const ifMatch = headers['if-match'];
         const ifNoneMatch = headers['if-none-match'];
         if (ifNoneMatch === '*' && existing) return error(412, 'PreconditionFailed', 'The rule already exists.');
         if (ifMatch && (!existing || ifMatch !== existing.etag)) return error(412, 'PreconditionFailed', 'The etag does not match: another writer changed the rule.');
         const props = ((body ?? {}) as { properties?: Record<string, unknown> }).properties ?? {};
-        for (const required of ['protocol', 'access', 'priority', 'direction']) {
-          if (props[required] === undefined) return error(400, 'InvalidRequestFormat', `Cannot parse the request: ${required} is required.`);
-        }
+        const problem = invalid(params, props);
+        if (problem) return problem;
         const op: Operation = { status: 'InProgress', pollsLeft: o.pollsPerOperation ?? 1, name: crypto.randomUUID() };
         if (control.failNextOperation) {
           control.failNextOperation = false;
@@ -77,13 +117,29 @@ export function createNsgRuleRoutes(baseUrl: () => string, o: { pollsPerOperatio
     {
       method: 'DELETE',
       path: `${NSG}/securityRules/:rule`,
-      handle: ({ params, headers }) => {
+      handle: ({ params, query, headers }) => {
+        const bad = refused(params, query);
+        if (bad) return bad;
         const existing = rules.get(key(params));
         if (!existing) return { status: 204 };
         const ifMatch = headers['if-match'];
         if (ifMatch && ifMatch !== '*' && ifMatch !== existing.etag) return error(412, 'PreconditionFailed', 'The etag does not match: another writer changed the rule.');
-        rules.delete(key(params));
-        return { status: 200 };
+        existing.properties = { ...existing.properties, provisioningState: 'Deleting' };
+        const name = crypto.randomUUID();
+        deletions.set(name, { key: key(params), pollsLeft: o.pollsPerOperation ?? 1 });
+        return { status: 202, headers: { location: `${baseUrl()}/subscriptions/${params.sub}/providers/Microsoft.Network/locations/westeurope/operationResults/${name}?api-version=2024-07-01`, 'retry-after': '0' } };
+      },
+    },
+    {
+      method: 'GET',
+      path: '/subscriptions/:sub/providers/Microsoft.Network/locations/:location/operationResults/:op',
+      handle: ({ params }) => {
+        const d = deletions.get(params.op!);
+        if (!d) return error(404, 'NotFound', 'Operation not found.');
+        if (d.pollsLeft-- > 0) return { status: 202, headers: { location: `${baseUrl()}/subscriptions/${params.sub}/providers/Microsoft.Network/locations/${params.location}/operationResults/${params.op}?api-version=2024-07-01`, 'retry-after': '0' } };
+        rules.delete(d.key);
+        deletions.delete(params.op!);
+        return { status: 204 };
       },
     },
     {

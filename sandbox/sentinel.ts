@@ -50,6 +50,23 @@ function incidentProblem(p: Record<string, unknown> | undefined): string | undef
   return undefined;
 }
 
+/** Properties only Sentinel sets: a PUT cannot change them, and one that leaves them out keeps them. */
+const SERVER_SET = ['incidentNumber', 'createdTimeUtc', 'incidentUrl', 'providerName', 'providerIncidentId', 'additionalData', 'relatedAnalyticRuleIds'];
+
+/**
+ * A PUT replaces the incident: what the body says, plus the fields only the server sets. Anything
+ * the client leaves out (owner, labels, description) is gone, as in Sentinel.
+ */
+function replacedProperties(existing: SentinelIncidentResource | undefined, sent: Record<string, unknown>, nextNumber: number): SentinelIncidentResource['properties'] {
+  const now = new Date().toISOString();
+  const kept: Record<string, unknown> = existing
+    ? Object.fromEntries(SERVER_SET.filter((k) => existing.properties[k] !== undefined).map((k) => [k, existing.properties[k]]))
+    : { incidentNumber: nextNumber, createdTimeUtc: now };
+  const writable = Object.fromEntries(Object.entries(sent).filter(([k]) => !SERVER_SET.includes(k)));
+  const properties: Record<string, unknown> = { ...writable, ...kept, lastModifiedTimeUtc: now };
+  return properties as SentinelIncidentResource['properties'];
+}
+
 /** Why Sentinel would refuse this createIndicator body, or undefined. */
 function indicatorProblem(b: { kind?: unknown; properties?: Record<string, unknown> } | undefined): string | undefined {
   if (b?.kind !== 'indicator') return "'kind' must be 'indicator'";
@@ -66,8 +83,9 @@ function indicatorProblem(b: { kind?: unknown; properties?: Record<string, unkno
 
 /**
  * The SecurityInsights API of one workspace: incidents (list with `$filter=properties/incidentNumber eq N`
- * and `$top`, get, create-or-update with the etag check, comments) and threat-intelligence indicators
- * (create, list, get, delete), in the CloudError shape on failure.
+ * and `$top`, get, create-or-update — a replace, refused with 409 Conflict for a stale etag, as
+ * Sentinel does — and comments) and threat-intelligence indicators (create, list, get, delete),
+ * in the CloudError shape on failure.
  */
 export function createSentinelRoutes(seed: SentinelIncidentResource[] = []): {
   routes: Route[];
@@ -116,7 +134,9 @@ export function createSentinelRoutes(seed: SentinelIncidentResource[] = []): {
           const b = body as { etag?: string; properties?: Record<string, unknown> } | undefined;
           const problem = incidentProblem(b?.properties);
           if (problem) return badRequest(problem);
-          if (existing && b?.etag && b.etag !== existing.etag) return { status: 412, body: { error: { code: 'PreconditionFailed', message: 'The etag does not match' } } };
+          if (existing && b?.etag && b.etag !== existing.etag) {
+            return { status: 409, body: { error: { code: 'Conflict', message: `Newer version of resource '${existing.name}' exists. Data was not saved` } } };
+          }
           const resource: SentinelIncidentResource = {
             ...(existing ?? {
               id: `${workspaceId(params)}/incidents/${params.incidentId}`,
@@ -124,7 +144,7 @@ export function createSentinelRoutes(seed: SentinelIncidentResource[] = []): {
               type: 'Microsoft.SecurityInsights/incidents',
             }),
             etag: etag(),
-            properties: { ...(existing?.properties ?? { incidentNumber: incidents.size + 1 }), ...(b?.properties ?? {}), lastModifiedTimeUtc: new Date().toISOString() } as SentinelIncidentResource['properties'],
+            properties: replacedProperties(existing, b!.properties!, incidents.size + 1),
           };
           incidents.set(params.incidentId!.toLowerCase(), resource);
           return { status: existing ? 200 : 201, body: resource };
@@ -186,7 +206,8 @@ export function createSentinelRoutes(seed: SentinelIncidentResource[] = []): {
     {
       method: 'DELETE',
       path: `${WORKSPACE}/threatIntelligence/main/indicators/:name`,
-      handle: ({ params, query }) => requireApiVersion(query) ?? (indicators.delete(params.name!) ? { status: 200 } : notFound('Threat intelligence indicator')),
+      // 200 when it deleted one, 204 when there was none: the spec lists no 404 here.
+      handle: ({ params, query }) => requireApiVersion(query) ?? (indicators.delete(params.name!) ? { status: 200 } : { status: 204 }),
     },
   ];
   return {

@@ -33,13 +33,15 @@ export interface Route {
 
 /**
  * Switches that make a stand-in misbehave the way real upstreams do. Counts are consumed one per
- * request; `hang` never answers (to test timeouts without sleeping).
+ * request; `hang` never answers (to test timeouts without sleeping). `fail` may be limited to one
+ * route (`method` and `path` pattern, the others answer normally) and may carry a body of its own,
+ * sent as HTML when it is a string (a gateway's error page).
  */
 export interface Behaviour {
   latencyMs: number;
   hang: boolean;
   throttle: { count: number; retryAfterSeconds: number };
-  fail: { count: number; status: number };
+  fail: { count: number; status: number; method?: string; path?: string; body?: unknown };
 }
 
 export interface StandIn {
@@ -98,6 +100,9 @@ const parseBody = (text: string): unknown => {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+const failsNow = (fail: Behaviour['fail'], method: string, path: string) =>
+  fail.count > 0 && (!fail.method || fail.method === method) && (!fail.path || compile(fail.path).test(path));
+
 /**
  * Starts a real HTTP server that answers `routes` and records every request. The control path
  * `POST /_sandbox/behaviour` (JSON `Partial<Behaviour>`) lets `npm run dev` switch latency, errors
@@ -150,9 +155,11 @@ export async function startStandIn(name: string, routes: Route[], options: { por
           body: { error: { code: 'TooManyRequests', message: `${name} stand-in is throttling` } },
         });
       }
-      if (behaviour.fail.count > 0) {
+      if (failsNow(behaviour.fail, req.method ?? 'GET', url.pathname)) {
         behaviour.fail.count -= 1;
-        return send(res, { status: behaviour.fail.status, body: { error: { code: 'StandInFailure', message: `${name} stand-in failed on purpose` } } });
+        const { status, body: page } = behaviour.fail;
+        if (typeof page === 'string') return send(res, { status, body: page, headers: { 'content-type': 'text/html; charset=utf-8' } });
+        return send(res, { status, body: page ?? { error: { code: 'StandInFailure', message: `${name} stand-in failed on purpose` } } });
       }
       for (const route of compiled) {
         if (route.method !== req.method) continue;
@@ -199,7 +206,8 @@ export async function startStandIn(name: string, routes: Route[], options: { por
       });
     },
     set(partial) {
-      behaviour = { ...behaviour, ...partial };
+      // A copy: the counts are consumed here, never in the caller's object.
+      behaviour = { ...behaviour, ...structuredClone(partial) };
     },
     reset() {
       behaviour = defaultBehaviour();

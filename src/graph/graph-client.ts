@@ -7,7 +7,13 @@ import { UpstreamError } from '../enrichment/upstream';
 export interface GraphClient {
   /** GET a Graph path (relative to /v1.0); undefined for 404. Throws `UpstreamError` otherwise. */
   get<T>(path: string): Promise<T | undefined>;
+  /** POST to a query action (checkMemberGroups); undefined for 404, like `get`. */
   post<T>(path: string, body: unknown): Promise<T | undefined>;
+  /**
+   * POST to an action that changes something (revokeSignInSessions): a 404 is a failure, thrown as
+   * `UpstreamError` 404, never an answer. Undefined means an empty 2xx.
+   */
+  postAction<T>(path: string, body: unknown): Promise<T | undefined>;
   patch(path: string, body: unknown): Promise<void>;
 }
 
@@ -46,13 +52,18 @@ export function createGraphClient(o: { baseUrl: string; timeoutMs: number; crede
       throw new UpstreamError('Microsoft Graph', status, `HTTP ${status} from Microsoft Graph${code ? ` (${code})` : ''}`);
     }
   };
+  /** For writes a 404 is a failure, not an answer: the user to change does not exist. */
+  const mustExist = async <T>(path: string, send: (r: ReturnType<Client['api']>) => Promise<T>): Promise<T | undefined> => {
+    const done = await call(path, async (r) => ({ answer: await send(r) }));
+    if (done === undefined) throw new UpstreamError('Microsoft Graph', 404, 'HTTP 404 from Microsoft Graph (no such user)');
+    return done.answer ?? undefined;
+  };
   return {
     get: (path) => call(path, (r) => r.get()),
     post: (path, body) => call(path, (r) => r.post(body)),
+    postAction: (path, body) => mustExist(path, (r) => r.post(body)),
     async patch(path, body) {
-      // A 404 here is a failure, not an answer: the user to change does not exist.
-      const done = await call(path, async (r) => (await r.patch(body)) ?? true);
-      if (done === undefined) throw new UpstreamError('Microsoft Graph', 404, 'HTTP 404 from Microsoft Graph (no such user)');
+      await mustExist(path, (r) => r.patch(body));
     },
   };
 }

@@ -17,6 +17,8 @@ const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 const MAX_LABEL = 128;
 const MAX_INDICATOR = 2048;
 const ETAG_RETRIES = 5;
+/** Sentinel answers a stale etag with 409 "Newer version of resource … exists"; 412 is the HTTP way to say the same. */
+const STALE_ETAG = new Set([409, 412]);
 
 export type IncidentClassification = 'Undetermined' | 'TruePositive' | 'BenignPositive' | 'FalsePositive';
 export type IncidentClassificationReason = 'SuspiciousActivity' | 'SuspiciousButExpected' | 'IncorrectAlertLogic' | 'InaccurateData';
@@ -57,9 +59,10 @@ export interface SentinelClient {
   addComment(incidentArmId: string, commentId: string, message: string): Promise<void>;
   /**
    * Reads the incident, merges `change` into it and writes it back with its etag, so that an
-   * analyst's edit made meanwhile is never overwritten: on 412 it reads again and retries (up to
-   * 5 times). Idempotent: applying the same change twice leaves the incident as once (labels are
-   * not duplicated). Returns the incident as Sentinel answered the write (raw, for `parseIncident`).
+   * analyst's edit made meanwhile is never overwritten: on a stale etag (409 Conflict, as Sentinel
+   * answers it, or 412) it reads again and retries (up to 5 times). The whole incident is sent, as
+   * read, because the PUT replaces it. Idempotent: applying the same change twice leaves the
+   * incident as once (labels are not duplicated). Returns the incident as Sentinel answered the write (raw, for `parseIncident`).
    * Throws `AppError('BAD_REQUEST')` before any call for an invalid change (closing without a
    * classification, a reason that does not fit it), `UpstreamError` when Sentinel fails or does not answer.
    */
@@ -72,7 +75,8 @@ export interface SentinelClient {
    */
   createThreatIndicator(i: ThreatIndicatorRequest): Promise<{ name: string }>;
   /**
-   * Deletes an indicator by name; idempotent (`removed: false` when it was already gone).
+   * Deletes an indicator by name; idempotent. The API answers 200 when it deleted the indicator
+   * and 204 when there was none (ARM's convention), so `removed` is false for 204 (and a 404).
    * Throws `AppError('BAD_REQUEST')` for a malformed name, `UpstreamError` when Sentinel fails.
    */
   deleteThreatIndicator(name: string): Promise<{ removed: boolean }>;
@@ -261,7 +265,7 @@ export function createSentinelClient(o: SentinelClientOptions): SentinelClient {
         if (change.addLabels?.length) properties.labels = withLabels(incident.properties.labels, change.addLabels);
         const written = await exchange('PUT', path, { etag: incident.etag, properties });
         if (written.status === 200 || written.status === 201) return written.body;
-        if (written.status !== 412 || retries >= ETAG_RETRIES) throw failed(written);
+        if (!STALE_ETAG.has(written.status) || retries >= ETAG_RETRIES) throw failed(written);
       }
     },
     async createThreatIndicator(i) {
@@ -290,8 +294,8 @@ export function createSentinelClient(o: SentinelClientOptions): SentinelClient {
     async deleteThreatIndicator(name) {
       if (!NAME.test(name)) throw badRequest('not a Sentinel threat indicator name');
       const answer = await exchange('DELETE', `/threatIntelligence/main/indicators/${name}?api-version=${SENTINEL_API_VERSION}`);
-      if (answer.status === 200 || answer.status === 204) return { removed: true };
-      if (answer.status === 404) return { removed: false };
+      if (answer.status === 200) return { removed: true };
+      if (answer.status === 204 || answer.status === 404) return { removed: false };
       throw failed(answer);
     },
   };

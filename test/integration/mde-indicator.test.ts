@@ -74,7 +74,8 @@ describe('Block file hash with a Defender for Endpoint indicator', () => {
     await expect(wrongCase).rejects.toMatchObject({ name: 'UpstreamError', upstream: 'Defender for Endpoint', status: 400, message: 'Defender for Endpoint answered 400 InvalidRequestBody: Request body is incorrect' });
     await expect(wrongCase).rejects.not.toMatchObject({ message: expect.stringContaining('sandbox-bearer-token') });
     expect(mde.requests('POST', '/api/indicators')[0]!.headers.authorization).toBe('Bearer sandbox-bearer-token');
-    expect(scopes).toEqual(['https://api.securitycenter.microsoft.com/.default']);
+    // The scope follows the configured endpoint (here the sandbox's own origin), as for Graph.
+    expect(scopes).toEqual([`${new URL(mde.url).origin}/.default`]);
 
     for (const path of ['https://attacker.example/api/indicators', '/api/../oauth2/token', '/api/%2E%2e/oauth2/token', '/indicators']) {
       await expect(client().request('GET', path)).rejects.toMatchObject({ code: 'BAD_REQUEST' });

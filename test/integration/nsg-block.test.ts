@@ -53,7 +53,12 @@ describe('Block IP on a network security group', () => {
     expect((await b.unblock('8.8.8.8')).changed).toBe(true);
     expect(prefixes('vigil-block-out')).toEqual(['1.1.1.1']);
     await b.unblock('1.1.1.1');
+    // The last address out deletes the rules: 202 with only Location, followed until the delete is done.
+    const [del] = arm.requests('DELETE');
+    expect(del!.query['api-version']).toBe('2024-07-01');
+    expect(arm.requests('GET', `/subscriptions/${SANDBOX_SUBSCRIPTION}/providers/Microsoft.Network/locations/:l/operationResults/:op`)).toHaveLength(6);
     expect(arm.nsgRules.has('edge-nsg/vigil-block-in')).toBe(false);
+    expect(arm.nsgRules.has('edge-nsg/vigil-block-out')).toBe(false);
   });
 
   it('loses no address when five blocks race: every etag conflict is read again', async () => {
@@ -62,6 +67,30 @@ describe('Block IP on a network security group', () => {
     expect([...(prefixes('vigil-block-in') ?? [])].sort()).toEqual([...ips].sort());
     expect([...(prefixes('vigil-block-out') ?? [])].sort()).toEqual([...ips].sort());
     expect(arm.requests('PUT').length).toBeGreaterThan(ips.length * 2);
+  });
+
+  it('the stand-in refuses a rule the Network RP would', async () => {
+    const rules = `${arm.url}${nsgId('edge-nsg')}/securityRules`;
+    const valid = { protocol: '*', access: 'Deny', direction: 'Inbound', priority: 120, sourcePortRange: '*', destinationPortRange: '*', sourceAddressPrefix: '203.0.113.9', destinationAddressPrefix: '*' };
+    const put = (url: string, properties: Record<string, unknown>) => fetch(url, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ properties }) });
+    const refusal = async (res: Response) => ({ status: res.status, code: ((await res.json()) as { error: { code: string } }).error.code });
+
+    expect(await refusal(await put(`${rules}/soc-in`, valid))).toEqual({ status: 400, code: 'MissingApiVersionParameter' });
+    expect(await refusal(await put(`${arm.url}${nsgId('no-such-nsg')}/securityRules/soc-in?api-version=2024-07-01`, valid))).toEqual({ status: 404, code: 'ResourceNotFound' });
+    for (const [properties, code] of [
+      [{ ...valid, priority: 99 }, 'SecurityRuleInvalidPriority'],
+      [{ ...valid, priority: 4097 }, 'SecurityRuleInvalidPriority'],
+      [{ ...valid, protocol: 'HTTP' }, 'SecurityRuleInvalidProtocol'],
+      [{ ...valid, direction: 'Sideways' }, 'SecurityRuleInvalidDirection'],
+    ] as const) {
+      expect(await refusal(await put(`${rules}/soc-in?api-version=2024-07-01`, properties))).toEqual({ status: 400, code });
+    }
+    expect((await put(`${rules}/soc-in?api-version=2024-07-01`, valid)).status).toBe(201);
+    // The same priority is refused in the same direction only, and a rule may keep its own.
+    expect(await refusal(await put(`${rules}/soc-in-2?api-version=2024-07-01`, valid))).toEqual({ status: 400, code: 'SecurityRuleConflict' });
+    expect((await put(`${rules}/soc-out?api-version=2024-07-01`, { ...valid, direction: 'Outbound' })).status).toBe(201);
+    const etag = arm.nsgRules.get('edge-nsg/soc-in')!.etag;
+    expect((await fetch(`${rules}/soc-in?api-version=2024-07-01`, { method: 'PUT', headers: { 'content-type': 'application/json', 'if-match': etag }, body: JSON.stringify({ properties: { ...valid, protocol: 'Tcp' } }) })).status).toBe(200);
   });
 
   it('waits out throttling and reports a failed operation', async () => {

@@ -56,6 +56,37 @@ describe('Sentinel write-back: incidents', () => {
     expect(parseIncident(answered, { portalUrl: 'https://portal.azure.com' })).toMatchObject({ status: 'Active', owner: { name: 'Megan Bowen', objectId: OWNER.objectId } });
   });
 
+  it('sends the whole incident, so what it does not change survives a PUT that replaces', async () => {
+    const labels = [{ labelName: 'Phishing', labelType: 'AutoAssigned' }];
+    const incident = seeded({ labels, owner: OWNER, createdTimeUtc: '2026-11-24T01:00:00Z' });
+    await clientFor(sentinel.url).updateIncident(incident.id, { status: 'Closed', classification: 'TruePositive' });
+    expect(sentinel.getIncident(incident.name)!.properties).toMatchObject({
+      status: 'Closed',
+      owner: OWNER,
+      labels,
+      title: incident.properties.title,
+      description: incident.properties.description,
+      incidentNumber: 1041,
+      createdTimeUtc: '2026-11-24T01:00:00Z',
+    });
+  });
+
+  it('the stand-in replaces the incident on PUT, keeping only what the server sets', async () => {
+    const incident = seeded({ labels: [{ labelName: 'vip', labelType: 'User' }], owner: OWNER, createdTimeUtc: '2026-11-24T01:00:00Z' });
+    const res = await fetch(`${sentinel.url}${incident.id}?api-version=2025-09-01`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ etag: incident.etag, properties: { title: 'Renamed', severity: 'Low', status: 'Active', incidentNumber: 1 } }),
+    });
+    expect(res.status).toBe(200);
+    const stored = sentinel.getIncident(incident.name)!;
+    expect(stored.properties).toMatchObject({ title: 'Renamed', severity: 'Low', status: 'Active', incidentNumber: 1041, createdTimeUtc: '2026-11-24T01:00:00Z', lastModifiedTimeUtc: expect.any(String) });
+    expect(stored.properties).not.toHaveProperty('owner');
+    expect(stored.properties).not.toHaveProperty('labels');
+    expect(stored.properties).not.toHaveProperty('description');
+    expect(stored.etag).not.toBe(incident.etag);
+  });
+
   it('closes with a classification, its reason and a comment', async () => {
     const incident = seeded();
     await clientFor(sentinel.url).updateIncident(incident.id, { status: 'Closed', classification: 'TruePositive', classificationComment: 'Password spray confirmed; account reset.' });
@@ -178,7 +209,7 @@ describe('Sentinel write-back: an edit between read and write', () => {
   afterAll(() => server.close());
   beforeEach(() => server.reset());
 
-  it('gets 412, reads again and writes over the newer version, keeping the colleague’s edit', async () => {
+  it('gets 409 Conflict, reads again and writes over the newer version, keeping the colleague’s edit', async () => {
     edits = 1;
     await clientFor(server.url).updateIncident(incident.id, { owner: OWNER, addLabels: ['vigil'] });
 
@@ -196,11 +227,11 @@ describe('Sentinel write-back: an edit between read and write', () => {
     });
   });
 
-  it('gives up with the 412 after five retries', async () => {
+  it('gives up with the 409 after five retries', async () => {
     edits = 100;
     const e = await failure(clientFor(server.url).updateIncident(incident.id, { status: 'Active' }));
-    expect(e).toMatchObject({ status: 412 });
-    expect(e.message).toContain('PreconditionFailed');
+    expect(e).toMatchObject({ status: 409 });
+    expect(e.message).toBe(`Sentinel answered 409 Conflict: Newer version of resource '${incident.name}' exists. Data was not saved`);
     expect(server.requests('PUT', INCIDENT)).toHaveLength(6);
     edits = 0;
   });
@@ -267,7 +298,7 @@ describe('Sentinel write-back: threat-intelligence indicators', () => {
     expect(sentinel.requests()).toEqual([]);
   });
 
-  it('deletes an indicator once: true, then false', async () => {
+  it('deletes an indicator once: 200 is removed, then 204 (there was none) is not', async () => {
     const client = clientFor(sentinel.url);
     const { name } = await client.createThreatIndicator({ type: 'domain', value: 'evil.example', description: 'd' });
     const listed = await fetch(`${sentinel.url}${INDICATORS.replace(':sub', SUBSCRIPTION).replace(':rg', 'soc-rg').replace(':ws', 'soc-workspace')}/indicators?api-version=2025-09-01`);
@@ -276,6 +307,8 @@ describe('Sentinel write-back: threat-intelligence indicators', () => {
     await expect(client.deleteThreatIndicator(name)).resolves.toEqual({ removed: true });
     await expect(client.deleteThreatIndicator(name)).resolves.toEqual({ removed: false });
     expect(sentinel.requests('DELETE', `${INDICATORS}/indicators/:name`)).toHaveLength(2);
+    const again = await fetch(`${sentinel.url}${INDICATORS.replace(':sub', SUBSCRIPTION).replace(':rg', 'soc-rg').replace(':ws', 'soc-workspace')}/indicators/${name}?api-version=2025-09-01`, { method: 'DELETE' });
+    expect(again.status).toBe(204);
     await expect(client.deleteThreatIndicator('../incidents/x')).rejects.toMatchObject({ code: 'BAD_REQUEST' });
   });
 

@@ -23,6 +23,13 @@ describe('Disable user through Microsoft Graph', () => {
     expect(graph.users.find((u) => u.userPrincipalName === 'bob.risky@contoso.example')!.accountEnabled).toBe(true);
   });
 
+  it('does not count a 404 from revokeSignInSessions as revoked: the user was not found', async () => {
+    // The user disappears between the two calls: the PATCH works, the revoke answers 404.
+    graph.set({ fail: { count: 1, status: 404, method: 'POST', path: '/v1.0/users/:id/revokeSignInSessions' } });
+    await expect(disabler().disable('bob.risky@contoso.example')).rejects.toMatchObject({ status: 404, message: 'HTTP 404 from Microsoft Graph (no such user)' });
+    expect(graph.requests('POST')).toHaveLength(1);
+  });
+
   it('fails plainly for an unknown user and refuses an id that is not one', async () => {
     await expect(disabler().disable('nobody@contoso.example')).rejects.toThrow('HTTP 404 from Microsoft Graph (no such user)');
     await expect(disabler().disable('../groups/x')).rejects.toThrow('is not an Entra object id or a UPN');

@@ -1,6 +1,8 @@
-import { nsgId, startArm, vmId } from '../../sandbox/arm';
+import { nicId, nsgId, startArm, vmId } from '../../sandbox/arm';
 import { createArmClient } from '../../src/actions/executors/arm-client';
 import { createVmIsolator } from '../../src/actions/executors/vm-isolate';
+
+const NIC_PUT = '/subscriptions/:s/resourceGroups/:rg/providers/Microsoft.Network/networkInterfaces/:nic';
 
 describe('Isolate VM behind the isolation NSG', () => {
   let arm: Awaited<ReturnType<typeof startArm>>;
@@ -9,24 +11,96 @@ describe('Isolate VM behind the isolation NSG', () => {
   });
   afterAll(() => arm.close());
   beforeEach(() => arm.reset());
-  const isolator = () => createVmIsolator({ arm: createArmClient({ endpoint: arm.url, timeoutMs: 2000, sleep: async () => undefined }), isolationNsgId: nsgId('isolation-nsg'), subscriptionId: '00000000-0000-0000-0000-000000000000' });
+  const isolator = (a = arm) => createVmIsolator({ arm: createArmClient({ endpoint: a.url, timeoutMs: 2000, sleep: async () => undefined }), isolationNsgId: nsgId('isolation-nsg'), subscriptionId: '00000000-0000-0000-0000-000000000000' });
+  const vm = (name: string) => arm.vms.find((v) => v.name === name)!;
 
   it('points the NIC at the isolation NSG with its etag, remembers the old one, and the undo restores it', async () => {
     const r = await isolator().isolate(vmId('web-01'));
-    expect(r).toMatchObject({ previousNsgId: nsgId('web-nsg'), changed: true });
-    const [put] = arm.requests('PUT', '/subscriptions/:s/resourceGroups/:rg/providers/Microsoft.Network/networkInterfaces/:nic');
+    expect(r).toEqual({ nics: [nicId('web-01-nic')], previousNsgId: { [nicId('web-01-nic')]: nsgId('web-nsg') }, changed: true });
+    const [put] = arm.requests('PUT', NIC_PUT);
     expect(put!.headers['if-match']).toBe('W/"nic-web-01-0"');
     expect((put!.body as { properties: { networkSecurityGroup: { id: string } } }).properties.networkSecurityGroup).toEqual({ id: nsgId('isolation-nsg') });
-    expect(arm.vms.find((v) => v.name === 'web-01')!.nsg).toBe('isolation-nsg');
-    // Isolating again changes nothing and keeps what the first isolation remembered.
-    expect(await isolator().isolate(vmId('web-01'))).toMatchObject({ changed: false });
+    expect(vm('web-01').nsg).toBe('isolation-nsg');
+    // Isolating again changes nothing, and its Undo would not touch the NIC.
+    expect(await isolator().isolate(vmId('web-01'))).toEqual({ nics: [nicId('web-01-nic')], previousNsgId: {}, changed: false });
     await isolator().release(vmId('web-01'), r.previousNsgId);
-    expect(arm.vms.find((v) => v.name === 'web-01')!.nsg).toBe('web-nsg');
+    expect(vm('web-01').nsg).toBe('web-nsg');
+  });
+
+  it("writes the whole NIC back, so its tags survive isolation and release", async () => {
+    const r = await isolator().isolate(vmId('web-01'));
+    const [put] = arm.requests('PUT', NIC_PUT);
+    expect(put!.body).toMatchObject({ location: 'westeurope', tags: { env: 'prod', costCenter: 'cc-1042' }, properties: { ipConfigurations: [expect.objectContaining({ name: 'ipconfig1' })] } });
+    expect(vm('web-01').nicTags).toEqual({ env: 'prod', costCenter: 'cc-1042' });
+    await isolator().release(vmId('web-01'), r.previousNsgId);
+    expect(vm('web-01')).toMatchObject({ nsg: 'web-nsg', nicTags: { env: 'prod', costCenter: 'cc-1042' } });
+  });
+
+  it('isolates every NIC of the VM and gives each its own NSG back', async () => {
+    const r = await isolator().isolate(vmId('app-01'));
+    expect(r).toEqual({
+      nics: [nicId('app-01-nic'), nicId('app-01-nic-backend')],
+      previousNsgId: { [nicId('app-01-nic')]: nsgId('app-nsg'), [nicId('app-01-nic-backend')]: null },
+      changed: true,
+    });
+    expect(vm('app-01').nsg).toBe('isolation-nsg');
+    expect(vm('app-01').moreNics![0]).toMatchObject({ nsg: 'isolation-nsg', tags: { env: 'prod', tier: 'backend' } });
+
+    await isolator().release(vmId('app-01'), r.previousNsgId);
+    expect(vm('app-01')).toMatchObject({ nsg: 'app-nsg', nicTags: { env: 'prod', tier: 'front' } });
+    expect(vm('app-01').moreNics![0]).toMatchObject({ nsg: null, tags: { env: 'prod', tier: 'backend' } });
+  });
+
+  it('puts back the NICs it moved when another NIC cannot be isolated', async () => {
+    arm.set({ fail: { count: 1, status: 400, method: 'PUT', path: NIC_PUT.replace(':nic', 'app-01-nic-backend') } });
+    await expect(isolator().isolate(vmId('app-01'))).rejects.toMatchObject({ name: 'ArmError', status: 400 });
+    expect(vm('app-01').nsg).toBe('app-nsg');
+    expect(vm('app-01').moreNics![0]!.nsg).toBeNull();
+  });
+
+  it('releases an isolation recorded with the single previous NSG of the first NIC', async () => {
+    // What an isolation stored before every NIC was isolated: `previousNsgId` was the first NIC's NSG.
+    await isolator().isolate(vmId('web-01'));
+    await isolator().release(vmId('web-01'), nsgId('web-nsg'));
+    expect(vm('web-01').nsg).toBe('web-nsg');
+  });
+
+  it('fails when a NIC to release no longer exists, instead of reading it as "no NSG"', async () => {
+    const r = await isolator().isolate(vmId('app-01'));
+    const backend = vm('app-01').moreNics!.pop()!;
+    try {
+      await expect(isolator().release(vmId('app-01'), r.previousNsgId)).rejects.toMatchObject({ status: 404, message: 'the network interface app-01-nic-backend no longer exists' });
+      // The NIC that is still there is released all the same.
+      expect(vm('app-01').nsg).toBe('app-nsg');
+    } finally {
+      vm('app-01').moreNics!.push({ ...backend, nsg: null });
+    }
+  });
+
+  it('takes a NIC that answers 404 for an error, never for a NIC without an NSG', async () => {
+    const gone = () => ({ count: 1, status: 404, method: 'GET', path: NIC_PUT.replace(':nic', 'web-01-nic') });
+    arm.set({ fail: gone() });
+    await expect(isolator().isolate(vmId('web-01'))).rejects.toMatchObject({ status: 404, message: 'the network interface web-01-nic no longer exists' });
+    // An isolation recorded with no previous NSG: a missing NIC must not read as "already released".
+    arm.set({ fail: gone() });
+    await expect(isolator().release(vmId('web-01'), null)).rejects.toMatchObject({ status: 404, message: 'the network interface web-01-nic no longer exists' });
+    expect(arm.requests('PUT')).toHaveLength(0);
   });
 
   it('refuses a VM tagged vigil-protected, and a VM that does not exist', async () => {
     await expect(isolator().isolate(vmId('dc-01'))).rejects.toThrow('dc-01 is tagged vigil-protected');
     await expect(isolator().isolate(vmId('ghost'))).rejects.toThrow('the VM ghost does not exist');
     expect(arm.requests('PUT')).toHaveLength(0);
+  });
+
+  it('finds a VM by name on a later page of the VM list', async () => {
+    const paged = await startArm({ vmPageSize: 1 });
+    try {
+      expect(await isolator(paged).find('app-01.contoso.example')).toEqual({ vmId: vmId('app-01'), protectedByTag: false });
+      expect(paged.requests('GET', '/subscriptions/:s/providers/Microsoft.Compute/virtualMachines').map((r) => r.query.$skiptoken)).toEqual([undefined, '1', '2']);
+      expect(await isolator(paged).find('nowhere-01')).toBeUndefined();
+    } finally {
+      await paged.close();
+    }
   });
 });

@@ -26,11 +26,31 @@ export interface ArmResponse<T> {
 export interface ArmClient {
   /** One request; 429 and 5xx are retried after `Retry-After` (or a back-off), up to `maxAttempts`. */
   request<T>(method: 'GET' | 'PUT' | 'DELETE', pathOrUrl: string, o?: { body?: unknown; headers?: Record<string, string> }): Promise<ArmResponse<T>>;
-  /** Follows `Azure-AsyncOperation` until the operation ends; throws unless it `Succeeded`. */
+  /**
+   * Follows a long-running operation to its end: `Azure-AsyncOperation` until it `Succeeded`, or
+   * else (201/202 with only `Location`) `Location` until it stops answering 202. Throws if it fails
+   * or outlasts `maxWaitMs`; returns at once for a response that started no operation.
+   */
   waitFor(response: ArmResponse<unknown>, what: string): Promise<void>;
 }
 
 const RETRIABLE = new Set([429, 500, 502, 503, 504]);
+
+/** A gateway in front of ARM may answer 502/503/504 with an HTML page: that is no reason to stop retrying. */
+const parseBody = (text: string): unknown => {
+  if (!text) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+};
+
+/**
+ * Operation URLs come from response headers: only ARM's own origin may receive our token.
+ * A prefix check would also pass `https://management.azure.com.evil.example` or `…@evil.example`.
+ */
+const sameOrigin = (url: string, endpoint: string) => URL.canParse(url) && new URL(url).origin === new URL(endpoint).origin;
 
 /**
  * Azure Resource Manager for write operations: bearer token from the credential (none without
@@ -41,7 +61,7 @@ export function createArmClient(o: { endpoint: string; credential?: TokenCredent
   const maxAttempts = o.maxAttempts ?? 5;
   const request: ArmClient['request'] = async (method, pathOrUrl, options = {}) => {
     const url = pathOrUrl.startsWith('http') ? pathOrUrl : `${o.endpoint}${pathOrUrl}`;
-    if (!url.startsWith(o.endpoint)) throw new ArmError(0, 'refusing to follow an operation URL outside the ARM endpoint');
+    if (!sameOrigin(url, o.endpoint)) throw new ArmError(0, 'refusing to follow an operation URL outside the ARM endpoint');
     for (let attempt = 1; ; attempt++) {
       const token = await bearerFor(o.credential, `${o.endpoint}/.default`);
       let res: Response;
@@ -60,7 +80,7 @@ export function createArmClient(o: { endpoint: string; credential?: TokenCredent
         throw new ArmError(0, isTimeout(e) ? `Azure Resource Manager did not answer within ${o.timeoutMs} ms` : 'Azure Resource Manager is unreachable');
       }
       const text = await res.text();
-      const body = text ? (JSON.parse(text) as unknown) : undefined;
+      const body = parseBody(text);
       if (RETRIABLE.has(res.status) && attempt < maxAttempts) {
         await sleep(parseRetryAfter(res.headers.get('retry-after')) ?? Math.min(30_000, 1000 * 2 ** (attempt - 1)));
         continue;
@@ -72,18 +92,39 @@ export function createArmClient(o: { endpoint: string; credential?: TokenCredent
       return { status: res.status, body: body as never, headers: res.headers };
     }
   };
+  const maxWaitMs = o.maxWaitMs ?? 120_000;
+  const stillRunning = (what: string) => new ArmError(0, `${what} still running after ${Math.round(maxWaitMs / 1000)} s`);
+  /** ARM's other way to report progress: `Location` answers 202 while running, then the final 200/204. */
+  const followLocation = async (started: ArmResponse<unknown>, what: string, until: number) => {
+    let location = started.headers.get('location')!;
+    let wait = parseRetryAfter(started.headers.get('retry-after')) ?? 1000;
+    for (;;) {
+      await sleep(wait);
+      const r = await request('GET', location);
+      if (r.status !== 202) {
+        if (r.status >= 300) throw new ArmError(r.status, `${what} failed: Azure Resource Manager answered ${r.status}`);
+        return;
+      }
+      if (Date.now() > until) throw stillRunning(what);
+      location = r.headers.get('location') ?? location;
+      wait = parseRetryAfter(r.headers.get('retry-after')) ?? 1000;
+    }
+  };
   return {
     request,
     async waitFor(response, what) {
       const operation = response.headers.get('azure-asyncoperation');
-      if (!operation) return;
-      const until = Date.now() + (o.maxWaitMs ?? 120_000);
+      const until = Date.now() + maxWaitMs;
+      if (!operation) {
+        if ((response.status === 201 || response.status === 202) && response.headers.get('location')) await followLocation(response, what, until);
+        return;
+      }
       for (;;) {
         const r = await request<{ status?: string; error?: { message?: string } }>('GET', operation);
         const status = r.body?.status;
         if (status === 'Succeeded') return;
         if (status === 'Failed' || status === 'Canceled') throw new ArmError(200, `${what} ${status.toLowerCase()}: ${r.body?.error?.message ?? 'no reason given'}`);
-        if (Date.now() > until) throw new ArmError(0, `${what} still running after ${Math.round((o.maxWaitMs ?? 120_000) / 1000)} s`);
+        if (Date.now() > until) throw stillRunning(what);
         await sleep(parseRetryAfter(r.headers.get('retry-after')) ?? 1000);
       }
     },

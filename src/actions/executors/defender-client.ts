@@ -6,7 +6,19 @@ import { parseRetryAfter } from '../../teams/connector-client';
 import { isTimeout } from '../../timeout';
 
 export const DEFENDER = 'Defender for Endpoint';
-const SCOPE = 'https://api.securitycenter.microsoft.com/.default';
+/** The resource every commercial Defender host takes tokens for, regional ones and api.security.microsoft.com included. */
+const COMMERCIAL_SCOPE = 'https://api.securitycenter.microsoft.com/.default';
+
+/**
+ * The token scope for the configured endpoint, derived from its origin as for Graph: a US
+ * Government host (api-gcc / api-gov .securitycenter.microsoft.us) is its own audience. Commercial
+ * hosts are the exception: Microsoft says to ask for the legacy resource whatever the host, or
+ * some APIs answer 403.
+ */
+export const defenderScope = (endpoint: string) => {
+  const { origin, hostname } = new URL(endpoint);
+  return hostname === 'microsoft.com' || hostname.endsWith('.microsoft.com') ? COMMERCIAL_SCOPE : `${origin}/.default`;
+};
 
 export interface DefenderClient {
   /** One call; 404 comes back as a status, every other failure is thrown. */
@@ -22,8 +34,8 @@ const isApiPath = (path: string) => {
 const backoff = (attempt: number) => Math.min(30_000, 1000 * 2 ** (attempt - 1));
 
 /**
- * The Defender for Endpoint API for response actions: bearer token for the Defender scope (none
- * without a credential: the sandbox), a timeout per call, and 429, 5xx and network failures
+ * The Defender for Endpoint API for response actions: bearer token for the endpoint's Defender
+ * scope (none without a credential: the sandbox), a timeout per call, and 429, 5xx and network failures
  * retried up to `maxAttempts` (Defender allows 100 calls a minute and says how long to wait in
  * `Retry-After`). Only `/api/…` paths are sent. Throws `UpstreamError` naming Defender's error
  * code (status 0 when it never answered); the message never carries a header or a token.
@@ -32,11 +44,12 @@ export function createDefenderClient(o: { endpoint: string; credential?: TokenCr
   const sleep = o.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const maxAttempts = o.maxAttempts ?? 4;
   const endpoint = o.endpoint.replace(/\/+$/, '');
+  const scope = defenderScope(endpoint);
   return {
     async request<T>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown) {
       if (!isApiPath(path)) throw new AppError('BAD_REQUEST', 'refusing a Defender for Endpoint path outside /api/');
       for (let attempt = 1; ; attempt++) {
-        const token = await bearerFor(o.credential, SCOPE);
+        const token = await bearerFor(o.credential, scope);
         let res: Response;
         try {
           res = await fetch(`${endpoint}${path}`, {

@@ -12,7 +12,8 @@ export interface UserDisabler {
 /**
  * Disable user through Microsoft Graph. The id must be a GUID or a UPN before it reaches a path.
  * Graph documents that `revokeSignInSessions` answers 200 with `{"value": true}` although 204 was
- * meant; any 2xx counts as done.
+ * meant: that or an empty 2xx counts as revoked. A 404 there (the user gone between the two calls)
+ * is thrown as "no such user", never reported as revoked.
  */
 export function createUserDisabler(o: { graph: GraphClient }): UserDisabler {
   const path = (user: string) => {
@@ -22,8 +23,8 @@ export function createUserDisabler(o: { graph: GraphClient }): UserDisabler {
   return {
     async disable(user) {
       await o.graph.patch(path(user), { accountEnabled: false });
-      const r = await o.graph.post<{ value?: boolean }>(`${path(user)}/revokeSignInSessions`, {});
-      return { revoked: r?.value !== false };
+      const r = await o.graph.postAction<{ value?: boolean }>(`${path(user)}/revokeSignInSessions`, {});
+      return { revoked: r === undefined || r.value === true };
     },
     async enable(user) {
       await o.graph.patch(path(user), { accountEnabled: true });

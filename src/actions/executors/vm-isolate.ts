@@ -1,4 +1,4 @@
-import { ArmError, NETWORK_API, type ArmClient } from './arm-client';
+import { ArmError, NETWORK_API, type ArmClient, type ArmResponse } from './arm-client';
 
 const COMPUTE_API = '2025-04-01';
 const ARM_ID = /^\/subscriptions\/[^?#\s]+$/;
@@ -13,51 +13,115 @@ interface Vm {
 interface Nic {
   etag?: string;
   location?: string;
+  tags?: Record<string, string>;
   properties?: Record<string, unknown> & { networkSecurityGroup?: { id?: string } | null };
 }
+interface VmPage {
+  value?: Vm[];
+  nextLink?: string;
+}
+
+/** The NSG each NIC had before isolation (null: none), by NIC id: what the Undo puts back. */
+export type PreviousNsgs = Record<string, string | null>;
 
 export interface VmIsolator {
   /** The Azure VM for a host (its ARM id when Sentinel gave one, else by name), and whether it is protected. */
   find(host: string, azureId?: string): Promise<{ vmId: string; protectedByTag: boolean } | undefined>;
-  /** Puts the VM's NIC behind the isolation NSG; returns the NSG it had, for the Undo. */
-  isolate(vmId: string): Promise<{ nic: string; previousNsgId: string | null; changed: boolean }>;
-  /** The Undo: gives the NIC its previous NSG back (none if it had none). */
-  release(vmId: string, previousNsgId: string | null): Promise<{ nic: string }>;
+  /**
+   * Puts every NIC of the VM behind the isolation NSG. `previousNsgId` holds the NSG of each NIC
+   * it moved (the field keeps the name the Undo has always read); a NIC already isolated is left
+   * out, so the Undo of a repeated isolation does not touch it.
+   */
+  isolate(vmId: string): Promise<{ nics: string[]; previousNsgId: PreviousNsgs; changed: boolean }>;
+  /**
+   * The Undo: gives each NIC its previous NSG back. `previous` is what `isolate` returned, or,
+   * for an isolation recorded before every NIC was isolated, the single NSG of the VM's first NIC.
+   */
+  release(vmId: string, previous: PreviousNsgs | string | null): Promise<{ nics: string[] }>;
 }
 
+const nicName = (nicId: string) => nicId.split('/').pop();
+
 /**
- * Isolate VM in Azure: the VM's first NIC is switched to a quarantine NSG (deny all but what the
- * SOC allows), written with the NIC's etag and followed to its end. A VM tagged
+ * Isolate VM in Azure: each of the VM's NICs is switched to a quarantine NSG (deny all but what
+ * the SOC allows), written with the NIC's etag and followed to its end. The NIC is written back
+ * whole, as it was read, so its tags and other settings survive. A VM tagged
  * `vigil-protected=true` is refused here, where its tags are read.
  */
 export function createVmIsolator(o: { arm: ArmClient; isolationNsgId: string; subscriptionId: string }): VmIsolator {
-  const nicOf = async (vmId: string) => {
+  const isProtected = (vm: Vm) => vm.tags?.['vigil-protected']?.toLowerCase() === 'true';
+  const isIsolation = (nsgId: string | null) => nsgId?.toLowerCase() === o.isolationNsgId.toLowerCase();
+
+  const nicsOf = async (vmId: string) => {
     if (!ARM_ID.test(vmId)) throw new ArmError(0, 'not an Azure VM id');
     const vm = await o.arm.request<Vm>('GET', `${vmId}?api-version=${COMPUTE_API}`);
     if (vm.status === 404 || !vm.body) throw new ArmError(404, `the VM ${vmId.split('/').pop()} does not exist`);
     if (isProtected(vm.body)) throw new ArmError(403, `${vm.body.name} is tagged vigil-protected and is never isolated by Vigil`);
-    const nicId = vm.body.properties?.networkProfile?.networkInterfaces?.[0]?.id;
-    if (!nicId || !ARM_ID.test(nicId)) throw new ArmError(0, `${vm.body.name} has no network interface`);
-    return nicId;
+    const nicIds = (vm.body.properties?.networkProfile?.networkInterfaces ?? []).map((n) => n?.id);
+    if (nicIds.length === 0 || !nicIds.every((id): id is string => typeof id === 'string' && ARM_ID.test(id))) throw new ArmError(0, `${vm.body.name} has no network interface Vigil can read`);
+    return nicIds;
   };
+
   const setNsg = async (nicId: string, nsgId: string | null, expectCurrent?: (current: string | null) => boolean) => {
     for (let attempt = 1; ; attempt++) {
       const nic = await o.arm.request<Nic>('GET', `${nicId}?api-version=${NETWORK_API}`);
-      if (!nic.body) throw new ArmError(404, 'the network interface does not exist');
-      const current = nic.body.properties?.networkSecurityGroup?.id ?? null;
+      // arm-client hands back a 404 with its error body: without this check a missing NIC would read as "no NSG".
+      if (nic.status === 404) throw new ArmError(404, `the network interface ${nicName(nicId)} no longer exists`);
+      if (!nic.body?.properties) throw new ArmError(0, `Azure Resource Manager answered without the properties of the network interface ${nicName(nicId)}`);
+      const current = nic.body.properties.networkSecurityGroup?.id ?? null;
       if (current?.toLowerCase() === nsgId?.toLowerCase()) return { previous: current, changed: false };
-      if (expectCurrent && !expectCurrent(current)) throw new ArmError(409, 'the network interface was changed by someone else since it was isolated; release it by hand');
+      if (expectCurrent && !expectCurrent(current)) throw new ArmError(409, `the network interface ${nicName(nicId)} was changed by someone else since it was isolated; release it by hand`);
+      // A PUT replaces the resource: send it all back (tags included) with only the NSG changed.
       const write = await o.arm.request('PUT', `${nicId}?api-version=${NETWORK_API}`, {
         headers: nic.body.etag ? { 'if-match': nic.body.etag } : {},
-        body: { location: nic.body.location, properties: { ...nic.body.properties, networkSecurityGroup: nsgId ? { id: nsgId } : null } },
+        body: { ...nic.body, properties: { ...nic.body.properties, networkSecurityGroup: nsgId ? { id: nsgId } : null } },
       });
       if (write.status === 412 && attempt < 5) continue;
-      if (write.status === 412) throw new ArmError(412, 'the network interface kept changing under us');
-      await o.arm.waitFor(write, 'updating the network interface');
+      if (write.status === 412) throw new ArmError(412, `the network interface ${nicName(nicId)} kept changing under us`);
+      await o.arm.waitFor(write, `updating the network interface ${nicName(nicId)}`);
       return { previous: current, changed: true };
     }
   };
-  const isProtected = (vm: Vm) => vm.tags?.['vigil-protected']?.toLowerCase() === 'true';
+
+  /**
+   * Puts each NIC back on its NSG, as long as it is still on the isolation NSG. One NIC that fails
+   * does not keep the others isolated; the first failure is thrown after all were tried (a retry
+   * is safe: the NICs already back are left alone).
+   */
+  const restore = async (previous: PreviousNsgs) => {
+    const failures: ArmError[] = [];
+    for (const [nicId, nsgId] of Object.entries(previous)) {
+      if (!ARM_ID.test(nicId)) {
+        failures.push(new ArmError(0, 'not a network interface id'));
+        continue;
+      }
+      await setNsg(nicId, nsgId, isIsolation).catch((e: unknown) => failures.push(e instanceof ArmError ? e : new ArmError(0, String(e))));
+    }
+    if (failures.length === 1) throw failures[0];
+    if (failures.length > 1) throw new ArmError(failures[0]!.status, failures.map((f) => f.message).join('; '));
+  };
+
+  /** Half an isolation would be retried with the moved NICs' NSGs forgotten: put them back, then fail with `e`. */
+  const putBack = async (moved: PreviousNsgs, e: unknown): Promise<never> => {
+    const stuck = await restore(moved).then(
+      () => undefined,
+      (undo: unknown) => (undo instanceof Error ? undo.message : String(undo)),
+    );
+    if (!stuck) throw e;
+    const message = e instanceof Error ? e.message : String(e);
+    throw new ArmError(e instanceof ArmError ? e.status : 0, `${message}; and the NICs already isolated could not be put back (${stuck}): release them by hand`);
+  };
+
+  /** Every VM in the subscription, page by page (ARM lists are pageable through `nextLink`). */
+  async function* allVms() {
+    let page: string | undefined = `/subscriptions/${encodeURIComponent(o.subscriptionId)}/providers/Microsoft.Compute/virtualMachines?api-version=${COMPUTE_API}`;
+    while (page) {
+      const list: ArmResponse<VmPage> = await o.arm.request<VmPage>('GET', page);
+      yield* list.body?.value ?? [];
+      page = list.body?.nextLink;
+    }
+  }
+
   return {
     async find(host, azureId) {
       if (azureId && VM_ID.test(azureId)) {
@@ -65,19 +129,33 @@ export function createVmIsolator(o: { arm: ArmClient; isolationNsgId: string; su
         if (vm.status !== 404 && vm.body) return { vmId: vm.body.id, protectedByTag: isProtected(vm.body) };
       }
       const short = host.split('.')[0]!.toLowerCase();
-      const list = await o.arm.request<{ value?: Vm[] }>('GET', `/subscriptions/${encodeURIComponent(o.subscriptionId)}/providers/Microsoft.Compute/virtualMachines?api-version=${COMPUTE_API}`);
-      const vm = list.body?.value?.find((v) => v.name.toLowerCase() === short && ARM_ID.test(v.id));
-      return vm && { vmId: vm.id, protectedByTag: isProtected(vm) };
+      for await (const vm of allVms()) {
+        if (vm.name?.toLowerCase() === short && ARM_ID.test(vm.id)) return { vmId: vm.id, protectedByTag: isProtected(vm) };
+      }
+      return undefined;
     },
     async isolate(vmId) {
-      const nic = await nicOf(vmId);
-      const r = await setNsg(nic, o.isolationNsgId);
-      return { nic, previousNsgId: r.changed ? r.previous : null, changed: r.changed };
+      const nics = await nicsOf(vmId);
+      const moved: PreviousNsgs = {};
+      try {
+        for (const nic of nics) {
+          const r = await setNsg(nic, o.isolationNsgId);
+          if (r.changed) moved[nic] = r.previous;
+        }
+      } catch (e) {
+        return putBack(moved, e);
+      }
+      return { nics, previousNsgId: moved, changed: Object.keys(moved).length > 0 };
     },
-    async release(vmId, previousNsgId) {
-      const nic = await nicOf(vmId);
-      await setNsg(nic, previousNsgId, (current) => current?.toLowerCase() === o.isolationNsgId.toLowerCase());
-      return { nic };
+    async release(vmId, previous) {
+      if (previous !== null && typeof previous === 'object') {
+        await restore(previous);
+        return { nics: Object.keys(previous) };
+      }
+      // Recorded before every NIC was isolated: only the first one was, and `previous` is its NSG.
+      const [first] = await nicsOf(vmId);
+      await setNsg(first!, previous, isIsolation);
+      return { nics: [first!] };
     },
   };
 }
