@@ -8,7 +8,7 @@ import { actionTitle, targetValue, type ActionKind, type ActionTarget } from './
 import { checkTarget, type Guardrails } from './guardrails';
 import type { NsgBlocker } from './executors/nsg-block';
 import type { UserDisabler } from './executors/user-disable';
-import type { VmIsolator } from './executors/vm-isolate';
+import type { PreviousNsgs, VmIsolator } from './executors/vm-isolate';
 import type { MachineIsolator } from './executors/mde-isolate';
 import type { HashBlocker } from './executors/mde-indicator';
 
@@ -104,7 +104,7 @@ export function createActionWorker(o: ActionWorkerOptions) {
   /** The Undo goes the way the isolation went, as its result recorded. */
   const release = async (before: Record<string, unknown>, comment: string): Promise<Record<string, unknown>> => {
     if (before.method === 'defender') return need(x.machines, 'Isolation through Defender for Endpoint').release(String(before.machineId), comment);
-    return need(x.vms, 'Isolate VM').release(String(before.vmId), (before.previousNsgId as string | null | undefined) ?? null);
+    return need(x.vms, 'Isolate VM').release((before.previousNsgId as PreviousNsgs | undefined) ?? {});
   };
 
   const run = async (a: StoredAction): Promise<Record<string, unknown>> => {

@@ -21,18 +21,31 @@ describe('Isolate VM behind the isolation NSG', () => {
     expect(put!.headers['if-match']).toBe('W/"nic-web-01-0"');
     expect((put!.body as { properties: { networkSecurityGroup: { id: string } } }).properties.networkSecurityGroup).toEqual({ id: nsgId('isolation-nsg') });
     expect(vm('web-01').nsg).toBe('isolation-nsg');
-    // Isolating again changes nothing, and its Undo would not touch the NIC.
-    expect(await isolator().isolate(vmId('web-01'))).toEqual({ nics: [nicId('web-01-nic')], previousNsgId: {}, changed: false });
-    await isolator().release(vmId('web-01'), r.previousNsgId);
+    // A second run (the first one's result was lost with its process) changes nothing and still
+    // knows, from the NIC's tag, which NSG the Undo gives back.
+    const again = await isolator().isolate(vmId('web-01'));
+    expect(again).toEqual({ nics: [nicId('web-01-nic')], previousNsgId: { [nicId('web-01-nic')]: nsgId('web-nsg') }, changed: false });
+    expect(arm.requests('PUT', NIC_PUT)).toHaveLength(1);
+    await isolator().release(again.previousNsgId);
     expect(vm('web-01').nsg).toBe('web-nsg');
+  });
+
+  it('leaves out of the Undo a NIC someone isolated by hand (no tag of ours says what it had)', async () => {
+    vm('web-01').nsg = 'isolation-nsg';
+    try {
+      expect(await isolator().isolate(vmId('web-01'))).toEqual({ nics: [nicId('web-01-nic')], previousNsgId: {}, changed: false });
+      expect(arm.requests('PUT', NIC_PUT)).toEqual([]);
+    } finally {
+      vm('web-01').nsg = 'web-nsg';
+    }
   });
 
   it("writes the whole NIC back, so its tags survive isolation and release", async () => {
     const r = await isolator().isolate(vmId('web-01'));
     const [put] = arm.requests('PUT', NIC_PUT);
     expect(put!.body).toMatchObject({ location: 'westeurope', tags: { env: 'prod', costCenter: 'cc-1042' }, properties: { ipConfigurations: [expect.objectContaining({ name: 'ipconfig1' })] } });
-    expect(vm('web-01').nicTags).toEqual({ env: 'prod', costCenter: 'cc-1042' });
-    await isolator().release(vmId('web-01'), r.previousNsgId);
+    expect(vm('web-01').nicTags).toEqual({ env: 'prod', costCenter: 'cc-1042', 'vigil-previous-nsg': nsgId('web-nsg') });
+    await isolator().release(r.previousNsgId);
     expect(vm('web-01')).toMatchObject({ nsg: 'web-nsg', nicTags: { env: 'prod', costCenter: 'cc-1042' } });
   });
 
@@ -46,7 +59,7 @@ describe('Isolate VM behind the isolation NSG', () => {
     expect(vm('app-01').nsg).toBe('isolation-nsg');
     expect(vm('app-01').moreNics![0]).toMatchObject({ nsg: 'isolation-nsg', tags: { env: 'prod', tier: 'backend' } });
 
-    await isolator().release(vmId('app-01'), r.previousNsgId);
+    await isolator().release(r.previousNsgId);
     expect(vm('app-01')).toMatchObject({ nsg: 'app-nsg', nicTags: { env: 'prod', tier: 'front' } });
     expect(vm('app-01').moreNics![0]).toMatchObject({ nsg: null, tags: { env: 'prod', tier: 'backend' } });
   });
@@ -58,18 +71,11 @@ describe('Isolate VM behind the isolation NSG', () => {
     expect(vm('app-01').moreNics![0]!.nsg).toBeNull();
   });
 
-  it('releases an isolation recorded with the single previous NSG of the first NIC', async () => {
-    // What an isolation stored before every NIC was isolated: `previousNsgId` was the first NIC's NSG.
-    await isolator().isolate(vmId('web-01'));
-    await isolator().release(vmId('web-01'), nsgId('web-nsg'));
-    expect(vm('web-01').nsg).toBe('web-nsg');
-  });
-
   it('fails when a NIC to release no longer exists, instead of reading it as "no NSG"', async () => {
     const r = await isolator().isolate(vmId('app-01'));
     const backend = vm('app-01').moreNics!.pop()!;
     try {
-      await expect(isolator().release(vmId('app-01'), r.previousNsgId)).rejects.toMatchObject({ status: 404, message: 'the network interface app-01-nic-backend no longer exists' });
+      await expect(isolator().release(r.previousNsgId)).rejects.toMatchObject({ status: 404, message: 'the network interface app-01-nic-backend no longer exists' });
       // The NIC that is still there is released all the same.
       expect(vm('app-01').nsg).toBe('app-nsg');
     } finally {
@@ -83,7 +89,7 @@ describe('Isolate VM behind the isolation NSG', () => {
     await expect(isolator().isolate(vmId('web-01'))).rejects.toMatchObject({ status: 404, message: 'the network interface web-01-nic no longer exists' });
     // An isolation recorded with no previous NSG: a missing NIC must not read as "already released".
     arm.set({ fail: gone() });
-    await expect(isolator().release(vmId('web-01'), null)).rejects.toMatchObject({ status: 404, message: 'the network interface web-01-nic no longer exists' });
+    await expect(isolator().release({ [nicId('web-01-nic')]: null })).rejects.toMatchObject({ status: 404, message: 'the network interface web-01-nic no longer exists' });
     expect(arm.requests('PUT')).toHaveLength(0);
   });
 

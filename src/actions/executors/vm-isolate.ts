@@ -29,18 +29,31 @@ export interface VmIsolator {
   find(host: string, azureId?: string): Promise<{ vmId: string; protectedByTag: boolean } | undefined>;
   /**
    * Puts every NIC of the VM behind the isolation NSG. `previousNsgId` holds the NSG of each NIC
-   * it moved (the field keeps the name the Undo has always read); a NIC already isolated is left
-   * out, so the Undo of a repeated isolation does not touch it.
+   * it moved, or that an earlier Vigil run had moved (read back from the NIC's tag); a NIC
+   * isolated by hand is left out, so the Undo does not touch it.
    */
   isolate(vmId: string): Promise<{ nics: string[]; previousNsgId: PreviousNsgs; changed: boolean }>;
-  /**
-   * The Undo: gives each NIC its previous NSG back. `previous` is what `isolate` returned, or,
-   * for an isolation recorded before every NIC was isolated, the single NSG of the VM's first NIC.
-   */
-  release(vmId: string, previous: PreviousNsgs | string | null): Promise<{ nics: string[] }>;
+  /** The Undo: gives each NIC its previous NSG back (`previous` is what `isolate` returned). */
+  release(previous: PreviousNsgs): Promise<{ nics: string[] }>;
 }
 
 const nicName = (nicId: string) => nicId.split('/').pop();
+
+/**
+ * The NSG a NIC had before isolation, written onto the NIC in the same PUT that isolates it. The
+ * action's result records it too, but a run that dies after Azure took the PUT and before the
+ * result was stored would retry, find the NIC already isolated and forget it; the tag survives.
+ */
+export const PREVIOUS_NSG_TAG = 'vigil-previous-nsg';
+const NO_NSG = 'none';
+/** Azure's limit on a tag value. */
+const MAX_TAG_VALUE = 256;
+
+const withoutTag = (tags: Record<string, string> | undefined) => {
+  const rest = { ...(tags ?? {}) };
+  delete rest[PREVIOUS_NSG_TAG];
+  return rest;
+};
 
 /**
  * Isolate VM in Azure: each of the VM's NICs is switched to a quarantine NSG (deny all but what
@@ -69,12 +82,19 @@ export function createVmIsolator(o: { arm: ArmClient; isolationNsgId: string; su
       if (nic.status === 404) throw new ArmError(404, `the network interface ${nicName(nicId)} no longer exists`);
       if (!nic.body?.properties) throw new ArmError(0, `Azure Resource Manager answered without the properties of the network interface ${nicName(nicId)}`);
       const current = nic.body.properties.networkSecurityGroup?.id ?? null;
-      if (current?.toLowerCase() === nsgId?.toLowerCase()) return { previous: current, changed: false };
+      const remembered = nic.body.tags?.[PREVIOUS_NSG_TAG];
+      if (current?.toLowerCase() === nsgId?.toLowerCase()) {
+        const recovered = remembered === undefined ? undefined : remembered === NO_NSG ? null : remembered;
+        return { previous: current, changed: false, recovered };
+      }
       if (expectCurrent && !expectCurrent(current)) throw new ArmError(409, `the network interface ${nicName(nicId)} was changed by someone else since it was isolated; release it by hand`);
+      // Isolating remembers the NSG on the NIC; releasing forgets it.
+      const memo = current ?? NO_NSG;
+      const tags = isIsolation(nsgId) && memo.length <= MAX_TAG_VALUE ? { ...(nic.body.tags ?? {}), [PREVIOUS_NSG_TAG]: memo } : withoutTag(nic.body.tags);
       // A PUT replaces the resource: send it all back (tags included) with only the NSG changed.
       const write = await o.arm.request('PUT', `${nicId}?api-version=${NETWORK_API}`, {
         headers: nic.body.etag ? { 'if-match': nic.body.etag } : {},
-        body: { ...nic.body, properties: { ...nic.body.properties, networkSecurityGroup: nsgId ? { id: nsgId } : null } },
+        body: { ...nic.body, tags, properties: { ...nic.body.properties, networkSecurityGroup: nsgId ? { id: nsgId } : null } },
       });
       if (write.status === 412 && attempt < 5) continue;
       if (write.status === 412) throw new ArmError(412, `the network interface ${nicName(nicId)} kept changing under us`);
@@ -137,25 +157,22 @@ export function createVmIsolator(o: { arm: ArmClient; isolationNsgId: string; su
     async isolate(vmId) {
       const nics = await nicsOf(vmId);
       const moved: PreviousNsgs = {};
+      const previous: PreviousNsgs = {};
       try {
         for (const nic of nics) {
           const r = await setNsg(nic, o.isolationNsgId);
-          if (r.changed) moved[nic] = r.previous;
+          if (r.changed) moved[nic] = previous[nic] = r.previous;
+          // Already isolated by an earlier run of Vigil's (the tag says what it had): the Undo still knows.
+          else if (r.recovered !== undefined) previous[nic] = r.recovered;
         }
       } catch (e) {
         return putBack(moved, e);
       }
-      return { nics, previousNsgId: moved, changed: Object.keys(moved).length > 0 };
+      return { nics, previousNsgId: previous, changed: Object.keys(moved).length > 0 };
     },
-    async release(vmId, previous) {
-      if (previous !== null && typeof previous === 'object') {
-        await restore(previous);
-        return { nics: Object.keys(previous) };
-      }
-      // Recorded before every NIC was isolated: only the first one was, and `previous` is its NSG.
-      const [first] = await nicsOf(vmId);
-      await setNsg(first!, previous, isIsolation);
-      return { nics: [first!] };
+    async release(previous) {
+      await restore(previous);
+      return { nics: Object.keys(previous) };
     },
   };
 }
