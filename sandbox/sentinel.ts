@@ -194,6 +194,28 @@ export function createSentinelRoutes(seed: SentinelIncidentResource[] = []): {
       },
     },
     {
+      method: 'POST',
+      path: `${WORKSPACE}/threatIntelligence/main/queryIndicators`,
+      // ThreatIntelligenceFilteringCriteria: keywords (matched here in the display name, description
+      // and pattern), sources, pageSize and skipToken; disabled (revoked) ones only with includeDisabled.
+      handle: ({ params, query, body }) => {
+        const bad = requireApiVersion(query);
+        if (bad) return bad;
+        const c = (body ?? {}) as { keywords?: string[]; sources?: string[]; pageSize?: number; skipToken?: string; includeDisabled?: boolean };
+        const text = (i: { properties: Record<string, unknown> }) => ['displayName', 'description', 'pattern'].map((k) => String(i.properties[k] ?? '')).join(' ').toLowerCase();
+        const all = ([...indicators.values()] as Array<{ properties: Record<string, unknown> }>).filter(
+          (i) =>
+            (c.includeDisabled || !i.properties.revoked) &&
+            (!c.sources?.length || c.sources.includes(String(i.properties.source))) &&
+            (!c.keywords?.length || c.keywords.some((k) => text(i).includes(String(k).toLowerCase()))),
+        );
+        const size = Math.min(Math.max(Number(c.pageSize ?? 100), 1), 100);
+        const from = Number(c.skipToken ?? 0) || 0;
+        const next = from + size < all.length ? `https://management.azure.com${workspaceId(params)}/threatIntelligence/main/queryIndicators?api-version=${String(query['api-version'])}&$skipToken=${from + size}` : undefined;
+        return { status: 200, body: { value: all.slice(from, from + size), ...(next ? { nextLink: next } : {}) } };
+      },
+    },
+    {
       method: 'GET',
       path: `${WORKSPACE}/threatIntelligence/main/indicators`,
       handle: ({ query }) => requireApiVersion(query) ?? { status: 200, body: { value: [...indicators.values()].slice(0, Number(query.$top ?? 100)) } },

@@ -15,6 +15,7 @@ import type { HashBlocker } from './executors/mde-indicator';
 /** Submits and withdraws threat-intelligence indicators in the Sentinel workspace. */
 export interface IndicatorStore {
   createThreatIndicator(i: { value: string; type: 'ip' | 'domain' | 'url' | 'hash'; description: string; labels?: string[] }): Promise<{ name: string }>;
+  findThreatIndicators(label: string, keyword: string): Promise<string[]>;
   deleteThreatIndicator(name: string): Promise<{ removed: boolean }>;
 }
 
@@ -107,6 +108,31 @@ export function createActionWorker(o: ActionWorkerOptions) {
     return need(x.vms, 'Isolate VM').release((before.previousNsgId as PreviousNsgs | undefined) ?? {});
   };
 
+  /** Marks every indicator an action submits, so that a retry and the Undo can find it again. */
+  const indicatorLabel = (actionId: string) => `vigil-action-${actionId}`;
+
+  /**
+   * Submitting is not idempotent in Sentinel (each call makes a new indicator): a retry first looks
+   * for the one an interrupted attempt may have made.
+   */
+  const submitIndicator = async (a: StoredAction, t: Extract<ActionTarget, { kind: 'add-indicator' }>, comment: string): Promise<Record<string, unknown>> => {
+    const ti = need(x.indicators, 'Threat intelligence');
+    if (a.attempts > 1) {
+      const [earlier] = await ti.findThreatIndicators(indicatorLabel(a.id), a.id);
+      if (earlier) return { name: earlier, foundFromEarlierAttempt: true };
+    }
+    return ti.createThreatIndicator({ value: t.indicator, type: t.type, description: comment, labels: ['vigil', indicatorLabel(a.id)] });
+  };
+
+  /** Removes the indicator the action recorded and any copy an interrupted attempt left. */
+  const withdrawIndicator = async (original: StoredAction, before: Record<string, unknown>): Promise<Record<string, unknown>> => {
+    const ti = need(x.indicators, 'Threat intelligence');
+    const names = new Set([...(typeof before.name === 'string' ? [before.name] : []), ...(await ti.findThreatIndicators(indicatorLabel(original.id), original.id))]);
+    const removed: string[] = [];
+    for (const name of names) if ((await ti.deleteThreatIndicator(name)).removed) removed.push(name);
+    return { removed: removed.length > 0, names: removed };
+  };
+
   const run = async (a: StoredAction): Promise<Record<string, unknown>> => {
     const t = a.target;
     const undo = a.undoOf ? await getAction(o.db, a.undoOf) : undefined;
@@ -128,8 +154,7 @@ export function createActionWorker(o: ActionWorkerOptions) {
         if (undo) return need(x.hashes, 'Block file hash').unblock(String(before.indicatorId ?? ''));
         return need(x.hashes, 'Block file hash').block(t.hash, t.algorithm, { title: `Vigil: blocked ${t.hash.slice(0, 16)}…`, description: comment });
       case 'add-indicator':
-        if (undo) return need(x.indicators, 'Threat intelligence').deleteThreatIndicator(String(before.name ?? ''));
-        return need(x.indicators, 'Threat intelligence').createThreatIndicator({ value: t.indicator, type: t.type, description: comment, labels: ['vigil'] });
+        return undo ? withdrawIndicator(undo, before) : submitIndicator(a, t, comment);
     }
   };
 

@@ -70,10 +70,17 @@ export interface SentinelClient {
   /**
    * Submits a STIX indicator (source "Vigil") to the workspace's threat intelligence and returns its
    * name. Not idempotent: every call creates a new indicator, so a retry after a timeout may leave
-   * a duplicate. Throws `AppError('BAD_REQUEST')` before any call for a value that is not of its
+   * a duplicate (label it and look first: `findThreatIndicators`). Throws `AppError('BAD_REQUEST')` before any call for a value that is not of its
    * type, `UpstreamError` when Sentinel fails or does not answer.
    */
   createThreatIndicator(i: ThreatIndicatorRequest): Promise<{ name: string }>;
+  /**
+   * Names of Vigil's indicators (source "Vigil") that carry `label`, found through
+   * `queryIndicators` by `keyword` (a word of the description) and then checked by label, so a
+   * keyword that matches too much does no harm. How a retried submission finds the indicator an
+   * earlier, interrupted attempt created, and how an Undo finds every copy.
+   */
+  findThreatIndicators(label: string, keyword: string): Promise<string[]>;
   /**
    * Deletes an indicator by name; idempotent. The API answers 200 when it deleted the indicator
    * and 204 when there was none (ARM's convention), so `removed` is false for 204 (and a 404).
@@ -290,6 +297,21 @@ export function createSentinelClient(o: SentinelClientOptions): SentinelClient {
       const name = (answer.body as { name?: unknown } | undefined)?.name;
       if (typeof name !== 'string' || !NAME.test(name)) throw new UpstreamError(UPSTREAM, answer.status, 'Sentinel created the indicator but answered without its name');
       return { name };
+    },
+    async findThreatIndicators(label, keyword) {
+      const names: string[] = [];
+      let body: Record<string, unknown> | undefined = { keywords: [keyword.slice(0, MAX_LABEL)], sources: ['Vigil'], includeDisabled: true, pageSize: 100 };
+      for (let page = 0; body && page < 10; page++) {
+        const answer = await exchange('POST', `/threatIntelligence/main/queryIndicators?api-version=${SENTINEL_API_VERSION}`, body);
+        if (answer.status !== 200) throw failed(answer);
+        const found = answer.body as { value?: Array<{ name?: unknown; properties?: { labels?: unknown } }>; nextLink?: unknown } | undefined;
+        for (const i of found?.value ?? []) {
+          if (typeof i.name === 'string' && NAME.test(i.name) && Array.isArray(i.properties?.labels) && i.properties.labels.includes(label)) names.push(i.name);
+        }
+        const skipToken = typeof found?.nextLink === 'string' ? new URL(found.nextLink, 'https://x').searchParams.get('$skipToken') : null;
+        body = skipToken ? { ...body, skipToken } : undefined;
+      }
+      return names;
     },
     async deleteThreatIndicator(name) {
       if (!NAME.test(name)) throw badRequest('not a Sentinel threat indicator name');

@@ -42,20 +42,25 @@ describe.each(storeDrivers())('the action service on $name', (driver) => {
     arm.nsgRules.clear();
     graph.reset();
     sentinel.comments.clear();
+    sentinel.indicators.clear();
+    sentinelServer.reset();
   });
 
-  const worker = (o: { clock?: () => Date; leaseMs?: number; pollMs?: number } = {}) => {
+  const sentinelClient = (timeoutMs = 2000) =>
+    createSentinelClient({ armEndpoint: sentinelServer.url, subscriptionId: '00000000-0000-0000-0000-000000000000', resourceGroup: 'soc-rg', workspaceName: 'soc-workspace', timeoutMs });
+  const worker = (o: { clock?: () => Date; leaseMs?: number; pollMs?: number; sentinelTimeoutMs?: number } = {}) => {
     const armClient = createArmClient({ endpoint: arm.url, timeoutMs: 2000, sleep: async () => undefined });
-    const sentinelClient = createSentinelClient({ armEndpoint: sentinelServer.url, subscriptionId: '00000000-0000-0000-0000-000000000000', resourceGroup: 'soc-rg', workspaceName: 'soc-workspace', timeoutMs: 2000 });
+    const sentinelWriter = sentinelClient(o.sentinelTimeoutMs);
     return createActionWorker({
       db,
       executors: {
         nsg: createNsgBlocker({ arm: armClient, nsgId: nsgId('edge-nsg'), ruleName: 'vigil-block', priority: 110 }),
         users: createUserDisabler({ graph: createGraphClient({ baseUrl: graph.url, timeoutMs: 2000 }) }),
         vms: createVmIsolator({ arm: armClient, isolationNsgId: nsgId('isolation-nsg'), subscriptionId: '00000000-0000-0000-0000-000000000000' }),
+        indicators: sentinelWriter,
       },
       guardrails: { ownRanges: [], protectedAccounts: [], protectedVms: [], maxActionsPerHour: 100, treatAsPublic: ['203.0.113.0/24'] },
-      sentinel: sentinelClient,
+      sentinel: sentinelWriter,
       logger: createLogger('silent'),
       clock: o.clock ?? (() => now),
       leaseMs: o.leaseMs,
@@ -89,6 +94,29 @@ describe.each(storeDrivers())('the action service on $name', (driver) => {
     expect(attempts.rows).toEqual([{ outcome: 'succeeded' }]);
     const audit = await db.query<{ action: string }>(`SELECT action FROM audit WHERE details->>'action' = $1 ORDER BY id`, [a.id]);
     expect(audit.rows.map((r) => r.action)).toEqual(['action.requested', 'action.approved', 'action.succeeded']);
+  });
+
+  it('submits to threat intelligence once although the first answer was lost, and the Undo removes every copy', async () => {
+    const a = await approved({ kind: 'add-indicator', indicator: 'evil.example', type: 'domain' });
+    // Sentinel takes 300 ms and creates the indicator; the worker stopped waiting after 100 ms.
+    sentinelServer.set({ latencyMs: 300 });
+    await worker({ sentinelTimeoutMs: 100 }).tick();
+    expect(await getAction(db, a.id)).toMatchObject({ state: 'approved', attempts: 1 });
+    await until('Sentinel to finish creating it', async () => sentinel.indicators.size === 1);
+    sentinelServer.set({ latencyMs: 0 });
+    const [created] = [...sentinel.indicators.keys()];
+    await worker({ clock: () => new Date(now.getTime() + 5_000) }).tick();
+    expect(await getAction(db, a.id)).toMatchObject({ state: 'succeeded', attempts: 2, result: { name: created, foundFromEarlierAttempt: true } });
+    expect(sentinelServer.requests('POST', '/subscriptions/:s/resourceGroups/:rg/providers/Microsoft.OperationalInsights/workspaces/:ws/providers/Microsoft.SecurityInsights/threatIntelligence/main/createIndicator')).toHaveLength(1);
+    expect(sentinel.indicators.size).toBe(1);
+
+    // A stray copy (say, from a process that lost its lease) carries the same label: the Undo finds it too.
+    const stray = await sentinelClient().createThreatIndicator({ type: 'domain', value: 'evil.example', description: `copy, action ${a.id}`, labels: ['vigil', `vigil-action-${a.id}`] });
+    await sentinelClient().createThreatIndicator({ type: 'domain', value: 'evil.example', description: 'someone else submitted this one', labels: ['vigil'] });
+    const undo = await requestAction(db, { incidentKey: a.incidentKey, target: a.target, undoOf: a.id, requestedBy: 'alex', approvalsNeeded: 0, expiresAt: new Date(now.getTime() + 60_000) }, { now });
+    await worker({ clock: () => new Date(now.getTime() + 6_000) }).tick();
+    expect(await getAction(db, undo.kind === 'over-limit' ? '' : undo.action.id)).toMatchObject({ state: 'succeeded', result: { removed: true, names: expect.arrayContaining([created, stray.name]) } });
+    expect([...sentinel.indicators.values()].map((i) => (i as { properties: { description: string } }).properties.description)).toEqual(['someone else submitted this one']);
   });
 
   it('disables a user: PATCH accountEnabled false, then revoke the sessions', async () => {
