@@ -3,6 +3,7 @@ import { AuthenticationHandler, Client, HTTPMessageHandler, type Middleware } fr
 import { TokenCredentialAuthenticationProvider } from '@microsoft/microsoft-graph-client/authProviders/azureTokenCredentials';
 import { isTimeout } from '../timeout';
 import { UpstreamError } from '../enrichment/upstream';
+import { parseRetryAfter } from '../teams/connector-client';
 
 export interface GraphClient {
   /** GET a Graph path (relative to /v1.0); undefined for 404. Throws `UpstreamError` otherwise. */
@@ -49,7 +50,10 @@ export function createGraphClient(o: { baseUrl: string; timeoutMs: number; crede
         throw new UpstreamError('Microsoft Graph', 0, signal.aborted || isTimeout(e) ? `timed out after ${o.timeoutMs} ms` : 'Microsoft Graph unreachable');
       }
       const code = (e as { code?: string }).code;
-      throw new UpstreamError('Microsoft Graph', status, `HTTP ${status} from Microsoft Graph${code ? ` (${code})` : ''}`);
+      // Graph throttles writes too (429 with Retry-After): the worker waits as long as it says.
+      const headers = (e as { headers?: { get?: (name: string) => string | null } }).headers;
+      const retryAfterMs = typeof headers?.get === 'function' ? parseRetryAfter(headers.get('retry-after')) : undefined;
+      throw new UpstreamError('Microsoft Graph', status, `HTTP ${status} from Microsoft Graph${code ? ` (${code})` : ''}`, retryAfterMs);
     }
   };
   /** For writes a 404 is a failure, not an answer: the user to change does not exist. */

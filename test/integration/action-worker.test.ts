@@ -155,6 +155,21 @@ describe.each(storeDrivers())('the action service on $name', (driver) => {
     expect(sentinel.comments.get(envelope.object.name)).toBeUndefined();
   });
 
+  it('waits as long as a throttling upstream asks: a long Retry-After from Azure or Graph reschedules the action rather than sleeping on it', async () => {
+    const block = await approved({ kind: 'block-ip', ip: '8.8.4.4' });
+    const disable = await approved({ kind: 'disable-user', user: 'bob.risky@contoso.example' });
+    arm.set({ throttle: { count: 1, retryAfterSeconds: 300 } });
+    graph.set({ throttle: { count: 1, retryAfterSeconds: 120 } });
+    await worker().tick();
+    const due = async (id: string) => (await db.query<{ next_attempt_at: Date }>('SELECT next_attempt_at FROM actions WHERE id = $1', [id])).rows[0]!.next_attempt_at;
+    expect(await getAction(db, block.id)).toMatchObject({ state: 'approved', attempts: 1 });
+    expect(new Date(await due(block.id)).getTime() - now.getTime()).toBe(300_000);
+    expect(new Date(await due(disable.id)).getTime() - now.getTime()).toBe(120_000);
+    // One call each: nothing was slept in place for minutes.
+    expect(arm.requests()).toHaveLength(1);
+    expect(graph.requests()).toHaveLength(1);
+  });
+
   it('does not hold a quick action back behind a slow one', async () => {
     const w = worker({ clock: () => new Date(), pollMs: 20 });
     w.start();

@@ -11,6 +11,8 @@ export class ArmError extends Error {
     readonly status: number,
     message: string,
     readonly code?: string,
+    /** How long ARM asked us to wait: the worker tries the action again no sooner. */
+    readonly retryAfterMs?: number,
   ) {
     super(message);
     this.name = 'ArmError';
@@ -35,6 +37,11 @@ export interface ArmClient {
 }
 
 const RETRIABLE = new Set([429, 500, 502, 503, 504]);
+/**
+ * The longest wait slept in place. A longer `Retry-After` ends the attempt instead, so the worker
+ * reschedules the action in the store and frees its slot and lease rather than sleeping on them.
+ */
+export const MAX_INLINE_WAIT_MS = 30_000;
 
 /** A gateway in front of ARM may answer 502/503/504 with an HTML page: that is no reason to stop retrying. */
 const parseBody = (text: string): unknown => {
@@ -81,13 +88,14 @@ export function createArmClient(o: { endpoint: string; credential?: TokenCredent
       }
       const text = await res.text();
       const body = parseBody(text);
-      if (RETRIABLE.has(res.status) && attempt < maxAttempts) {
-        await sleep(parseRetryAfter(res.headers.get('retry-after')) ?? Math.min(30_000, 1000 * 2 ** (attempt - 1)));
+      const retryAfterMs = parseRetryAfter(res.headers.get('retry-after'));
+      if (RETRIABLE.has(res.status) && attempt < maxAttempts && (retryAfterMs ?? 0) <= MAX_INLINE_WAIT_MS) {
+        await sleep(retryAfterMs ?? Math.min(MAX_INLINE_WAIT_MS, 1000 * 2 ** (attempt - 1)));
         continue;
       }
       if (res.status >= 400 && res.status !== 404 && res.status !== 412) {
         const err = (body as { error?: { code?: string; message?: string } } | undefined)?.error;
-        throw new ArmError(res.status, `Azure Resource Manager answered ${res.status}${err?.code ? ` ${err.code}` : ''}${err?.message ? `: ${err.message.slice(0, 200)}` : ''}`, err?.code);
+        throw new ArmError(res.status, `Azure Resource Manager answered ${res.status}${err?.code ? ` ${err.code}` : ''}${err?.message ? `: ${err.message.slice(0, 200)}` : ''}`, err?.code, retryAfterMs);
       }
       return { status: res.status, body: body as never, headers: res.headers };
     }
@@ -97,7 +105,7 @@ export function createArmClient(o: { endpoint: string; credential?: TokenCredent
   /** ARM's other way to report progress: `Location` answers 202 while running, then the final 200/204. */
   const followLocation = async (started: ArmResponse<unknown>, what: string, until: number) => {
     let location = started.headers.get('location')!;
-    let wait = parseRetryAfter(started.headers.get('retry-after')) ?? 1000;
+    let wait = Math.min(MAX_INLINE_WAIT_MS, parseRetryAfter(started.headers.get('retry-after')) ?? 1000);
     for (;;) {
       await sleep(wait);
       const r = await request('GET', location);
@@ -107,7 +115,7 @@ export function createArmClient(o: { endpoint: string; credential?: TokenCredent
       }
       if (Date.now() > until) throw stillRunning(what);
       location = r.headers.get('location') ?? location;
-      wait = parseRetryAfter(r.headers.get('retry-after')) ?? 1000;
+      wait = Math.min(MAX_INLINE_WAIT_MS, parseRetryAfter(r.headers.get('retry-after')) ?? 1000);
     }
   };
   return {
@@ -125,7 +133,7 @@ export function createArmClient(o: { endpoint: string; credential?: TokenCredent
         if (status === 'Succeeded') return;
         if (status === 'Failed' || status === 'Canceled') throw new ArmError(200, `${what} ${status.toLowerCase()}: ${r.body?.error?.message ?? 'no reason given'}`);
         if (Date.now() > until) throw stillRunning(what);
-        await sleep(parseRetryAfter(r.headers.get('retry-after')) ?? 1000);
+        await sleep(Math.min(MAX_INLINE_WAIT_MS, parseRetryAfter(r.headers.get('retry-after')) ?? 1000));
       }
     },
   };

@@ -3,6 +3,7 @@ import { bearerFor } from '../../azure-credential';
 import { UpstreamError } from '../../enrichment/upstream';
 import { AppError } from '../../errors';
 import { parseRetryAfter } from '../../teams/connector-client';
+import { MAX_INLINE_WAIT_MS } from './arm-client';
 import { isTimeout } from '../../timeout';
 
 export const DEFENDER = 'Defender for Endpoint';
@@ -67,7 +68,8 @@ export function createDefenderClient(o: { endpoint: string; credential?: TokenCr
         }
         const text = await res.text();
         const retryAfterMs = parseRetryAfter(res.headers.get('retry-after'));
-        if (retriable(res.status) && attempt < maxAttempts) {
+        // A long Retry-After ends the attempt: the worker reschedules rather than sleeping on its lease.
+        if (retriable(res.status) && attempt < maxAttempts && (retryAfterMs ?? 0) <= MAX_INLINE_WAIT_MS) {
           await sleep(retryAfterMs ?? backoff(attempt));
           continue;
         }

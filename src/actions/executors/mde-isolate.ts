@@ -1,6 +1,7 @@
 import { UpstreamError } from '../../enrichment/upstream';
 import { AppError } from '../../errors';
 import { DEFENDER, type DefenderClient } from './defender-client';
+import { MAX_INLINE_WAIT_MS } from './arm-client';
 
 const HOST = /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/;
 const MACHINE_ID = /^[0-9a-f]{40}$/i;
@@ -94,7 +95,7 @@ export function createMachineIsolator(o: { defender: DefenderClient; pollMs?: nu
         action = r.body;
       } catch (e) {
         if (!(e instanceof UpstreamError && e.status === 429)) throw e;
-        wait = e.retryAfterMs ?? pollMs;
+        wait = Math.min(MAX_INLINE_WAIT_MS, e.retryAfterMs ?? pollMs);
       }
     }
   };
