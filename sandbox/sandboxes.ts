@@ -2,7 +2,7 @@ import { startAbuseIpDb } from './abuseipdb';
 import { nsgId, SANDBOX_SUBSCRIPTION, startArm } from './arm';
 import { startDefender } from './defender';
 import { startGraph } from './graph';
-import { startLogAnalytics } from './loganalytics';
+import { startLogAnalytics, type LogAnalyticsStandIn } from './loganalytics';
 import { startPagerDuty } from './pagerduty';
 import { createSentinelRoutes, type SentinelIncidentResource } from './sentinel';
 import type { StandIn } from './stand-in';
@@ -23,7 +23,8 @@ export interface Sandboxes {
   /** What Vigil wrote to Sentinel: comments, threat-intelligence indicators, the incidents as they now are. */
   sentinel: Pick<ReturnType<typeof createSentinelRoutes>, 'comments' | 'indicators' | 'getIncident'>;
   defender: Awaited<ReturnType<typeof startDefender>>;
-  logAnalytics: StandIn;
+  /** Also holds the SecurityIncident and SecurityAlert rows of the seeded incidents, for the poller. */
+  logAnalytics: LogAnalyticsStandIn;
   pagerDuty: StandIn;
   /** Vigil's settings pointing every enrichment source at these stand-ins. */
   env: Record<string, string>;
@@ -43,7 +44,7 @@ export async function startSandboxes(basePort?: number, incidents: SentinelIncid
     startGraph({ port: port(3) }),
     startArm({ port: port(4), extraRoutes: sentinel.routes }),
     startDefender({ port: port(5) }),
-    startLogAnalytics({ port: port(6) }),
+    startLogAnalytics({ port: port(6), incidents }),
     startPagerDuty({ port: port(7) }),
   ]);
   const all = [virustotal, abuseipdb, graph, arm, defender, logAnalytics, pagerDuty];

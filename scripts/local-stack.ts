@@ -77,6 +77,8 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
     HOST: '127.0.0.1',
   });
   const app = await createApp(config, { logger: createLogger(config.logLevel) });
+  // Local mode always has a webhook secret (local-dev-secret unless the developer's .env sets one).
+  const webhookSecret = config.webhookSecret!;
   const botUrl = await app.listen();
 
   const playgroundUrl = `http://127.0.0.1:${o.playgroundPort}`;
@@ -106,7 +108,7 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
     botUrl,
     playgroundUrl,
     sandboxes,
-    webhookSecret: config.webhookSecret,
+    webhookSecret,
     async channelInstalled(timeoutMs = 120_000) {
       const until = Date.now() + timeoutMs;
       while ((await listSubscribedConversations(app.db)).length === 0) {
@@ -117,7 +119,7 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
     async postIncident(body) {
       const res = await fetch(`${botUrl}/api/incidents`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${config.webhookSecret}` },
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${webhookSecret}` },
         body: JSON.stringify(body),
       });
       return { status: res.status, body: await res.text() };

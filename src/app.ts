@@ -7,9 +7,11 @@ import { createLogger, type Logger } from './logger';
 import { createMetrics } from './metrics';
 import { createSentinelClient } from './sentinel/sentinel-client';
 import { createServer } from './server';
+import { createWebhookAuth } from './ingest/webhook-auth';
+import { createEntraTokenVerifier } from './ingest/entra-token';
 import type { Db } from './store/db';
 import { openDb } from './store/open-db';
-import { bumpIncidentVersion, getIncident } from './store/incident-repository';
+import { bumpIncidentVersion, getIncident, saveAssessedSeverity } from './store/incident-repository';
 import { listEnrichments } from './store/enrichment-repository';
 import { createEnricher, type EnrichmentProvider } from './enrichment/orchestrator';
 import { createProviders, createWorkspaceRunner } from './enrichment/providers';
@@ -28,6 +30,7 @@ import { createOutbox, type OutboxOptions } from './teams/outbox';
 import { createActionRuntime, type ActionRuntime } from './actions/action-runtime';
 import type { Notice } from './actions/response-view';
 import { createIncidentWriter } from './sentinel/incident-writer';
+import { createSecurityIncidentPoller, type SecurityIncidentPollerOptions } from './ingest/security-incident-poller';
 
 const AUTH_TIMEOUT_MS = 3000;
 
@@ -41,6 +44,8 @@ export interface AppOptions {
   db?: Db;
   /** How often the in-process action worker looks for approved actions (tests shorten it). */
   workerPollMs?: number;
+  /** The SecurityIncident poller's interval, page size and lease (tests shorten them). */
+  poller?: Partial<Pick<SecurityIncidentPollerOptions, 'intervalMs' | 'pageSize' | 'leaseMs'>>;
   outbox?: Partial<Pick<OutboxOptions, 'pollMs' | 'baseBackoffMs' | 'maxBackoffMs' | 'leaseMs' | 'batchSize' | 'random' | 'updateSpacingMs'>>;
 }
 
@@ -73,7 +78,7 @@ export async function createApp(config: Config, options: AppOptions = {}) {
     const stored = await getIncident(db, incidentKey);
     return stored && { card: await cardFor(stored.incident), summary: `Incident #${stored.incident.number}: ${stored.incident.severity}` };
   };
-  const outbox = createOutbox({ db, connector, pacer: createPacer(), renderCard, logger, metrics, ...options.outbox });
+  const outbox = createOutbox({ db, connector, pacer: createPacer(), renderCard, logger, metrics, digest: config.digest, ...options.outbox });
   const graph = config.enrichment.graph ? createGraphClient({ baseUrl: config.enrichment.graph.baseUrl, timeoutMs: config.upstreamTimeoutMs, credential }) : undefined;
   // Membership is checked while a click waits for its answer: a short budget, and the answer is cached.
   const authGraph = config.enrichment.graph ? createGraphClient({ baseUrl: config.enrichment.graph.baseUrl, timeoutMs: Math.min(config.upstreamTimeoutMs, AUTH_TIMEOUT_MS), credential }) : undefined;
@@ -105,6 +110,10 @@ export async function createApp(config: Config, options: AppOptions = {}) {
     providers,
     logger,
     onResults: async (incidentKey) => {
+      // Stored before the new card version is asked for: the outbox reads it, and an incident
+      // assessed High or Critical never waits in a storm digest.
+      const enriched = await getIncident(db, incidentKey);
+      if (enriched) await saveAssessedSeverity(db, incidentKey, summarizeEnrichment(enriched.incident, await listEnrichments<SourceResult>(db, incidentKey), providers).assessedSeverity);
       await bumpIncidentVersion(db, incidentKey);
       outbox.kick();
       const stored = await getIncident(db, incidentKey);
@@ -119,6 +128,19 @@ export async function createApp(config: Config, options: AppOptions = {}) {
     enricher.enrichIncident(incident);
     void considerPaging(incident).catch((e: unknown) => logger.error({ err: e, incident: incident.number }, 'paging decision failed'));
   };
+  // The third way in: the same ingest path as the webhook, for incidents the webhook never saw.
+  const poller =
+    config.poller && kqlRunner
+      ? createSecurityIncidentPoller({
+          runner: kqlRunner,
+          ingest: { db, portalUrl: config.portalUrl, onChange: onIncidentChange },
+          workspace: config.sentinel,
+          logger,
+          timeoutSeconds: config.kql.timeoutSeconds,
+          ...config.poller,
+          ...options.poller,
+        })
+      : undefined;
   const bot = new VigilBot({
     db,
     sentinel,
@@ -137,7 +159,11 @@ export async function createApp(config: Config, options: AppOptions = {}) {
     adapter,
     bot,
     db,
-    webhookSecret: config.webhookSecret,
+    authenticateWebhook: createWebhookAuth({
+      secret: config.webhookSecret,
+      // The playbook waits while the signing keys are fetched (once, then cached): a short budget.
+      verifyEntraToken: config.webhookEntra && createEntraTokenVerifier({ ...config.webhookEntra, timeoutMs: Math.min(config.upstreamTimeoutMs, AUTH_TIMEOUT_MS) }),
+    }),
     metrics,
     logger,
     ingest: {
@@ -153,6 +179,7 @@ export async function createApp(config: Config, options: AppOptions = {}) {
     enricher,
     pager,
     actions,
+    poller,
     logger,
     server,
     /** Starts the outbox and listens; resolves with the base URL. */
@@ -160,6 +187,7 @@ export async function createApp(config: Config, options: AppOptions = {}) {
       outbox.start();
       pager?.start();
       if (actions?.runWorker) actions.worker.start();
+      poller?.start();
       void enricher.resume().catch((e: unknown) => logger.error({ err: e }, 'could not resume enrichment'));
       await new Promise<void>((resolve) => server.listen(port, host, resolve));
       const address = server.address() as AddressInfo;
@@ -170,6 +198,7 @@ export async function createApp(config: Config, options: AppOptions = {}) {
     async close(): Promise<void> {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.server.closeIdleConnections();
+      await poller?.stop();
       await enricher.idle();
       await pager?.stop();
       await actions?.close();

@@ -3,6 +3,7 @@ import { AppError } from './errors';
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', '::1', 'localhost']);
 const LOCAL_WEBHOOK_SECRET = 'local-dev-secret';
+const ENTRA_AUTHORITY = 'https://login.microsoftonline.com';
 
 const optionalText = z
   .string()
@@ -34,6 +35,17 @@ const envSchema = z.object({
   MicrosoftAppType: z.enum(['MultiTenant', 'SingleTenant', 'UserAssignedMSI']).default('MultiTenant'),
   MicrosoftAppTenantId: optionalText.refine((v) => v === undefined || guid.test(v), 'must be a tenant id (a GUID)'),
   VIGIL_WEBHOOK_SECRET: optionalText,
+  VIGIL_WEBHOOK_AUDIENCE: z
+    .string()
+    .default('')
+    .transform((v) => v.split(',').map((x) => x.trim()).filter((x) => x !== '')),
+  VIGIL_WEBHOOK_ALLOWED_CALLERS: z
+    .string()
+    .default('')
+    .transform((v) => v.split(',').map((x) => x.trim().toLowerCase()).filter((x) => x !== ''))
+    .refine((ids) => ids.every((id) => guid.test(id)), 'must be a comma-separated list of managed identity object ids (the oid claim, GUIDs)'),
+  VIGIL_WEBHOOK_TENANT_ID: optionalText.refine((v) => v === undefined || guid.test(v), 'must be a tenant id (a GUID)'),
+  VIGIL_WEBHOOK_AUTHORITY: httpUrl(ENTRA_AUTHORITY),
   DATABASE_URL: optionalText.refine((v) => v === undefined || /^postgres(ql)?:\/\//.test(v), 'must be a postgres:// URL'),
   VIGIL_DATA_DIR: z.string().trim().min(1).default('./data'),
   SENTINEL_SUBSCRIPTION_ID: z.string().trim().default('00000000-0000-0000-0000-000000000000'),
@@ -80,6 +92,13 @@ const envSchema = z.object({
   VIGIL_ACTION_WORKER: z.enum(['on', 'off']).default('on'),
   VIGIL_KQL_MAX_ROWS: integer(20, 1, 1_000),
   VIGIL_KQL_TIMEOUT_SECONDS: integer(30, 1, 600),
+  VIGIL_DIGEST_THRESHOLD: integer(10, 0, 10_000),
+  VIGIL_DIGEST_MAX_LINES: integer(40, 5, 50),
+  VIGIL_DIGEST_QUIET_SECONDS: integer(300, 10, 86_400),
+  VIGIL_POLL_SECURITY_INCIDENTS: z.enum(['on', 'off']).default('off'),
+  VIGIL_POLL_INTERVAL_SECONDS: integer(60, 5, 3_600),
+  VIGIL_POLL_LOOKBACK_MINUTES: integer(60, 0, 30 * 24 * 60),
+  VIGIL_POLL_OVERLAP_MINUTES: integer(10, 0, 24 * 60),
 });
 
 export type Env = z.input<typeof envSchema>;
@@ -91,7 +110,10 @@ export interface Config {
   /** Local mode: no Bot Framework auth, loopback only, PGlite by default. */
   localMode: boolean;
   bot: { appId?: string; appPassword?: string; appType: 'MultiTenant' | 'SingleTenant' | 'UserAssignedMSI'; tenantId?: string };
-  webhookSecret: string;
+  /** The shared secret playbooks may send; always set in local mode (local-dev-secret by default). */
+  webhookSecret?: string;
+  /** Entra ID tokens from these managed identities are accepted too; undefined without VIGIL_WEBHOOK_AUDIENCE. */
+  webhookEntra?: { tenantId: string; audiences: string[]; allowedCallers: string[]; authority: string };
   database: { kind: 'pg'; url: string } | { kind: 'pglite'; dataDir: string };
   sentinel: { subscriptionId: string; resourceGroup: string; workspaceName: string; workspaceId: string; armEndpoint: string };
   azure: { tenantId?: string; clientId?: string; clientSecret?: string; managedIdentity: boolean };
@@ -110,6 +132,10 @@ export interface Config {
   /** Who may run `kql`: members of these groups, or these users. Empty: nobody. */
   responders: { groupIds: string[]; userIds: string[] };
   kql: { maxRows: number; timeoutSeconds: number };
+  /** Storm digests: a channel's waiting lower-severity cards fold into one card; undefined when VIGIL_DIGEST_THRESHOLD=0. */
+  digest?: { foldAbove: number; maxLines: number; quietMs: number };
+  /** The SecurityIncident poller (through `enrichment.logs`, within `kql.timeoutSeconds`); undefined unless VIGIL_POLL_SECURITY_INCIDENTS=on. */
+  poller?: { intervalMs: number; lookbackMs: number; overlapMs: number };
   /** Response actions; undefined without VIGIL_ACTION_POLICY_FILE. Each executor is on when it has its target. */
   actions?: {
     policyFile: string;
@@ -145,9 +171,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   if (!localMode && e.MicrosoftAppType !== 'MultiTenant' && !e.MicrosoftAppTenantId) {
     problems.push(`MicrosoftAppTenantId: required when MicrosoftAppType=${e.MicrosoftAppType}`);
   }
-  if (!localMode && (e.VIGIL_WEBHOOK_SECRET ?? '').length < 16) {
-    problems.push('VIGIL_WEBHOOK_SECRET: required outside local mode, at least 16 characters; use the value the Sentinel playbook sends');
-  }
+  problems.push(...webhookAuthProblems(e, localMode));
   if (e.AZURE_CLIENT_SECRET && !(e.AZURE_TENANT_ID && e.AZURE_CLIENT_ID)) {
     problems.push('AZURE_CLIENT_SECRET: needs AZURE_TENANT_ID and AZURE_CLIENT_ID as well');
   }
@@ -160,6 +184,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   if ((e.BLOCK_NSG_ID || e.ISOLATION_NSG_ID) && !e.VIGIL_ACTION_POLICY_FILE) {
     problems.push('VIGIL_ACTION_POLICY_FILE: BLOCK_NSG_ID and ISOLATION_NSG_ID need the action policy that says who may request and approve');
   }
+  problems.push(...pollerProblems(e, env, localMode));
   if (problems.length > 0) throw configError(problems);
   const azure = Boolean((e.AZURE_TENANT_ID && e.AZURE_CLIENT_ID && e.AZURE_CLIENT_SECRET) || e.AZURE_USE_MANAGED_IDENTITY === 'true');
 
@@ -169,7 +194,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     logLevel: e.LOG_LEVEL,
     localMode,
     bot: { appId: e.MicrosoftAppId, appPassword: e.MicrosoftAppPassword, appType: e.MicrosoftAppType, tenantId: e.MicrosoftAppTenantId },
-    webhookSecret: e.VIGIL_WEBHOOK_SECRET ?? LOCAL_WEBHOOK_SECRET,
+    webhookSecret: e.VIGIL_WEBHOOK_SECRET ?? (localMode ? LOCAL_WEBHOOK_SECRET : undefined),
+    webhookEntra: webhookEntraSettings(e),
     database: e.DATABASE_URL ? { kind: 'pg', url: e.DATABASE_URL } : { kind: 'pglite', dataDir: e.VIGIL_DATA_DIR },
     sentinel: {
       subscriptionId: e.SENTINEL_SUBSCRIPTION_ID,
@@ -189,6 +215,11 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     enrichment: enrichmentSettings(e, azure),
     responders: { groupIds: e.VIGIL_RESPONDER_GROUP_IDS, userIds: e.VIGIL_RESPONDER_USER_IDS },
     kql: { maxRows: e.VIGIL_KQL_MAX_ROWS, timeoutSeconds: e.VIGIL_KQL_TIMEOUT_SECONDS },
+    digest: e.VIGIL_DIGEST_THRESHOLD > 0 ? { foldAbove: e.VIGIL_DIGEST_THRESHOLD, maxLines: e.VIGIL_DIGEST_MAX_LINES, quietMs: e.VIGIL_DIGEST_QUIET_SECONDS * 1000 } : undefined,
+    poller:
+      e.VIGIL_POLL_SECURITY_INCIDENTS === 'on'
+        ? { intervalMs: e.VIGIL_POLL_INTERVAL_SECONDS * 1000, lookbackMs: e.VIGIL_POLL_LOOKBACK_MINUTES * 60_000, overlapMs: e.VIGIL_POLL_OVERLAP_MINUTES * 60_000 }
+        : undefined,
     actions: e.VIGIL_ACTION_POLICY_FILE
       ? {
           policyFile: e.VIGIL_ACTION_POLICY_FILE,
@@ -218,6 +249,57 @@ const enrichmentSettings = (e: ParsedEnv, azure: boolean): Config['enrichment'] 
   device: azure || e.MDE_ENDPOINT ? { armEndpoint: e.ARM_ENDPOINT, mdeEndpoint: e.MDE_ENDPOINT ? trimUrl(e.MDE_ENDPOINT) : azure ? 'https://api.securitycenter.microsoft.com' : undefined } : undefined,
   logs: azure || e.LOGS_ENDPOINT ? { baseUrl: trimUrl(e.LOGS_ENDPOINT ?? 'https://api.loganalytics.io') } : undefined,
 });
+
+/**
+ * A playbook proves itself with the shared secret, an Entra ID token, or either. A token alone
+ * proves only that someone in the tenant asked for it, so the audience needs the caller allow-list.
+ */
+const webhookAuthProblems = (e: ParsedEnv, localMode: boolean): string[] => {
+  const problems: string[] = [];
+  const entra = e.VIGIL_WEBHOOK_AUDIENCE.length > 0;
+  if (!localMode && e.VIGIL_WEBHOOK_SECRET !== undefined && e.VIGIL_WEBHOOK_SECRET.length < 16) {
+    problems.push('VIGIL_WEBHOOK_SECRET: at least 16 characters outside local mode; use the value the Sentinel playbook sends');
+  }
+  if (!localMode && e.VIGIL_WEBHOOK_SECRET === undefined && !entra) {
+    problems.push('VIGIL_WEBHOOK_SECRET or VIGIL_WEBHOOK_AUDIENCE: outside local mode /api/incidents needs a shared secret (the value the playbook sends), an Entra ID token audience (what its managed identity requests a token for), or both');
+  }
+  if (entra && e.VIGIL_WEBHOOK_ALLOWED_CALLERS.length === 0) {
+    problems.push('VIGIL_WEBHOOK_ALLOWED_CALLERS: required with VIGIL_WEBHOOK_AUDIENCE; list the object ids of the playbooks\' managed identities (any identity in the tenant can get a token for the audience)');
+  }
+  if (entra && !(e.VIGIL_WEBHOOK_TENANT_ID ?? e.MicrosoftAppTenantId)) {
+    problems.push('VIGIL_WEBHOOK_TENANT_ID: required with VIGIL_WEBHOOK_AUDIENCE (or set MicrosoftAppTenantId); tokens from other tenants are refused');
+  }
+  if (!entra && e.VIGIL_WEBHOOK_ALLOWED_CALLERS.length > 0) {
+    problems.push('VIGIL_WEBHOOK_AUDIENCE: needed with VIGIL_WEBHOOK_ALLOWED_CALLERS; set it to the App ID URI or client id the playbook requests its token for');
+  }
+  return problems;
+};
+
+const webhookEntraSettings = (e: ParsedEnv): Config['webhookEntra'] => {
+  const tenantId = e.VIGIL_WEBHOOK_TENANT_ID ?? e.MicrosoftAppTenantId;
+  if (e.VIGIL_WEBHOOK_AUDIENCE.length === 0 || !tenantId) return undefined;
+  return { tenantId: tenantId.toLowerCase(), audiences: e.VIGIL_WEBHOOK_AUDIENCE, allowedCallers: e.VIGIL_WEBHOOK_ALLOWED_CALLERS, authority: e.VIGIL_WEBHOOK_AUTHORITY };
+};
+
+/**
+ * The poller reads Log Analytics (an endpoint or a credential, as `enrichmentSettings` decides) and
+ * stores incidents under ARM ids built from the workspace settings: placeholders there would give
+ * every polled incident a second card beside the webhook's.
+ */
+const pollerProblems = (e: ParsedEnv, env: Record<string, string | undefined>, localMode: boolean): string[] => {
+  if (e.VIGIL_POLL_SECURITY_INCIDENTS !== 'on') return [];
+  const problems: string[] = [];
+  const logs = Boolean(e.LOGS_ENDPOINT || (e.AZURE_TENANT_ID && e.AZURE_CLIENT_ID && e.AZURE_CLIENT_SECRET) || e.AZURE_USE_MANAGED_IDENTITY === 'true');
+  if (!logs) {
+    problems.push('VIGIL_POLL_SECURITY_INCIDENTS: reads the SecurityIncident table through Log Analytics; set an Azure credential (AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET or AZURE_USE_MANAGED_IDENTITY=true) or LOGS_ENDPOINT');
+  }
+  if (!localMode) {
+    for (const name of ['SENTINEL_SUBSCRIPTION_ID', 'SENTINEL_RESOURCE_GROUP', 'SENTINEL_WORKSPACE_NAME', 'SENTINEL_WORKSPACE_ID']) {
+      if (!env[name]?.trim()) problems.push(`${name}: required with VIGIL_POLL_SECURITY_INCIDENTS=on; polled incidents are queried by workspace id and stored by their ARM id`);
+    }
+  }
+  return problems;
+};
 
 const trimUrl = (url: string) => url.replace(/\/+$/, '');
 

@@ -1,7 +1,7 @@
 import restify from 'restify';
 import type { CloudAdapter, TeamsActivityHandler } from 'botbuilder';
 import { AppError, toAppError, type ErrorCode } from './errors';
-import { checkWebhookSecret } from './ingest/webhook-auth';
+import type { WebhookAuth } from './ingest/webhook-auth';
 import { readJsonBody } from './ingest/read-body';
 import { ingestIncident, type IngestDeps } from './ingest/ingest-incident';
 import type { Logger } from './logger';
@@ -15,7 +15,8 @@ export interface ServerDeps {
   bot: TeamsActivityHandler;
   db: Db;
   ingest: IngestDeps;
-  webhookSecret: string;
+  /** The shared secret and/or an Entra ID token; see `createWebhookAuth`. */
+  authenticateWebhook: WebhookAuth;
   metrics: Metrics;
   logger: Logger;
 }
@@ -59,11 +60,11 @@ export function createServer(deps: ServerDeps): restify.Server {
 
   server.post('/api/incidents', async (req: restify.Request, res: restify.Response) => {
     try {
-      checkWebhookSecret(req.header('authorization'), deps.webhookSecret);
+      const caller = await deps.authenticateWebhook(req.header('authorization'));
       const body = await readJsonBody(req, MAX_BODY_BYTES);
       const { incident, outcome } = await ingestIncident(body, deps.ingest);
       deps.metrics.incidentsReceived.inc({ outcome: outcome.kind });
-      log.info({ incident: incident.number, severity: incident.severity, outcome: outcome.kind }, 'incident received');
+      log.info({ incident: incident.number, severity: incident.severity, outcome: outcome.kind, caller }, 'incident received');
       res.send(202, { outcome: outcome.kind, incident: { id: incident.id, number: incident.number } });
     } catch (e) {
       deps.metrics.incidentsReceived.inc({ outcome: 'refused' });

@@ -15,6 +15,8 @@ export class KqlError extends Error {
   constructor(
     message: string,
     readonly code: string,
+    /** The HTTP status Log Analytics answered with; undefined when it did not answer. */
+    readonly status?: number,
   ) {
     super(message);
     this.name = 'KqlError';
@@ -58,11 +60,13 @@ export function createKqlRunner(o: { baseUrl: string; workspaceId: string; crede
         result = await client.queryWorkspace(o.workspaceId, query, { duration: timespan }, {
           serverTimeoutInSeconds: timeoutSeconds,
           abortSignal: AbortSignal.timeout(timeoutSeconds * 1000 + 2000),
+          // monitor-query-logs 1.0 does not pass abortSignal on to the request; this timeout it does.
+          requestOptions: { timeout: timeoutSeconds * 1000 + 2000 },
         });
       } catch (e) {
         const err = e as { name?: string; code?: string; message?: string; statusCode?: number };
         if (err.name === 'AbortError' || err.name === 'TimeoutError') throw new KqlError(`the query did not finish within ${timeoutSeconds} s`, 'Timeout');
-        throw new KqlError(logAnalyticsMessage(e), err.code ?? String(err.statusCode ?? 'Error'));
+        throw new KqlError(logAnalyticsMessage(e), err.code ?? String(err.statusCode ?? 'Error'), err.statusCode);
       }
       const tables = result.status === LogsQueryResultStatus.Success ? result.tables : result.partialTables;
       const table = tables[0];

@@ -1,4 +1,5 @@
 import type { Queryable } from './db';
+import { STANDS_ALONE } from './digest-fold';
 
 /** One incident card that must be posted to (or updated in) one conversation. */
 export interface CardJob {
@@ -24,19 +25,21 @@ interface CardRow {
 }
 
 /**
- * Claims due cards for `leaseMs`, most severe incidents first. `SKIP LOCKED` and the lease let
- * several processes drain one queue without sending a card twice; a process that dies mid-send
- * leaves a lease that simply runs out.
+ * Claims due cards for `leaseMs`, most severe incidents first (enrichment's High or Critical
+ * counts as High). `SKIP LOCKED` and the lease let several processes drain one queue without
+ * sending a card twice; a process that dies mid-send leaves a lease that simply runs out.
  */
 export async function claimDueCards(db: Queryable, limit: number, leaseMs: number): Promise<CardJob[]> {
   const r = await db.query<CardRow>(
     `UPDATE incident_cards c SET claimed_until = now() + make_interval(secs => $2::double precision / 1000), attempts = c.attempts + 1
      FROM (
        SELECT ic.incident_key, ic.conversation_id, ic.next_attempt_at AS due_at,
-              CASE i.severity WHEN 'High' THEN 0 WHEN 'Medium' THEN 1 WHEN 'Low' THEN 2 ELSE 3 END AS rank
+              CASE WHEN ${STANDS_ALONE} THEN 0 WHEN i.severity = 'Medium' THEN 1 WHEN i.severity = 'Low' THEN 2 ELSE 3 END AS rank
        FROM incident_cards ic JOIN incidents i ON i.key = ic.incident_key
        WHERE ic.sent_version < ic.desired_version AND ic.next_attempt_at <= now()
          AND (ic.claimed_until IS NULL OR ic.claimed_until < now())
+         -- A card folded into a digest is delivered there, unless it has since earned its own.
+         AND (ic.digest_id IS NULL OR ic.promoted_at IS NOT NULL)
        ORDER BY rank, ic.next_attempt_at
        LIMIT $1 FOR UPDATE OF ic SKIP LOCKED
      ) due

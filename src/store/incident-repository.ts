@@ -129,3 +129,21 @@ export async function countOpenIncidents(db: Queryable): Promise<number> {
   const r = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM incidents WHERE status <> 'Closed'`);
   return r.rows[0]?.n ?? 0;
 }
+
+/**
+ * The stored `lastModifiedAt` of each of `keys` that is stored (null: stored without one). Lets a
+ * poller skip rows it already has before it spends a query on their alerts.
+ */
+export async function storedModificationTimes(db: Queryable, keys: string[]): Promise<Map<string, Date | null>> {
+  if (keys.length === 0) return new Map();
+  const r = await db.query<{ key: string; last_modified_at: Date | null }>('SELECT key, last_modified_at FROM incidents WHERE key = ANY($1)', [keys]);
+  return new Map(r.rows.map((row) => [row.key, row.last_modified_at && new Date(row.last_modified_at)]));
+}
+
+/**
+ * Records enrichment's verdict (Critical/High, or none) where the outbox reads it: such an
+ * incident never waits in a storm digest. Call before asking for the new card version.
+ */
+export async function saveAssessedSeverity(db: Queryable, key: string, severity: string | undefined): Promise<void> {
+  await db.query('UPDATE incidents SET assessed_severity = $2 WHERE key = $1 AND assessed_severity IS DISTINCT FROM $2', [key, severity ?? null]);
+}

@@ -201,6 +201,58 @@ export const migrations: Migration[] = [
         WHERE undo_of IS NOT NULL AND state NOT IN ('rejected', 'expired', 'cancelled', 'failed');
     `,
   },
+  {
+    version: 7,
+    name: 'ingest cursors: where each poller has read up to, and which replica polls',
+    sql: `
+      -- One row per polled source (the SecurityIncident table). position is the ingestion time of
+      -- the last row handled; the lease lets one replica poll at a time and passes on when it dies.
+      CREATE TABLE ingest_cursors (
+        name        text PRIMARY KEY,
+        position    timestamptz NOT NULL,
+        lease_owner text,
+        lease_until timestamptz,
+        updated_at  timestamptz NOT NULL DEFAULT now()
+      );
+    `,
+  },
+  {
+    version: 8,
+    name: 'storm digests: lower-severity cards folded into one card per channel',
+    sql: `
+      -- One digest card in one channel, queued and paced like an incident card. Its lines are the
+      -- incident_cards rows that point at it; 'lines' counts them for the cap.
+      CREATE TABLE digests (
+        id              bigserial PRIMARY KEY,
+        conversation_id text NOT NULL REFERENCES conversations (id),
+        activity_id     text,
+        lines           integer NOT NULL DEFAULT 0,
+        last_folded_at  timestamptz NOT NULL DEFAULT now(),
+        sealed_at       timestamptz,
+        desired_version integer NOT NULL DEFAULT 0,
+        sent_version    integer NOT NULL DEFAULT 0,
+        attempts        integer NOT NULL DEFAULT 0,
+        next_attempt_at timestamptz NOT NULL DEFAULT now(),
+        claimed_until   timestamptz,
+        last_error      text,
+        requested_at    timestamptz NOT NULL DEFAULT now(),
+        sent_at         timestamptz,
+        created_at      timestamptz NOT NULL DEFAULT now()
+      );
+      -- At most one digest per channel takes new lines.
+      CREATE UNIQUE INDEX digests_one_open ON digests (conversation_id) WHERE sealed_at IS NULL;
+      CREATE INDEX digests_by_conversation ON digests (conversation_id, id DESC);
+      CREATE INDEX digests_due ON digests (next_attempt_at) WHERE sent_version < desired_version;
+
+      -- A card delivered through a digest; promoted_at: it later rose to High and got its own card.
+      ALTER TABLE incident_cards ADD COLUMN digest_id bigint REFERENCES digests (id);
+      ALTER TABLE incident_cards ADD COLUMN promoted_at timestamptz;
+      CREATE INDEX incident_cards_by_digest ON incident_cards (digest_id) WHERE digest_id IS NOT NULL;
+
+      -- Vigil's own verdict (Critical/High) from enrichment: such incidents never wait in a digest.
+      ALTER TABLE incidents ADD COLUMN assessed_severity text;
+    `,
+  },
 ];
 
 /** Arbitrary, fixed: replicas starting together take turns migrating. */

@@ -3,7 +3,10 @@ import type { Metrics } from '../metrics';
 import type { Db } from '../store/db';
 import { claimDueCards, completeCard, forgetCardActivity, msUntilNextCard, retryCardLater, type CardJob } from '../store/card-queue';
 import { getConversation } from '../store/conversation-repository';
+import { foldWaitingCards, settleFoldedCards, type DigestPolicy } from '../store/digest-fold';
+import { claimDueDigests, completeDigest, forgetDigestActivity, getDigest, msUntilNextDigest, retryDigestLater, type DigestJob } from '../store/digest-queue';
 import type { CardAttachment } from '../cards/render-card';
+import { renderDigestCard } from './render-digest-card';
 import { ConnectorError, type ConnectorClient } from './connector-client';
 import type { Pacer } from './conversation-pacer';
 
@@ -34,7 +37,26 @@ export interface OutboxOptions {
   maxInlineWaitMs?: number;
   /** Least time between two updates of one card; changes made meanwhile go out together. */
   updateSpacingMs?: number;
+  /** Storms: lower-severity cards fold into one digest card per channel. Undefined: never fold. */
+  digest?: DigestPolicy;
   random?: () => number;
+}
+
+type Rendered = { card: CardAttachment; summary: string };
+
+/** One thing to send to one conversation: an incident's card or a channel's storm digest. */
+interface Delivery {
+  kind: 'card' | 'digest';
+  /** What the logs name it by. */
+  what: Record<string, string | number>;
+  conversationId: string;
+  activityId?: string;
+  attempts: number;
+  requestedAt: Date;
+  render(): Promise<Rendered | undefined>;
+  complete(activityId: string | undefined, spacingMs?: number): Promise<void>;
+  retryLater(delayMs: number, error: string, paced?: boolean): Promise<void>;
+  forget(): Promise<void>;
 }
 
 export interface Outbox {
@@ -54,7 +76,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * same activity for every later version. Per conversation it sends one at a time within Teams'
  * limits; on 429/412/5xx it backs off with full jitter, never sooner than `Retry-After`, and the
  * card stays queued in the database until delivered, so neither a slow connector nor a restart
- * loses one.
+ * loses one. In a storm (`digest`) a channel's waiting Medium/Low/Informational cards fold into
+ * one digest card, posted once and updated in place under the same pacing; High cards, and those
+ * enrichment assessed High or Critical, always go out on their own.
  */
 export function createOutbox(o: OutboxOptions): Outbox {
   const leaseMs = o.leaseMs ?? 30_000;
@@ -78,12 +102,42 @@ export function createOutbox(o: OutboxOptions): Outbox {
 
   const backoff = (attempts: number, retryAfterMs = 0) => Math.max(retryAfterMs, random() * Math.min(maxBackoffMs, baseBackoffMs * 2 ** (attempts - 1)));
 
-  const deliver = async (job: CardJob): Promise<void> => {
+  const cardDelivery = (job: CardJob): Delivery => ({
+    kind: 'card',
+    what: { incident: job.incidentKey },
+    conversationId: job.conversationId,
+    activityId: job.activityId,
+    attempts: job.attempts,
+    requestedAt: job.requestedAt,
+    render: () => o.renderCard(job.incidentKey),
+    complete: (activityId, spacingMs) => completeCard(o.db, job, activityId, spacingMs),
+    retryLater: (delayMs, error, paced) => retryCardLater(o.db, job, delayMs, error, paced),
+    forget: () => forgetCardActivity(o.db, job),
+  });
+
+  const digestDelivery = (job: DigestJob): Delivery => ({
+    kind: 'digest',
+    what: { digest: job.digestId },
+    conversationId: job.conversationId,
+    activityId: job.activityId,
+    attempts: job.attempts,
+    requestedAt: job.requestedAt,
+    async render() {
+      const digest = await getDigest(o.db, job.digestId);
+      if (!digest || digest.lines.length === 0) return undefined;
+      return { card: renderDigestCard(digest), summary: `Storm digest: ${digest.lines.length} incidents` };
+    },
+    complete: (activityId, spacingMs) => completeDigest(o.db, job, activityId, spacingMs),
+    retryLater: (delayMs, error, paced) => retryDigestLater(o.db, job, delayMs, error, paced),
+    forget: () => forgetDigestActivity(o.db, job),
+  });
+
+  const deliver = async (job: Delivery): Promise<void> => {
     const conversation = await getConversation(o.db, job.conversationId);
-    const rendered = conversation?.subscribed ? await o.renderCard(job.incidentKey) : undefined;
+    const rendered = conversation?.subscribed ? await job.render() : undefined;
     if (!conversation?.subscribed || !rendered) {
       // Unsubscribed since the card was asked for: nothing to deliver there any more.
-      await completeCard(o.db, job, job.activityId);
+      await job.complete(job.activityId);
       return;
     }
     for (;;) {
@@ -94,7 +148,7 @@ export function createOutbox(o: OutboxOptions): Outbox {
       if (wait > 0) pausedUntil.set(job.conversationId, Date.now() + wait);
       if (wait === 0) break;
       if (wait > maxInlineWaitMs) {
-        await retryCardLater(o.db, job, wait, 'paced: conversation send budget used up', true);
+        await job.retryLater(wait, 'paced: conversation send budget used up', true);
         return;
       }
       await sleep(wait);
@@ -107,36 +161,37 @@ export function createOutbox(o: OutboxOptions): Outbox {
       } else {
         activityId = (await o.connector.sendToConversation(conversation.serviceUrl, conversation.id, activity)).id;
       }
-      await completeCard(o.db, job, activityId, job.activityId ? updateSpacingMs : 0);
-      o.metrics.cardsDelivered.inc({ op: job.activityId ? 'update' : 'post' });
+      await job.complete(activityId, job.activityId ? updateSpacingMs : 0);
+      const op = job.activityId ? 'update' : 'post';
+      o.metrics.cardsDelivered.inc({ op: job.kind === 'digest' ? `digest_${op}` : op });
       o.metrics.cardLatency.observe(Math.max(0, Date.now() - job.requestedAt.getTime()) / 1000);
     } catch (e) {
       await handleFailure(job, e);
     }
   };
 
-  const handleFailure = async (job: CardJob, e: unknown) => {
+  const handleFailure = async (job: Delivery, e: unknown) => {
     const status = e instanceof ConnectorError ? e.status : 0;
     const message = e instanceof Error ? e.message : String(e);
     o.metrics.cardFailures.inc({ status: String(status) });
     if (status === 404 && job.activityId) {
-      o.logger.warn({ incident: job.incidentKey, conversation: job.conversationId }, 'card activity is gone; posting it again');
-      await forgetCardActivity(o.db, job);
+      o.logger.warn({ ...job.what, conversation: job.conversationId }, 'card activity is gone; posting it again');
+      await job.forget();
       return;
     }
     const retriable = RETRIABLE.has(status);
     const delay = retriable ? backoff(job.attempts, e instanceof ConnectorError ? e.retryAfterMs : 0) : maxBackoffMs;
-    o.logger[retriable ? 'info' : 'error']({ incident: job.incidentKey, conversation: job.conversationId, status, attempts: job.attempts, retryInMs: Math.round(delay) }, `card delivery failed: ${message}`);
-    await retryCardLater(o.db, job, delay, message);
+    o.logger[retriable ? 'info' : 'error']({ ...job.what, conversation: job.conversationId, status, attempts: job.attempts, retryInMs: Math.round(delay) }, `card delivery failed: ${message}`);
+    await job.retryLater(delay, message);
   };
 
   /** Sends to one conversation strictly in order; different conversations run side by side. */
-  const enqueue = (job: CardJob) => {
+  const enqueue = (job: Delivery) => {
     inFlight += 1;
     const previous = chains.get(job.conversationId) ?? Promise.resolve();
     const next = previous
       .then(() => deliver(job))
-      .catch((e: unknown) => o.logger.error({ err: e, incident: job.incidentKey }, 'card delivery crashed; the lease will expire and it will be retried'))
+      .catch((e: unknown) => o.logger.error({ err: e, ...job.what }, 'card delivery crashed; the lease will expire and it will be retried'))
       .finally(() => {
         inFlight -= 1;
         if (chains.get(job.conversationId) === next) chains.delete(job.conversationId);
@@ -156,9 +211,13 @@ export function createOutbox(o: OutboxOptions): Outbox {
         again = false;
         const room = batchSize - inFlight;
         if (room <= 0) break;
+        await foldStorms();
         const jobs = await claimDueCards(o.db, room, leaseMs);
-        for (const job of jobs) enqueue(job);
-        if (jobs.length === room) again = true;
+        // After the cards (most severe first), so a channel's High cards go out before its digest.
+        const digests = await claimDueDigests(o.db, room - jobs.length, leaseMs);
+        for (const job of jobs) enqueue(cardDelivery(job));
+        for (const job of digests) enqueue(digestDelivery(job));
+        if (jobs.length + digests.length === room) again = true;
       } while (again);
       await scheduleNext();
     } catch (e) {
@@ -170,6 +229,27 @@ export function createOutbox(o: OutboxOptions): Outbox {
     }
   };
 
+  /**
+   * Moves changes of folded incidents to their digests (always: digests from before a restart with
+   * folding turned off still deliver), then folds channels whose backlog is too long.
+   */
+  const foldStorms = async () => {
+    const settled = await settleFoldedCards(o.db);
+    if (settled.promoted > 0) o.metrics.cardsPromoted.inc(settled.promoted);
+    if (!o.digest) return;
+    const folded = await foldWaitingCards(o.db, o.digest);
+    if (folded > 0) {
+      o.metrics.cardsFolded.inc(folded);
+      o.logger.info({ folded }, 'storm: folded lower-severity cards into a digest');
+    }
+  };
+
+  /** Milliseconds until the next card or digest falls due, or undefined if nothing waits. */
+  const msUntilNext = async () => {
+    const due = [await msUntilNextCard(o.db), await msUntilNextDigest(o.db)].filter((ms): ms is number => ms !== undefined);
+    return due.length === 0 ? undefined : Math.min(...due);
+  };
+
   const schedule = (ms: number) => {
     if (!running) return;
     clearTimeout(timer);
@@ -179,15 +259,18 @@ export function createOutbox(o: OutboxOptions): Outbox {
 
   const scheduleNext = async () => {
     if (!running) return;
-    const due = await msUntilNextCard(o.db);
+    const due = await msUntilNext();
     schedule(Math.min(pollMs, due === undefined ? pollMs : Math.max(due, 5)));
   };
 
   const notifyIdle = () => {
     if (inFlight > 0 || draining) return;
-    void msUntilNextCard(o.db).then((due) => {
-      if (due === undefined && inFlight === 0 && !draining) for (const wake of [...idleWaiters]) wake();
-    });
+    void msUntilNext()
+      .then((due) => {
+        if (due === undefined && inFlight === 0 && !draining) for (const wake of [...idleWaiters]) wake();
+      })
+      // The store is closing or unreachable: nobody is woken, and the next drain looks again.
+      .catch(() => undefined);
   };
 
   function kick() {

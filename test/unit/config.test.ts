@@ -33,4 +33,68 @@ describe('loadConfig', () => {
     const c = loadConfig({ MicrosoftAppId: '608cacfd-1cea-40c9-b678-4b93e69bb72b', MicrosoftAppPassword: 'p', VIGIL_WEBHOOK_SECRET: 'a-long-enough-secret' });
     expect(c).toMatchObject({ localMode: false, host: '0.0.0.0', webhookSecret: 'a-long-enough-secret' });
   });
+
+  describe('Entra ID tokens on the webhook', () => {
+    const bot = { MicrosoftAppId: '608cacfd-1cea-40c9-b678-4b93e69bb72b', MicrosoftAppPassword: 'p' };
+    const tenant = 'b28fdbfd-2b78-4f93-b0f8-8881793f0f8f';
+    const caller = '3c9a1f0e-7d2b-4c55-9e1a-0000000000a1';
+
+    it('is off unless VIGIL_WEBHOOK_AUDIENCE is set', () => {
+      expect(loadConfig({}).webhookEntra).toBeUndefined();
+      expect(loadConfig({}).webhookSecret).toBe('local-dev-secret');
+    });
+
+    it('takes the audiences, callers, tenant and the public-cloud authority', () => {
+      const c = loadConfig({ ...bot, VIGIL_WEBHOOK_AUDIENCE: 'api://vigil, 608cacfd-1cea-40c9-b678-4b93e69bb72b', VIGIL_WEBHOOK_ALLOWED_CALLERS: ` ${caller.toUpperCase()} ,${caller.replace(/1$/, '2')}`, VIGIL_WEBHOOK_TENANT_ID: tenant });
+      expect(c.webhookEntra).toEqual({
+        tenantId: tenant,
+        audiences: ['api://vigil', '608cacfd-1cea-40c9-b678-4b93e69bb72b'],
+        allowedCallers: [caller, caller.replace(/1$/, '2')],
+        authority: 'https://login.microsoftonline.com',
+      });
+      // Tokens alone are enough outside local mode: no shared secret is required, or invented.
+      expect(c.webhookSecret).toBeUndefined();
+    });
+
+    it('falls back to MicrosoftAppTenantId and takes a stand-in authority', () => {
+      const c = loadConfig({ ...bot, MicrosoftAppTenantId: tenant, VIGIL_WEBHOOK_AUDIENCE: 'api://vigil', VIGIL_WEBHOOK_ALLOWED_CALLERS: caller, VIGIL_WEBHOOK_AUTHORITY: 'http://127.0.0.1:4010/', VIGIL_WEBHOOK_SECRET: 'a-long-enough-secret' });
+      expect(c.webhookEntra).toMatchObject({ tenantId: tenant, authority: 'http://127.0.0.1:4010' });
+      expect(c.webhookSecret).toBe('a-long-enough-secret');
+    });
+
+    it('will not take a token without a caller allow-list and a tenant', () => {
+      expect(() => loadConfig({ ...bot, VIGIL_WEBHOOK_AUDIENCE: 'api://vigil' })).toThrow(/VIGIL_WEBHOOK_ALLOWED_CALLERS: required with VIGIL_WEBHOOK_AUDIENCE[\s\S]*VIGIL_WEBHOOK_TENANT_ID: required/);
+      expect(() => loadConfig({ VIGIL_WEBHOOK_ALLOWED_CALLERS: caller })).toThrow(/VIGIL_WEBHOOK_AUDIENCE: needed with VIGIL_WEBHOOK_ALLOWED_CALLERS/);
+    });
+
+    it('names bad values', () => {
+      let message = '';
+      try {
+        loadConfig({ VIGIL_WEBHOOK_ALLOWED_CALLERS: 'playbook-1', VIGIL_WEBHOOK_TENANT_ID: 'contoso', VIGIL_WEBHOOK_AUTHORITY: 'login.microsoftonline.com' });
+      } catch (e) {
+        message = (e as Error).message;
+      }
+      expect(message).toMatch(/VIGIL_WEBHOOK_ALLOWED_CALLERS: must be a comma-separated list of managed identity object ids/);
+      expect(message).toMatch(/VIGIL_WEBHOOK_TENANT_ID: must be a tenant id/);
+      expect(message).toMatch(/VIGIL_WEBHOOK_AUTHORITY: must be an http\(s\) URL/);
+    });
+
+    it('needs the secret or the audience outside local mode', () => {
+      expect(() => loadConfig(bot)).toThrow(/VIGIL_WEBHOOK_SECRET or VIGIL_WEBHOOK_AUDIENCE: outside local mode/);
+      // A short secret is refused even when tokens are configured too.
+      expect(() => loadConfig({ ...bot, VIGIL_WEBHOOK_SECRET: 'short', VIGIL_WEBHOOK_AUDIENCE: 'api://vigil', VIGIL_WEBHOOK_ALLOWED_CALLERS: caller, VIGIL_WEBHOOK_TENANT_ID: tenant })).toThrow(
+        /VIGIL_WEBHOOK_SECRET: at least 16 characters/,
+      );
+    });
+  });
+});
+
+describe('storm digest settings', () => {
+  it('fold above 10 waiting cards, 40 lines a digest, 5 quiet minutes by default; 0 turns folding off', () => {
+    expect(loadConfig({}).digest).toEqual({ foldAbove: 10, maxLines: 40, quietMs: 300_000 });
+    expect(loadConfig({ VIGIL_DIGEST_THRESHOLD: '25', VIGIL_DIGEST_MAX_LINES: '20', VIGIL_DIGEST_QUIET_SECONDS: '60' }).digest).toEqual({ foldAbove: 25, maxLines: 20, quietMs: 60_000 });
+    expect(loadConfig({ VIGIL_DIGEST_THRESHOLD: '0' }).digest).toBeUndefined();
+    // More lines than a Teams message can carry is refused.
+    expect(() => loadConfig({ VIGIL_DIGEST_MAX_LINES: '200' })).toThrow(/VIGIL_DIGEST_MAX_LINES/);
+  });
 });

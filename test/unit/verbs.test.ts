@@ -10,8 +10,8 @@ const verbsInCards = (): string[] => {
   for (const file of fs.readdirSync(CARDS).filter((f) => f.endsWith('.json'))) {
     for (const m of fs.readFileSync(path.join(CARDS, file), 'utf8').matchAll(/"verb"\s*:\s*"([^"$]+)"/g)) found.add(m[1]!);
   }
-  for (const file of ['render-action-view.ts', 'response-view.ts']) {
-    for (const m of fs.readFileSync(path.resolve(__dirname, '../../src/actions', file), 'utf8').matchAll(/verb: '([\w.]+)'/g)) found.add(m[1]!);
+  for (const file of ['actions/render-action-view.ts', 'actions/response-view.ts', 'teams/render-digest-card.ts']) {
+    for (const m of fs.readFileSync(path.resolve(__dirname, '../../src', file), 'utf8').matchAll(/verb: '([\w.]+)'/g)) found.add(m[1]!);
   }
   return [...found].sort();
 };

@@ -1,5 +1,6 @@
 import { approveVerb, cancelVerb, refreshVerb, rejectVerb, requestVerb, undoVerb } from './action-verbs';
 import { assignVerb, closeVerb, commentVerb } from './incident-verbs';
+import { openFromDigestVerb, showDigestVerb } from './digest-verbs';
 import { acknowledgeVerb } from './page-verbs';
 import type { VerbHandler } from './verb';
 
@@ -10,6 +11,8 @@ export type Verb =
   | 'action.cancel'
   | 'action.undo'
   | 'card.refresh'
+  | 'digest.open'
+  | 'digest.show'
   | 'incident.assign'
   | 'incident.comment'
   | 'incident.close'
@@ -23,6 +26,8 @@ export const verbs = {
   'action.cancel': cancelVerb,
   'action.undo': undoVerb,
   'card.refresh': refreshVerb,
+  'digest.open': openFromDigestVerb,
+  'digest.show': showDigestVerb,
   'incident.assign': assignVerb,
   'incident.comment': commentVerb,
   'incident.close': closeVerb,

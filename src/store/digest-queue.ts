@@ -1,0 +1,136 @@
+import type { Incident } from '../incidents/incident';
+import type { Queryable } from './db';
+
+/** One digest card that must be posted to (or updated in) its channel. */
+export interface DigestJob {
+  digestId: number;
+  conversationId: string;
+  /** Set once posted: later versions update this activity in place. */
+  activityId?: string;
+  version: number;
+  attempts: number;
+  requestedAt: Date;
+}
+
+export interface DigestLine {
+  incident: Incident;
+  /** Enrichment's verdict, when it has one. */
+  assessedSeverity?: string;
+  /** It rose to High (or was assessed High/Critical) after folding and has its own card now. */
+  ownCard: boolean;
+}
+
+export interface Digest {
+  id: number;
+  conversationId: string;
+  startedAt: Date;
+  /** Takes no more lines (full, or the storm went quiet); its lines still update. */
+  sealed: boolean;
+  /** Newest incident first. */
+  lines: DigestLine[];
+}
+
+interface DigestRow {
+  id: number;
+  conversation_id: string;
+  activity_id: string | null;
+  desired_version: number;
+  attempts: number;
+  requested_at: Date;
+}
+
+/**
+ * Claims due digests for `leaseMs`, the same way cards are claimed: `SKIP LOCKED` and the lease
+ * keep two processes from posting one digest twice.
+ */
+export async function claimDueDigests(db: Queryable, limit: number, leaseMs: number): Promise<DigestJob[]> {
+  if (limit <= 0) return [];
+  const r = await db.query<DigestRow>(
+    `UPDATE digests d SET claimed_until = now() + make_interval(secs => $2::double precision / 1000), attempts = d.attempts + 1
+     FROM (
+       SELECT id FROM digests
+       WHERE sent_version < desired_version AND next_attempt_at <= now() AND (claimed_until IS NULL OR claimed_until < now())
+       ORDER BY next_attempt_at
+       LIMIT $1 FOR UPDATE SKIP LOCKED
+     ) due
+     WHERE d.id = due.id
+     RETURNING d.id, d.conversation_id, d.activity_id, d.desired_version, d.attempts, d.requested_at`,
+    [limit, leaseMs],
+  );
+  return r.rows.map((row) => ({
+    digestId: Number(row.id),
+    conversationId: row.conversation_id,
+    activityId: row.activity_id ?? undefined,
+    version: row.desired_version,
+    attempts: row.attempts,
+    requestedAt: new Date(row.requested_at),
+  }));
+}
+
+/** Records a delivered digest; lines folded meanwhile stay queued, due no sooner than `spacingMs`. */
+export async function completeDigest(db: Queryable, job: DigestJob, activityId: string | undefined, spacingMs = 0): Promise<void> {
+  await db.query(
+    `UPDATE digests SET sent_version = GREATEST(sent_version, $2), activity_id = $3, attempts = 0,
+       claimed_until = NULL, last_error = NULL, sent_at = now(),
+       next_attempt_at = now() + make_interval(secs => $4::double precision / 1000)
+     WHERE id = $1`,
+    [job.digestId, job.version, activityId ?? null, spacingMs],
+  );
+}
+
+/** Puts a digest back for a later attempt; pacing (`paced`) does not count towards the back-off. */
+export async function retryDigestLater(db: Queryable, job: DigestJob, delayMs: number, error: string, paced = false): Promise<void> {
+  await db.query(
+    `UPDATE digests SET claimed_until = NULL, last_error = $2,
+       attempts = CASE WHEN $4 THEN GREATEST(attempts - 1, 0) ELSE attempts END,
+       next_attempt_at = now() + make_interval(secs => $3::double precision / 1000)
+     WHERE id = $1`,
+    [job.digestId, error.slice(0, 500), delayMs, paced],
+  );
+}
+
+/** The digest's activity is gone (deleted in Teams): post it afresh on the next attempt. */
+export async function forgetDigestActivity(db: Queryable, job: DigestJob): Promise<void> {
+  await db.query('UPDATE digests SET activity_id = NULL, claimed_until = NULL, next_attempt_at = now() WHERE id = $1', [job.digestId]);
+}
+
+/** Milliseconds until the next digest falls due (0 if one is due now), or undefined if none waits. */
+export async function msUntilNextDigest(db: Queryable): Promise<number | undefined> {
+  const r = await db.query<{ ms: number | null }>(
+    `SELECT EXTRACT(EPOCH FROM (min(GREATEST(next_attempt_at, COALESCE(claimed_until, next_attempt_at))) - now())) * 1000 AS ms
+     FROM digests WHERE sent_version < desired_version`,
+  );
+  const ms = r.rows[0]?.ms;
+  return ms === null || ms === undefined ? undefined : Math.max(0, Number(ms));
+}
+
+/** A digest with its lines as they read now, or undefined if there is no such digest. */
+export async function getDigest(db: Queryable, id: number): Promise<Digest | undefined> {
+  const d = await db.query<{ id: number; conversation_id: string; created_at: Date; sealed: boolean }>(
+    'SELECT id, conversation_id, created_at, sealed_at IS NOT NULL AS sealed FROM digests WHERE id = $1',
+    [id],
+  );
+  const row = d.rows[0];
+  if (!row) return undefined;
+  const lines = await db.query<{ data: Incident; assessed_severity: string | null; own_card: boolean }>(
+    `SELECT i.data, i.assessed_severity, ic.promoted_at IS NOT NULL AS own_card
+     FROM incident_cards ic JOIN incidents i ON i.key = ic.incident_key
+     WHERE ic.digest_id = $1
+     ORDER BY i.created_at DESC, i.number DESC`,
+    [id],
+  );
+  return {
+    id: Number(row.id),
+    conversationId: row.conversation_id,
+    startedAt: new Date(row.created_at),
+    sealed: row.sealed,
+    lines: lines.rows.map((l) => ({ incident: l.data, assessedSeverity: l.assessed_severity ?? undefined, ownCard: l.own_card })),
+  };
+}
+
+/** The digest that carries an incident's card in a channel, if it was folded there. */
+export async function digestOfCard(db: Queryable, incidentKey: string, conversationId: string): Promise<number | undefined> {
+  const r = await db.query<{ digest_id: number | null }>('SELECT digest_id FROM incident_cards WHERE incident_key = $1 AND conversation_id = $2', [incidentKey, conversationId]);
+  const id = r.rows[0]?.digest_id;
+  return id === null || id === undefined ? undefined : Number(id);
+}
