@@ -27,6 +27,28 @@ describe('Block IP on a network security group', () => {
     return (r?.properties.sourceAddressPrefixes ?? r?.properties.destinationAddressPrefixes) as string[] | undefined;
   };
 
+  it('reads each rule back after writing, and writes again when a racing writer put an old list back', async () => {
+    await blocker().block('1.1.1.1');
+    const client = createArmClient({ endpoint: arm.url, timeoutMs: 2000, sleep: async () => undefined });
+    let raced = false;
+    // Another writer (one Azure did not hold to the etag) puts back the list it read before our write.
+    const racing = {
+      ...client,
+      async waitFor(response: Parameters<typeof client.waitFor>[0], what: string) {
+        await client.waitFor(response, what);
+        if (raced || !what.includes('vigil-block-in')) return;
+        raced = true;
+        arm.nsgRules.get('edge-nsg/vigil-block-in')!.properties.sourceAddressPrefixes = ['1.1.1.1'];
+      },
+    };
+    const before = arm.requests('PUT').length;
+    await createNsgBlocker({ arm: racing, nsgId: nsgId('edge-nsg'), ruleName: 'vigil-block', priority: 110 }).block('8.8.8.8');
+    expect(raced).toBe(true);
+    expect(prefixes('vigil-block-in')).toEqual(['1.1.1.1', '8.8.8.8']);
+    expect(prefixes('vigil-block-out')).toEqual(['1.1.1.1', '8.8.8.8']);
+    expect(arm.requests('PUT').slice(before).map((r) => r.path.split('/').pop())).toEqual(['vigil-block-in', 'vigil-block-in', 'vigil-block-out']);
+  });
+
   it('creates the deny rules with the address, following each write to its end', async () => {
     expect(await blocker().block('8.8.8.8')).toEqual({ changed: true, rules: ['vigil-block-in', 'vigil-block-out'] });
     expect(prefixes('vigil-block-in')).toEqual(['8.8.8.8']);

@@ -24,7 +24,8 @@ export interface NsgBlocker {
  * Block IP against one network security group: two deny rules Vigil owns (`<rule>-in` for sources,
  * `<rule>-out` for destinations). Each change reads the rule, adds or removes the address and
  * writes with the rule's etag; a 412 means another writer got there first, so it reads again —
- * concurrent blocks never lose each other's addresses. Each write is followed to its end.
+ * concurrent blocks never lose each other's addresses. Each write is followed to its end and
+ * then read back, so a change that did not stick is made again.
  */
 export function createNsgBlocker(o: { arm: ArmClient; nsgId: string; ruleName: string; priority: number }): NsgBlocker {
   const change = async (ip: string, add: boolean) => {
@@ -68,7 +69,10 @@ export function createNsgBlocker(o: { arm: ArmClient; nsgId: string; ruleName: s
         }
         await o.arm.waitFor(write, `updating ${name}`);
         changed = true;
-        break;
+        // Read it back rather than trust the write: whether the Network RP enforces the etag on
+        // every rule write is not documented, and a writer that raced us may have put back an old
+        // list. The next look finds our address (and stops) or writes it again.
+        if (attempt >= MAX_CONFLICTS) throw new ArmError(409, `${name} kept losing the change (${attempt} tries)`);
       }
     }
     return { changed, rules };
