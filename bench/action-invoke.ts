@@ -111,7 +111,7 @@ async function main() {
   line('invoke: request → card', quick.map((r) => r.request));
   line('invoke: approve → card', quick.map((r) => r.approve));
   line('click (approve) → done in Azure', quick.map((r) => r.done));
-  console.log(`ARM taking ${slowMs} ms per call (${slowRuns} blocks at once; a block is 6 ARM calls):`);
+  console.log(`ARM taking ${slowMs} ms per call (${slowRuns} blocks at once; a block is 8 ARM calls):`);
   line('invoke: request → card', slow.map((r) => r.request));
   line('invoke: approve → card', slow.map((r) => r.approve));
   line('click (approve) → done in Azure', slow.map((r) => r.done));
