@@ -16,6 +16,8 @@ export interface SandboxNic {
 
 export interface SandboxVm {
   name: string;
+  /** The region of the VM and its NICs; westeurope when not given. */
+  location?: string;
   /** Bumped by every write of the primary NIC: part of its etag. */
   nicVersion?: number;
   power: 'running' | 'deallocated' | 'stopped';
@@ -42,10 +44,25 @@ export const SANDBOX_VMS: SandboxVm[] = [
     tags: { env: 'prod' },
     moreNics: [{ name: 'app-01-nic-backend', nsg: null, privateIp: '10.2.0.20', tags: { env: 'prod', tier: 'backend' } }],
   },
+  { name: 'api-01', location: 'eastus', power: 'running', nic: 'api-01-nic', nsg: 'api-nsg', privateIp: '10.8.0.4', nicTags: { env: 'prod' }, tags: { env: 'prod' } },
 ];
 
+/** A network security group: a NIC may only use one in its own region. */
+export interface SandboxNsg {
+  name: string;
+  location: string;
+}
+
 /** The network security groups in the sandbox's resource group. */
-export const SANDBOX_NSGS = ['edge-nsg', 'isolation-nsg', 'web-nsg', 'dc-nsg', 'app-nsg'];
+export const SANDBOX_NSGS: SandboxNsg[] = [
+  { name: 'edge-nsg', location: 'westeurope' },
+  { name: 'isolation-nsg', location: 'westeurope' },
+  { name: 'web-nsg', location: 'westeurope' },
+  { name: 'dc-nsg', location: 'westeurope' },
+  { name: 'app-nsg', location: 'westeurope' },
+  { name: 'isolation-nsg-eastus', location: 'eastus' },
+  { name: 'api-nsg', location: 'eastus' },
+];
 
 export const vmId = (name: string) => `${RG}/Microsoft.Compute/virtualMachines/${name}`;
 export const nicId = (name: string) => `${RG}/Microsoft.Network/networkInterfaces/${name}`;
@@ -64,11 +81,13 @@ const writeNic = (vm: SandboxVm, index: number, change: { nsg: string | null; ta
   Object.assign(nic, { nsg: change.nsg, tags: change.tags, version: (nic.version ?? 0) + 1 });
 };
 
+const locationOf = (vm: SandboxVm) => vm.location ?? 'westeurope';
+
 const vmResource = (vm: SandboxVm) => ({
   id: vmId(vm.name),
   name: vm.name,
   type: 'Microsoft.Compute/virtualMachines',
-  location: 'westeurope',
+  location: locationOf(vm),
   tags: vm.tags ?? {},
   properties: {
     vmId: `vm-${vm.name}`,
@@ -86,7 +105,7 @@ const nicResource = (vm: SandboxVm, index: number) => {
     name: nic.name,
     etag: nicEtag(vm, index),
     id: nicId(nic.name),
-    location: 'westeurope',
+    location: locationOf(vm),
     ...(nic.tags ? { tags: nic.tags } : {}),
     type: 'Microsoft.Network/networkInterfaces',
     properties: {
@@ -99,21 +118,40 @@ const nicResource = (vm: SandboxVm, index: number) => {
   };
 };
 
+/** An NSG as the Network RP's GET answers it, with the rules the sandbox holds for it. */
+const nsgResource = (nsg: SandboxNsg, rules: Array<{ name: string; etag: string; properties: Record<string, unknown> }>) => ({
+  name: nsg.name,
+  id: nsgId(nsg.name),
+  etag: `W/"nsg-${nsg.name}"`,
+  type: 'Microsoft.Network/networkSecurityGroups',
+  location: nsg.location,
+  properties: {
+    provisioningState: 'Succeeded',
+    resourceGuid: `guid-${nsg.name}`,
+    securityRules: rules.map((r) => ({ name: r.name, id: `${nsgId(nsg.name)}/securityRules/${r.name}`, etag: r.etag, type: 'Microsoft.Network/networkSecurityGroups/securityRules', properties: r.properties })),
+    defaultSecurityRules: [],
+  },
+});
+
 const notFound = (type: string, name: string) => ({ status: 404, body: { error: { code: 'ResourceNotFound', message: `The Resource '${type}/${name}' under resource group 'prod-rg' was not found.` } } });
 const needsVersion = (query: Record<string, string>) =>
   query['api-version'] ? undefined : { status: 400, body: { error: { code: 'MissingApiVersionParameter', message: 'The api-version query parameter (?api-version=) is required for all requests.' } } };
 
 /**
- * Azure Resource Manager for VMs, NICs and NSG rules, in ARM's shapes and error envelope.
+ * Azure Resource Manager for VMs, NICs, NSGs and NSG rules, in ARM's shapes and error envelope. A
+ * NIC PUT is refused, as by the Network RP, when its NSG does not exist or is in another region.
  * `extraRoutes` lets other resource providers (Sentinel) share the one ARM endpoint, as in Azure;
  * `vmPageSize` makes the VM list answer in pages linked by `nextLink`, as ARM lists do.
  */
 export async function startArm(
-  options: { port?: number; vms?: SandboxVm[]; nsgs?: string[]; extraRoutes?: Route[]; pollsPerOperation?: number; vmPageSize?: number } = {},
+  options: { port?: number; vms?: SandboxVm[]; nsgs?: SandboxNsg[]; extraRoutes?: Route[]; pollsPerOperation?: number; vmPageSize?: number } = {},
 ): Promise<StandIn & { vms: SandboxVm[]; nsgRules: ReturnType<typeof createNsgRuleRoutes>['rules']; nsgControl: ReturnType<typeof createNsgRuleRoutes>['control'] }> {
   const vms = options.vms ?? structuredClone(SANDBOX_VMS);
+  const nsgs = options.nsgs ?? SANDBOX_NSGS;
   let url = '';
-  const nsg = createNsgRuleRoutes(() => url, { pollsPerOperation: options.pollsPerOperation, nsgs: options.nsgs ?? SANDBOX_NSGS });
+  const nsg = createNsgRuleRoutes(() => url, { pollsPerOperation: options.pollsPerOperation, nsgs: nsgs.map((n) => n.name) });
+  const nsgNamed = (name: string) => nsgs.find((n) => n.name.toLowerCase() === name.toLowerCase());
+  const rulesOf = (name: string) => [...nsg.rules.entries()].filter(([key]) => key.startsWith(`${name.toLowerCase()}/`)).map(([, rule]) => rule);
   const vm = (name: string) => vms.find((v) => v.name.toLowerCase() === name.toLowerCase());
   const nicNamed = (name: string) => {
     for (const v of vms) {
@@ -170,8 +208,22 @@ export async function startArm(
           const b = body as { location?: unknown; tags?: Record<string, string>; properties?: { networkSecurityGroup?: { id?: string } | null } } | undefined;
           if (typeof b?.location !== 'string') return { status: 400, body: { error: { code: 'LocationRequired', message: 'The location property is required for this definition.' } } };
           const nsgRef = b.properties?.networkSecurityGroup;
+          const target = nsgRef?.id ? nsgNamed(nsgRef.id.split('/').pop()!) : undefined;
+          if (nsgRef?.id && target?.location !== locationOf(found.vm)) {
+            // The Network RP says the same for an NSG that does not exist and one in another region.
+            const nic = `/subscriptions/${params.sub}/resourceGroups/${params.rg}/providers/Microsoft.Network/networkInterfaces/${params.nic}`;
+            return { status: 400, body: { error: { code: 'InvalidResourceReference', message: `Resource ${nsgRef.id} referenced by resource ${nic} was not found. Please make sure that the referenced resource exists, and that both resources are in the same region.`, details: [] } } };
+          }
           writeNic(found.vm, found.index, { nsg: nsgRef?.id ? nsgRef.id.split('/').pop()! : null, tags: b.tags });
           return { status: 200, body: nicResource(found.vm, found.index) };
+        },
+      },
+      {
+        method: 'GET',
+        path: `/subscriptions/:sub/resourceGroups/:rg/providers/Microsoft.Network/networkSecurityGroups/:nsg`,
+        handle: ({ params, query }) => {
+          const found = nsgNamed(params.nsg!);
+          return needsVersion(query) ?? (found ? { status: 200, body: nsgResource(found, rulesOf(found.name)) } : notFound('Microsoft.Network/networkSecurityGroups', params.nsg!));
         },
       },
       ...nsg.routes,

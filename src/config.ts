@@ -88,7 +88,13 @@ const envSchema = z.object({
   BLOCK_NSG_ID: optionalText.refine((v) => v === undefined || NSG_ID.test(v), 'must be the ARM id of a network security group (/subscriptions/…/networkSecurityGroups/<name>)'),
   BLOCK_RULE_NAME: z.string().trim().regex(/^[A-Za-z0-9][\w.-]{0,60}$/, 'must be a security rule name (letters, digits, . _ -)').default('vigil-block'),
   BLOCK_RULE_PRIORITY: integer(100, 100, 4095),
-  ISOLATION_NSG_ID: optionalText.refine((v) => v === undefined || NSG_ID.test(v), 'must be the ARM id of a network security group (/subscriptions/…/networkSecurityGroups/<name>)'),
+  ISOLATION_NSG_ID: z
+    .string()
+    .default('')
+    .transform((v) => v.split(',').map((x) => x.trim()).filter((x) => x !== ''))
+    .refine((ids) => ids.every((id) => NSG_ID.test(id)), {
+      error: (issue) => `must be the ARM id of a network security group (/subscriptions/…/networkSecurityGroups/<name>), or a comma-separated list of them, one per region; not an NSG id: ${(issue.input as string[]).filter((id) => !NSG_ID.test(id)).join(', ')}`,
+    }),
   VIGIL_ACTION_WORKER: z.enum(['on', 'off']).default('on'),
   VIGIL_KQL_MAX_ROWS: integer(20, 1, 1_000),
   VIGIL_KQL_TIMEOUT_SECONDS: integer(30, 1, 600),
@@ -140,7 +146,8 @@ export interface Config {
   actions?: {
     policyFile: string;
     blockNsg?: { nsgId: string; ruleName: string; priority: number };
-    isolationNsgId?: string;
+    /** Isolation NSGs, one per region: Azure only lets a NIC use an NSG in its own region. */
+    isolationNsgIds?: string[];
     /** Run the action service in this process (`off`: `npm run worker` runs it elsewhere). */
     runWorker: boolean;
   };
@@ -181,7 +188,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   if ((e.PAGERDUTY_ROUTING_KEY || e.VIGIL_PAGE_WEBHOOK_URL) && !e.VIGIL_ONCALL_FILE) {
     problems.push('VIGIL_ONCALL_FILE: PagerDuty and the page webhook need the on-call schedule that says when to page');
   }
-  if ((e.BLOCK_NSG_ID || e.ISOLATION_NSG_ID) && !e.VIGIL_ACTION_POLICY_FILE) {
+  if ((e.BLOCK_NSG_ID || e.ISOLATION_NSG_ID.length > 0) && !e.VIGIL_ACTION_POLICY_FILE) {
     problems.push('VIGIL_ACTION_POLICY_FILE: BLOCK_NSG_ID and ISOLATION_NSG_ID need the action policy that says who may request and approve');
   }
   problems.push(...pollerProblems(e, env, localMode));
@@ -224,7 +231,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       ? {
           policyFile: e.VIGIL_ACTION_POLICY_FILE,
           blockNsg: e.BLOCK_NSG_ID ? { nsgId: e.BLOCK_NSG_ID, ruleName: e.BLOCK_RULE_NAME, priority: e.BLOCK_RULE_PRIORITY } : undefined,
-          isolationNsgId: e.ISOLATION_NSG_ID,
+          isolationNsgIds: e.ISOLATION_NSG_ID.length > 0 ? e.ISOLATION_NSG_ID : undefined,
           runWorker: e.VIGIL_ACTION_WORKER === 'on',
         }
       : undefined,

@@ -52,7 +52,7 @@ export function createActionRuntime(d: ActionRuntimeDeps) {
   const defender = mdeEndpoint ? createDefenderClient({ endpoint: mdeEndpoint, credential: d.credential, timeoutMs }) : undefined;
   const executors: Executors = {
     nsg: settings.blockNsg && createNsgBlocker({ arm, ...settings.blockNsg }),
-    vms: settings.isolationNsgId ? createVmIsolator({ arm, isolationNsgId: settings.isolationNsgId, subscriptionId: d.config.sentinel.subscriptionId }) : undefined,
+    vms: settings.isolationNsgIds ? createVmIsolator({ arm, isolationNsgId: settings.isolationNsgIds, subscriptionId: d.config.sentinel.subscriptionId }) : undefined,
     machines: defender && createMachineIsolator({ defender }),
     hashes: defender && createHashBlocker({ defender }),
     users: d.graph && createUserDisabler({ graph: d.graph }),

@@ -3,6 +3,7 @@ import { createArmClient } from '../../src/actions/executors/arm-client';
 import { createVmIsolator } from '../../src/actions/executors/vm-isolate';
 
 const NIC_PUT = '/subscriptions/:s/resourceGroups/:rg/providers/Microsoft.Network/networkInterfaces/:nic';
+const NSG_GET = '/subscriptions/:s/resourceGroups/:rg/providers/Microsoft.Network/networkSecurityGroups/:nsg';
 
 describe('Isolate VM behind the isolation NSG', () => {
   let arm: Awaited<ReturnType<typeof startArm>>;
@@ -11,7 +12,10 @@ describe('Isolate VM behind the isolation NSG', () => {
   });
   afterAll(() => arm.close());
   beforeEach(() => arm.reset());
-  const isolator = (a = arm) => createVmIsolator({ arm: createArmClient({ endpoint: a.url, timeoutMs: 2000, sleep: async () => undefined }), isolationNsgId: nsgId('isolation-nsg'), subscriptionId: '00000000-0000-0000-0000-000000000000' });
+  const armClient = (a = arm) => createArmClient({ endpoint: a.url, timeoutMs: 2000, sleep: async () => undefined });
+  const isolator = (a = arm, isolationNsgId: string | string[] = nsgId('isolation-nsg')) => createVmIsolator({ arm: armClient(a), isolationNsgId, subscriptionId: '00000000-0000-0000-0000-000000000000' });
+  /** ISOLATION_NSG_ID with one NSG per region: westeurope and eastus. */
+  const everyRegion = () => isolator(arm, [nsgId('isolation-nsg'), nsgId('isolation-nsg-eastus')]);
   const vm = (name: string) => arm.vms.find((v) => v.name === name)!;
 
   it('points the NIC at the isolation NSG with its etag, remembers the old one, and the undo restores it', async () => {
@@ -108,5 +112,58 @@ describe('Isolate VM behind the isolation NSG', () => {
     } finally {
       await paged.close();
     }
+  });
+
+  describe('with VMs in several regions', () => {
+    const nsgOfPut = (i: number) => (arm.requests('PUT', NIC_PUT)[i]!.body as { properties: { networkSecurityGroup: { id: string } | null } }).properties.networkSecurityGroup;
+
+    it("puts each VM behind its own region's isolation NSG, reads where the NSGs are once, and releases it", async () => {
+      const isolate = everyRegion();
+      const r = await isolate.isolate(vmId('api-01'));
+      expect(r).toEqual({ nics: [nicId('api-01-nic')], previousNsgId: { [nicId('api-01-nic')]: nsgId('api-nsg') }, changed: true });
+      expect(nsgOfPut(0)).toEqual({ id: nsgId('isolation-nsg-eastus') });
+      expect(vm('api-01')).toMatchObject({ nsg: 'isolation-nsg-eastus', nicTags: { env: 'prod', 'vigil-previous-nsg': nsgId('api-nsg') } });
+      await isolate.isolate(vmId('web-01'));
+      expect(nsgOfPut(1)).toEqual({ id: nsgId('isolation-nsg') });
+      expect(arm.requests('GET', NSG_GET).map((req) => req.path.split('/').pop())).toEqual(['isolation-nsg', 'isolation-nsg-eastus']);
+
+      // Behind the eastus NSG counts as isolated: a second run changes nothing and still knows what to give back.
+      const again = await isolate.isolate(vmId('api-01'));
+      expect(again).toEqual({ ...r, changed: false });
+      await isolate.release(again.previousNsgId);
+      await isolate.release({ [nicId('web-01-nic')]: nsgId('web-nsg') });
+      expect(vm('api-01')).toMatchObject({ nsg: 'api-nsg', nicTags: { env: 'prod' } });
+      expect(vm('web-01').nsg).toBe('web-nsg');
+    });
+
+    it('refuses a VM in a region with no isolation NSG, writing no NIC', async () => {
+      await expect(isolator().isolate(vmId('api-01'))).rejects.toMatchObject({ name: 'ArmError', status: 400, message: 'no isolation NSG in eastus (ISOLATION_NSG_ID lists NSGs in westeurope)' });
+      expect(arm.requests('PUT')).toEqual([]);
+      expect(vm('api-01').nsg).toBe('api-nsg');
+    });
+
+    it('says which isolation NSG does not exist, and reads again on the next try', async () => {
+      const isolate = isolator(arm, [nsgId('isolation-nsg'), nsgId('isolation-nsg-gone')]);
+      for (let i = 0; i < 2; i++) {
+        await expect(isolate.isolate(vmId('web-01'))).rejects.toMatchObject({ status: 404, message: 'the isolation NSG isolation-nsg-gone in ISOLATION_NSG_ID does not exist' });
+      }
+      expect(arm.requests('GET', NSG_GET.replace(':nsg', 'isolation-nsg-gone'))).toHaveLength(2);
+      expect(arm.requests('PUT')).toEqual([]);
+    });
+
+    it('the ARM stand-in refuses an NSG in another region than the NIC, as the Network RP does', async () => {
+      const url = `${arm.url}${nicId('api-01-nic')}?api-version=2024-07-01`;
+      const nic = (await (await fetch(url)).json()) as { properties: Record<string, unknown> };
+      const put = await fetch(url, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ...nic, properties: { ...nic.properties, networkSecurityGroup: { id: nsgId('isolation-nsg') } } }) });
+      expect(put.status).toBe(400);
+      expect(await put.json()).toEqual({
+        error: {
+          code: 'InvalidResourceReference',
+          message: `Resource ${nsgId('isolation-nsg')} referenced by resource ${nicId('api-01-nic')} was not found. Please make sure that the referenced resource exists, and that both resources are in the same region.`,
+          details: [],
+        },
+      });
+      expect(vm('api-01').nsg).toBe('api-nsg');
+    });
   });
 });

@@ -98,3 +98,22 @@ describe('storm digest settings', () => {
     expect(() => loadConfig({ VIGIL_DIGEST_MAX_LINES: '200' })).toThrow(/VIGIL_DIGEST_MAX_LINES/);
   });
 });
+
+describe('isolation NSGs', () => {
+  const nsg = (name: string) => `/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/prod-rg/providers/Microsoft.Network/networkSecurityGroups/${name}`;
+  const actions = { VIGIL_ACTION_POLICY_FILE: './actions.yaml' };
+
+  it('takes one NSG id, as before, or a comma-separated list of them (one per region)', () => {
+    expect(loadConfig({ ...actions, ISOLATION_NSG_ID: nsg('isolation-weu') }).actions?.isolationNsgIds).toEqual([nsg('isolation-weu')]);
+    expect(loadConfig({ ...actions, ISOLATION_NSG_ID: ` ${nsg('isolation-weu')} , ${nsg('isolation-eus')},` }).actions?.isolationNsgIds).toEqual([nsg('isolation-weu'), nsg('isolation-eus')]);
+    expect(loadConfig({ ...actions, ISOLATION_NSG_ID: '' }).actions?.isolationNsgIds).toBeUndefined();
+  });
+
+  it('names the entry of the list that is not an NSG id', () => {
+    expect(() => loadConfig({ ...actions, ISOLATION_NSG_ID: `${nsg('isolation-weu')},isolation-eus` })).toThrow(/ISOLATION_NSG_ID: must be the ARM id of a network security group .* one per region; not an NSG id: isolation-eus$/m);
+  });
+
+  it('needs the action policy, with one NSG or several', () => {
+    expect(() => loadConfig({ ISOLATION_NSG_ID: `${nsg('isolation-weu')},${nsg('isolation-eus')}` })).toThrow(/VIGIL_ACTION_POLICY_FILE: BLOCK_NSG_ID and ISOLATION_NSG_ID need the action policy/);
+  });
+});

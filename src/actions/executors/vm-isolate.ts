@@ -16,6 +16,9 @@ interface Nic {
   tags?: Record<string, string>;
   properties?: Record<string, unknown> & { networkSecurityGroup?: { id?: string } | null };
 }
+interface Nsg {
+  location?: string;
+}
 interface VmPage {
   value?: Vm[];
   nextLink?: string;
@@ -28,9 +31,10 @@ export interface VmIsolator {
   /** The Azure VM for a host (its ARM id when Sentinel gave one, else by name), and whether it is protected. */
   find(host: string, azureId?: string): Promise<{ vmId: string; protectedByTag: boolean } | undefined>;
   /**
-   * Puts every NIC of the VM behind the isolation NSG. `previousNsgId` holds the NSG of each NIC
-   * it moved, or that an earlier Vigil run had moved (read back from the NIC's tag); a NIC
-   * isolated by hand is left out, so the Undo does not touch it.
+   * Puts every NIC of the VM behind the isolation NSG of its region, or refuses the VM before it
+   * touches any NIC when there is none there. `previousNsgId` holds the NSG of each NIC it moved,
+   * or that an earlier Vigil run had moved (read back from the NIC's tag); a NIC isolated by hand
+   * is left out, so the Undo does not touch it.
    */
   isolate(vmId: string): Promise<{ nics: string[]; previousNsgId: PreviousNsgs; changed: boolean }>;
   /** The Undo: gives each NIC its previous NSG back (`previous` is what `isolate` returned). */
@@ -49,6 +53,9 @@ const NO_NSG = 'none';
 /** Azure's limit on a tag value. */
 const MAX_TAG_VALUE = 256;
 
+/** ARM names a region `westeurope`, but some answers spell it `West Europe`. */
+const regionOf = (location: string) => location.replace(/\s+/g, '').toLowerCase();
+
 const withoutTag = (tags: Record<string, string> | undefined) => {
   const rest = { ...(tags ?? {}) };
   delete rest[PREVIOUS_NSG_TAG];
@@ -60,10 +67,34 @@ const withoutTag = (tags: Record<string, string> | undefined) => {
  * the SOC allows), written with the NIC's etag and followed to its end. The NIC is written back
  * whole, as it was read, so its tags and other settings survive. A VM tagged
  * `vigil-protected=true` is refused here, where its tags are read.
+ *
+ * `isolationNsgId` is one quarantine NSG or one per region (ISOLATION_NSG_ID): Azure only lets a
+ * NIC use an NSG in its own region, so each NIC gets the one whose location is the NIC's. A NIC
+ * behind any of them counts as isolated.
  */
-export function createVmIsolator(o: { arm: ArmClient; isolationNsgId: string; subscriptionId: string }): VmIsolator {
+export function createVmIsolator(o: { arm: ArmClient; isolationNsgId: string | string[]; subscriptionId: string }): VmIsolator {
+  const isolationNsgIds = [o.isolationNsgId].flat();
   const isProtected = (vm: Vm) => vm.tags?.['vigil-protected']?.toLowerCase() === 'true';
-  const isIsolation = (nsgId: string | null) => nsgId?.toLowerCase() === o.isolationNsgId.toLowerCase();
+  const isIsolation = (nsgId: string | null): nsgId is string => nsgId !== null && isolationNsgIds.some((id) => id.toLowerCase() === nsgId.toLowerCase());
+
+  /**
+   * Where each isolation NSG is. Its id does not say, so it is read from ARM once for the life of
+   * the process: a resource never changes region. A failed read is not kept, so the next try reads again.
+   */
+  let isolationRegions: Promise<Array<{ nsgId: string; region: string }>> | undefined;
+  const locateIsolationNsg = async (nsgId: string) => {
+    const nsg = await o.arm.request<Nsg>('GET', `${nsgId}?api-version=${NETWORK_API}`);
+    if (nsg.status === 404) throw new ArmError(404, `the isolation NSG ${nsgId.split('/').pop()} in ISOLATION_NSG_ID does not exist`);
+    if (typeof nsg.body?.location !== 'string') throw new ArmError(0, `Azure Resource Manager answered without the location of the isolation NSG ${nsgId.split('/').pop()}`);
+    return { nsgId, region: regionOf(nsg.body.location) };
+  };
+  const regionsOfIsolationNsgs = () => {
+    isolationRegions ??= Promise.all(isolationNsgIds.map(locateIsolationNsg)).catch((e: unknown) => {
+      isolationRegions = undefined;
+      throw e;
+    });
+    return isolationRegions;
+  };
 
   const nicsOf = async (vmId: string) => {
     if (!ARM_ID.test(vmId)) throw new ArmError(0, 'not an Azure VM id');
@@ -75,14 +106,43 @@ export function createVmIsolator(o: { arm: ArmClient; isolationNsgId: string; su
     return nicIds;
   };
 
+  const readNic = async (nicId: string) => {
+    const nic = await o.arm.request<Nic>('GET', `${nicId}?api-version=${NETWORK_API}`);
+    // arm-client hands back a 404 with its error body: without this check a missing NIC would read as "no NSG".
+    if (nic.status === 404) throw new ArmError(404, `the network interface ${nicName(nicId)} no longer exists`);
+    if (!nic.body?.properties) throw new ArmError(0, `Azure Resource Manager answered without the properties of the network interface ${nicName(nicId)}`);
+    return { ...nic.body, properties: nic.body.properties };
+  };
+
+  /**
+   * The isolation NSG for each NIC: the one it is already behind, else the one in its region (the
+   * first listed, if ISOLATION_NSG_ID has two there). Throws, before any NIC is written, when a
+   * NIC's region has none: Azure would refuse the PUT, and half a VM isolated helps nobody.
+   */
+  const isolationNsgsFor = async (nicIds: string[]) => {
+    const targets = new Map<string, string>();
+    for (const nicId of nicIds) {
+      const nic = await readNic(nicId);
+      const current = nic.properties.networkSecurityGroup?.id ?? null;
+      if (isIsolation(current)) {
+        targets.set(nicId, current);
+        continue;
+      }
+      if (typeof nic.location !== 'string') throw new ArmError(0, `Azure Resource Manager answered without the location of the network interface ${nicName(nicId)}`);
+      const region = regionOf(nic.location);
+      const nsgs = await regionsOfIsolationNsgs();
+      const match = nsgs.find((n) => n.region === region);
+      if (!match) throw new ArmError(400, `no isolation NSG in ${region} (ISOLATION_NSG_ID lists NSGs in ${[...new Set(nsgs.map((n) => n.region))].join(', ')})`);
+      targets.set(nicId, match.nsgId);
+    }
+    return targets;
+  };
+
   const setNsg = async (nicId: string, nsgId: string | null, expectCurrent?: (current: string | null) => boolean) => {
     for (let attempt = 1; ; attempt++) {
-      const nic = await o.arm.request<Nic>('GET', `${nicId}?api-version=${NETWORK_API}`);
-      // arm-client hands back a 404 with its error body: without this check a missing NIC would read as "no NSG".
-      if (nic.status === 404) throw new ArmError(404, `the network interface ${nicName(nicId)} no longer exists`);
-      if (!nic.body?.properties) throw new ArmError(0, `Azure Resource Manager answered without the properties of the network interface ${nicName(nicId)}`);
-      const current = nic.body.properties.networkSecurityGroup?.id ?? null;
-      const remembered = nic.body.tags?.[PREVIOUS_NSG_TAG];
+      const nic = await readNic(nicId);
+      const current = nic.properties.networkSecurityGroup?.id ?? null;
+      const remembered = nic.tags?.[PREVIOUS_NSG_TAG];
       if (current?.toLowerCase() === nsgId?.toLowerCase()) {
         const recovered = remembered === undefined ? undefined : remembered === NO_NSG ? null : remembered;
         return { previous: current, changed: false, recovered };
@@ -90,11 +150,11 @@ export function createVmIsolator(o: { arm: ArmClient; isolationNsgId: string; su
       if (expectCurrent && !expectCurrent(current)) throw new ArmError(409, `the network interface ${nicName(nicId)} was changed by someone else since it was isolated; release it by hand`);
       // Isolating remembers the NSG on the NIC; releasing forgets it.
       const memo = current ?? NO_NSG;
-      const tags = isIsolation(nsgId) && memo.length <= MAX_TAG_VALUE ? { ...(nic.body.tags ?? {}), [PREVIOUS_NSG_TAG]: memo } : withoutTag(nic.body.tags);
+      const tags = isIsolation(nsgId) && memo.length <= MAX_TAG_VALUE ? { ...(nic.tags ?? {}), [PREVIOUS_NSG_TAG]: memo } : withoutTag(nic.tags);
       // A PUT replaces the resource: send it all back (tags included) with only the NSG changed.
       const write = await o.arm.request('PUT', `${nicId}?api-version=${NETWORK_API}`, {
-        headers: nic.body.etag ? { 'if-match': nic.body.etag } : {},
-        body: { ...nic.body, tags, properties: { ...nic.body.properties, networkSecurityGroup: nsgId ? { id: nsgId } : null } },
+        headers: nic.etag ? { 'if-match': nic.etag } : {},
+        body: { ...nic, tags, properties: { ...nic.properties, networkSecurityGroup: nsgId ? { id: nsgId } : null } },
       });
       if (write.status === 412 && attempt < 5) continue;
       if (write.status === 412) throw new ArmError(412, `the network interface ${nicName(nicId)} kept changing under us`);
@@ -156,11 +216,12 @@ export function createVmIsolator(o: { arm: ArmClient; isolationNsgId: string; su
     },
     async isolate(vmId) {
       const nics = await nicsOf(vmId);
+      const targets = await isolationNsgsFor(nics);
       const moved: PreviousNsgs = {};
       const previous: PreviousNsgs = {};
       try {
         for (const nic of nics) {
-          const r = await setNsg(nic, o.isolationNsgId);
+          const r = await setNsg(nic, targets.get(nic)!);
           if (r.changed) moved[nic] = previous[nic] = r.previous;
           // Already isolated by an earlier run of Vigil's (the tag says what it had): the Undo still knows.
           else if (r.recovered !== undefined) previous[nic] = r.recovered;
