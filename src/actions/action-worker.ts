@@ -12,11 +12,11 @@ import type { PreviousNsgs, VmIsolator } from './executors/vm-isolate';
 import type { MachineIsolator } from './executors/mde-isolate';
 import type { HashBlocker } from './executors/mde-indicator';
 
-/** Submits and withdraws threat-intelligence indicators in the Sentinel workspace. */
+/** Submits and withdraws threat-intelligence indicators in the Sentinel workspace; `signal` stops the call. */
 export interface IndicatorStore {
-  createThreatIndicator(i: { value: string; type: 'ip' | 'domain' | 'url' | 'hash'; description: string; labels?: string[] }): Promise<{ name: string }>;
-  findThreatIndicators(label: string, keyword: string): Promise<string[]>;
-  deleteThreatIndicator(name: string): Promise<{ removed: boolean }>;
+  createThreatIndicator(i: { value: string; type: 'ip' | 'domain' | 'url' | 'hash'; description: string; labels?: string[] }, signal?: AbortSignal): Promise<{ name: string }>;
+  findThreatIndicators(label: string, keyword: string, signal?: AbortSignal): Promise<string[]>;
+  deleteThreatIndicator(name: string, signal?: AbortSignal): Promise<{ removed: boolean }>;
 }
 
 export interface Executors {
@@ -51,7 +51,8 @@ export interface ActionWorkerOptions {
   concurrency?: number;
 }
 
-type Outcome = { ok: true; detail: Record<string, unknown> } | { ok: false; retry: boolean; retryAfterMs?: number; error: string };
+/** `stopped`: another process took the action over, so this run records and applies nothing. */
+type Outcome = { ok: true; detail: Record<string, unknown> } | { ok: false; retry: boolean; retryAfterMs?: number; error: string } | { stopped: true; error: string };
 
 const RETRIABLE_STATUS = new Set([0, 409, 412, 429, 500, 502, 503, 504]);
 
@@ -92,20 +93,20 @@ export function createActionWorker(o: ActionWorkerOptions) {
   };
 
   /** Defender where it knows the host (it isolates the machine itself); else the Azure VM's NIC. */
-  const isolate = async (t: Extract<ActionTarget, { kind: 'isolate-vm' }>, comment: string): Promise<Record<string, unknown>> => {
+  const isolate = async (t: Extract<ActionTarget, { kind: 'isolate-vm' }>, comment: string, signal: AbortSignal): Promise<Record<string, unknown>> => {
     if (!x.machines && !x.vms) throw new Refused('Isolate VM is not configured in this Vigil');
-    const machine = await x.machines?.findMachine(t.host);
-    if (machine) return { method: 'defender', machineId: machine.id, ...(await x.machines!.isolate(machine.id, comment)) };
-    const vm = await x.vms?.find(t.host, t.azureId);
+    const machine = await x.machines?.findMachine(t.host, signal);
+    if (machine) return { method: 'defender', machineId: machine.id, ...(await x.machines!.isolate(machine.id, comment, signal)) };
+    const vm = await x.vms?.find(t.host, t.azureId, signal);
     if (!vm) throw new Refused(`${t.host} is neither onboarded to Defender for Endpoint nor an Azure VM Vigil can see`);
     if (vm.protectedByTag) throw new Refused(`${t.host} is tagged vigil-protected and is never isolated by Vigil`);
-    return { method: 'nsg', vmId: vm.vmId, ...(await x.vms!.isolate(vm.vmId)) };
+    return { method: 'nsg', vmId: vm.vmId, ...(await x.vms!.isolate(vm.vmId, signal)) };
   };
 
   /** The Undo goes the way the isolation went, as its result recorded. */
-  const release = async (before: Record<string, unknown>, comment: string): Promise<Record<string, unknown>> => {
-    if (before.method === 'defender') return need(x.machines, 'Isolation through Defender for Endpoint').release(String(before.machineId), comment);
-    return need(x.vms, 'Isolate VM').release((before.previousNsgId as PreviousNsgs | undefined) ?? {});
+  const release = async (before: Record<string, unknown>, comment: string, signal: AbortSignal): Promise<Record<string, unknown>> => {
+    if (before.method === 'defender') return need(x.machines, 'Isolation through Defender for Endpoint').release(String(before.machineId), comment, signal);
+    return need(x.vms, 'Isolate VM').release((before.previousNsgId as PreviousNsgs | undefined) ?? {}, signal);
   };
 
   /** Marks every indicator an action submits, so that a retry and the Undo can find it again. */
@@ -115,25 +116,25 @@ export function createActionWorker(o: ActionWorkerOptions) {
    * Submitting is not idempotent in Sentinel (each call makes a new indicator): a retry first looks
    * for the one an interrupted attempt may have made.
    */
-  const submitIndicator = async (a: StoredAction, t: Extract<ActionTarget, { kind: 'add-indicator' }>, comment: string): Promise<Record<string, unknown>> => {
+  const submitIndicator = async (a: StoredAction, t: Extract<ActionTarget, { kind: 'add-indicator' }>, comment: string, signal: AbortSignal): Promise<Record<string, unknown>> => {
     const ti = need(x.indicators, 'Threat intelligence');
     if (a.attempts > 1) {
-      const [earlier] = await ti.findThreatIndicators(indicatorLabel(a.id), a.id);
+      const [earlier] = await ti.findThreatIndicators(indicatorLabel(a.id), a.id, signal);
       if (earlier) return { name: earlier, foundFromEarlierAttempt: true };
     }
-    return ti.createThreatIndicator({ value: t.indicator, type: t.type, description: comment, labels: ['vigil', indicatorLabel(a.id)] });
+    return ti.createThreatIndicator({ value: t.indicator, type: t.type, description: comment, labels: ['vigil', indicatorLabel(a.id)] }, signal);
   };
 
   /** Removes the indicator the action recorded and any copy an interrupted attempt left. */
-  const withdrawIndicator = async (original: StoredAction, before: Record<string, unknown>): Promise<Record<string, unknown>> => {
+  const withdrawIndicator = async (original: StoredAction, before: Record<string, unknown>, signal: AbortSignal): Promise<Record<string, unknown>> => {
     const ti = need(x.indicators, 'Threat intelligence');
-    const names = new Set([...(typeof before.name === 'string' ? [before.name] : []), ...(await ti.findThreatIndicators(indicatorLabel(original.id), original.id))]);
+    const names = new Set([...(typeof before.name === 'string' ? [before.name] : []), ...(await ti.findThreatIndicators(indicatorLabel(original.id), original.id, signal))]);
     const removed: string[] = [];
-    for (const name of names) if ((await ti.deleteThreatIndicator(name)).removed) removed.push(name);
+    for (const name of names) if ((await ti.deleteThreatIndicator(name, signal)).removed) removed.push(name);
     return { removed: removed.length > 0, names: removed };
   };
 
-  const run = async (a: StoredAction): Promise<Record<string, unknown>> => {
+  const run = async (a: StoredAction, signal: AbortSignal): Promise<Record<string, unknown>> => {
     const t = a.target;
     const undo = a.undoOf ? await getAction(o.db, a.undoOf) : undefined;
     if (a.undoOf && !undo) throw new Refused('the action to undo no longer exists');
@@ -141,34 +142,36 @@ export function createActionWorker(o: ActionWorkerOptions) {
     const comment = `Vigil ${actionTitle(a.kind, Boolean(undo))}, action ${a.id}`;
     switch (t.kind) {
       case 'block-ip':
-        return undo ? need(x.nsg, 'Block IP').unblock(t.ip) : need(x.nsg, 'Block IP').block(t.ip);
+        return undo ? need(x.nsg, 'Block IP').unblock(t.ip, signal) : need(x.nsg, 'Block IP').block(t.ip, signal);
       case 'disable-user':
         if (undo) {
-          await need(x.users, 'Disable user').enable(t.user);
+          await need(x.users, 'Disable user').enable(t.user, signal);
           return { enabled: true };
         }
-        return need(x.users, 'Disable user').disable(t.user);
+        return need(x.users, 'Disable user').disable(t.user, signal);
       case 'isolate-vm':
-        return undo ? release(before, comment) : isolate(t, comment);
+        return undo ? release(before, comment, signal) : isolate(t, comment, signal);
       case 'block-hash':
-        if (undo) return need(x.hashes, 'Block file hash').unblock(String(before.indicatorId ?? ''));
-        return need(x.hashes, 'Block file hash').block(t.hash, t.algorithm, { title: `Vigil: blocked ${t.hash.slice(0, 16)}…`, description: comment });
+        if (undo) return need(x.hashes, 'Block file hash').unblock(String(before.indicatorId ?? ''), signal);
+        return need(x.hashes, 'Block file hash').block(t.hash, t.algorithm, { title: `Vigil: blocked ${t.hash.slice(0, 16)}…`, description: comment }, signal);
       case 'add-indicator':
-        return undo ? withdrawIndicator(undo, before) : submitIndicator(a, t, comment);
+        return undo ? withdrawIndicator(undo, before, signal) : submitIndicator(a, t, comment, signal);
     }
   };
 
-  const execute = async (a: StoredAction): Promise<Outcome> => {
+  const execute = async (a: StoredAction, signal: AbortSignal): Promise<Outcome> => {
     try {
       if (!a.undoOf) {
         // Checked again here: the guardrails may have changed since the request.
         const verdict = checkTarget(a.target, o.guardrails);
         if (!verdict.allowed) throw new Refused(verdict.reason);
       }
-      return { ok: true, detail: await run(a) };
+      return { ok: true, detail: await run(a, signal) };
     } catch (e) {
-      const status = (e as { status?: number }).status ?? 0;
       const message = e instanceof Error ? e.message : String(e);
+      // Whatever the executor threw on its way out, a stopped run is neither retried nor finished.
+      if (signal.aborted) return { stopped: true, error: message.slice(0, 300) };
+      const status = (e as { status?: number }).status ?? 0;
       const retry = !(e instanceof Refused) && !isAppError(e) && RETRIABLE_STATUS.has(status);
       return { ok: false, retry, retryAfterMs: (e as { retryAfterMs?: number }).retryAfterMs, error: message.slice(0, 300) };
     }
@@ -215,15 +218,18 @@ export function createActionWorker(o: ActionWorkerOptions) {
     }
   };
 
-  /** Keeps the lease while the executor works; says loudly when another process has taken it over. */
-  const holdLease = (a: StoredAction) => {
-    let lost = false;
+  /**
+   * Keeps the lease while the executor works. When another process has taken the action over, it
+   * stops the run (`stop` aborts every call in flight and every wait) and says so loudly: two
+   * processes must not keep calling Azure for one action.
+   */
+  const holdLease = (a: StoredAction, stop: AbortController) => {
     const heartbeat = setInterval(() => {
       extendLease(o.db, a, leaseMs, clock())
         .then((ours) => {
-          if (!ours && !lost) {
-            lost = true;
-            o.logger.error({ action: a.id, attempt: a.attempts }, 'lost the lease on a running action (database unreachable too long, or clocks out of step): its outcome will be recorded but not applied');
+          if (!ours && !stop.signal.aborted) {
+            stop.abort();
+            o.logger.error({ action: a.id, attempt: a.attempts }, 'lost the lease on a running action (database unreachable too long, or clocks out of step): stopping it');
           }
         })
         .catch((e: unknown) => o.logger.warn({ err: e, action: a.id }, 'could not extend the lease'));
@@ -235,8 +241,14 @@ export function createActionWorker(o: ActionWorkerOptions) {
   const runOne = async (a: StoredAction) => {
     await changed(a);
     const started = clock();
-    const stopHeartbeat = holdLease(a);
-    const outcome = await execute(a).finally(stopHeartbeat);
+    const stop = new AbortController();
+    const stopHeartbeat = holdLease(a, stop);
+    const outcome = await execute(a, stop.signal).finally(stopHeartbeat);
+    if ('stopped' in outcome) {
+      // The action is another process's now: it records the outcome, comments and redraws.
+      o.logger.warn({ action: a.id, attempt: a.attempts, error: outcome.error }, 'action run stopped: another process took it over');
+      return;
+    }
     const ended = clock();
     const retry = !outcome.ok && outcome.retry && a.attempts < maxAttempts;
     const attempt: Attempt = { started, ended, outcome: outcome.ok ? 'succeeded' : retry ? 'retrying' : 'failed', detail: outcome.ok ? outcome.detail : { error: outcome.error } };

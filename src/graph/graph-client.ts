@@ -4,6 +4,7 @@ import { TokenCredentialAuthenticationProvider } from '@microsoft/microsoft-grap
 import { isTimeout } from '../timeout';
 import { UpstreamError } from '../enrichment/upstream';
 import { parseRetryAfter } from '../teams/connector-client';
+import { callSignal, RunAborted, throwIfStopped } from '../actions/run-aborted';
 
 export interface GraphClient {
   /** GET a Graph path (relative to /v1.0); undefined for 404. Throws `UpstreamError` otherwise. */
@@ -12,10 +13,11 @@ export interface GraphClient {
   post<T>(path: string, body: unknown): Promise<T | undefined>;
   /**
    * POST to an action that changes something (revokeSignInSessions): a 404 is a failure, thrown as
-   * `UpstreamError` 404, never an answer. Undefined means an empty 2xx.
+   * `UpstreamError` 404, never an answer. Undefined means an empty 2xx. Like `patch`, throws
+   * `RunAborted` once `signal` fires (the action worker lost the action), aborting the call.
    */
-  postAction<T>(path: string, body: unknown): Promise<T | undefined>;
-  patch(path: string, body: unknown): Promise<void>;
+  postAction<T>(path: string, body: unknown, signal?: AbortSignal): Promise<T | undefined>;
+  patch(path: string, body: unknown, signal?: AbortSignal): Promise<void>;
 }
 
 /**
@@ -38,11 +40,13 @@ export function createGraphClient(o: { baseUrl: string; timeoutMs: number; crede
     defaultVersion: 'v1.0',
     customHosts: new Set([new URL(o.baseUrl).hostname]),
   });
-  const call = async <T>(path: string, send: (r: ReturnType<Client['api']>) => Promise<T>): Promise<T | undefined> => {
-    const signal = AbortSignal.timeout(o.timeoutMs);
+  const call = async <T>(path: string, send: (r: ReturnType<Client['api']>) => Promise<T>, stop?: AbortSignal): Promise<T | undefined> => {
+    throwIfStopped(stop);
+    const signal = callSignal(o.timeoutMs, stop);
     try {
       return await send(client.api(path).options({ signal }));
     } catch (e) {
+      if (stop?.aborted) throw new RunAborted();
       // GraphError carries the HTTP status; -1 or none means there was no answer at all.
       const status = (e as { statusCode?: number }).statusCode ?? -1;
       if (status === 404) return undefined;
@@ -57,17 +61,17 @@ export function createGraphClient(o: { baseUrl: string; timeoutMs: number; crede
     }
   };
   /** For writes a 404 is a failure, not an answer: the user to change does not exist. */
-  const mustExist = async <T>(path: string, send: (r: ReturnType<Client['api']>) => Promise<T>): Promise<T | undefined> => {
-    const done = await call(path, async (r) => ({ answer: await send(r) }));
+  const mustExist = async <T>(path: string, send: (r: ReturnType<Client['api']>) => Promise<T>, stop?: AbortSignal): Promise<T | undefined> => {
+    const done = await call(path, async (r) => ({ answer: await send(r) }), stop);
     if (done === undefined) throw new UpstreamError('Microsoft Graph', 404, 'HTTP 404 from Microsoft Graph (no such user)');
     return done.answer ?? undefined;
   };
   return {
     get: (path) => call(path, (r) => r.get()),
     post: (path, body) => call(path, (r) => r.post(body)),
-    postAction: (path, body) => mustExist(path, (r) => r.post(body)),
-    async patch(path, body) {
-      await mustExist(path, (r) => r.patch(body));
+    postAction: (path, body, signal) => mustExist(path, (r) => r.post(body), signal),
+    async patch(path, body, signal) {
+      await mustExist(path, (r) => r.patch(body), signal);
     },
   };
 }

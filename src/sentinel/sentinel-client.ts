@@ -2,6 +2,7 @@ import { domainToASCII } from 'node:url';
 import ipaddr from 'ipaddr.js';
 import type { TokenCredential } from '@azure/identity';
 import { isTimeout } from '../timeout';
+import { callSignal, RunAborted, throwIfStopped } from '../actions/run-aborted';
 import { bearerFor } from '../azure-credential';
 import { AppError } from '../errors';
 import { UpstreamError } from '../enrichment/upstream';
@@ -71,22 +72,23 @@ export interface SentinelClient {
    * Submits a STIX indicator (source "Vigil") to the workspace's threat intelligence and returns its
    * name. Not idempotent: every call creates a new indicator, so a retry after a timeout may leave
    * a duplicate (label it and look first: `findThreatIndicators`). Throws `AppError('BAD_REQUEST')` before any call for a value that is not of its
-   * type, `UpstreamError` when Sentinel fails or does not answer.
+   * type, `UpstreamError` when Sentinel fails or does not answer. This and the next two throw
+   * `RunAborted` once `signal` fires (the action worker lost the action), aborting the call.
    */
-  createThreatIndicator(i: ThreatIndicatorRequest): Promise<{ name: string }>;
+  createThreatIndicator(i: ThreatIndicatorRequest, signal?: AbortSignal): Promise<{ name: string }>;
   /**
    * Names of Vigil's indicators (source "Vigil") that carry `label`, found through
    * `queryIndicators` by `keyword` (a word of the description) and then checked by label, so a
    * keyword that matches too much does no harm. How a retried submission finds the indicator an
    * earlier, interrupted attempt created, and how an Undo finds every copy.
    */
-  findThreatIndicators(label: string, keyword: string): Promise<string[]>;
+  findThreatIndicators(label: string, keyword: string, signal?: AbortSignal): Promise<string[]>;
   /**
    * Deletes an indicator by name; idempotent. The API answers 200 when it deleted the indicator
    * and 204 when there was none (ARM's convention), so `removed` is false for 204 (and a 404).
    * Throws `AppError('BAD_REQUEST')` for a malformed name, `UpstreamError` when Sentinel fails.
    */
-  deleteThreatIndicator(name: string): Promise<{ removed: boolean }>;
+  deleteThreatIndicator(name: string, signal?: AbortSignal): Promise<{ removed: boolean }>;
 }
 
 type Method = 'GET' | 'PUT' | 'POST' | 'DELETE';
@@ -206,11 +208,11 @@ export function createSentinelClient(o: SentinelClientOptions): SentinelClient {
     `/subscriptions/${encodeURIComponent(o.subscriptionId)}/resourceGroups/${encodeURIComponent(o.resourceGroup)}` +
     `/providers/Microsoft.OperationalInsights/workspaces/${encodeURIComponent(o.workspaceName)}/providers/Microsoft.SecurityInsights`;
 
-  const request = async (method: Method, pathAndQuery: string, body?: unknown): Promise<Response> => {
+  const request = async (method: Method, pathAndQuery: string, body?: unknown, stop?: AbortSignal): Promise<Response> => {
     const headers: Record<string, string> = { accept: 'application/json', ...(body === undefined ? {} : { 'content-type': 'application/json' }) };
     const token = await bearerFor(o.credential, `${o.armEndpoint}/.default`);
     if (token) headers.authorization = `Bearer ${token}`;
-    return fetch(`${o.armEndpoint}${workspacePath}${pathAndQuery}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(o.timeoutMs) });
+    return fetch(`${o.armEndpoint}${workspacePath}${pathAndQuery}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: callSignal(o.timeoutMs, stop) });
   };
   const noAnswer = (e: unknown) =>
     isTimeout(e) ? `Sentinel did not answer within ${o.timeoutMs} ms` : `Sentinel is unreachable (${String((e as { message?: unknown })?.message ?? e)})`;
@@ -230,14 +232,16 @@ export function createSentinelClient(o: SentinelClientOptions): SentinelClient {
     return answer;
   };
   /** For the write-back methods: every answer, or an UpstreamError with status 0 when there is none. */
-  const exchange = async (method: Method, pathAndQuery: string, body?: unknown): Promise<Answer> => {
+  const exchange = async (method: Method, pathAndQuery: string, body?: unknown, stop?: AbortSignal): Promise<Answer> => {
+    throwIfStopped(stop);
     let res: Response;
     try {
-      res = await request(method, pathAndQuery, body);
+      res = await request(method, pathAndQuery, body, stop);
     } catch (e) {
-      throw new UpstreamError(UPSTREAM, 0, noAnswer(e));
+      throw stop?.aborted ? new RunAborted() : new UpstreamError(UPSTREAM, 0, noAnswer(e));
     }
     const text = await res.text().catch(() => '');
+    throwIfStopped(stop);
     let parsed: unknown;
     try {
       parsed = text === '' ? undefined : JSON.parse(text);
@@ -275,7 +279,7 @@ export function createSentinelClient(o: SentinelClientOptions): SentinelClient {
         if (!STALE_ETAG.has(written.status) || retries >= ETAG_RETRIES) throw failed(written);
       }
     },
-    async createThreatIndicator(i) {
+    async createThreatIndicator(i, stop) {
       const { value, pattern, patternType } = stixPattern(i.type, i.value);
       const validFrom = i.validFrom ?? new Date();
       if (Number.isNaN(validFrom.getTime())) throw badRequest('validFrom is not a valid time');
@@ -292,17 +296,17 @@ export function createSentinelClient(o: SentinelClientOptions): SentinelClient {
           labels: cleanLabels(i.labels ?? []),
           revoked: false,
         },
-      });
+      }, stop);
       if (answer.status !== 200 && answer.status !== 201) throw failed(answer);
       const name = (answer.body as { name?: unknown } | undefined)?.name;
       if (typeof name !== 'string' || !NAME.test(name)) throw new UpstreamError(UPSTREAM, answer.status, 'Sentinel created the indicator but answered without its name');
       return { name };
     },
-    async findThreatIndicators(label, keyword) {
+    async findThreatIndicators(label, keyword, stop) {
       const names: string[] = [];
       let body: Record<string, unknown> | undefined = { keywords: [keyword.slice(0, MAX_LABEL)], sources: ['Vigil'], includeDisabled: true, pageSize: 100 };
       for (let page = 0; body && page < 10; page++) {
-        const answer = await exchange('POST', `/threatIntelligence/main/queryIndicators?api-version=${SENTINEL_API_VERSION}`, body);
+        const answer = await exchange('POST', `/threatIntelligence/main/queryIndicators?api-version=${SENTINEL_API_VERSION}`, body, stop);
         if (answer.status !== 200) throw failed(answer);
         const found = answer.body as { value?: Array<{ name?: unknown; properties?: { labels?: unknown } }>; nextLink?: unknown } | undefined;
         for (const i of found?.value ?? []) {
@@ -313,9 +317,9 @@ export function createSentinelClient(o: SentinelClientOptions): SentinelClient {
       }
       return names;
     },
-    async deleteThreatIndicator(name) {
+    async deleteThreatIndicator(name, stop) {
       if (!NAME.test(name)) throw badRequest('not a Sentinel threat indicator name');
-      const answer = await exchange('DELETE', `/threatIntelligence/main/indicators/${name}?api-version=${SENTINEL_API_VERSION}`);
+      const answer = await exchange('DELETE', `/threatIntelligence/main/indicators/${name}?api-version=${SENTINEL_API_VERSION}`, undefined, stop);
       if (answer.status === 200) return { removed: true };
       if (answer.status === 204 || answer.status === 404) return { removed: false };
       throw failed(answer);

@@ -199,4 +199,31 @@ describe.each(storeDrivers())('the action service on $name', (driver) => {
     expect(await stateOf(a.id)).toBe('succeeded');
     expect(graph.requests('PATCH')).toHaveLength(1);
   });
+
+  it("stops a run that another process took over: no call to Azure after the stop, and the outcome is the other process's", async () => {
+    const rules = `${nsgId('edge-nsg')}/securityRules/:rule`;
+    const a = await approved({ kind: 'block-ip', ip: '203.0.113.68' });
+    // The first process's read never gets an answer: only the stop can end it sooner than its 2 s timeout.
+    arm.set({ hang: true });
+    const started = Date.now();
+    const first = worker({ clock: () => new Date(), leaseMs: 300 }).tick();
+    await arm.waitFor('GET', rules);
+    arm.set({ hang: false });
+    // The second process's clock runs 10 s ahead: to it the first one's lease ran out long ago.
+    expect(await worker({ clock: () => new Date(Date.now() + 10_000), leaseMs: 300 }).tick()).toBe(1);
+    await first;
+    // The first run's read was aborted at its next renewal, not waited out.
+    expect(Date.now() - started).toBeLessThan(2000);
+    // Its one read; then the second run's read and read-back of each rule, and its two writes: nothing more from the first.
+    expect(arm.requests('GET', rules)).toHaveLength(5);
+    expect(arm.requests('PUT')).toHaveLength(2);
+    expect(arm.nsgRules.get('edge-nsg/vigil-block-in')!.properties.sourceAddressPrefixes).toEqual(['203.0.113.68']);
+    expect(await getAction(db, a.id)).toMatchObject({ state: 'succeeded', attempts: 2, result: { changed: true } });
+    const attempts = await db.query<{ attempt: number; outcome: string }>('SELECT attempt, outcome FROM action_attempts WHERE action_id = $1 ORDER BY attempt', [a.id]);
+    expect(attempts.rows).toEqual([
+      { attempt: 1, outcome: 'abandoned' },
+      { attempt: 2, outcome: 'succeeded' },
+    ]);
+    expect(sentinel.comments.get(envelope.object.name)).toHaveLength(1);
+  });
 });

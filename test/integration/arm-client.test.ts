@@ -1,6 +1,7 @@
 import { nsgId, startArm } from '../../sandbox/arm';
 import { startStandIn, type StandIn } from '../../sandbox/stand-in';
 import { ArmError, createArmClient } from '../../src/actions/executors/arm-client';
+import { RunAborted } from '../../src/actions/run-aborted';
 
 const OPERATION = '/subscriptions/:sub/providers/Microsoft.Network/locations/westeurope/operationResults/:op';
 const GATEWAY_PAGE = '<html><head><title>502 Bad Gateway</title></head><body>Bad Gateway</body></html>';
@@ -77,5 +78,34 @@ describe('ARM client', () => {
     }
     await expect(c.waitFor(await c.request('DELETE', '/subscriptions/s/elsewhere/x'), 'deleting x')).rejects.toThrow('refusing to follow');
     expect(lro.requests('GET')).toHaveLength(0);
+  });
+
+  it('stops when the run is stopped: the call in flight is aborted, never retried, and reported as stopped, not as a timeout', async () => {
+    arm.set({ hang: true });
+    const stop = new AbortController();
+    const call = client(arm.url).request('GET', rule, { signal: stop.signal }).catch((e: unknown) => e);
+    await arm.waitFor('GET', rule.split('?')[0]!);
+    stop.abort();
+    const e = await call;
+    expect(e).toBeInstanceOf(RunAborted);
+    expect(e).toMatchObject({ message: 'stopped: another Vigil process took this action over' });
+    expect(arm.requests('GET')).toHaveLength(1);
+    expect(slept).toEqual([]);
+    // Stopped before it starts: nothing is sent.
+    await expect(client(arm.url).request('GET', rule, { signal: stop.signal })).rejects.toBeInstanceOf(RunAborted);
+    expect(arm.requests('GET')).toHaveLength(1);
+  });
+
+  it('stops waiting on a long-running operation at once, polling no more', async () => {
+    pollsLeft = 100;
+    // The real sleep: Retry-After asks for 2 s, and the stop must not wait it out.
+    const c = createArmClient({ endpoint: lro.url, timeoutMs: 2000 });
+    const stop = new AbortController();
+    const waiting = c.waitFor(await c.request('DELETE', '/subscriptions/s/things/x'), 'deleting x', stop.signal).catch((e: unknown) => e);
+    const started = Date.now();
+    stop.abort();
+    expect(await waiting).toBeInstanceOf(RunAborted);
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(lro.requests('GET', OPERATION)).toHaveLength(0);
   });
 });

@@ -1,6 +1,7 @@
 import { startGraph } from '../../sandbox/graph';
 import { createUserDisabler } from '../../src/actions/executors/user-disable';
 import { createGraphClient } from '../../src/graph/graph-client';
+import { RunAborted } from '../../src/actions/run-aborted';
 
 describe('Disable user through Microsoft Graph', () => {
   let graph: Awaited<ReturnType<typeof startGraph>>;
@@ -34,5 +35,15 @@ describe('Disable user through Microsoft Graph', () => {
     await expect(disabler().disable('nobody@contoso.example')).rejects.toThrow('HTTP 404 from Microsoft Graph (no such user)');
     await expect(disabler().disable('../groups/x')).rejects.toThrow('is not an Entra object id or a UPN');
     expect(graph.requests('POST')).toHaveLength(0);
+  });
+
+  it('stops when the run is stopped: the PATCH in flight is aborted and the revoke never sent', async () => {
+    graph.set({ hang: true });
+    const stop = new AbortController();
+    const disabling = disabler().disable('bob.risky@contoso.example', stop.signal).catch((e: unknown) => e);
+    await graph.waitFor('PATCH', '/v1.0/users/:id');
+    stop.abort();
+    expect(await disabling).toBeInstanceOf(RunAborted);
+    expect(graph.requests().map((r) => r.method)).toEqual(['PATCH']);
   });
 });

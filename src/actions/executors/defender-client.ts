@@ -5,6 +5,7 @@ import { AppError } from '../../errors';
 import { parseRetryAfter } from '../../teams/connector-client';
 import { MAX_INLINE_WAIT_MS } from './arm-client';
 import { isTimeout } from '../../timeout';
+import { callSignal, pause, RunAborted, throwIfStopped } from '../run-aborted';
 
 export const DEFENDER = 'Defender for Endpoint';
 /** The resource every commercial Defender host takes tokens for, regional ones and api.security.microsoft.com included. */
@@ -22,8 +23,8 @@ export const defenderScope = (endpoint: string) => {
 };
 
 export interface DefenderClient {
-  /** One call; 404 comes back as a status, every other failure is thrown. */
-  request<T>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<{ status: number; body?: T }>;
+  /** One call; 404 comes back as a status, every other failure is thrown (`RunAborted` once `signal` fires). */
+  request<T>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown, signal?: AbortSignal): Promise<{ status: number; body?: T }>;
 }
 
 const retriable = (status: number) => status === 429 || status >= 500;
@@ -42,14 +43,15 @@ const backoff = (attempt: number) => Math.min(30_000, 1000 * 2 ** (attempt - 1))
  * code (status 0 when it never answered); the message never carries a header or a token.
  */
 export function createDefenderClient(o: { endpoint: string; credential?: TokenCredential; timeoutMs: number; maxAttempts?: number; sleep?: (ms: number) => Promise<void> }): DefenderClient {
-  const sleep = o.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const sleep = (ms: number, stop?: AbortSignal) => pause(ms, stop, o.sleep);
   const maxAttempts = o.maxAttempts ?? 4;
   const endpoint = o.endpoint.replace(/\/+$/, '');
   const scope = defenderScope(endpoint);
   return {
-    async request<T>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown) {
+    async request<T>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown, stop?: AbortSignal) {
       if (!isApiPath(path)) throw new AppError('BAD_REQUEST', 'refusing a Defender for Endpoint path outside /api/');
       for (let attempt = 1; ; attempt++) {
+        throwIfStopped(stop);
         const token = await bearerFor(o.credential, scope);
         let res: Response;
         try {
@@ -57,20 +59,23 @@ export function createDefenderClient(o: { endpoint: string; credential?: TokenCr
             method,
             headers: { accept: 'application/json', ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...(token ? { authorization: `Bearer ${token}` } : {}) },
             body: body === undefined ? undefined : JSON.stringify(body),
-            signal: AbortSignal.timeout(o.timeoutMs),
+            signal: callSignal(o.timeoutMs, stop),
           });
         } catch (e) {
+          if (stop?.aborted) throw new RunAborted();
           if (attempt < maxAttempts) {
-            await sleep(backoff(attempt));
+            await sleep(backoff(attempt), stop);
             continue;
           }
           throw new UpstreamError(DEFENDER, 0, isTimeout(e) ? `${DEFENDER} did not answer within ${o.timeoutMs} ms` : `${DEFENDER} is unreachable`);
         }
-        const text = await res.text();
+        const text = await res.text().catch((e: unknown) => {
+          throw stop?.aborted ? new RunAborted() : e;
+        });
         const retryAfterMs = parseRetryAfter(res.headers.get('retry-after'));
         // A long Retry-After ends the attempt: the worker reschedules rather than sleeping on its lease.
         if (retriable(res.status) && attempt < maxAttempts && (retryAfterMs ?? 0) <= MAX_INLINE_WAIT_MS) {
-          await sleep(retryAfterMs ?? backoff(attempt));
+          await sleep(retryAfterMs ?? backoff(attempt), stop);
           continue;
         }
         let parsed: unknown;

@@ -9,9 +9,9 @@ const RECOMMENDED_ACTIONS = 'Find the devices where this file ran, check how it 
 
 export interface HashBlocker {
   /** Blocks the file everywhere Defender runs and quarantines copies it finds. */
-  block(hash: string, algorithm: 'SHA256' | 'SHA1', o: { title: string; description: string; expiresAt?: Date }): Promise<{ indicatorId: string }>;
+  block(hash: string, algorithm: 'SHA256' | 'SHA1', o: { title: string; description: string; expiresAt?: Date }, signal?: AbortSignal): Promise<{ indicatorId: string }>;
   /** The Undo: deletes the indicator; `removed: false` when it was already gone. */
-  unblock(indicatorId: string): Promise<{ removed: boolean }>;
+  unblock(indicatorId: string, signal?: AbortSignal): Promise<{ removed: boolean }>;
 }
 
 /**
@@ -23,7 +23,7 @@ export interface HashBlocker {
  */
 export function createHashBlocker(o: { defender: DefenderClient }): HashBlocker {
   return {
-    async block(hash, algorithm, d) {
+    async block(hash, algorithm, d, stop) {
       if (!HASH[algorithm]?.test(hash)) throw new AppError('BAD_REQUEST', `"${hash.slice(0, 70)}" is not a ${algorithm} hash`);
       if (d.expiresAt && Number.isNaN(d.expiresAt.getTime())) throw new AppError('BAD_REQUEST', 'the indicator expiry is not a date');
       const r = await o.defender.request<{ id?: string | number }>('POST', '/api/indicators', {
@@ -36,14 +36,14 @@ export function createHashBlocker(o: { defender: DefenderClient }): HashBlocker 
         generateAlert: true,
         recommendedActions: RECOMMENDED_ACTIONS,
         ...(d.expiresAt ? { expirationTime: d.expiresAt.toISOString() } : {}),
-      });
+      }, stop);
       const id = r.body?.id;
       if (r.status === 404 || id === undefined || id === null || id === '') throw new UpstreamError(DEFENDER, 502, `Defender accepted the indicator for ${hash.slice(0, 12)}… but returned no id`);
       return { indicatorId: String(id) };
     },
-    async unblock(indicatorId) {
+    async unblock(indicatorId, stop) {
       if (!INDICATOR_ID.test(indicatorId)) throw new AppError('BAD_REQUEST', `"${indicatorId.slice(0, 40)}" is not a Defender indicator id`);
-      const r = await o.defender.request('DELETE', `/api/indicators/${indicatorId}`);
+      const r = await o.defender.request('DELETE', `/api/indicators/${indicatorId}`, undefined, stop);
       return { removed: r.status !== 404 };
     },
   };

@@ -2,6 +2,7 @@ import { UpstreamError } from '../../enrichment/upstream';
 import { AppError } from '../../errors';
 import { DEFENDER, type DefenderClient } from './defender-client';
 import { MAX_INLINE_WAIT_MS } from './arm-client';
+import { pause } from '../run-aborted';
 
 const HOST = /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/;
 const MACHINE_ID = /^[0-9a-f]{40}$/i;
@@ -32,12 +33,13 @@ export interface MachineIsolator {
    * then the first label (devices outside a domain are registered under their bare name). With
    * duplicates (a re-imaged device onboards again) the most recently seen wins. Undefined when
    * Defender knows no such machine; throws BAD_REQUEST for a string that is not a host name.
+   * Each method stops with `RunAborted` once `signal` fires.
    */
-  findMachine(host: string): Promise<{ id: string; computerDnsName: string } | undefined>;
+  findMachine(host: string, signal?: AbortSignal): Promise<{ id: string; computerDnsName: string } | undefined>;
   /** Full network isolation, followed until Defender reports it done. */
-  isolate(machineId: string, comment: string): Promise<{ machineActionId: string }>;
+  isolate(machineId: string, comment: string, signal?: AbortSignal): Promise<{ machineActionId: string }>;
   /** The Undo: releases the machine from isolation, followed until done. */
-  release(machineId: string, comment: string): Promise<{ machineActionId: string }>;
+  release(machineId: string, comment: string, signal?: AbortSignal): Promise<{ machineActionId: string }>;
 }
 
 const odataString = (v: string) => `'${v.replace(/'/g, "''")}'`;
@@ -57,12 +59,12 @@ const newestBy =
  * (a retry then follows the same action).
  */
 export function createMachineIsolator(o: { defender: DefenderClient; pollMs?: number; maxWaitMs?: number; sleep?: (ms: number) => Promise<void> }): MachineIsolator {
-  const sleep = o.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const sleep = (ms: number, stop?: AbortSignal) => pause(ms, stop, o.sleep);
   const pollMs = o.pollMs ?? 2000;
   const maxWaitMs = o.maxWaitMs ?? 10 * 60_000;
 
-  const machinesNamed = async (name: string) => {
-    const r = await o.defender.request<{ value?: Machine[] }>('GET', `/api/machines?$filter=${encodeURIComponent(`computerDnsName eq ${odataString(name)}`)}`);
+  const machinesNamed = async (name: string, stop?: AbortSignal) => {
+    const r = await o.defender.request<{ value?: Machine[] }>('GET', `/api/machines?$filter=${encodeURIComponent(`computerDnsName eq ${odataString(name)}`)}`, undefined, stop);
     return (r.body?.value ?? []).filter((m) => m.computerDnsName?.toLowerCase() === name).sort(newestBy('lastSeen'));
   };
 
@@ -71,12 +73,12 @@ export function createMachineIsolator(o: { defender: DefenderClient; pollMs?: nu
     return machineId.toLowerCase();
   };
 
-  const latestIsolationAction = async (machineId: string) => {
-    const r = await o.defender.request<{ value?: MachineAction[] }>('GET', `/api/machineactions?$filter=${encodeURIComponent(`machineId eq ${odataString(machineId)}`)}`);
+  const latestIsolationAction = async (machineId: string, stop?: AbortSignal) => {
+    const r = await o.defender.request<{ value?: MachineAction[] }>('GET', `/api/machineactions?$filter=${encodeURIComponent(`machineId eq ${odataString(machineId)}`)}`, undefined, stop);
     return (r.body?.value ?? []).filter((a) => a.type === 'Isolate' || a.type === 'Unisolate').sort(newestBy('creationDateTimeUtc'))[0];
   };
 
-  const follow = async (first: MachineAction, verb: string, noun: string) => {
+  const follow = async (first: MachineAction, verb: string, noun: string, stop?: AbortSignal) => {
     const started = Date.now();
     let action = first;
     let waited = 0;
@@ -86,11 +88,11 @@ export function createMachineIsolator(o: { defender: DefenderClient; pollMs?: nu
       if (action.status === 'Succeeded') return { machineActionId: action.id };
       if (FAILED.has(action.status ?? '')) throw new UpstreamError(DEFENDER, 422, `Defender could not ${verb} ${what}: ${action.status}`);
       if (Math.max(Date.now() - started, waited) >= maxWaitMs) throw new UpstreamError(DEFENDER, 0, `Defender has not finished the ${noun} of ${what} after ${Math.ceil(maxWaitMs / 1000)} s (still ${action.status ?? 'unknown'})`);
-      await sleep(wait);
+      await sleep(wait, stop);
       waited += wait;
       wait = pollMs;
       try {
-        const r = await o.defender.request<MachineAction>('GET', `/api/machineactions/${action.id}`);
+        const r = await o.defender.request<MachineAction>('GET', `/api/machineactions/${action.id}`, undefined, stop);
         if (r.status === 404 || !r.body) throw new UpstreamError(DEFENDER, 404, `Defender has no machine action ${action.id}`);
         action = r.body;
       } catch (e) {
@@ -100,38 +102,38 @@ export function createMachineIsolator(o: { defender: DefenderClient; pollMs?: nu
     }
   };
 
-  const act = async (type: IsolationType, machineId: string, body: Record<string, string>) => {
+  const act = async (type: IsolationType, machineId: string, body: Record<string, string>, stop?: AbortSignal) => {
     const id = checkedId(machineId);
     const [verb, noun] = type === 'Isolate' ? ['isolate', 'isolation'] : ['release', 'release'];
     const underWay = async () => {
-      const latest = await latestIsolationAction(id);
+      const latest = await latestIsolationAction(id, stop);
       return latest?.type === type && UNDER_WAY.has(latest.status ?? '') && ACTION_ID.test(latest.id) ? latest : undefined;
     };
     const current = await underWay();
-    if (current) return follow(current, verb, noun);
+    if (current) return follow(current, verb, noun, stop);
     let created: { status: number; body?: MachineAction };
     try {
-      created = await o.defender.request<MachineAction>('POST', `/api/machines/${id}/${type.toLowerCase()}`, body);
+      created = await o.defender.request<MachineAction>('POST', `/api/machines/${id}/${type.toLowerCase()}`, body, stop);
     } catch (e) {
       const raced = e instanceof UpstreamError && e.status === 400 ? await underWay() : undefined;
-      if (raced) return follow(raced, verb, noun);
+      if (raced) return follow(raced, verb, noun, stop);
       throw e;
     }
     if (created.status === 404) throw new UpstreamError(DEFENDER, 404, `Defender has no machine ${id}`);
     if (!created.body || !ACTION_ID.test(created.body.id ?? '')) throw new UpstreamError(DEFENDER, 502, `Defender accepted the ${noun} of ${id} but returned no machine action`);
-    return follow(created.body, verb, noun);
+    return follow(created.body, verb, noun, stop);
   };
 
   return {
-    async findMachine(host) {
+    async findMachine(host, stop) {
       const name = host.trim().toLowerCase();
       if (!HOST.test(name)) throw new AppError('BAD_REQUEST', `"${host.slice(0, 60)}" is not a host name`);
       const short = name.split('.')[0]!;
-      let [m] = await machinesNamed(name);
-      if (!m && short !== name) [m] = await machinesNamed(short);
+      let [m] = await machinesNamed(name, stop);
+      if (!m && short !== name) [m] = await machinesNamed(short, stop);
       return m && { id: m.id, computerDnsName: m.computerDnsName };
     },
-    isolate: (machineId, comment) => act('Isolate', machineId, { Comment: comment, IsolationType: 'Full' }),
-    release: (machineId, comment) => act('Unisolate', machineId, { Comment: comment }),
+    isolate: (machineId, comment, stop) => act('Isolate', machineId, { Comment: comment, IsolationType: 'Full' }, stop),
+    release: (machineId, comment, stop) => act('Unisolate', machineId, { Comment: comment }, stop),
   };
 }

@@ -15,9 +15,9 @@ const MAX_CONFLICTS = 8;
 
 export interface NsgBlocker {
   /** Adds the address to the deny rules (in and out). Idempotent: `changed` false if already there. */
-  block(ip: string): Promise<{ changed: boolean; rules: string[] }>;
+  block(ip: string, signal?: AbortSignal): Promise<{ changed: boolean; rules: string[] }>;
   /** Takes the address out again (the Undo of a block). */
-  unblock(ip: string): Promise<{ changed: boolean; rules: string[] }>;
+  unblock(ip: string, signal?: AbortSignal): Promise<{ changed: boolean; rules: string[] }>;
 }
 
 /**
@@ -28,7 +28,7 @@ export interface NsgBlocker {
  * then read back, so a change that did not stick is made again.
  */
 export function createNsgBlocker(o: { arm: ArmClient; nsgId: string; ruleName: string; priority: number }): NsgBlocker {
-  const change = async (ip: string, add: boolean) => {
+  const change = async (ip: string, add: boolean, signal?: AbortSignal) => {
     const address = ipaddr.process(ip).toString();
     let changed = false;
     const rules: string[] = [];
@@ -37,7 +37,7 @@ export function createNsgBlocker(o: { arm: ArmClient; nsgId: string; ruleName: s
       const path = `${o.nsgId}/securityRules/${encodeURIComponent(name)}?api-version=${NETWORK_API}`;
       rules.push(name);
       for (let attempt = 1; ; attempt++) {
-        const current = await o.arm.request<SecurityRule>('GET', path);
+        const current = await o.arm.request<SecurityRule>('GET', path, { signal });
         const rule = current.status === 404 ? undefined : current.body;
         const props = rule?.properties ?? {};
         const prefixes = [...((props[d.list] as string[] | undefined) ?? []), ...(typeof props[d.single] === 'string' && props[d.single] !== '*' ? [props[d.single] as string] : [])];
@@ -46,8 +46,9 @@ export function createNsgBlocker(o: { arm: ArmClient; nsgId: string; ruleName: s
         const next = add ? [...prefixes, address] : prefixes.filter((p) => p !== address);
         const write =
           next.length === 0
-            ? await o.arm.request('DELETE', path, { headers: { 'if-match': rule!.etag ?? '*' } })
+            ? await o.arm.request('DELETE', path, { headers: { 'if-match': rule!.etag ?? '*' }, signal })
             : await o.arm.request('PUT', path, {
+                signal,
                 headers: rule?.etag ? { 'if-match': rule.etag } : { 'if-none-match': '*' },
                 body: {
                   properties: {
@@ -67,7 +68,7 @@ export function createNsgBlocker(o: { arm: ArmClient; nsgId: string; ruleName: s
           if (attempt >= MAX_CONFLICTS) throw new ArmError(412, `${name} kept changing under us (${attempt} tries)`);
           continue;
         }
-        await o.arm.waitFor(write, `updating ${name}`);
+        await o.arm.waitFor(write, `updating ${name}`, signal);
         changed = true;
         // Read it back rather than trust the write: whether the Network RP enforces the etag on
         // every rule write is not documented, and a writer that raced us may have put back an old
@@ -77,5 +78,5 @@ export function createNsgBlocker(o: { arm: ArmClient; nsgId: string; ruleName: s
     }
     return { changed, rules };
   };
-  return { block: (ip) => change(ip, true), unblock: (ip) => change(ip, false) };
+  return { block: (ip, signal) => change(ip, true, signal), unblock: (ip, signal) => change(ip, false, signal) };
 }

@@ -4,9 +4,9 @@ const USER_ID = /^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12
 
 export interface UserDisabler {
   /** `accountEnabled: false`, then every refresh token revoked (sign-ins end within minutes). */
-  disable(user: string): Promise<{ revoked: boolean }>;
+  disable(user: string, signal?: AbortSignal): Promise<{ revoked: boolean }>;
   /** The Undo: `accountEnabled: true` (revoked sessions stay revoked: the user signs in again). */
-  enable(user: string): Promise<void>;
+  enable(user: string, signal?: AbortSignal): Promise<void>;
 }
 
 /**
@@ -21,13 +21,13 @@ export function createUserDisabler(o: { graph: GraphClient }): UserDisabler {
     return `/users/${encodeURIComponent(user)}`;
   };
   return {
-    async disable(user) {
-      await o.graph.patch(path(user), { accountEnabled: false });
-      const r = await o.graph.postAction<{ value?: boolean }>(`${path(user)}/revokeSignInSessions`, {});
+    async disable(user, signal) {
+      await o.graph.patch(path(user), { accountEnabled: false }, signal);
+      const r = await o.graph.postAction<{ value?: boolean }>(`${path(user)}/revokeSignInSessions`, {}, signal);
       return { revoked: r === undefined || r.value === true };
     },
-    async enable(user) {
-      await o.graph.patch(path(user), { accountEnabled: true });
+    async enable(user, signal) {
+      await o.graph.patch(path(user), { accountEnabled: true }, signal);
     },
   };
 }

@@ -1,4 +1,5 @@
 import { ArmError, NETWORK_API, type ArmClient, type ArmResponse } from './arm-client';
+import { RunAborted, throwIfStopped } from '../run-aborted';
 
 const COMPUTE_API = '2025-04-01';
 const ARM_ID = /^\/subscriptions\/[^?#\s]+$/;
@@ -29,16 +30,16 @@ export type PreviousNsgs = Record<string, string | null>;
 
 export interface VmIsolator {
   /** The Azure VM for a host (its ARM id when Sentinel gave one, else by name), and whether it is protected. */
-  find(host: string, azureId?: string): Promise<{ vmId: string; protectedByTag: boolean } | undefined>;
+  find(host: string, azureId?: string, signal?: AbortSignal): Promise<{ vmId: string; protectedByTag: boolean } | undefined>;
   /**
    * Puts every NIC of the VM behind the isolation NSG of its region, or refuses the VM before it
    * touches any NIC when there is none there. `previousNsgId` holds the NSG of each NIC it moved,
    * or that an earlier Vigil run had moved (read back from the NIC's tag); a NIC isolated by hand
    * is left out, so the Undo does not touch it.
    */
-  isolate(vmId: string): Promise<{ nics: string[]; previousNsgId: PreviousNsgs; changed: boolean }>;
+  isolate(vmId: string, signal?: AbortSignal): Promise<{ nics: string[]; previousNsgId: PreviousNsgs; changed: boolean }>;
   /** The Undo: gives each NIC its previous NSG back (`previous` is what `isolate` returned). */
-  release(previous: PreviousNsgs): Promise<{ nics: string[] }>;
+  release(previous: PreviousNsgs, signal?: AbortSignal): Promise<{ nics: string[] }>;
 }
 
 const nicName = (nicId: string) => nicId.split('/').pop();
@@ -96,9 +97,9 @@ export function createVmIsolator(o: { arm: ArmClient; isolationNsgId: string | s
     return isolationRegions;
   };
 
-  const nicsOf = async (vmId: string) => {
+  const nicsOf = async (vmId: string, signal?: AbortSignal) => {
     if (!ARM_ID.test(vmId)) throw new ArmError(0, 'not an Azure VM id');
-    const vm = await o.arm.request<Vm>('GET', `${vmId}?api-version=${COMPUTE_API}`);
+    const vm = await o.arm.request<Vm>('GET', `${vmId}?api-version=${COMPUTE_API}`, { signal });
     if (vm.status === 404 || !vm.body) throw new ArmError(404, `the VM ${vmId.split('/').pop()} does not exist`);
     if (isProtected(vm.body)) throw new ArmError(403, `${vm.body.name} is tagged vigil-protected and is never isolated by Vigil`);
     const nicIds = (vm.body.properties?.networkProfile?.networkInterfaces ?? []).map((n) => n?.id);
@@ -106,8 +107,8 @@ export function createVmIsolator(o: { arm: ArmClient; isolationNsgId: string | s
     return nicIds;
   };
 
-  const readNic = async (nicId: string) => {
-    const nic = await o.arm.request<Nic>('GET', `${nicId}?api-version=${NETWORK_API}`);
+  const readNic = async (nicId: string, signal?: AbortSignal) => {
+    const nic = await o.arm.request<Nic>('GET', `${nicId}?api-version=${NETWORK_API}`, { signal });
     // arm-client hands back a 404 with its error body: without this check a missing NIC would read as "no NSG".
     if (nic.status === 404) throw new ArmError(404, `the network interface ${nicName(nicId)} no longer exists`);
     if (!nic.body?.properties) throw new ArmError(0, `Azure Resource Manager answered without the properties of the network interface ${nicName(nicId)}`);
@@ -119,10 +120,10 @@ export function createVmIsolator(o: { arm: ArmClient; isolationNsgId: string | s
    * first listed, if ISOLATION_NSG_ID has two there). Throws, before any NIC is written, when a
    * NIC's region has none: Azure would refuse the PUT, and half a VM isolated helps nobody.
    */
-  const isolationNsgsFor = async (nicIds: string[]) => {
+  const isolationNsgsFor = async (nicIds: string[], signal?: AbortSignal) => {
     const targets = new Map<string, string>();
     for (const nicId of nicIds) {
-      const nic = await readNic(nicId);
+      const nic = await readNic(nicId, signal);
       const current = nic.properties.networkSecurityGroup?.id ?? null;
       if (isIsolation(current)) {
         targets.set(nicId, current);
@@ -130,6 +131,8 @@ export function createVmIsolator(o: { arm: ArmClient; isolationNsgId: string | s
       }
       if (typeof nic.location !== 'string') throw new ArmError(0, `Azure Resource Manager answered without the location of the network interface ${nicName(nicId)}`);
       const region = regionOf(nic.location);
+      // The regions are read once for every run, so one run's stop must not abort the others' read.
+      throwIfStopped(signal);
       const nsgs = await regionsOfIsolationNsgs();
       const match = nsgs.find((n) => n.region === region);
       if (!match) throw new ArmError(400, `no isolation NSG in ${region} (ISOLATION_NSG_ID lists NSGs in ${[...new Set(nsgs.map((n) => n.region))].join(', ')})`);
@@ -138,9 +141,9 @@ export function createVmIsolator(o: { arm: ArmClient; isolationNsgId: string | s
     return targets;
   };
 
-  const setNsg = async (nicId: string, nsgId: string | null, expectCurrent?: (current: string | null) => boolean) => {
+  const setNsg = async (nicId: string, nsgId: string | null, expectCurrent?: (current: string | null) => boolean, signal?: AbortSignal) => {
     for (let attempt = 1; ; attempt++) {
-      const nic = await readNic(nicId);
+      const nic = await readNic(nicId, signal);
       const current = nic.properties.networkSecurityGroup?.id ?? null;
       const remembered = nic.tags?.[PREVIOUS_NSG_TAG];
       if (current?.toLowerCase() === nsgId?.toLowerCase()) {
@@ -153,12 +156,13 @@ export function createVmIsolator(o: { arm: ArmClient; isolationNsgId: string | s
       const tags = isIsolation(nsgId) && memo.length <= MAX_TAG_VALUE ? { ...(nic.tags ?? {}), [PREVIOUS_NSG_TAG]: memo } : withoutTag(nic.tags);
       // A PUT replaces the resource: send it all back (tags included) with only the NSG changed.
       const write = await o.arm.request('PUT', `${nicId}?api-version=${NETWORK_API}`, {
+        signal,
         headers: nic.etag ? { 'if-match': nic.etag } : {},
         body: { ...nic, tags, properties: { ...nic.properties, networkSecurityGroup: nsgId ? { id: nsgId } : null } },
       });
       if (write.status === 412 && attempt < 5) continue;
       if (write.status === 412) throw new ArmError(412, `the network interface ${nicName(nicId)} kept changing under us`);
-      await o.arm.waitFor(write, `updating the network interface ${nicName(nicId)}`);
+      await o.arm.waitFor(write, `updating the network interface ${nicName(nicId)}`, signal);
       return { previous: current, changed: true };
     }
   };
@@ -166,24 +170,29 @@ export function createVmIsolator(o: { arm: ArmClient; isolationNsgId: string | s
   /**
    * Puts each NIC back on its NSG, as long as it is still on the isolation NSG. One NIC that fails
    * does not keep the others isolated; the first failure is thrown after all were tried (a retry
-   * is safe: the NICs already back are left alone).
+   * is safe: the NICs already back are left alone). A stopped run stops here too.
    */
-  const restore = async (previous: PreviousNsgs) => {
+  const restore = async (previous: PreviousNsgs, signal?: AbortSignal) => {
     const failures: ArmError[] = [];
     for (const [nicId, nsgId] of Object.entries(previous)) {
       if (!ARM_ID.test(nicId)) {
         failures.push(new ArmError(0, 'not a network interface id'));
         continue;
       }
-      await setNsg(nicId, nsgId, isIsolation).catch((e: unknown) => failures.push(e instanceof ArmError ? e : new ArmError(0, String(e))));
+      await setNsg(nicId, nsgId, isIsolation, signal).catch((e: unknown) => {
+        if (e instanceof RunAborted) throw e;
+        failures.push(e instanceof ArmError ? e : new ArmError(0, String(e)));
+      });
     }
     if (failures.length === 1) throw failures[0];
     if (failures.length > 1) throw new ArmError(failures[0]!.status, failures.map((f) => f.message).join('; '));
   };
 
   /** Half an isolation would be retried with the moved NICs' NSGs forgotten: put them back, then fail with `e`. */
-  const putBack = async (moved: PreviousNsgs, e: unknown): Promise<never> => {
-    const stuck = await restore(moved).then(
+  const putBack = async (moved: PreviousNsgs, e: unknown, signal?: AbortSignal): Promise<never> => {
+    // Stopped: the action belongs to another process now, whose isolation this must not undo.
+    if (e instanceof RunAborted) throw e;
+    const stuck = await restore(moved, signal).then(
       () => undefined,
       (undo: unknown) => (undo instanceof Error ? undo.message : String(undo)),
     );
@@ -193,46 +202,46 @@ export function createVmIsolator(o: { arm: ArmClient; isolationNsgId: string | s
   };
 
   /** Every VM in the subscription, page by page (ARM lists are pageable through `nextLink`). */
-  async function* allVms() {
+  async function* allVms(signal?: AbortSignal) {
     let page: string | undefined = `/subscriptions/${encodeURIComponent(o.subscriptionId)}/providers/Microsoft.Compute/virtualMachines?api-version=${COMPUTE_API}`;
     while (page) {
-      const list: ArmResponse<VmPage> = await o.arm.request<VmPage>('GET', page);
+      const list: ArmResponse<VmPage> = await o.arm.request<VmPage>('GET', page, { signal });
       yield* list.body?.value ?? [];
       page = list.body?.nextLink;
     }
   }
 
   return {
-    async find(host, azureId) {
+    async find(host, azureId, signal) {
       if (azureId && VM_ID.test(azureId)) {
-        const vm = await o.arm.request<Vm>('GET', `${azureId}?api-version=${COMPUTE_API}`);
+        const vm = await o.arm.request<Vm>('GET', `${azureId}?api-version=${COMPUTE_API}`, { signal });
         if (vm.status !== 404 && vm.body) return { vmId: vm.body.id, protectedByTag: isProtected(vm.body) };
       }
       const short = host.split('.')[0]!.toLowerCase();
-      for await (const vm of allVms()) {
+      for await (const vm of allVms(signal)) {
         if (vm.name?.toLowerCase() === short && ARM_ID.test(vm.id)) return { vmId: vm.id, protectedByTag: isProtected(vm) };
       }
       return undefined;
     },
-    async isolate(vmId) {
-      const nics = await nicsOf(vmId);
-      const targets = await isolationNsgsFor(nics);
+    async isolate(vmId, signal) {
+      const nics = await nicsOf(vmId, signal);
+      const targets = await isolationNsgsFor(nics, signal);
       const moved: PreviousNsgs = {};
       const previous: PreviousNsgs = {};
       try {
         for (const nic of nics) {
-          const r = await setNsg(nic, targets.get(nic)!);
+          const r = await setNsg(nic, targets.get(nic)!, undefined, signal);
           if (r.changed) moved[nic] = previous[nic] = r.previous;
           // Already isolated by an earlier run of Vigil's (the tag says what it had): the Undo still knows.
           else if (r.recovered !== undefined) previous[nic] = r.recovered;
         }
       } catch (e) {
-        return putBack(moved, e);
+        return putBack(moved, e, signal);
       }
       return { nics, previousNsgId: previous, changed: Object.keys(moved).length > 0 };
     },
-    async release(previous) {
-      await restore(previous);
+    async release(previous, signal) {
+      await restore(previous, signal);
       return { nics: Object.keys(previous) };
     },
   };
