@@ -95,11 +95,17 @@ export async function forgetCardActivity(db: Queryable, job: CardJob): Promise<v
   ]);
 }
 
-/** Milliseconds until the next card falls due (0 if one is due now), or undefined if none waits. */
-export async function msUntilNextCard(db: Queryable): Promise<number | undefined> {
+/**
+ * Milliseconds until the next incident card or storm digest falls due (0 if one is due now), or
+ * undefined if none waits: the outbox's one look at both of its queues, after every drain.
+ */
+export async function msUntilNextDelivery(db: Queryable): Promise<number | undefined> {
   const r = await db.query<{ ms: number | null }>(
-    `SELECT EXTRACT(EPOCH FROM (min(GREATEST(next_attempt_at, COALESCE(claimed_until, next_attempt_at))) - now())) * 1000 AS ms
-     FROM incident_cards WHERE sent_version < desired_version`,
+    `SELECT EXTRACT(EPOCH FROM (min(due) - now())) * 1000 AS ms FROM (
+       SELECT GREATEST(next_attempt_at, COALESCE(claimed_until, next_attempt_at)) AS due FROM incident_cards WHERE sent_version < desired_version
+       UNION ALL
+       SELECT GREATEST(next_attempt_at, COALESCE(claimed_until, next_attempt_at)) FROM digests WHERE sent_version < desired_version
+     ) waiting`,
   );
   const ms = r.rows[0]?.ms;
   return ms === null || ms === undefined ? undefined : Math.max(0, Number(ms));

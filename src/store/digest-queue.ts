@@ -94,16 +94,6 @@ export async function forgetDigestActivity(db: Queryable, job: DigestJob): Promi
   await db.query('UPDATE digests SET activity_id = NULL, claimed_until = NULL, next_attempt_at = now() WHERE id = $1', [job.digestId]);
 }
 
-/** Milliseconds until the next digest falls due (0 if one is due now), or undefined if none waits. */
-export async function msUntilNextDigest(db: Queryable): Promise<number | undefined> {
-  const r = await db.query<{ ms: number | null }>(
-    `SELECT EXTRACT(EPOCH FROM (min(GREATEST(next_attempt_at, COALESCE(claimed_until, next_attempt_at))) - now())) * 1000 AS ms
-     FROM digests WHERE sent_version < desired_version`,
-  );
-  const ms = r.rows[0]?.ms;
-  return ms === null || ms === undefined ? undefined : Math.max(0, Number(ms));
-}
-
 /** A digest with its lines as they read now, or undefined if there is no such digest. */
 export async function getDigest(db: Queryable, id: number): Promise<Digest | undefined> {
   const d = await db.query<{ id: number; conversation_id: string; created_at: Date; sealed: boolean }>(

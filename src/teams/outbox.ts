@@ -1,10 +1,10 @@
 import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
 import type { Db } from '../store/db';
-import { claimDueCards, completeCard, forgetCardActivity, msUntilNextCard, retryCardLater, type CardJob } from '../store/card-queue';
+import { claimDueCards, completeCard, forgetCardActivity, msUntilNextDelivery, retryCardLater, type CardJob } from '../store/card-queue';
 import { getConversation } from '../store/conversation-repository';
 import { foldWaitingCards, settleFoldedCards, type DigestPolicy } from '../store/digest-fold';
-import { claimDueDigests, completeDigest, forgetDigestActivity, getDigest, msUntilNextDigest, retryDigestLater, type DigestJob } from '../store/digest-queue';
+import { claimDueDigests, completeDigest, forgetDigestActivity, getDigest, retryDigestLater, type DigestJob } from '../store/digest-queue';
 import type { CardAttachment } from '../cards/render-card';
 import { renderDigestCard } from './render-digest-card';
 import { ConnectorError, type ConnectorClient } from './connector-client';
@@ -244,12 +244,6 @@ export function createOutbox(o: OutboxOptions): Outbox {
     }
   };
 
-  /** Milliseconds until the next card or digest falls due, or undefined if nothing waits. */
-  const msUntilNext = async () => {
-    const due = [await msUntilNextCard(o.db), await msUntilNextDigest(o.db)].filter((ms): ms is number => ms !== undefined);
-    return due.length === 0 ? undefined : Math.min(...due);
-  };
-
   const schedule = (ms: number) => {
     if (!running) return;
     clearTimeout(timer);
@@ -259,13 +253,13 @@ export function createOutbox(o: OutboxOptions): Outbox {
 
   const scheduleNext = async () => {
     if (!running) return;
-    const due = await msUntilNext();
+    const due = await msUntilNextDelivery(o.db);
     schedule(Math.min(pollMs, due === undefined ? pollMs : Math.max(due, 5)));
   };
 
   const notifyIdle = () => {
     if (inFlight > 0 || draining) return;
-    void msUntilNext()
+    void msUntilNextDelivery(o.db)
       .then((due) => {
         if (due === undefined && inFlight === 0 && !draining) for (const wake of [...idleWaiters]) wake();
       })

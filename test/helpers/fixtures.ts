@@ -14,3 +14,13 @@ export function withProperties(envelope: any, changes: Record<string, unknown>):
   Object.assign(copy.object.properties, changes);
   return copy;
 }
+
+/** A team channel Vigil is installed in, as the store keeps it. */
+export const subscribedChannel = (id: string, teamId = 'team-1') => ({
+  id,
+  kind: 'channel' as const,
+  teamId,
+  serviceUrl: 'http://127.0.0.1:1/',
+  reference: { conversation: { id, isGroup: true, conversationType: 'channel', name: 'SOC' } },
+  subscribed: true,
+});

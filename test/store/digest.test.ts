@@ -1,12 +1,12 @@
 import { parseIncident } from '../../src/incidents/parse-incident';
 import type { Severity } from '../../src/incidents/incident';
 import type { Db } from '../../src/store/db';
-import { claimDueCards, completeCard, listCardDeliveries } from '../../src/store/card-queue';
+import { claimDueCards, completeCard, listCardDeliveries, msUntilNextDelivery } from '../../src/store/card-queue';
 import { saveConversation } from '../../src/store/conversation-repository';
 import { foldWaitingCards, settleFoldedCards, type DigestPolicy } from '../../src/store/digest-fold';
-import { claimDueDigests, completeDigest, getDigest, msUntilNextDigest } from '../../src/store/digest-queue';
+import { claimDueDigests, completeDigest, getDigest } from '../../src/store/digest-queue';
 import { bumpIncidentVersion, saveAssessedSeverity, upsertIncident } from '../../src/store/incident-repository';
-import { demoIncident, withProperties } from '../helpers/fixtures';
+import { demoIncident, subscribedChannel, withProperties } from '../helpers/fixtures';
 import { emptyTables, storeDrivers } from '../helpers/store-drivers';
 
 const portalUrl = 'https://portal.azure.com';
@@ -20,14 +20,6 @@ const stormIncident = (n: number, severity: Severity = 'Low', changes: Record<st
   return parseIncident(body, { portalUrl });
 };
 
-const channel = (id: string) => ({
-  id,
-  kind: 'channel' as const,
-  teamId: `team-${id}`,
-  serviceUrl: 'http://127.0.0.1:1/',
-  reference: { conversation: { id, isGroup: true, conversationType: 'channel', name: 'SOC' } },
-  subscribed: true,
-});
 
 describe.each(storeDrivers())('storm digests on $name', (driver) => {
   let db: Db;
@@ -41,7 +33,7 @@ describe.each(storeDrivers())('storm digests on $name', (driver) => {
   });
   beforeEach(async () => {
     await emptyTables(db);
-    await saveConversation(db, channel('c1'));
+    await saveConversation(db, subscribedChannel('c1', 'team-c1'));
   });
 
   const storm = async (count: number, severity: Severity = 'Low', from = 0) => {
@@ -104,7 +96,7 @@ describe.each(storeDrivers())('storm digests on $name', (driver) => {
     await storm(1, 'Low', 11);
     expect(await foldWaitingCards(db, policy)).toBe(1);
     expect((await getDigest(db, job!.digestId))!.lines).toHaveLength(12);
-    expect(await msUntilNextDigest(db)).toBe(0);
+    expect(await msUntilNextDelivery(db)).toBe(0);
     const [update] = await claimDueDigests(db, 10, 30_000);
     expect(update).toMatchObject({ digestId: job!.digestId, activityId: 'activity-1' });
     await completeDigest(db, update!, 'activity-1');

@@ -1,24 +1,16 @@
 import { parseIncident } from '../../src/incidents/parse-incident';
 import type { Db } from '../../src/store/db';
-import { claimDueCards, completeCard, listCardDeliveries, msUntilNextCard, retryCardLater } from '../../src/store/card-queue';
+import { claimDueCards, completeCard, listCardDeliveries, msUntilNextDelivery, retryCardLater } from '../../src/store/card-queue';
 import { listSubscribedConversations, saveConversation, unsubscribeTeam } from '../../src/store/conversation-repository';
 import { bumpIncidentVersion, getIncidentByNumber, listOpenIncidents, upsertIncident } from '../../src/store/incident-repository';
 import { listEnrichments, listRecentOpenIncidentKeys, saveEnrichment } from '../../src/store/enrichment-repository';
 import { migrate, migrations } from '../../src/store/migrations';
-import { demoIncident, withProperties } from '../helpers/fixtures';
+import { demoIncident, subscribedChannel, withProperties } from '../helpers/fixtures';
 import { emptyTables, storeDrivers } from '../helpers/store-drivers';
 
 const portalUrl = 'https://portal.azure.com';
 const incident = (name: string, changes: Record<string, unknown> = {}) => parseIncident(withProperties(demoIncident(name), changes), { portalUrl });
 
-const channel = (id: string, teamId = 'team-1') => ({
-  id,
-  kind: 'channel' as const,
-  teamId,
-  serviceUrl: 'http://127.0.0.1:1/',
-  reference: { conversation: { id, isGroup: true, conversationType: 'channel', name: 'SOC' } },
-  subscribed: true,
-});
 
 describe.each(storeDrivers())('store on $name', (driver) => {
   let db: Db;
@@ -41,7 +33,7 @@ describe.each(storeDrivers())('store on $name', (driver) => {
   });
 
   it('creates, ignores a replay, ignores a stale update, applies a newer one', async () => {
-    await saveConversation(db, channel('c1'));
+    await saveConversation(db, subscribedChannel('c1'));
     expect(await upsertIncident(db, incident('brute-force-admin'))).toEqual({ kind: 'created', version: 1 });
     expect(await upsertIncident(db, incident('brute-force-admin'))).toEqual({ kind: 'unchanged' });
     const newer = incident('brute-force-admin', { status: 'Active', lastModifiedTimeUtc: '2026-11-24T02:00:00Z' });
@@ -54,9 +46,9 @@ describe.each(storeDrivers())('store on $name', (driver) => {
   });
 
   it('asks for a card in every subscribed channel, and for the newest version only', async () => {
-    await saveConversation(db, channel('c1'));
-    await saveConversation(db, channel('c2', 'team-2'));
-    await saveConversation(db, { ...channel('chat'), kind: 'personal', subscribed: false });
+    await saveConversation(db, subscribedChannel('c1'));
+    await saveConversation(db, subscribedChannel('c2', 'team-2'));
+    await saveConversation(db, { ...subscribedChannel('chat'), kind: 'personal', subscribed: false });
     const i = incident('brute-force-admin');
     await upsertIncident(db, i);
     await upsertIncident(db, incident('brute-force-admin', { status: 'Active', lastModifiedTimeUtc: '2026-11-24T02:00:00Z' }));
@@ -70,7 +62,7 @@ describe.each(storeDrivers())('store on $name', (driver) => {
   });
 
   it('lets two claimers share the queue without ever taking the same card', async () => {
-    for (let n = 0; n < 10; n++) await saveConversation(db, channel(`c${n}`, `t${n}`));
+    for (let n = 0; n < 10; n++) await saveConversation(db, subscribedChannel(`c${n}`, `t${n}`));
     await upsertIncident(db, incident('brute-force-admin'));
     const [a, b] = await Promise.all([claimDueCards(db, 6, 30_000), claimDueCards(db, 6, 30_000)]);
     const keys = [...a!, ...b!].map((j) => j.conversationId);
@@ -80,17 +72,17 @@ describe.each(storeDrivers())('store on $name', (driver) => {
   });
 
   it('completes a card, and keeps a failed one for later', async () => {
-    await saveConversation(db, channel('c1'));
+    await saveConversation(db, subscribedChannel('c1'));
     await upsertIncident(db, incident('brute-force-admin'));
     const [job] = await claimDueCards(db, 1, 30_000);
     await retryCardLater(db, job!, 60_000, 'HTTP 429');
     expect(await claimDueCards(db, 1, 30_000)).toEqual([]);
-    expect(await msUntilNextCard(db)).toBeGreaterThan(55_000);
+    expect(await msUntilNextDelivery(db)).toBeGreaterThan(55_000);
     await db.query('UPDATE incident_cards SET next_attempt_at = now()');
     const [again] = await claimDueCards(db, 1, 30_000);
     expect(again!.attempts).toBe(2);
     await completeCard(db, again!, 'activity-1');
-    expect(await msUntilNextCard(db)).toBeUndefined();
+    expect(await msUntilNextDelivery(db)).toBeUndefined();
     const [delivery] = await listCardDeliveries(db, again!.incidentKey);
     expect(delivery).toMatchObject({ activityId: 'activity-1', sentVersion: 1, attempts: 0 });
   });
@@ -106,7 +98,7 @@ describe.each(storeDrivers())('store on $name', (driver) => {
   });
 
   it('stores enrichment results with the incident, keeps their fact order, and replaces a later answer', async () => {
-    await saveConversation(db, channel('c1'));
+    await saveConversation(db, subscribedChannel('c1'));
     const i = incident('brute-force-admin');
     await upsertIncident(db, i);
     const result = { status: 'ok', source: 'VirusTotal', score: 64, facts: { malicious: '58/90', country: 'NL', AS: 'AS64500' }, at: 'now' };

@@ -1,19 +1,12 @@
-import * as AC from 'adaptivecards';
 import { parseIncident } from '../../src/incidents/parse-incident';
 import { renderIncidentCard } from '../../src/incidents/render-incident-card';
 import type { Digest } from '../../src/store/digest-queue';
 import { renderDigestCard, withBackToDigest } from '../../src/teams/render-digest-card';
+import { cardProblems } from '../helpers/card-validation';
 import { demoIncident, withProperties } from '../helpers/fixtures';
 
 const portalUrl = 'https://portal.azure.com';
 
-const validate = (content: unknown) => {
-  const card = new AC.AdaptiveCard();
-  const context = new AC.SerializationContext();
-  card.parse(content, context);
-  const events = card.validateProperties().validationEvents.map((e) => e.message);
-  return [...events, ...Array.from({ length: context.eventCount }, (_, i) => context.getEventAt(i).message)];
-};
 
 const digestOf = (titles: string[], severity = 'Low'): Digest => ({
   id: 3,
@@ -29,7 +22,7 @@ describe('the storm digest card', () => {
     digest.lines[1]!.ownCard = true;
     digest.lines[1]!.incident.severity = 'High';
     const card = renderDigestCard(digest, new Date('2026-11-24T10:05:00Z')).content;
-    expect(validate(card)).toEqual([]);
+    expect(cardProblems(card)).toEqual([]);
     const text = JSON.stringify(card);
     expect(text).toContain('Storm digest #3 · 3 incidents');
     expect(text).toContain('1 High · 2 Low · 1 since raised to their own card');
@@ -42,7 +35,7 @@ describe('the storm digest card', () => {
     const card = renderDigestCard(digestOf(Array.from({ length: 50 }, () => worst))).content;
     expect(Buffer.byteLength(JSON.stringify(card))).toBeLessThan(28_000);
     expect(JSON.stringify(card)).not.toMatch(/[^\\]\*_/);
-    expect(validate(card)).toEqual([]);
+    expect(cardProblems(card)).toEqual([]);
   });
 
   it('adds the way back to an incident card opened from it, without changing the original', () => {
@@ -50,7 +43,7 @@ describe('the storm digest card', () => {
     const before = JSON.stringify(incidentCard);
     const opened = withBackToDigest(incidentCard, 3).content;
     expect(JSON.stringify(incidentCard)).toBe(before);
-    expect(validate(opened)).toEqual([]);
+    expect(cardProblems(opened)).toEqual([]);
     expect(JSON.stringify((opened.body as unknown[]).at(-1))).toContain('"verb":"digest.show","data":{"digest":3}');
   });
 });

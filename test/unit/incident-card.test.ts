@@ -1,19 +1,11 @@
-import * as AC from 'adaptivecards';
 import { parseIncident } from '../../src/incidents/parse-incident';
 import { renderIncidentCard } from '../../src/incidents/render-incident-card';
 import { untrusted } from '../../src/cards/markdown';
+import { cardProblems } from '../helpers/card-validation';
 import { demoIncident, withProperties } from '../helpers/fixtures';
 
 const portalUrl = 'https://portal.azure.com';
 
-/** Parses the card with the Adaptive Cards SDK and returns its validation failures. */
-const validate = (content: unknown) => {
-  const card = new AC.AdaptiveCard();
-  const context = new AC.SerializationContext();
-  card.parse(content, context);
-  const events = card.validateProperties().validationEvents.map((e) => e.message);
-  return [...events, ...Array.from({ length: context.eventCount }, (_, i) => context.getEventAt(i).message)];
-};
 
 const texts = (node: unknown): string[] => {
   if (Array.isArray(node)) return node.flatMap(texts);
@@ -27,7 +19,7 @@ const texts = (node: unknown): string[] => {
 describe('the incident card', () => {
   it('is a valid Adaptive Card 1.5 with the verdict first', () => {
     const card = renderIncidentCard(parseIncident(demoIncident('brute-force-admin'), { portalUrl })).content;
-    expect(validate(card)).toEqual([]);
+    expect(cardProblems(card)).toEqual([]);
     expect(card.version).toBe('1.5');
     const [first, second] = texts(card);
     expect(first).toBe('🔴 HIGH · Incident #1041');
