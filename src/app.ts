@@ -30,6 +30,7 @@ import { createOutbox, type OutboxOptions } from './teams/outbox';
 import { createActionRuntime, type ActionRuntime } from './actions/action-runtime';
 import type { Notice } from './actions/response-view';
 import { createIncidentWriter } from './sentinel/incident-writer';
+import { loadCardTemplates, cardTemplatesLoaded } from './cards/render-card';
 import { createSecurityIncidentPoller, type SecurityIncidentPollerOptions } from './ingest/security-incident-poller';
 
 const AUTH_TIMEOUT_MS = 3000;
@@ -57,6 +58,8 @@ export type App = Awaited<ReturnType<typeof createApp>>;
  */
 export async function createApp(config: Config, options: AppOptions = {}) {
   const logger = options.logger ?? createLogger(config.logLevel);
+  // A missing or broken card template stops start-up here, naming the file.
+  const templates = loadCardTemplates();
   // A broken schedule stops start-up here: Vigil never runs with nobody on call by mistake.
   const schedule = config.paging ? loadSchedule(config.paging.scheduleFile) : undefined;
   const clock = options.clock ?? (() => new Date());
@@ -156,8 +159,8 @@ export async function createApp(config: Config, options: AppOptions = {}) {
     tenantId: config.bot.tenantId,
   });
   const server = createServer({
-    adapter,
-    bot,
+    handleActivity: (req, res) => adapter.process(req, res, (context) => bot.run(context)),
+    templatesReady: cardTemplatesLoaded,
     db,
     authenticateWebhook: createWebhookAuth({
       secret: config.webhookSecret,
@@ -192,7 +195,7 @@ export async function createApp(config: Config, options: AppOptions = {}) {
       await new Promise<void>((resolve) => server.listen(port, host, resolve));
       const address = server.address() as AddressInfo;
       const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
-      logger.info({ url, localMode: config.localMode, database: db.driver }, 'Vigil is listening');
+      logger.info({ url, localMode: config.localMode, database: db.driver, templates: templates.length }, 'Vigil is listening');
       return url;
     },
     async close(): Promise<void> {

@@ -1,5 +1,4 @@
 import restify from 'restify';
-import type { CloudAdapter, TeamsActivityHandler } from 'botbuilder';
 import { AppError, toAppError, type ErrorCode } from './errors';
 import type { WebhookAuth } from './ingest/webhook-auth';
 import { readJsonBody } from './ingest/read-body';
@@ -11,8 +10,10 @@ import type { Db } from './store/db';
 export const MAX_BODY_BYTES = 1024 * 1024;
 
 export interface ServerDeps {
-  adapter: CloudAdapter;
-  bot: TeamsActivityHandler;
+  /** Teams' activities: the Teams layer (`src/teams/`) authenticates and answers them. */
+  handleActivity: (req: restify.Request, res: restify.Response) => Promise<void>;
+  /** True once every card template is loaded and compiled; `/readyz` waits for it. */
+  templatesReady: () => boolean;
   db: Db;
   ingest: IngestDeps;
   /** The shared secret and/or an Entra ID token; see `createWebhookAuth`. */
@@ -54,7 +55,7 @@ export function createServer(deps: ServerDeps): restify.Server {
     '/api/messages',
     restify.plugins.bodyParser({ maxBodySize: MAX_BODY_BYTES, mapParams: false, rejectUnknown: true }),
     async (req: restify.Request, res: restify.Response) => {
-      await deps.adapter.process(req, res, (context) => deps.bot.run(context));
+      await deps.handleActivity(req, res);
     },
   );
 
@@ -79,8 +80,9 @@ export function createServer(deps: ServerDeps): restify.Server {
 
   server.get('/readyz', async (_req: restify.Request, res: restify.Response) => {
     try {
+      if (!deps.templatesReady()) throw new AppError('INTERNAL', 'card templates are not loaded yet');
       await withTimeout(deps.db.query('SELECT 1'), 2000, 'the database');
-      res.send(200, { status: 'ready', database: deps.db.driver });
+      res.send(200, { status: 'ready', database: deps.db.driver, templates: 'loaded' });
     } catch (e) {
       res.send(503, { status: 'unavailable', reason: toAppError(e).message });
     }

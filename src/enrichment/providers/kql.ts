@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { assetPath } from '../../package-root';
 import { bindEntity } from '../kql-quote';
 import { KqlError, type KqlRunner } from '../kql-runner';
 import { createTtlCache } from '../ttl-cache';
@@ -13,10 +14,8 @@ export interface NamedQuery {
   text: string;
 }
 
-const QUERIES_DIR = path.resolve(__dirname, '../../../queries');
-
 /** `queries/<kind>-<name>.kql`: the kind prefix says which entities a query is for. */
-export function loadNamedQueries(dir = QUERIES_DIR): NamedQuery[] {
+export function loadNamedQueries(dir = assetPath('queries')): NamedQuery[] {
   return fs
     .readdirSync(dir)
     .filter((f) => f.endsWith('.kql'))
