@@ -1,5 +1,10 @@
-import type { ConversationReference } from 'botbuilder';
 import type { Queryable } from './db';
+
+/**
+ * A Bot Framework conversation reference, kept as the JSON the Teams layer gave us: the store
+ * never looks inside, so it needs no Bot Framework types (only `src/teams/` and `src/bot/` do).
+ */
+export type StoredReference = object;
 
 export type ConversationKind = 'channel' | 'personal' | 'groupChat';
 
@@ -10,7 +15,7 @@ export interface StoredConversation {
   teamId?: string;
   name?: string;
   serviceUrl: string;
-  reference: Partial<ConversationReference>;
+  reference: StoredReference;
   subscribed: boolean;
 }
 
@@ -21,7 +26,7 @@ interface ConversationRow {
   team_id: string | null;
   name: string | null;
   service_url: string;
-  reference: Partial<ConversationReference>;
+  reference: StoredReference;
   subscribed: boolean;
 }
 
