@@ -34,6 +34,7 @@ const envSchema = z.object({
   MicrosoftAppPassword: optionalText,
   MicrosoftAppType: z.enum(['MultiTenant', 'SingleTenant', 'UserAssignedMSI']).default('MultiTenant'),
   MicrosoftAppTenantId: optionalText.refine((v) => v === undefined || guid.test(v), 'must be a tenant id (a GUID)'),
+  VIGIL_BOT_OPENID_METADATA_URL: optionalText.pipe(z.string().regex(/^https?:\/\/[^\s/]+/, 'must be an http(s) URL').optional()),
   VIGIL_WEBHOOK_SECRET: optionalText,
   VIGIL_WEBHOOK_AUDIENCE: z
     .string()
@@ -115,7 +116,14 @@ export interface Config {
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
   /** Local mode: no Bot Framework auth, loopback only, PGlite by default. */
   localMode: boolean;
-  bot: { appId?: string; appPassword?: string; appType: 'MultiTenant' | 'SingleTenant' | 'UserAssignedMSI'; tenantId?: string };
+  bot: {
+    appId?: string;
+    appPassword?: string;
+    appType: 'MultiTenant' | 'SingleTenant' | 'UserAssignedMSI';
+    tenantId?: string;
+    /** Where the Bot Framework's signing keys are published; Microsoft's by default (the sandbox changes it). */
+    openIdMetadataUrl?: string;
+  };
   /** The shared secret playbooks may send; always set in local mode (local-dev-secret by default). */
   webhookSecret?: string;
   /** Entra ID tokens from these managed identities are accepted too; undefined without VIGIL_WEBHOOK_AUDIENCE. */
@@ -200,7 +208,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     host,
     logLevel: e.LOG_LEVEL,
     localMode,
-    bot: { appId: e.MicrosoftAppId, appPassword: e.MicrosoftAppPassword, appType: e.MicrosoftAppType, tenantId: e.MicrosoftAppTenantId },
+    bot: { appId: e.MicrosoftAppId, appPassword: e.MicrosoftAppPassword, appType: e.MicrosoftAppType, tenantId: e.MicrosoftAppTenantId, openIdMetadataUrl: e.VIGIL_BOT_OPENID_METADATA_URL },
     webhookSecret: e.VIGIL_WEBHOOK_SECRET ?? (localMode ? LOCAL_WEBHOOK_SECRET : undefined),
     webhookEntra: webhookEntraSettings(e),
     database: e.DATABASE_URL ? { kind: 'pg', url: e.DATABASE_URL } : { kind: 'pglite', dataDir: e.VIGIL_DATA_DIR },
