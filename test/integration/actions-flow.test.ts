@@ -286,7 +286,7 @@ describe.each(storeDrivers())('approvals and the action service on $name', (driv
     expect(commented.text).toContain('Your comment is on the incident in Sentinel.');
     expect(sandboxes.sentinel.comments.get(incidentName.toLowerCase())!.map((c) => c.message)).toContain('Megan Bowen (via Vigil): Sign-ins came from a VPS range; blocked.');
     expect((await say(ADELE, 'close 1041 tp done')).body).toMatchObject({ text: 'Only responders may close incidents, and you are not a member of a responder group.' });
-    const closed = await click(app, connector.url, MEGAN, 'incident.close', { incident: 1041, classification: 'TruePositive/SuspiciousActivity', comment: 'Contained.' });
+    const closed = await click(app, connector.url, MEGAN, 'incident.close', { incident: 1041, classification: 'TruePositive/SuspiciousActivity', closeComment: 'Contained.' });
     expect(closed.text).toContain('Incident #1041 is closed as true positive.');
     expect(sandboxes.sentinel.getIncident(incidentName)!.properties).toMatchObject({ status: 'Closed', classification: 'TruePositive', classificationReason: 'SuspiciousActivity', classificationComment: 'Closed by Megan Bowen via Vigil: Contained.' });
     await app.app.outbox.idle();

@@ -27,6 +27,13 @@ describe('the incident card', () => {
     expect(card.actions).toEqual([{ type: 'Action.OpenUrl', title: 'Open in Sentinel', url: expect.stringMatching(/^https:\/\/portal\.azure\.com\/#asset\//) }]);
   });
 
+  it('is valid with the assign, comment and close forms, each input with its own id', () => {
+    const card = renderIncidentCard(parseIncident(demoIncident('brute-force-admin'), { portalUrl }), undefined, new Date(), { rows: [], optionGroups: [], hasOpen: false, canWrite: true }).content;
+    expect(cardProblems(card)).toEqual([]);
+    const ids = JSON.stringify(card).match(/"id":"[^"]+"/g);
+    expect(ids).toEqual(['"id":"comment"', '"id":"classification"', '"id":"closeComment"']);
+  });
+
   it('cannot be made to carry links, markup or template expressions by the incident', () => {
     const hostile = withProperties(demoIncident('brute-force-admin'), {
       title: '[Reset your password](https://evil.example/login) **now** ${$root.url}',

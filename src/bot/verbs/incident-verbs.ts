@@ -62,12 +62,13 @@ export const commentVerb = incidentVerb('comment on incidents', (incident, calle
   return { work: deps.incidentWriter.comment(incident, { id: caller.aadObjectId, name: caller.name }, text), done: 'Your comment is on the incident in Sentinel.' };
 });
 
+/** The close form's comment is `closeComment` (input ids are unique per card); cards posted before that send `comment`. */
 export const closeVerb = incidentVerb('close incidents', (incident, caller, data, deps) => {
   const choice = textIn(data.classification, 60);
   if (!Object.hasOwn(CLOSE_CHOICES, choice)) return { refusal: 'Pick a classification to close the incident.' };
   if (incident.status === 'Closed') return { refusal: `Incident #${incident.number} is already closed.` };
   return {
-    work: deps.incidentWriter.close(incident, { id: caller.aadObjectId, name: caller.name }, choice, textIn(data.comment, MAX_COMMENT)),
+    work: deps.incidentWriter.close(incident, { id: caller.aadObjectId, name: caller.name }, choice, textIn(data.closeComment ?? data.comment, MAX_COMMENT)),
     done: `Incident #${incident.number} is closed as ${CLOSE_CHOICES[choice]!.label}.`,
   };
 });
