@@ -24,6 +24,7 @@ import { summarizeEnrichment } from './enrichment/summarize';
 import type { SourceResult } from './enrichment/types';
 import type { Incident } from './incidents/incident';
 import { createBotAdapter } from './teams/bot-adapter';
+import { createActivityEndpoint } from './teams/activity-endpoint';
 import { createConnectorClient } from './teams/connector-client';
 import { createPacer } from './teams/conversation-pacer';
 import { createOutbox, type OutboxOptions } from './teams/outbox';
@@ -47,6 +48,8 @@ export interface AppOptions {
   workerPollMs?: number;
   /** The SecurityIncident poller's interval, page size and lease (tests shorten them). */
   poller?: Partial<Pick<SecurityIncidentPollerOptions, 'intervalMs' | 'pageSize' | 'leaseMs'>>;
+  /** How long `/api/messages` waits for the Bot Framework's signing keys (tests shorten it). */
+  botAuthTimeoutMs?: number;
   outbox?: Partial<Pick<OutboxOptions, 'pollMs' | 'baseBackoffMs' | 'maxBackoffMs' | 'leaseMs' | 'batchSize' | 'random' | 'updateSpacingMs'>>;
 }
 
@@ -67,7 +70,7 @@ export async function createApp(config: Config, options: AppOptions = {}) {
   const db = options.db ?? (await openDb(config.database));
   const ownsDb = !options.db;
   const credential = createAzureCredential(config.azure);
-  const { adapter, token } = createBotAdapter(config.bot, logger);
+  const { adapter, auth: botAuth, token } = createBotAdapter(config.bot, logger);
   const connector = createConnectorClient({ timeoutMs: config.upstreamTimeoutMs, token });
   const kqlRunner = createWorkspaceRunner(config, credential);
   const providers = options.providers ?? createProviders(config, credential, kqlRunner);
@@ -159,7 +162,7 @@ export async function createApp(config: Config, options: AppOptions = {}) {
     tenantId: config.bot.tenantId,
   });
   const server = createServer({
-    handleActivity: (req, res) => adapter.process(req, res, (context) => bot.run(context)),
+    handleActivity: createActivityEndpoint({ adapter, auth: botAuth, logic: (context) => bot.run(context), logger, timeoutMs: options.botAuthTimeoutMs ?? AUTH_TIMEOUT_MS, maxPending: 64 }),
     templatesReady: cardTemplatesLoaded,
     db,
     authenticateWebhook: createWebhookAuth({
