@@ -58,6 +58,8 @@ const envSchema = z.object({
   AZURE_CLIENT_ID: optionalText,
   AZURE_CLIENT_SECRET: optionalText,
   AZURE_USE_MANAGED_IDENTITY: z.enum(['true', 'false']).default('false'),
+  AZURE_AUTHORITY_HOST: httpUrl(ENTRA_AUTHORITY).refine((v) => v.startsWith('https://'), 'must be an https URL (@azure/identity refuses any other)'),
+  VIGIL_DATABASE_AUTH: z.enum(['password', 'entra']).default('password'),
   VIGIL_UPSTREAM_TIMEOUT_MS: integer(10_000, 50, 120_000),
   VIGIL_PORTAL_URL: httpUrl('https://portal.azure.com'),
   VIRUSTOTAL_API_KEY: optionalText,
@@ -110,6 +112,16 @@ const envSchema = z.object({
 
 export type Env = z.input<typeof envSchema>;
 
+/** The Azure credential: a client secret, or a managed identity (user-assigned with `clientId`). */
+export interface AzureSettings {
+  tenantId?: string;
+  clientId?: string;
+  clientSecret?: string;
+  managedIdentity: boolean;
+  /** Where client secrets are exchanged for tokens; https://login.microsoftonline.com unless a sovereign cloud or the sandbox. */
+  authorityHost?: string;
+}
+
 export interface Config {
   port: number;
   host: string;
@@ -128,9 +140,10 @@ export interface Config {
   webhookSecret?: string;
   /** Entra ID tokens from these managed identities are accepted too; undefined without VIGIL_WEBHOOK_AUDIENCE. */
   webhookEntra?: { tenantId: string; audiences: string[]; allowedCallers: string[]; authority: string };
-  database: { kind: 'pg'; url: string } | { kind: 'pglite'; dataDir: string };
+  /** `entra`: PostgreSQL signs in with an Entra ID token from this Azure credential instead of a password. */
+  database: { kind: 'pg'; url: string; entra?: AzureSettings } | { kind: 'pglite'; dataDir: string };
   sentinel: { subscriptionId: string; resourceGroup: string; workspaceName: string; workspaceId: string; armEndpoint: string };
-  azure: { tenantId?: string; clientId?: string; clientSecret?: string; managedIdentity: boolean };
+  azure: AzureSettings;
   upstreamTimeoutMs: number;
   portalUrl: string;
   enrichment: {
@@ -200,8 +213,16 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     problems.push('VIGIL_ACTION_POLICY_FILE: BLOCK_NSG_ID and ISOLATION_NSG_ID need the action policy that says who may request and approve');
   }
   problems.push(...pollerProblems(e, env, localMode));
+  problems.push(...databaseAuthProblems(e));
   if (problems.length > 0) throw configError(problems);
   const azure = Boolean((e.AZURE_TENANT_ID && e.AZURE_CLIENT_ID && e.AZURE_CLIENT_SECRET) || e.AZURE_USE_MANAGED_IDENTITY === 'true');
+  const azureSettings: AzureSettings = {
+    tenantId: e.AZURE_TENANT_ID,
+    clientId: e.AZURE_CLIENT_ID,
+    clientSecret: e.AZURE_CLIENT_SECRET,
+    managedIdentity: e.AZURE_USE_MANAGED_IDENTITY === 'true',
+    authorityHost: e.AZURE_AUTHORITY_HOST,
+  };
 
   return {
     port: e.PORT,
@@ -211,7 +232,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     bot: { appId: e.MicrosoftAppId, appPassword: e.MicrosoftAppPassword, appType: e.MicrosoftAppType, tenantId: e.MicrosoftAppTenantId, openIdMetadataUrl: e.VIGIL_BOT_OPENID_METADATA_URL },
     webhookSecret: e.VIGIL_WEBHOOK_SECRET ?? (localMode ? LOCAL_WEBHOOK_SECRET : undefined),
     webhookEntra: webhookEntraSettings(e),
-    database: e.DATABASE_URL ? { kind: 'pg', url: e.DATABASE_URL } : { kind: 'pglite', dataDir: e.VIGIL_DATA_DIR },
+    database: e.DATABASE_URL ? { kind: 'pg', url: e.DATABASE_URL, entra: e.VIGIL_DATABASE_AUTH === 'entra' ? azureSettings : undefined } : { kind: 'pglite', dataDir: e.VIGIL_DATA_DIR },
     sentinel: {
       subscriptionId: e.SENTINEL_SUBSCRIPTION_ID,
       resourceGroup: e.SENTINEL_RESOURCE_GROUP,
@@ -219,12 +240,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       workspaceId: e.SENTINEL_WORKSPACE_ID,
       armEndpoint: e.ARM_ENDPOINT,
     },
-    azure: {
-      tenantId: e.AZURE_TENANT_ID,
-      clientId: e.AZURE_CLIENT_ID,
-      clientSecret: e.AZURE_CLIENT_SECRET,
-      managedIdentity: e.AZURE_USE_MANAGED_IDENTITY === 'true',
-    },
+    azure: azureSettings,
     upstreamTimeoutMs: e.VIGIL_UPSTREAM_TIMEOUT_MS,
     portalUrl: e.VIGIL_PORTAL_URL,
     enrichment: enrichmentSettings(e, azure),
@@ -313,6 +329,26 @@ const pollerProblems = (e: ParsedEnv, env: Record<string, string | undefined>, l
       if (!env[name]?.trim()) problems.push(`${name}: required with VIGIL_POLL_SECURITY_INCIDENTS=on; polled incidents are queried by workspace id and stored by their ARM id`);
     }
   }
+  return problems;
+};
+
+/**
+ * Entra sign-in to PostgreSQL (Azure Database for PostgreSQL): the role is the identity's name in
+ * the URL, the password is a token the Azure credential fetches, so a password in the URL means
+ * the setting is half-done, and without a credential there is nothing to ask for a token.
+ */
+const databaseAuthProblems = (e: ParsedEnv): string[] => {
+  if (e.VIGIL_DATABASE_AUTH !== 'entra') return [];
+  const how = 'postgres://<identity name>@<server>.postgres.database.azure.com:5432/vigil?sslmode=require';
+  if (!e.DATABASE_URL) return [`VIGIL_DATABASE_AUTH: entra signs in to PostgreSQL with an Entra ID token; set DATABASE_URL (${how}); the embedded PGlite has no sign-in`];
+  const problems: string[] = [];
+  const credential = Boolean((e.AZURE_TENANT_ID && e.AZURE_CLIENT_ID && e.AZURE_CLIENT_SECRET) || e.AZURE_USE_MANAGED_IDENTITY === 'true');
+  if (!credential) {
+    problems.push('VIGIL_DATABASE_AUTH: entra needs an Azure credential to ask for the database token; set AZURE_USE_MANAGED_IDENTITY=true (with AZURE_CLIENT_ID for a user-assigned identity) or AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET');
+  }
+  const url = URL.canParse(e.DATABASE_URL) ? new URL(e.DATABASE_URL) : undefined;
+  if (url?.password) problems.push('DATABASE_URL: has a password, but VIGIL_DATABASE_AUTH=entra signs in with an Entra ID token instead; take the password out of the URL');
+  if (url && !url.username) problems.push(`DATABASE_URL: name the database role with VIGIL_DATABASE_AUTH=entra: the managed identity's (or app's) name, as in ${how}`);
   return problems;
 };
 

@@ -6,9 +6,41 @@ const types = {
   getTypeParser: (oid: number, format?: 'text' | 'binary') => (oid === 20 ? Number : pg.types.getTypeParser(oid, format as 'text')),
 };
 
-/** PostgreSQL server through a pool: the production driver, shared by several replicas. */
-export async function createPgDb(url: string, options: { max?: number } = {}): Promise<Db> {
-  const pool = new pg.Pool({ connectionString: url, max: options.max ?? 10, connectionTimeoutMillis: 5000, types });
+/** What `sslmode` in the URL asks for, as node-postgres understands it (`require` verifies the server too). */
+const sslFor = (mode: string | null): pg.PoolConfig['ssl'] => {
+  if (mode === null || mode === 'disable') return undefined;
+  if (mode === 'no-verify') return { rejectUnauthorized: false };
+  return true;
+};
+
+/**
+ * Pool settings for `url`. With `password` (a function) the password is asked for on every new
+ * connection instead of being read from the URL: node-postgres lets the URL's empty password win
+ * over a function, so the URL is taken apart here and only its parts are passed on.
+ */
+const poolConfig = (url: string, password?: () => Promise<string>): pg.PoolConfig => {
+  if (!password) return { connectionString: url };
+  const u = new URL(url);
+  const options = u.searchParams.get('options');
+  return {
+    host: decodeURIComponent(u.hostname).replace(/^\[(.*)\]$/, '$1'),
+    port: u.port ? Number(u.port) : 5432,
+    database: decodeURIComponent(u.pathname.slice(1)) || undefined,
+    user: decodeURIComponent(u.username),
+    password,
+    ssl: sslFor(u.searchParams.get('sslmode')),
+    application_name: u.searchParams.get('application_name') ?? undefined,
+    ...(options ? { options } : {}),
+  };
+};
+
+/**
+ * PostgreSQL server through a pool: the production driver, shared by several replicas. `password`
+ * is called for each new connection (Entra ID tokens expire within the hour; the credential
+ * behind it caches and renews them), so a long-lived pool keeps signing in.
+ */
+export async function createPgDb(url: string, options: { max?: number; password?: () => Promise<string> } = {}): Promise<Db> {
+  const pool = new pg.Pool({ ...poolConfig(url, options.password), max: options.max ?? 10, connectionTimeoutMillis: 5000, types });
   pool.on('error', () => undefined); // an idle client's error surfaces on the next query instead
   const wrap = (c: pg.Pool | pg.PoolClient): Queryable => ({
     async exec(sql: string) {
