@@ -81,10 +81,14 @@ describe('Vigil in the Agents Playground', () => {
     await page.getByText('General', { exact: true }).click();
     const card = cards().filter({ hasText: 'Incident #1041' }).first();
     await card.getByRole('button', { name: '★ Block IP 203.0.113.66' }).first().click();
-    await cards().filter({ hasText: 'Requested Block IP 203.0.113.66' }).first().waitFor({ timeout: 20_000 });
+    // The click's lasting result is the stored request; the "Requested …" notice on the card is
+    // short-lived (the card's next update replaces it), so the test waits for the request itself.
+    const requested = async () => (await stack.app.db.query<{ id: string }>(`SELECT id FROM actions WHERE kind = 'block-ip' AND state = 'requested'`)).rows;
+    let rows = await requested();
+    for (const started = Date.now(); rows.length === 0 && Date.now() - started < 20_000; rows = await requested()) await new Promise((r) => setTimeout(r, 100));
+    expect(rows).toHaveLength(1);
 
     // Megan Bowen approves from her own Teams: the invoke her client would send.
-    const { rows } = await stack.app.db.query<{ id: string }>(`SELECT id FROM actions WHERE kind = 'block-ip' AND state = 'requested'`);
     const serviceUrl = (await stack.app.db.query<{ service_url: string }>('SELECT service_url FROM conversations LIMIT 1')).rows[0]!.service_url;
     const res = await fetch(`${stack.botUrl}/api/messages`, {
       method: 'POST',
