@@ -139,7 +139,7 @@ export async function createApp(config: Config, options: AppOptions = {}) {
     config.poller && kqlRunner
       ? createSecurityIncidentPoller({
           runner: kqlRunner,
-          ingest: { db, portalUrl: config.portalUrl, onChange: onIncidentChange },
+          ingest: { db, portalUrl: config.portalUrl, workspace: config.sentinel, onChange: onIncidentChange },
           workspace: config.sentinel,
           logger,
           timeoutSeconds: config.kql.timeoutSeconds,
@@ -175,6 +175,7 @@ export async function createApp(config: Config, options: AppOptions = {}) {
     ingest: {
       db,
       portalUrl: config.portalUrl,
+      workspace: config.sentinel,
       onChange: onIncidentChange,
     },
   });

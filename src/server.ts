@@ -62,10 +62,23 @@ export function createServer(deps: ServerDeps): restify.Server {
   server.post('/api/incidents', async (req: restify.Request, res: restify.Response) => {
     try {
       const caller = await deps.authenticateWebhook(req.header('authorization'));
+      const mediaType = (req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+      if (mediaType !== 'application/json') {
+        req.resume();
+        deps.metrics.incidentsReceived.inc({ outcome: 'refused' });
+        log.warn({ code: 'UNSUPPORTED_MEDIA_TYPE', contentType: mediaType.slice(0, 100) }, 'incident refused');
+        res.send(415, {
+          error: {
+            code: 'UNSUPPORTED_MEDIA_TYPE',
+            message: `content-type: must be application/json (got ${mediaType === '' ? 'none' : JSON.stringify(mediaType.slice(0, 100))}); send the incident as JSON, e.g. the playbook's HTTP action with Content-Type: application/json`,
+          },
+        });
+        return;
+      }
       const body = await readJsonBody(req, MAX_BODY_BYTES);
       const { incident, outcome } = await ingestIncident(body, deps.ingest);
       deps.metrics.incidentsReceived.inc({ outcome: outcome.kind });
-      log.info({ incident: incident.number, severity: incident.severity, outcome: outcome.kind, caller }, 'incident received');
+      log.info({ incident: incident.id, number: incident.number, severity: incident.severity, outcome: outcome.kind, caller }, 'incident received');
       res.send(202, { outcome: outcome.kind, incident: { id: incident.id, number: incident.number } });
     } catch (e) {
       deps.metrics.incidentsReceived.inc({ outcome: 'refused' });

@@ -49,3 +49,26 @@ export interface Incident {
   ruleIds: string[];
   entities: Entity[];
 }
+
+/** The Log Analytics workspace a Sentinel incident belongs to, as its ARM id names it. */
+export interface WorkspaceRef {
+  subscriptionId: string;
+  resourceGroup: string;
+  workspaceName: string;
+}
+
+const WORKSPACE_OF_ID = /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.OperationalInsights\/workspaces\/([^/]+)\//i;
+
+/** The workspace in an incident's ARM id (undefined if the id names none). */
+export function workspaceOfIncidentId(armId: string): WorkspaceRef | undefined {
+  const m = WORKSPACE_OF_ID.exec(armId);
+  return m ? { subscriptionId: m[1]!, resourceGroup: m[2]!, workspaceName: m[3]! } : undefined;
+}
+
+/** Azure compares these names case-insensitively, and so do we. */
+export const sameWorkspace = (a: WorkspaceRef, b: WorkspaceRef): boolean =>
+  a.subscriptionId.toLowerCase() === b.subscriptionId.toLowerCase() &&
+  a.resourceGroup.toLowerCase() === b.resourceGroup.toLowerCase() &&
+  a.workspaceName.toLowerCase() === b.workspaceName.toLowerCase();
+
+export const describeWorkspace = (w: WorkspaceRef): string => `${w.workspaceName} (resource group ${w.resourceGroup}, subscription ${w.subscriptionId})`;

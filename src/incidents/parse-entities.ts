@@ -1,27 +1,38 @@
 import type { Entity, EntityKind } from './incident';
 
-const MAX_ENTITIES = 100;
+/** A bound against abuse, well above what a real incident carries (cards show a few and say how many more). */
+const MAX_ENTITIES = 500;
 const MAX_VALUE_LENGTH = 2048;
+/** How deep a SecurityAlert entity nests others (a process's image file's hashes is 3). */
+const MAX_NESTING = 6;
 
 type Raw = Record<string, unknown>;
 
 const isObject = (v: unknown): v is Raw => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
- * Case-insensitive field lookup: Sentinel's REST entities use camelCase under `properties`,
- * the playbook trigger's flattened entities use PascalCase at the top level.
+ * The two shapes Sentinel writes entities in:
+ * - SecurityInsights REST (incident `relatedEntities`, the entities API): `kind` and camelCase `properties`;
+ * - the alert schema (SecurityAlert's `Entities` column, alert payloads): flat PascalCase with `Type`,
+ *   `$id`, and `$ref` pointing at an entity given earlier in the same list.
  */
+const isAlertShaped = (raw: Raw) => !isObject(raw.properties);
+
+/** Case-insensitive lookup of a string or number, trimmed and bounded; REST entities keep theirs under `properties`. */
 const field = (raw: Raw, name: string): string | undefined => {
-  const props = isObject(raw.properties) ? raw.properties : {};
-  for (const source of [props, raw]) {
-    for (const [k, v] of Object.entries(source)) {
-      if (k.toLowerCase() === name.toLowerCase() && (typeof v === 'string' || typeof v === 'number') && String(v).trim() !== '') {
-        return String(v).trim().slice(0, MAX_VALUE_LENGTH);
-      }
+  const source = isObject(raw.properties) ? raw.properties : raw;
+  const wanted = name.toLowerCase();
+  for (const [k, v] of Object.entries(source)) {
+    if (k.toLowerCase() !== wanted) continue;
+    if ((typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v))) && String(v).trim() !== '') {
+      return String(v).trim().slice(0, MAX_VALUE_LENGTH);
     }
   }
   return undefined;
 };
+
+/** The alert schema's `Name` means an account's, a file's or an app's name; on a REST entity `name` is the resource's. */
+const alertName = (raw: Raw) => (isAlertShaped(raw) ? field(raw, 'name') : undefined);
 
 const details = (raw: Raw, names: string[]): Record<string, string> => {
   const out: Record<string, string> = {};
@@ -36,62 +47,151 @@ interface KindReader {
   kind: EntityKind;
   value: (raw: Raw) => string | undefined;
   details: string[];
+  /** Extra details that are not a plain field lookup. */
+  extra?: (raw: Raw) => Record<string, string>;
 }
 
 const accountValue = (raw: Raw): string | undefined => {
-  const name = field(raw, 'accountName');
+  const name = field(raw, 'accountName') ?? alertName(raw);
   const suffix = field(raw, 'upnSuffix');
-  if (name && suffix) return `${name}@${suffix}`;
+  if (name && suffix && !name.includes('@')) return `${name}@${suffix}`;
   const domain = field(raw, 'ntDomain');
-  if (name && domain) return `${domain}\\${name}`;
-  return name ?? field(raw, 'aadUserId') ?? field(raw, 'friendlyName');
+  if (name && domain && !name.includes('\\')) return `${domain}\\${name}`;
+  return name ?? field(raw, 'aadUserId') ?? field(raw, 'sid') ?? field(raw, 'friendlyName');
 };
 
 const hostValue = (raw: Raw): string | undefined => {
   const host = field(raw, 'hostName');
   const domain = field(raw, 'dnsDomain');
   if (host && domain && !host.includes('.')) return `${host}.${domain}`;
-  return host ?? field(raw, 'netBiosName') ?? field(raw, 'friendlyName');
+  return host ?? field(raw, 'netBiosName') ?? field(raw, 'azureID') ?? field(raw, 'friendlyName');
 };
 
-/** Sentinel entity kinds (lower-cased) → how to read them. Kinds not listed become `other`. */
+/** The account's own name, kept for guardrails and look-ups when the value is a UPN or DOMAIN\name. */
+const accountExtra = (raw: Raw): Record<string, string> => {
+  const name = !field(raw, 'accountName') ? alertName(raw) : undefined;
+  return name ? { accountName: name } : {};
+};
+
+/** Sentinel entity kinds (lower-cased, dashes removed) → how to read them. Kinds not listed become `other`. */
 const readers: Record<string, KindReader> = {
   ip: { kind: 'ip', value: (r) => field(r, 'address'), details: ['location'] },
-  account: { kind: 'account', value: accountValue, details: ['aadUserId', 'sid', 'ntDomain', 'upnSuffix', 'accountName', 'objectGuid'] },
-  host: { kind: 'host', value: hostValue, details: ['hostName', 'dnsDomain', 'azureID', 'omsAgentID', 'osFamily'] },
+  account: {
+    kind: 'account',
+    value: accountValue,
+    details: ['aadUserId', 'aadTenantId', 'sid', 'ntDomain', 'upnSuffix', 'accountName', 'objectGuid', 'displayName'],
+    extra: accountExtra,
+  },
+  host: { kind: 'host', value: hostValue, details: ['hostName', 'dnsDomain', 'netBiosName', 'azureID', 'omsAgentID', 'osFamily'] },
   filehash: { kind: 'filehash', value: (r) => field(r, 'hashValue') ?? field(r, 'value'), details: ['algorithm'] },
   url: { kind: 'url', value: (r) => field(r, 'url'), details: [] },
   dnsresolution: { kind: 'domain', value: (r) => field(r, 'domainName'), details: [] },
-  file: { kind: 'file', value: (r) => field(r, 'fileName') ?? field(r, 'name'), details: ['directory'] },
+  file: { kind: 'file', value: (r) => field(r, 'fileName') ?? alertName(r), details: ['directory'] },
   process: { kind: 'process', value: (r) => field(r, 'commandLine') ?? field(r, 'processId'), details: ['processId'] },
   mailbox: { kind: 'mailbox', value: (r) => field(r, 'mailboxPrimaryAddress'), details: ['displayName', 'upn'] },
-  cloudapplication: { kind: 'cloudapp', value: (r) => field(r, 'appName') ?? field(r, 'name'), details: ['appId'] },
+  cloudapplication: { kind: 'cloudapp', value: (r) => field(r, 'appName') ?? alertName(r) ?? field(r, 'instanceName'), details: ['appId'] },
   azureresource: { kind: 'azureresource', value: (r) => field(r, 'resourceId'), details: [] },
+};
+
+/** The alert schema's names for kinds whose REST name differs. */
+const ALERT_KIND_ALIASES: Record<string, string> = { dns: 'dnsresolution' };
+
+/** An own string property, matched case-insensitively. */
+const own = (raw: Raw, name: string): string | undefined => {
+  for (const [k, v] of Object.entries(raw)) {
+    if (k.toLowerCase() === name && typeof v === 'string' && v.trim() !== '') return v.trim();
+  }
+  return undefined;
+};
+
+/** A REST entity's `type` is its resource type (`Microsoft.SecurityInsights/Entities`), not its kind. */
+const isResourceType = (s: string) => s.toLowerCase().startsWith('microsoft.');
+
+/** `kind` beside `properties` (REST) or `Type` at the top (alert schema), lower-cased, dashes removed. */
+const kindOf = (raw: Raw): string | undefined => {
+  const kind = own(raw, 'kind');
+  const type = own(raw, 'type');
+  const name = kind ?? (type && !isResourceType(type) ? type : undefined);
+  if (!name) return undefined;
+  const normal = name.toLowerCase().replace(/-/g, '');
+  return ALERT_KIND_ALIASES[normal] ?? normal;
 };
 
 /** Entity kinds that describe the incident's alerts or bookmarks rather than an indicator. */
 const SKIPPED_KINDS = new Set(['securityalert', 'bookmark']);
 
+/** `impliedKind`: a file's `FileHashes` entries are hashes even where they do not say so. */
+const readOne = (raw: Raw, impliedKind?: string): Entity | undefined => {
+  const kindName = kindOf(raw) ?? impliedKind;
+  if (!kindName || SKIPPED_KINDS.has(kindName)) return undefined;
+  const reader = readers[kindName];
+  const value = reader ? reader.value(raw) : (field(raw, 'friendlyName') ?? alertName(raw));
+  if (!value) return undefined;
+  return {
+    kind: reader?.kind ?? 'other',
+    value,
+    details: reader ? { ...details(raw, reader.details), ...reader.extra?.(raw) } : { kind: kindName },
+  };
+};
+
+/** Every object with a `$id` in the list, at any depth, so `{ "$ref": "3" }` can be followed. */
+const indexById = (rawEntities: unknown[]): Map<string, Raw> => {
+  const byId = new Map<string, Raw>();
+  const visit = (v: unknown, depth: number) => {
+    if (depth > MAX_NESTING) return;
+    if (Array.isArray(v)) for (const x of v) visit(x, depth + 1);
+    else if (isObject(v)) {
+      if (typeof v.$id === 'string' && !byId.has(v.$id)) byId.set(v.$id, v);
+      for (const x of Object.values(v)) if (typeof x === 'object') visit(x, depth + 1);
+    }
+  };
+  for (const raw of rawEntities) visit(raw, 0);
+  return byId;
+};
+
 /**
- * Reads Sentinel entities of either shape into our `Entity`, dropping duplicates (by kind and
- * value, case-insensitively) and anything past the first hundred. Never throws: an entity we
- * cannot read is skipped, because one odd entity must not lose the whole incident.
+ * Reads Sentinel entities of every shape into our `Entity`: REST `kind` + `properties`, the alert
+ * schema (`Type: "account"`, `Name`, `UPNSuffix`, `AadUserId`, `HostName`, `FileHashes`…) with its
+ * `$id`/`$ref` references, and the entities an alert-schema entity nests (a process's account,
+ * host and image file, a file's hashes). Drops duplicates (by kind and value, case-insensitively)
+ * and anything past `MAX_ENTITIES`. Never throws: an entity it cannot read is skipped, because one
+ * odd entity must not lose the whole incident.
  */
 export function parseEntities(rawEntities: unknown[]): Entity[] {
+  const byId = indexById(rawEntities);
   const seen = new Set<string>();
+  const visited = new Set<Raw>();
   const out: Entity[] = [];
-  for (const raw of rawEntities) {
-    if (!isObject(raw) || out.length >= MAX_ENTITIES) continue;
-    const kindName = (field(raw, 'kind') ?? field(raw, 'type') ?? '').toLowerCase();
-    if (SKIPPED_KINDS.has(kindName)) continue;
-    const reader = readers[kindName];
-    const value = reader ? reader.value(raw) : field(raw, 'friendlyName');
-    if (!value) continue;
-    const kind = reader?.kind ?? 'other';
-    const dedupe = `${kind}:${value.toLowerCase()}`;
-    if (seen.has(dedupe)) continue;
-    seen.add(dedupe);
-    out.push({ kind, value, details: reader ? details(raw, reader.details) : { kind: kindName } });
-  }
+
+  const resolve = (v: unknown): Raw | undefined => {
+    if (!isObject(v)) return undefined;
+    if (typeof v.$ref === 'string') return byId.get(v.$ref);
+    return v;
+  };
+
+  const take = (candidate: unknown, depth: number, impliedKind?: string) => {
+    const raw = resolve(candidate);
+    if (!raw || visited.has(raw) || out.length >= MAX_ENTITIES || depth > MAX_NESTING) return;
+    visited.add(raw);
+    const entity = readOne(raw, impliedKind);
+    if (entity) {
+      const dedupe = `${entity.kind}:${entity.value.toLowerCase()}`;
+      if (!seen.has(dedupe)) {
+        seen.add(dedupe);
+        out.push(entity);
+      }
+    }
+    if (!isAlertShaped(raw)) return;
+    // Nested entities of the alert schema: objects (or lists of them) that are entities or references.
+    for (const [k, v] of Object.entries(raw)) {
+      if (k === '$id' || k === '$ref') continue;
+      const implied = k.toLowerCase() === 'filehashes' ? 'filehash' : undefined;
+      for (const nested of Array.isArray(v) ? v : [v]) {
+        if (isObject(nested) && (typeof nested.$ref === 'string' || kindOf(nested) !== undefined || implied)) take(nested, depth + 1, implied);
+      }
+    }
+  };
+
+  for (const raw of rawEntities) take(raw, 0);
   return out;
 }

@@ -64,22 +64,6 @@ export function incidentResourceFromRow(row: Record<string, unknown>, w: Workspa
   };
 }
 
-/**
- * SecurityAlert's entities use the alert schema (`Type: "dns"`, an account's `Name`); the entity
- * parser reads the SecurityInsights names (`DnsResolution`, `accountName`). Only names are
- * translated; values go to the parser untouched.
- */
-const ALERT_KINDS: Record<string, string> = { dns: 'DnsResolution', 'cloud-application': 'CloudApplication', 'azure-resource': 'AzureResource' };
-
-const translateEntity = (raw: unknown): unknown => {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return raw;
-  const e = { ...(raw as Record<string, unknown>) };
-  const type = typeof e.Type === 'string' ? e.Type.toLowerCase() : undefined;
-  if (type && ALERT_KINDS[type]) e.Type = ALERT_KINDS[type];
-  if (type === 'account' && e.accountName === undefined && e.AccountName === undefined && e.Name !== undefined) e.accountName = e.Name;
-  return e;
-};
-
 /** A JSON text column; unreadable text is nothing (one odd alert must not lose the incident). */
 const jsonText = (v: unknown): unknown => {
   if (typeof v !== 'string') return v;
@@ -93,6 +77,8 @@ const jsonText = (v: unknown): unknown => {
 /**
  * A SecurityAlert row as the alert the REST API nests in an incident (`properties.productName`,
  * `tactics`, `techniques`, `entities`), which `parseIncident` reads for products and entities.
+ * The entities stay in the alert schema (`Type`, `Name`, `$id`/`$ref`): the one entity parser reads
+ * that shape for the webhook too.
  */
 export function alertFromRow(row: Record<string, unknown>): unknown {
   const entities = jsonText(row.Entities);
@@ -102,7 +88,7 @@ export function alertFromRow(row: Record<string, unknown>): unknown {
       productName: row.ProductName,
       tactics: typeof row.Tactics === 'string' ? row.Tactics.split(',').map((t) => t.trim()).filter((t) => t !== '') : [],
       techniques: Array.isArray(techniques) ? techniques : [],
-      entities: Array.isArray(entities) ? entities.map(translateEntity) : [],
+      entities: Array.isArray(entities) ? entities : [],
     },
   };
 }

@@ -253,6 +253,14 @@ export const migrations: Migration[] = [
       ALTER TABLE incidents ADD COLUMN assessed_severity text;
     `,
   },
+  {
+    version: 9,
+    name: 'incident numbers are 64-bit',
+    sql: `
+      -- Sentinel's incidentNumber is an int64; Vigil takes up to 2^53 - 1 (a JS number, exactly).
+      ALTER TABLE incidents ALTER COLUMN number TYPE bigint;
+    `,
+  },
 ];
 
 /** Arbitrary, fixed: replicas starting together take turns migrating. */
