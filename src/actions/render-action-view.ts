@@ -1,4 +1,4 @@
-import { defangLinks, escapeMarkdown, untrusted } from '../cards/markdown';
+import { defangLinks, escapeMarkdown, truncate, untrusted, wellFormed } from '../cards/markdown';
 import { formatTime } from '../incidents/render-incident-card';
 import type { StoredAction } from '../store/action-repository';
 import { actionTitle, ACTION_LABELS, targetValue, type ActionKind } from './action-kinds';
@@ -52,8 +52,7 @@ const CONTROL = /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2
 
 /** Button titles are plain text, not markdown: no escaping, but no control characters and no live links. */
 export const buttonText = (text: string, max = 60): string => {
-  const clean = defangLinks(text.replace(CONTROL, '')).trim();
-  return clean.length <= max ? clean : `${clean.slice(0, max - 1)}…`;
+  return truncate(defangLinks(wellFormed(text.replace(CONTROL, ''))).trim(), max);
 };
 
 const nameOf = (names: Map<string, string>, id: string, fallback?: string) => untrusted(names.get(id.toLowerCase()) ?? fallback ?? 'someone', 60);

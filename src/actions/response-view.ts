@@ -1,3 +1,4 @@
+import { fitCard } from '../cards/budget';
 import { renderCard, type CardAttachment } from '../cards/render-card';
 import { untrusted } from '../cards/markdown';
 import type { IncidentEnrichment } from '../enrichment/summarize';
@@ -75,19 +76,20 @@ export function createResponseViews(o: { db: Queryable; permissions: ActionPermi
       const row = actionRow(a, names, related, viewer);
       // Decisions taken on this card redraw this card, not the incident's.
       row.buttons = row.buttons.map((b) => ({ ...b, data: { ...b.data, view: 'action' } }));
-      const card = renderCard('action', {
-        ...row,
-        id: a.id,
-        open: a.state === 'requested',
-        notice: notice?.text ?? '',
-        noticeColor: notice?.ok === false ? 'Attention' : 'Good',
-        context: incident ? `For incident #${incident.incident.number}: ${untrusted(incident.incident.title, 120)} · ref ${a.id.slice(0, 8)}` : `Not linked to an incident · ref ${a.id.slice(0, 8)}`,
+      const userIds = !viewer && a.state === 'requested' ? await refreshUsers([a]) : [];
+      // The row is one line; what can grow is the refresh list (60 Teams ids at most) and the title.
+      return fitCard([{ users: 60, title: 120 }, { users: 20, title: 60 }, { users: 0, title: 40 }], (d) => {
+        const card = renderCard('action', {
+          ...row,
+          id: a.id,
+          open: a.state === 'requested',
+          notice: notice?.text ?? '',
+          noticeColor: notice?.ok === false ? 'Attention' : 'Good',
+          context: incident ? `For incident #${incident.incident.number}: ${untrusted(incident.incident.title, d.title)} · ref ${a.id.slice(0, 8)}` : `Not linked to an incident · ref ${a.id.slice(0, 8)}`,
+        });
+        if (userIds.length > 0 && d.users > 0) card.content.refresh = { action: { type: 'Action.Execute', title: 'Refresh', verb: 'card.refresh', data: { action: a.id } }, userIds: userIds.slice(0, d.users) };
+        return card;
       });
-      if (!viewer && a.state === 'requested') {
-        const userIds = await refreshUsers([a]);
-        if (userIds.length > 0) card.content.refresh = { action: { type: 'Action.Execute', title: 'Refresh', verb: 'card.refresh', data: { action: a.id } }, userIds: userIds.slice(0, 60) };
-      }
-      return card;
     },
   };
 }

@@ -27,8 +27,25 @@ export const defangLinks = (text: string): string =>
 /** Defangs an indicator completely (every dot), the SOC convention for URLs and domains. */
 export const defangIndicator = (text: string): string => defangLinks(text).replace(/(?<!\[)\.(?!\])/g, '[.]');
 
-export const truncate = (text: string, max: number): string => (text.length <= max ? text : `${text.slice(0, Math.max(0, max - 1))}…`);
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
+/** A lone surrogate (half of a broken pair) becomes U+FFFD, as a UTF-8 encoder would make it anyway. */
+export const wellFormed = (text: string): string => text.replace(LONE_SURROGATE, '\ufffd');
+
+/**
+ * At most `max` UTF-16 code units, the last an ellipsis when cut. The cut never splits a surrogate
+ * pair (an emoji, a CJK extension character): it steps back to the character's start.
+ */
+export const truncate = (text: string, max: number): string => {
+  if (text.length <= max) return text;
+  let end = Math.max(0, max - 1);
+  const c = text.charCodeAt(end - 1);
+  if (end > 0 && c >= 0xd800 && c <= 0xdbff) end -= 1;
+  return `${text.slice(0, end)}…`;
+};
+
+/** Untrusted text without control characters or broken surrogates, cut to `max`; not yet escaped. */
+export const cleanText = (text: string | undefined | null, max = 300): string => truncate(wellFormed((text ?? '').replace(CONTROL_CHARS, '').replace(/\r\n?/g, '\n')), max);
 
 /** Plain text from an untrusted source, safe to place in any TextBlock or Fact. */
-export const untrusted = (text: string | undefined | null, max = 300): string =>
-  escapeMarkdown(defangLinks(truncate((text ?? '').replace(CONTROL_CHARS, '').replace(/\r\n?/g, '\n'), max)));
+export const untrusted = (text: string | undefined | null, max = 300): string => escapeMarkdown(defangLinks(cleanText(text, max)));

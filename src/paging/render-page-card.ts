@@ -1,3 +1,4 @@
+import { defaultBudget, fitCard, type CardBudget } from '../cards/budget';
 import { untrusted } from '../cards/markdown';
 import { renderCard, type CardAttachment } from '../cards/render-card';
 import { formatTime } from '../incidents/render-incident-card';
@@ -23,19 +24,27 @@ const stateText = (v: PageView): { text: string; style: string } => {
 };
 
 /** The 1:1 page card: what is burning, why you, who else was paged, and one click to take it. */
-export function renderPageCard(v: PageView): CardAttachment {
+export function renderPageCard(v: PageView, budget: CardBudget = defaultBudget): CardAttachment {
   const state = stateText(v);
-  return renderCard('page', {
-    headline: `🚨 Incident #${v.incident.number} · ${v.severity}`,
-    title: untrusted(v.incident.title, 200),
-    severity: v.severity,
-    reason: untrusted(v.page.reason, 120),
-    paged: v.levels.map((l) => `L${l.level} ${untrusted(l.who, 60)}`).join(' → ') || '—',
-    state: state.text,
-    stateStyle: state.style,
-    history: `Paged at ${formatTime(v.page.createdAt.toISOString())}`,
-    pageId: String(v.page.id),
-    open: v.page.state === 'open',
-    url: v.incident.url,
-  });
+  return fitCard(
+    [
+      { title: 200, who: 60 },
+      { title: 100, who: 30 },
+    ],
+    (d) =>
+      renderCard('page', {
+        headline: `🚨 Incident #${v.incident.number} · ${v.severity}`,
+        title: untrusted(v.incident.title, d.title),
+        severity: v.severity,
+        reason: untrusted(v.page.reason, 120),
+        paged: v.levels.map((l) => `L${l.level} ${untrusted(l.who, d.who)}`).join(' → ') || '—',
+        state: state.text,
+        stateStyle: state.style,
+        history: `Paged at ${formatTime(v.page.createdAt.toISOString())}`,
+        pageId: String(v.page.id),
+        open: v.page.state === 'open',
+        url: v.incident.url,
+      }),
+    budget,
+  );
 }

@@ -1,19 +1,28 @@
-import { truncate } from '../cards/markdown';
+import { andMore, defaultBudget, fitCard, type CardBudget } from '../cards/budget';
 import { renderCard, type CardAttachment } from '../cards/render-card';
 import { SEVERITIES } from '../incidents/incident';
 import { formatTime, incidentLine } from '../incidents/render-incident-card';
 import type { Digest, DigestLine } from '../store/digest-queue';
 
-/** Teams refuses a message much over 28 KB; a full digest of long titles would pass it. */
-const MAX_CARD_BYTES = 26_000;
-/** Titles are shortened, one step at a time, only as far as the size needs. */
-const TITLE_LENGTHS = [120, 80, 50, 30];
+/**
+ * Titles are shortened, one step at a time, only as far as the size needs; a digest of very many
+ * lines then shows its newest ones, and `incidents` lists the rest.
+ */
+const DETAIL = [
+  { title: 120, lines: Infinity },
+  { title: 80, lines: Infinity },
+  { title: 50, lines: Infinity },
+  { title: 30, lines: Infinity },
+  { title: 30, lines: 40 },
+  { title: 30, lines: 15 },
+  { title: 30, lines: 5 },
+];
 
 const raisedTo = (l: DigestLine) => (l.incident.severity === 'High' ? 'now High' : `assessed ${l.assessedSeverity ?? 'High'}`);
 
 /** The same line as `incidents` shows in chat (title escaped and defanged there), plus where it went. */
 const lineText = (l: DigestLine, titleMax: number): string => {
-  const text = incidentLine({ ...l.incident, title: truncate(l.incident.title, titleMax) });
+  const text = incidentLine(l.incident, titleMax);
   return l.ownCard ? `${text} · ⬆ **${raisedTo(l)}: posted as its own card**` : text;
 };
 
@@ -30,24 +39,26 @@ const countsOf = (lines: DigestLine[]): string => {
  * (`digest.open`, carrying only the incident number). Every title is untrusted and goes through
  * the same escaping as the incident card.
  */
-export function renderDigestCard(digest: Digest, now: Date = new Date()): CardAttachment {
+export function renderDigestCard(digest: Digest, now: Date = new Date(), budget: CardBudget = defaultBudget): CardAttachment {
   const n = digest.lines.length;
   const example = digest.lines[0]?.incident.number ?? 42;
-  const data = (titleMax: number) => ({
-    heading: `🗂 Storm digest #${digest.id} · ${n} incident${n === 1 ? '' : 's'}`,
-    counts: countsOf(digest.lines),
-    lines: digest.lines.map((l) => ({ number: l.incident.number, text: lineText(l, titleMax) })),
-    footer:
-      `Medium, Low and Informational incidents that arrived during a storm, newest first; High and Critical ones always get their own card. ` +
-      `**Open** shows one incident's full card (to you only); so does \`incident ${example}\` in chat. ` +
-      `Started ${formatTime(digest.startedAt.toISOString())} · updated ${formatTime(now.toISOString())}.`,
-  });
-  let card = renderCard('digest', data(TITLE_LENGTHS[0]!));
-  for (const max of TITLE_LENGTHS.slice(1)) {
-    if (Buffer.byteLength(JSON.stringify(card.content)) <= MAX_CARD_BYTES) break;
-    card = renderCard('digest', data(max));
-  }
-  return card;
+  return fitCard(
+    DETAIL,
+    (d) => {
+      const shown = digest.lines.slice(0, d.lines);
+      return renderCard('digest', {
+        heading: `🗂 Storm digest #${digest.id} · ${n} incident${n === 1 ? '' : 's'}`,
+        counts: countsOf(digest.lines),
+        lines: shown.map((l) => ({ number: l.incident.number, text: lineText(l, d.title) })),
+        footer:
+          `${andMore(n - shown.length, 'in this digest: `incidents` lists every open incident. ')}` +
+          `Medium, Low and Informational incidents that arrived during a storm, newest first; High and Critical ones always get their own card. ` +
+          `**Open** shows one incident's full card (to you only); so does \`incident ${example}\` in chat. ` +
+          `Started ${formatTime(digest.startedAt.toISOString())} · updated ${formatTime(now.toISOString())}.`,
+      });
+    },
+    budget,
+  );
 }
 
 /**

@@ -54,6 +54,7 @@ describe('chat with Vigil', () => {
       'help',
       'incidents',
       'incident \\<number\\>',
+      'entities \\<number\\> \\[page\\]',
       'enrich \\<ip | domain | url | hash | upn\\>',
       'kql \\<query\\>',
       'oncall',

@@ -1,3 +1,4 @@
+import { andMore, fitCard } from '../../cards/budget';
 import { renderCard } from '../../cards/render-card';
 import { actionRow } from '../../actions/render-action-view';
 import { listOpenActions } from '../../store/action-repository';
@@ -18,14 +19,17 @@ export const actionsCommand: Command = {
       teamsUserNames(deps.db, [...new Set(open.flatMap((a) => [a.requestedBy, ...a.approvals]))]),
       caller.aadObjectId ? deps.actions.views.viewerOf(caller.aadObjectId) : undefined,
     ]);
-    return {
-      card: renderCard('action-list', {
+    const rows = open.map((a) => {
+      const row = actionRow(a, names, open, viewer);
+      return { ...row, text: `${row.text} · ref ${a.id.slice(0, 8)}`, buttons: row.buttons.map((b) => ({ ...b, data: { ...b.data, view: 'action' } })) };
+    });
+    const card = fitCard([SHOWN, 8, 4, 1], (n) =>
+      renderCard('action-list', {
         heading: `${open.length} open action request${open.length === 1 ? '' : 's'}`,
-        rows: open.map((a) => {
-          const row = actionRow(a, names, open, viewer);
-          return { ...row, text: `${row.text} · ref ${a.id.slice(0, 8)}`, buttons: row.buttons.map((b) => ({ ...b, data: { ...b.data, view: 'action' } })) };
-        }),
+        rows: rows.slice(0, n),
+        more: andMore(rows.length - n, 'requests: decide on these first, then type `actions` again'),
       }),
-    };
+    );
+    return { card };
   },
 };

@@ -1,4 +1,5 @@
 import { untrusted } from '../../cards/markdown';
+import { fitCard } from '../../cards/budget';
 import { renderCard } from '../../cards/render-card';
 import { formatTime } from '../../incidents/render-incident-card';
 import { listAudit } from '../../store/action-repository';
@@ -31,14 +32,16 @@ export const auditCommand: Command = {
     const rows = await listAudit(deps.db, found.incident.key, SHOWN);
     if (rows.length === 0) return { text: `Nothing is recorded for incident #${found.incident.number} yet.` };
     const names = await teamsUserNames(deps.db, [...new Set(rows.map((r) => r.actor))]);
-    return {
-      card: renderCard('incident-list', {
+    const line = (r: (typeof rows)[number], max: number) =>
+      `${formatTime(r.at.toISOString())} · **${untrusted(names.get(r.actor.toLowerCase()) ?? r.actor, 60)}** · ${untrusted(r.action, 40)}${detailOf(r.details) ? ` · ${untrusted(detailOf(r.details), max)}` : ''}`;
+    // Fewer entries and shorter details until the record fits one message.
+    const card = fitCard([{ n: SHOWN, max: 200 }, { n: SHOWN, max: 80 }, { n: 20, max: 80 }, { n: 10, max: 60 }], (d) =>
+      renderCard('incident-list', {
         heading: `Audit · incident #${found.incident.number}`,
-        lines: rows.map((r) => ({
-          line: `${formatTime(r.at.toISOString())} · **${untrusted(names.get(r.actor.toLowerCase()) ?? r.actor, 60)}** · ${untrusted(r.action, 40)}${detailOf(r.details) ? ` · ${untrusted(detailOf(r.details), 200)}` : ''}`,
-        })),
-        more: rows.length >= SHOWN ? `Showing the first ${SHOWN} entries.` : 'Append-only: nothing here can be changed.',
+        lines: rows.slice(0, d.n).map((r) => ({ line: line(r, d.max) })),
+        more: rows.length > d.n || rows.length >= SHOWN ? `Showing the first ${Math.min(d.n, rows.length)} entries.` : 'Append-only: nothing here can be changed.',
       }),
-    };
+    );
+    return { card };
   },
 };

@@ -1,3 +1,4 @@
+import { fitCard } from '../../cards/budget';
 import { renderCard } from '../../cards/render-card';
 import { untrusted } from '../../cards/markdown';
 import { parseIndicator } from '../../enrichment/parse-indicator';
@@ -29,13 +30,15 @@ export const enrichCommand: Command = {
     const privileged = results.some((r) => r.status === 'ok' && r.facts.privileged === true);
     const kind = entityKindOf[indicator.kind];
     const label = `${entityLabel[kind]} ${entityText({ kind, value: indicator.value })}`;
-    return {
-      card: renderCard('enrichment', {
+    const verdict = verdictOf(score === undefined ? undefined : { score, recommendation: recommend(score), assessedSeverity: assessSeverity(score, privileged), privileged });
+    const card = fitCard([300, 150, 60], (max) =>
+      renderCard('enrichment', {
         heading: `Enrichment · ${label}`,
-        ...verdictOf(score === undefined ? undefined : { score, recommendation: recommend(score), assessedSeverity: assessSeverity(score, privileged), privileged }),
-        lines: results.map((r) => ({ source: untrusted(r.source, 40), text: sourceLine(r) })),
+        ...verdict,
+        lines: results.map((r) => ({ source: untrusted(r.source, 40), text: sourceLine(r, max) })),
         note: results.some((r) => r.status !== 'ok') ? 'A source that is unavailable is not counted in the risk score.' : '',
       }),
-    };
+    );
+    return { card };
   },
 };

@@ -2,6 +2,7 @@ import { isAppError } from '../../errors';
 import { parseIncident } from '../../incidents/parse-incident';
 import { getIncidentByNumber } from '../../store/incident-repository';
 import type { Command } from '../command';
+import { entitiesCommand } from './entities';
 
 /**
  * Shows one incident's card: from the store when Vigil has seen it, otherwise fetched from
@@ -11,8 +12,10 @@ export const incidentCommand: Command = {
   usage: 'incident <number>',
   description: "Show one incident's card",
   async handle(args, _caller, deps) {
+    const listing = /^#?(\d{1,9})\s+entities(?:\s+(\S+))?$/i.exec(args);
+    if (listing) return entitiesCommand.handle(`${listing[1]} ${listing[2] ?? '1'}`, _caller, deps);
     const match = /^#?(\d{1,9})$/.exec(args);
-    if (!match) return { text: 'Which incident? Type `incident` and its number, for example `incident 42`.' };
+    if (!match) return { text: 'Which incident? Type `incident` and its number, for example `incident 42`, or `incident 42 entities` for all its entities.' };
     const number = Number(match[1]);
     const stored = await getIncidentByNumber(deps.db, number);
     if (stored) return { card: await deps.renderIncidentCard(stored.incident) };

@@ -1,3 +1,4 @@
+import { fitCard } from '../../cards/budget';
 import { renderCard } from '../../cards/render-card';
 import { incidentLine } from '../../incidents/render-incident-card';
 import { countOpenIncidents, listOpenIncidents } from '../../store/incident-repository';
@@ -11,12 +12,13 @@ export const incidentsCommand: Command = {
   async handle(_args, _caller, deps) {
     const [open, total] = await Promise.all([listOpenIncidents(deps.db, SHOWN), countOpenIncidents(deps.db)]);
     if (open.length === 0) return { text: 'No open incidents. ✅' };
-    return {
-      card: renderCard('incident-list', {
+    const card = fitCard([120, 60], (titleMax) =>
+      renderCard('incident-list', {
         heading: `${total} open incident${total === 1 ? '' : 's'}`,
-        lines: open.map((i) => ({ line: incidentLine(i) })),
+        lines: open.map((i) => ({ line: incidentLine(i, titleMax) })),
         more: total > open.length ? `Showing the first ${open.length}. Type \`incident <number>\` for one.` : 'Type `incident <number>` for one.',
       }),
-    };
+    );
+    return { card };
   },
 };

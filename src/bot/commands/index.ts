@@ -1,5 +1,6 @@
 import type { Command } from '../command';
 import { enrichCommand } from './enrich';
+import { entitiesCommand } from './entities';
 import { createHelpCommand } from './help';
 import { incidentCommand } from './incident';
 import { incidentsCommand } from './incidents';
@@ -16,6 +17,7 @@ export type CommandName =
   | 'help'
   | 'incidents'
   | 'incident'
+  | 'entities'
   | 'enrich'
   | 'kql'
   | 'oncall'
@@ -36,6 +38,7 @@ export const commands: Record<CommandName, Command> = {
   help: createHelpCommand(() => Object.values(commands).map(({ usage, description }) => ({ usage, description }))),
   incidents: incidentsCommand,
   incident: incidentCommand,
+  entities: entitiesCommand,
   enrich: enrichCommand,
   kql: kqlCommand,
   oncall: oncallCommand,

@@ -1,10 +1,18 @@
 import { untrusted } from '../../cards/markdown';
+import { fitCard } from '../../cards/budget';
 import { renderCard } from '../../cards/render-card';
 import { KqlError } from '../../enrichment/kql-runner';
 import type { Command } from '../command';
 
 const MAX_COLUMNS = 8;
 const MAX_CELL = 60;
+/** Rows and cell length per level of detail: up to 1,000 rows may come back, a message holds far fewer. */
+const KQL_DETAIL = [
+  { rows: 50, cell: MAX_CELL },
+  { rows: 25, cell: 40 },
+  { rows: 10, cell: 30 },
+  { rows: 3, cell: 20 },
+];
 const MAX_QUERY = 10_000;
 
 const cell = (v: unknown): string => {
@@ -34,22 +42,24 @@ export const kqlCommand: Command = {
     try {
       const t = await deps.kql.runner.run(query, { timespan: 'P1D', maxRows: deps.kql.maxRows, timeoutSeconds: deps.kql.timeoutSeconds });
       const columns = t.columns.slice(0, MAX_COLUMNS);
-      return {
-        card: renderCard('kql-result', {
+      const card = fitCard(KQL_DETAIL, (d) => {
+        const rows = t.rows.slice(0, d.rows);
+        return renderCard('kql-result', {
           heading: `KQL · ${t.totalRows} row${t.totalRows === 1 ? '' : 's'} · ${t.columns.length} column${t.columns.length === 1 ? '' : 's'} · ${t.durationMs} ms`,
           query: untrusted(query, 500),
           warning: t.partial ? `Partial result: ${untrusted(t.partial, 200)}` : '',
-          header: columns.map((c) => ({ text: untrusted(c, MAX_CELL) })),
-          rows: t.rows.map((r) => ({ cells: columns.map((_c, n) => ({ text: untrusted(cell(r[n]), MAX_CELL) })) })),
+          header: columns.map((c) => ({ text: untrusted(c, d.cell) })),
+          rows: rows.map((r) => ({ cells: columns.map((_c, n) => ({ text: untrusted(cell(r[n]), d.cell) })) })),
           footer: [
-            t.totalRows > t.rows.length ? `Showing the first ${t.rows.length} of ${t.totalRows} rows.` : '',
+            t.totalRows > rows.length ? `Showing the first ${rows.length} of ${t.totalRows} rows.` : '',
             t.columns.length > columns.length ? `Showing ${columns.length} of ${t.columns.length} columns.` : '',
             'Time range: last 24 hours unless the query says otherwise.',
           ]
             .filter((x) => x !== '')
             .join(' '),
-        }),
-      };
+        });
+      });
+      return { card };
     } catch (e) {
       if (e instanceof KqlError) return { text: `Log Analytics could not run that query: ${untrusted(e.message, 400)}` };
       throw e;
