@@ -1,4 +1,6 @@
-import { parseIncident } from '../../src/incidents/parse-incident';
+import fc from 'fast-check';
+import { AppError } from '../../src/errors';
+import { parseIncident, parseIsoTime, wellFormed } from '../../src/incidents/parse-incident';
 import { demoIncident, fixture, withProperties } from '../helpers/fixtures';
 
 const portalUrl = 'https://portal.azure.com';
@@ -63,6 +65,26 @@ describe('parseIncident', () => {
     ['a bad status', { status: 'Resolved' }, /object\.properties\.status: must be one of New, Active, Closed/],
     ['a bad number', { incidentNumber: 'forty-two' }, /object\.properties\.incidentNumber/],
     ['a bad time', { createdTimeUtc: 'yesterday' }, /object\.properties\.createdTimeUtc: must be an ISO 8601 time/],
+    ['a number as a boolean', { incidentNumber: true }, /object\.properties\.incidentNumber: must be a number/],
+    ['a number as a string', { incidentNumber: '42' }, /object\.properties\.incidentNumber: must be a number/],
+    ['a number in exponent text', { incidentNumber: '1e2' }, /object\.properties\.incidentNumber: must be a number/],
+    ['a number in an array', { incidentNumber: [7] }, /object\.properties\.incidentNumber: must be a number/],
+    ['a fractional number', { incidentNumber: 1.5 }, /object\.properties\.incidentNumber: must be a whole number/],
+    ['a negative number', { incidentNumber: -1 }, /object\.properties\.incidentNumber: must be at least 1/],
+    ['a number past 2^53 - 1', { incidentNumber: 2 ** 53 }, /object\.properties\.incidentNumber: must be at most 9007199254740991/],
+    ['an alert count as a string', { additionalData: { alertsCount: '3' } }, /object\.properties\.additionalData\.alertsCount: must be a number/],
+    ['a date in words', { createdTimeUtc: 'March 7' }, /object\.properties\.createdTimeUtc: must be an ISO 8601 time/],
+    ['a time without an offset', { lastModifiedTimeUtc: '2026-11-24T01:20:03' }, /object\.properties\.lastModifiedTimeUtc: must be an ISO 8601 time with an offset/],
+    ['a date without a time', { firstActivityTimeUtc: '2026-11-24' }, /object\.properties\.firstActivityTimeUtc: must be an ISO 8601 time/],
+    ['31 February', { lastActivityTimeUtc: '2026-02-31T00:00:00Z' }, /object\.properties\.lastActivityTimeUtc: .*not a real date/],
+    ['a year before 1970', { createdTimeUtc: '1969-12-31T23:59:59Z' }, /object\.properties\.createdTimeUtc: must be between the years 1970 and 9999/],
+    ['a year past 9999', { createdTimeUtc: '+275760-09-13T00:00:00Z' }, /object\.properties\.createdTimeUtc: must be an ISO 8601 time/],
+    ['a time as a number', { createdTimeUtc: 1764000000000 }, /object\.properties\.createdTimeUtc: must be an ISO 8601 time/],
+    ['a title as a number', { title: 42 }, /object\.properties\.title: must be a string/],
+    ['labels as text', { labels: 'urgent' }, /object\.properties\.labels: must be an array/],
+    ['a label name as a number', { labels: [{ labelName: 7 }] }, /object\.properties\.labels\.0\.labelName: must be a string/],
+    ['an owner as text', { owner: 'jane' }, /object\.properties\.owner: must be an object/],
+    ['tactics as text', { additionalData: { tactics: 'Execution' } }, /object\.properties\.additionalData\.tactics: must be an array of strings/],
   ])('refuses %s, naming the field', (_name, changes, message) => {
     expect(() => parse(withProperties(demoIncident('brute-force-admin'), changes))).toThrow(message);
   });
@@ -73,5 +95,96 @@ describe('parseIncident', () => {
     expect(() => parse(body)).toThrow(/object\.id: must be a Sentinel incident ARM id/);
     expect(() => parse([])).toThrow(/body: must be a JSON object/);
     expect(() => parse({ objectSchemaType: 'Alert', object: {} })).toThrow(/objectSchemaType: must be "Incident"/);
+  });
+
+  it('stores NUL and lone surrogates as U+FFFD, everywhere, entity values and labels too', () => {
+    const body = withProperties(demoIncident('powershell-web-01'), {
+      title: 'nul\u0000 and \ud800 alone',
+      description: 'low \udc00 first, pair \ud83d\ude00 kept',
+      labels: [{ labelName: 'tag\u0000' }],
+      owner: { assignedTo: 'Jane\udfff', objectId: null, email: null, userPrincipalName: null },
+      relatedEntities: [{ kind: 'Process', properties: { commandLine: 'cmd.exe /c \u0000echo \ud801' } }],
+    });
+    const i = parse(body);
+    expect(i.title).toBe('nul\ufffd and \ufffd alone');
+    expect(i.description).toBe('low \ufffd first, pair \ud83d\ude00 kept');
+    expect(i.labels).toEqual(['tag\ufffd']);
+    expect(i.owner?.name).toBe('Jane\ufffd');
+    expect(i.entities[0]!.value).toBe('cmd.exe /c \ufffdecho \ufffd');
+    expect(JSON.stringify(i)).not.toMatch(/\\u0000|\\ud8|\\udc|\\udf/);
+  });
+
+  it('reads times with an offset and up to seven fractional digits, and gives them in UTC', () => {
+    const i = parse(
+      withProperties(demoIncident('powershell-web-01'), {
+        createdTimeUtc: '2026-11-24T02:20:00+01:00',
+        lastModifiedTimeUtc: '2020-07-20T18:21:53.6158361Z',
+        firstActivityTimeUtc: '2026-11-23T20:20:00-05:00',
+        lastActivityTimeUtc: '9999-12-31T23:59:59Z',
+      }),
+    );
+    expect(i).toMatchObject({
+      createdAt: '2026-11-24T01:20:00.000Z',
+      lastModifiedAt: '2020-07-20T18:21:53.615Z',
+      firstActivityAt: '2026-11-24T01:20:00.000Z',
+      lastActivityAt: '9999-12-31T23:59:59.000Z',
+    });
+    expect(parseIsoTime('1970-01-01T00:30:00+01:00')).toEqual({ ok: false, message: expect.stringContaining('between the years 1970 and 9999') });
+    expect(parseIsoTime('2026-11-24T24:00:00Z').ok).toBe(false);
+    expect(parseIsoTime('2026-11-24T01:20:00+15:00').ok).toBe(false);
+    expect(parseIsoTime('0050-01-01T00:00:00Z').ok).toBe(false);
+  });
+
+  it('refuses a body nested deeper than any Sentinel payload instead of overflowing the stack', () => {
+    let deep: unknown = 'x';
+    for (let n = 0; n < 10_000; n++) deep = [deep];
+    expect(() => parse(withProperties(demoIncident('powershell-web-01'), { relatedEntities: [deep] }))).toThrow(/body: nested deeper than 64 levels/);
+  });
+
+  it('takes any JSON value to an Incident or a BAD_REQUEST naming a field, never another exception (property)', () => {
+    const demo = demoIncident('brute-force-admin');
+    const hostileString = fc.oneof(
+      fc.string(),
+      fc.string({ unit: 'binary' }),
+      fc.constantFrom('\u0000', '\ud800', '\udc00x', '1e2', '2026-02-30T00:00:00Z', '0000-01-01T00:00:00Z', 'NaN', '__proto__'),
+    );
+    const anyJson = fc.letrec((tie) => ({
+      value: fc.oneof(
+        { depthSize: 'small' },
+        hostileString,
+        fc.double(),
+        fc.integer(),
+        fc.constantFrom(2 ** 31, 2 ** 53, -(2 ** 31), Number.MAX_SAFE_INTEGER, 0),
+        fc.boolean(),
+        fc.constant(null),
+        fc.array(tie('value'), { maxLength: 4 }),
+        fc.dictionary(hostileString, tie('value'), { maxKeys: 4 }),
+      ),
+    })).value;
+    const property = fc.property(
+      fc.oneof(
+        anyJson,
+        // A real envelope with one property replaced by any value.
+        fc.tuple(fc.constantFrom(...Object.keys(demo.object.properties)), anyJson).map(([k, v]) => withProperties(demo, { [k]: v })),
+      ),
+      (body) => {
+        try {
+          const i = parse(body);
+          expect(typeof i.number).toBe('number');
+          expect(Number.isSafeInteger(i.number)).toBe(true);
+          expect(JSON.stringify(i)).not.toMatch(/\\u0000|\\ud[89ab][0-9a-f]{2}(?!\\ud[c-f])/);
+        } catch (e) {
+          if (!(e instanceof AppError) || e.code !== 'BAD_REQUEST') throw e;
+          expect(e.message).toMatch(/^(body|[A-Za-z$]+[\w.$-]*): /);
+        }
+      },
+    );
+    fc.assert(property, { seed: 20261201, numRuns: 3000 });
+  });
+
+  it('wellFormed keeps pairs and replaces only what cannot be stored', () => {
+    expect(wellFormed('a\ud83d\ude00b')).toBe('a\ud83d\ude00b');
+    expect(wellFormed('\ude00\ud83d')).toBe('\ufffd\ufffd');
+    expect(wellFormed('\u0000\u0001')).toBe('\ufffd\u0001');
   });
 });
