@@ -273,8 +273,12 @@ const loopbackCertificate = () => {
   return certificate;
 };
 
-/** HTTPS in front of the stand-in: every request is passed on, so it is recorded there like any other. */
-async function startTlsFront(port: number): Promise<{ url: string; caFile: string; close(): Promise<void> }> {
+/**
+ * HTTPS in front of a stand-in on `port`: every request is passed on, so it is recorded there like
+ * any other, with `x-forwarded-proto` and `x-forwarded-host` saying how it arrived. For clients that
+ * only send tokens over https (MSAL, the Graph SDK); `caFile` is what they must trust.
+ */
+export async function startTlsFront(port: number): Promise<{ url: string; caFile: string; close(): Promise<void> }> {
   const { key, cert, caFile } = loopbackCertificate();
   const server = https.createServer({ key, cert }, (req, res) => {
     const upstream = http.request(
