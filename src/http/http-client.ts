@@ -133,7 +133,8 @@ export function createHttpClient(o: HttpClientOptions): HttpClient {
     if ((res.status >= 200 && res.status < 300) || r.accept?.includes(res.status)) return { status: res.status, body, headers: res.headers };
     const retryAfterMs = parseRetryAfter(res.headers.get('retry-after'));
     const { code, message } = errorDetail(body);
-    throw new UpstreamError(o.upstream, res.status, `${o.upstream} answered ${res.status}${code ? ` ${code}` : ''}${message ? `: ${message}` : ''}`, { code, retryAfterMs });
+    const wait = retryAfterMs === undefined ? '' : ` (retry after ${Math.ceil(retryAfterMs / 1000)} s)`;
+    throw new UpstreamError(o.upstream, res.status, `${o.upstream} answered ${res.status}${code ? ` ${code}` : ''}${message ? `: ${message}` : ''}${wait}`, { code, retryAfterMs });
   };
 
   const request = async <T>(r: HttpRequest): Promise<HttpResponse<T>> => {

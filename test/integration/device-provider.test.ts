@@ -44,6 +44,6 @@ describe('device state from ARM and Defender for Endpoint', () => {
     expect(p.supports({ kind: 'host', value: "web-01' or 1 eq 1" })).toBe(false);
     expect(p.supports({ kind: 'host', value: '../../subscriptions' })).toBe(false);
     arm.set({ hang: true });
-    expect(await p.lookup({ kind: 'host', value: 'web-01' })).toMatchObject({ status: 'unavailable', reason: 'timed out after 50 ms' });
+    expect(await p.lookup({ kind: 'host', value: 'web-01' })).toMatchObject({ status: 'unavailable', reason: expect.stringMatching(/did not answer within 50 ms$/) });
   });
 });

@@ -43,10 +43,10 @@ describe('VirusTotal', () => {
   it('reports throttling and timeouts as unavailable, naming the upstream and never the key', async () => {
     vt.set({ throttle: { count: 1, retryAfterSeconds: 30 } });
     const throttled = await provider().lookup({ kind: 'ip', value: CLEAN_IP });
-    expect(throttled).toMatchObject({ status: 'unavailable', reason: 'HTTP 429 from VirusTotal (retry after 30 s)' });
+    expect(throttled).toMatchObject({ status: 'unavailable', reason: 'VirusTotal answered 429 TooManyRequests: virustotal stand-in is throttling (retry after 30 s)' });
     expect(JSON.stringify(throttled)).not.toContain(VT_KEY);
     vt.set({ hang: true });
-    expect(await provider(50).lookup({ kind: 'ip', value: CLEAN_IP })).toMatchObject({ status: 'unavailable', reason: 'timed out after 50 ms' });
+    expect(await provider(50).lookup({ kind: 'ip', value: CLEAN_IP })).toMatchObject({ status: 'unavailable', reason: expect.stringMatching(/did not answer within 50 ms$/) });
   });
 
   it('asks once for an indicator seen twice, even at the same moment', async () => {
@@ -77,14 +77,21 @@ describe('AbuseIPDB', () => {
 
   it('is unavailable with a wrong key, and only handles IPs', async () => {
     const wrong = createAbuseIpDb({ baseUrl: abuse.url, apiKey: 'nope', timeoutMs: 2000, cacheTtlMs: 0 });
-    expect(await wrong.lookup({ kind: 'ip', value: CLEAN_IP })).toMatchObject({ status: 'unavailable', reason: 'HTTP 401 from AbuseIPDB' });
+    expect(await wrong.lookup({ kind: 'ip', value: CLEAN_IP })).toMatchObject({ status: 'unavailable', reason: expect.stringMatching(/^AbuseIPDB answered 401/) });
     expect(provider().supports({ kind: 'domain', value: 'x.example' })).toBe(false);
   });
 
   it('does not keep a failure in the cache', async () => {
-    abuse.set({ fail: { count: 1, status: 503 } });
+    abuse.set({ fail: { count: 100, status: 503 } });
     const p = provider();
     expect((await p.lookup({ kind: 'ip', value: MALICIOUS_IP })).status).toBe('unavailable');
+    abuse.reset();
     expect((await p.lookup({ kind: 'ip', value: MALICIOUS_IP })).status).toBe('ok');
+  });
+
+  it('tries a passing 503 again within the look-up budget', async () => {
+    abuse.set({ fail: { count: 1, status: 503 } });
+    expect((await provider().lookup({ kind: 'ip', value: MALICIOUS_IP })).status).toBe('ok');
+    expect(abuse.requests('GET', '/api/v2/check')).toHaveLength(2);
   });
 });

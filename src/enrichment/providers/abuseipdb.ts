@@ -1,4 +1,5 @@
-import { fetchJson, reasonOf } from '../upstream';
+import { createHttpClient } from '../../http/http-client';
+import { reasonOf } from '../../http/upstream-error';
 import { createTtlCache } from '../ttl-cache';
 import type { SourceResult } from '../types';
 import type { EnrichmentProvider } from '../orchestrator';
@@ -21,15 +22,11 @@ interface CheckResponse {
 export function createAbuseIpDb(o: { baseUrl: string; apiKey: string; timeoutMs: number; cacheTtlMs: number }): EnrichmentProvider {
   const cache = createTtlCache<SourceResult>(o.cacheTtlMs);
   const name = 'AbuseIPDB';
+  const http = createHttpClient({ upstream: name, baseUrl: o.baseUrl, headers: { Key: o.apiKey }, timeoutMs: o.timeoutMs, retry: { budgetMs: o.timeoutMs } });
   const lookup = async (ip: string): Promise<SourceResult> => {
     const at = new Date().toISOString();
     try {
-      const body = await fetchJson<CheckResponse>({
-        upstream: name,
-        url: `${o.baseUrl}/api/v2/check?ipAddress=${encodeURIComponent(ip)}&maxAgeInDays=90`,
-        timeoutMs: o.timeoutMs,
-        headers: { Key: o.apiKey },
-      });
+      const body = await http.json<CheckResponse>('/api/v2/check', { query: { ipAddress: ip, maxAgeInDays: 90 } });
       const d = body?.data;
       if (!d) return { status: 'ok', source: name, facts: { seen: false }, at };
       return {

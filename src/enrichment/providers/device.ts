@@ -1,7 +1,8 @@
 import type { TokenCredential } from '@azure/identity';
-import { bearerFor } from '../../azure-credential';
 import { createTtlCache } from '../ttl-cache';
-import { fetchJson, reasonOf } from '../upstream';
+import { bearerFrom } from '../../http/bearer';
+import { createHttpClient } from '../../http/http-client';
+import { reasonOf } from '../../http/upstream-error';
 import type { FactValue, SourceResult } from '../types';
 import type { EnrichmentProvider } from '../orchestrator';
 
@@ -56,10 +57,11 @@ export interface DeviceProviderOptions {
 export function createDevice(o: DeviceProviderOptions): EnrichmentProvider {
   const cache = createTtlCache<SourceResult>(o.cacheTtlMs);
   const name = 'Device';
-  const arm = async <T>(path: string) =>
-    fetchJson<T>({ upstream: 'Azure Resource Manager', url: `${o.armEndpoint}${path}`, timeoutMs: o.timeoutMs, headers: auth(await bearerFor(o.credential, `${o.armEndpoint}/.default`)) });
-  const mde = async <T>(path: string) =>
-    fetchJson<T>({ upstream: 'Defender for Endpoint', url: `${o.mdeEndpoint}${path}`, timeoutMs: o.timeoutMs, headers: auth(await bearerFor(o.credential, 'https://api.securitycenter.microsoft.com/.default')) });
+  const within = { timeoutMs: o.timeoutMs, retry: { budgetMs: o.timeoutMs } };
+  const armHttp = createHttpClient({ upstream: 'Azure Resource Manager', baseUrl: o.armEndpoint, token: bearerFrom(o.credential, `${o.armEndpoint}/.default`), ...within });
+  const mdeHttp = o.mdeEndpoint ? createHttpClient({ upstream: 'Defender for Endpoint', baseUrl: o.mdeEndpoint, token: bearerFrom(o.credential, 'https://api.securitycenter.microsoft.com/.default'), ...within }) : undefined;
+  const arm = <T>(path: string) => armHttp.json<T>(path);
+  const mde = async <T>(path: string) => mdeHttp?.json<T>(path);
 
   const findVm = async (host: string): Promise<Vm | undefined> => {
     const short = host.split('.')[0]!.toLowerCase();
@@ -108,4 +110,3 @@ export function createDevice(o: DeviceProviderOptions): EnrichmentProvider {
   };
 }
 
-const auth = (token?: string): Record<string, string> => (token ? { authorization: `Bearer ${token}` } : {});

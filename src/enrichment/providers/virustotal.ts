@@ -1,4 +1,5 @@
-import { fetchJson, reasonOf } from '../upstream';
+import { createHttpClient } from '../../http/http-client';
+import { reasonOf } from '../../http/upstream-error';
 import { createRateLimiter, type RateLimiter } from '../rate-limiter';
 import { createTtlCache } from '../ttl-cache';
 import type { Indicator, SourceResult } from '../types';
@@ -45,11 +46,13 @@ export function createVirusTotal(o: { baseUrl: string; apiKey: string; timeoutMs
   const limiter = o.limiter ?? createRateLimiter({ perMinute: o.perMinute });
   const cache = createTtlCache<SourceResult>(o.cacheTtlMs);
   const name = 'VirusTotal';
+  // Within the look-up's own budget: a retry that cannot finish in time is not tried.
+  const http = createHttpClient({ upstream: name, baseUrl: o.baseUrl, headers: { 'x-apikey': o.apiKey }, timeoutMs: o.timeoutMs, retry: { budgetMs: o.timeoutMs } });
   const lookup = async (i: Indicator): Promise<SourceResult> => {
     const at = new Date().toISOString();
     try {
       const body = await limiter.schedule(() =>
-        fetchJson<VtObject>({ upstream: name, url: `${o.baseUrl}${pathFor(i)}`, timeoutMs: o.timeoutMs, headers: { 'x-apikey': o.apiKey } }),
+        http.json<VtObject>(pathFor(i)!),
       );
       const a = body?.data?.attributes;
       if (!a) return { status: 'ok', source: name, facts: { seen: false }, at };
