@@ -32,6 +32,7 @@ import { createActionRuntime, type ActionRuntime } from './actions/action-runtim
 import type { Notice } from './actions/response-view';
 import { createIncidentWriter } from './sentinel/incident-writer';
 import { loadCardTemplates, cardTemplatesLoaded } from './cards/render-card';
+import type { CardBudget } from './cards/budget';
 import { createSecurityIncidentPoller, type SecurityIncidentPollerOptions } from './ingest/security-incident-poller';
 
 const AUTH_TIMEOUT_MS = 3000;
@@ -76,13 +77,13 @@ export async function createApp(config: Config, options: AppOptions = {}) {
   const providers = options.providers ?? createProviders(config, credential, kqlRunner);
   let actions: ActionRuntime | undefined;
   /** The incident card: for everyone (the outbox) or as one person sees it (their buttons, a note for them). */
-  const cardFor = async (incident: Incident, viewerId?: string, notice?: Notice) => {
+  const cardFor = async (incident: Incident, viewerId?: string, notice?: Notice, budget?: CardBudget) => {
     const summary = summarizeEnrichment(incident, await listEnrichments<SourceResult>(db, incident.key), providers);
-    return renderIncidentCard(incident, summary, new Date(), actions && (await actions.views.forIncident(incident, summary, viewerId, notice)));
+    return renderIncidentCard(incident, summary, new Date(), actions && (await actions.views.forIncident(incident, summary, viewerId, notice)), budget);
   };
-  const renderCard = async (incidentKey: string) => {
+  const renderCard = async (incidentKey: string, budget?: CardBudget) => {
     const stored = await getIncident(db, incidentKey);
-    return stored && { card: await cardFor(stored.incident), summary: `Incident #${stored.incident.number}: ${stored.incident.severity}` };
+    return stored && { card: await cardFor(stored.incident, undefined, undefined, budget), summary: `Incident #${stored.incident.number}: ${stored.incident.severity}` };
   };
   const outbox = createOutbox({ db, connector, pacer: createPacer(), renderCard, logger, metrics, digest: config.digest, ...options.outbox });
   const graph = config.enrichment.graph ? createGraphClient({ baseUrl: config.enrichment.graph.baseUrl, timeoutMs: config.upstreamTimeoutMs, credential }) : undefined;

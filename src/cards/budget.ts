@@ -57,7 +57,7 @@ export const andMore = (hidden: number, rest = ''): string => (hidden > 0 ? `…
  * After Teams refused a card as too large (413 `MessageSizeTooBig`): a budget certain to give a
  * smaller card than the refused one, or undefined when there is nothing smaller left to try.
  */
-export const tighterBudget = (refusedBytes: number, floorBytes = 1_500): CardBudget | undefined => {
+export const tighterBudget = (refusedBytes: number, floorBytes = 256): CardBudget | undefined => {
   const next = Math.floor(refusedBytes * 0.6);
   return next < floorBytes ? undefined : { maxBytes: next };
 };

@@ -7,11 +7,27 @@ export class ConnectorError extends Error {
     readonly status: number,
     message: string,
     readonly retryAfterMs?: number,
+    /** The connector's own error code (`error.code` in its body), e.g. `MessageSizeTooBig`. */
+    readonly code?: string,
   ) {
     super(message);
     this.name = 'ConnectorError';
   }
+
+  /** Teams refused the message as too large (413 `MessageSizeTooBig`): the same activity will never go through. */
+  get tooLarge(): boolean {
+    return this.status === 413 || this.code === 'MessageSizeTooBig';
+  }
 }
+
+const errorCodeIn = (text: string): string | undefined => {
+  try {
+    const code = (JSON.parse(text) as { error?: { code?: unknown } })?.error?.code;
+    return typeof code === 'string' ? code.slice(0, 80) : undefined;
+  } catch {
+    return undefined;
+  }
+};
 
 export type TokenProvider = () => Promise<string | undefined>;
 
@@ -51,7 +67,7 @@ export function createConnectorClient(options: { timeoutMs: number; token?: Toke
     }
     const text = await res.text();
     if (!res.ok) {
-      throw new ConnectorError(res.status, `Bot Connector answered ${res.status}: ${text.slice(0, 200)}`, parseRetryAfter(res.headers.get('retry-after')));
+      throw new ConnectorError(res.status, `Bot Connector answered ${res.status}: ${text.slice(0, 200)}`, parseRetryAfter(res.headers.get('retry-after')), errorCodeIn(text));
     }
     return text === '' ? {} : (JSON.parse(text) as { id?: string });
   };

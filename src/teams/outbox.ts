@@ -6,6 +6,7 @@ import { getConversation } from '../store/conversation-repository';
 import { foldWaitingCards, settleFoldedCards, type DigestPolicy } from '../store/digest-fold';
 import { claimDueDigests, completeDigest, forgetDigestActivity, getDigest, retryDigestLater, type DigestJob } from '../store/digest-queue';
 import type { CardAttachment } from '../cards/render-card';
+import { cardBytes, tighterBudget, type CardBudget } from '../cards/budget';
 import { renderDigestCard } from './render-digest-card';
 import { ConnectorError, type ConnectorClient } from './connector-client';
 import type { Pacer } from './conversation-pacer';
@@ -17,8 +18,11 @@ export interface OutboxOptions {
   db: Db;
   connector: ConnectorClient;
   pacer: Pacer;
-  /** The incident's card as it should look now (incident and enrichment), or undefined if it is gone. */
-  renderCard: (incidentKey: string) => Promise<{ card: CardAttachment; summary: string } | undefined>;
+  /**
+   * The incident's card as it should look now (incident and enrichment), or undefined if it is gone;
+   * within `budget` when given (after Teams refused a larger one), else within the default budget.
+   */
+  renderCard: (incidentKey: string, budget?: CardBudget) => Promise<{ card: CardAttachment; summary: string } | undefined>;
   logger: Logger;
   metrics: Metrics;
   /** How long a claimed card stays ours before another process may take it. */
@@ -53,7 +57,7 @@ interface Delivery {
   activityId?: string;
   attempts: number;
   requestedAt: Date;
-  render(): Promise<Rendered | undefined>;
+  render(budget?: CardBudget): Promise<Rendered | undefined>;
   complete(activityId: string | undefined, spacingMs?: number): Promise<void>;
   retryLater(delayMs: number, error: string, paced?: boolean): Promise<void>;
   forget(): Promise<void>;
@@ -70,6 +74,9 @@ export interface Outbox {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Conversations × cards whose size Teams refused: remembered so later versions start small. */
+const MAX_SIZE_CAPS = 10_000;
 
 /**
  * Delivers incident cards from the store's queue to Teams: posts a card once, then updates that
@@ -99,6 +106,13 @@ export function createOutbox(o: OutboxOptions): Outbox {
   let running = false;
   let timer: NodeJS.Timeout | undefined;
   const idleWaiters = new Set<() => void>();
+  /** The budget that got a card through after a 413, per card and conversation (this process only). */
+  const sizeCaps = new Map<string, CardBudget>();
+  const capKey = (job: Delivery) => `${job.conversationId}\u0000${job.kind}\u0000${Object.values(job.what).join('\u0000')}`;
+  const rememberCap = (job: Delivery, budget: CardBudget) => {
+    if (sizeCaps.size >= MAX_SIZE_CAPS) sizeCaps.delete(sizeCaps.keys().next().value!);
+    sizeCaps.set(capKey(job), budget);
+  };
 
   const backoff = (attempts: number, retryAfterMs = 0) => Math.max(retryAfterMs, random() * Math.min(maxBackoffMs, baseBackoffMs * 2 ** (attempts - 1)));
 
@@ -109,7 +123,7 @@ export function createOutbox(o: OutboxOptions): Outbox {
     activityId: job.activityId,
     attempts: job.attempts,
     requestedAt: job.requestedAt,
-    render: () => o.renderCard(job.incidentKey),
+    render: (budget) => o.renderCard(job.incidentKey, budget),
     complete: (activityId, spacingMs) => completeCard(o.db, job, activityId, spacingMs),
     retryLater: (delayMs, error, paced) => retryCardLater(o.db, job, delayMs, error, paced),
     forget: () => forgetCardActivity(o.db, job),
@@ -122,51 +136,80 @@ export function createOutbox(o: OutboxOptions): Outbox {
     activityId: job.activityId,
     attempts: job.attempts,
     requestedAt: job.requestedAt,
-    async render() {
+    async render(budget) {
       const digest = await getDigest(o.db, job.digestId);
       if (!digest || digest.lines.length === 0) return undefined;
-      return { card: renderDigestCard(digest), summary: `Storm digest: ${digest.lines.length} incidents` };
+      return { card: renderDigestCard(digest, new Date(), budget), summary: `Storm digest: ${digest.lines.length} incidents` };
     },
     complete: (activityId, spacingMs) => completeDigest(o.db, job, activityId, spacingMs),
     retryLater: (delayMs, error, paced) => retryDigestLater(o.db, job, delayMs, error, paced),
     forget: () => forgetDigestActivity(o.db, job),
   });
 
+  /**
+   * Sends the card, then, if Teams refuses it as too large (413 `MessageSizeTooBig`), renders it
+   * again within a tighter budget and sends that — each attempt smaller than the one refused, down
+   * to the minimal card; never the same card twice. If even that is refused, this version is given
+   * up (logged and counted) rather than retried for ever; the next change of the card tries again.
+   */
   const deliver = async (job: Delivery): Promise<void> => {
     const conversation = await getConversation(o.db, job.conversationId);
-    const rendered = conversation?.subscribed ? await job.render() : undefined;
+    let budget = sizeCaps.get(capKey(job));
+    let rendered = conversation?.subscribed ? await job.render(budget) : undefined;
     if (!conversation?.subscribed || !rendered) {
       // Unsubscribed since the card was asked for: nothing to deliver there any more.
       await job.complete(job.activityId);
       return;
     }
     for (;;) {
+      if (!(await takeTurn(job))) return;
+      const activity = { type: 'message' as const, attachments: [rendered.card], summary: rendered.summary };
+      try {
+        let activityId = job.activityId;
+        if (activityId) {
+          await o.connector.updateActivity(conversation.serviceUrl, conversation.id, activityId, activity);
+        } else {
+          activityId = (await o.connector.sendToConversation(conversation.serviceUrl, conversation.id, activity)).id;
+        }
+        if (budget) rememberCap(job, budget);
+        await job.complete(activityId, job.activityId ? updateSpacingMs : 0);
+        const op = job.activityId ? 'update' : 'post';
+        o.metrics.cardsDelivered.inc({ op: job.kind === 'digest' ? `digest_${op}` : op });
+        o.metrics.cardLatency.observe(Math.max(0, Date.now() - job.requestedAt.getTime()) / 1000);
+        return;
+      } catch (e) {
+        if (!(e instanceof ConnectorError && e.tooLarge)) return handleFailure(job, e);
+        o.metrics.cardFailures.inc({ status: String(e.status) });
+        const refused = cardBytes(rendered.card);
+        const tighter = tighterBudget(refused);
+        const smaller = tighter && (await job.render(tighter));
+        const log = { ...job.what, conversation: job.conversationId, refusedBytes: refused };
+        if (!smaller || cardBytes(smaller.card) >= refused) {
+          o.logger.error({ ...log, smallestBytes: smaller ? cardBytes(smaller.card) : undefined }, 'Teams refused the card as too large even at its smallest; this version is not delivered');
+          await job.complete(job.activityId);
+          return;
+        }
+        o.logger.warn({ ...log, budgetBytes: tighter.maxBytes, nextBytes: cardBytes(smaller.card) }, 'Teams refused the card as too large; sending a smaller one');
+        budget = tighter;
+        rendered = smaller;
+      }
+    }
+  };
+
+  /** Waits for the conversation's send budget; false when the job went back to the queue instead. */
+  const takeTurn = async (job: Delivery): Promise<boolean> => {
+    for (;;) {
       // Once one card of a claimed batch is paced, the rest of that conversation's batch goes back
       // too, so the next claim, not the order of this batch, decides (most severe first).
       const paused = (pausedUntil.get(job.conversationId) ?? 0) - Date.now();
       const wait = paused > 0 ? paused : o.pacer.tryAcquire(job.conversationId);
       if (wait > 0) pausedUntil.set(job.conversationId, Date.now() + wait);
-      if (wait === 0) break;
+      if (wait === 0) return true;
       if (wait > maxInlineWaitMs) {
         await job.retryLater(wait, 'paced: conversation send budget used up', true);
-        return;
+        return false;
       }
       await sleep(wait);
-    }
-    const activity = { type: 'message' as const, attachments: [rendered.card], summary: rendered.summary };
-    try {
-      let activityId = job.activityId;
-      if (activityId) {
-        await o.connector.updateActivity(conversation.serviceUrl, conversation.id, activityId, activity);
-      } else {
-        activityId = (await o.connector.sendToConversation(conversation.serviceUrl, conversation.id, activity)).id;
-      }
-      await job.complete(activityId, job.activityId ? updateSpacingMs : 0);
-      const op = job.activityId ? 'update' : 'post';
-      o.metrics.cardsDelivered.inc({ op: job.kind === 'digest' ? `digest_${op}` : op });
-      o.metrics.cardLatency.observe(Math.max(0, Date.now() - job.requestedAt.getTime()) / 1000);
-    } catch (e) {
-      await handleFailure(job, e);
     }
   };
 
