@@ -14,9 +14,10 @@ import addFormats from 'ajv-formats';
  * close one it is the base branch of an `allOf`, which plain JSON Schema then applies to that
  * branch alone, rejecting the variant's own properties. So the schemas are tightened in memory
  * first: an object schema with properties accepts no others, and an `allOf` (or properties beside
- * a `oneOf`/`anyOf`) accepts exactly the union of every branch's properties. A `oneOf` that offers
- * a template expression becomes an `anyOf`, since an expression string also matches a plain
- * string branch.
+ * a `oneOf`/`anyOf`) accepts exactly the union of every branch's properties. Every `oneOf` becomes
+ * an `anyOf`: a template expression matches a plain string branch as well as the expression one,
+ * and a variant picked by an expression-valued discriminator (`name: "[format('{0}/ftp', …)]"`)
+ * matches every variant's pattern.
  */
 
 type Schema = { [key: string]: any };
@@ -250,13 +251,14 @@ const absoluteRefs = (node: unknown, base: string): any => {
   return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, k === '$ref' && typeof v === 'string' && v.startsWith('#') ? `${base}${v}` : absoluteRefs(v, base)]));
 };
 
-/** `oneOf: [X, expression]` → `anyOf`: an expression string matches a plain string branch too. */
+/** `oneOf` → `anyOf` (see the module comment). */
 const anyOfForExpressions = (node: unknown): any => {
   if (Array.isArray(node)) return node.map(anyOfForExpressions);
   if (!isObject(node)) return node;
   const out = Object.fromEntries(Object.entries(node).map(([k, v]) => [k, anyOfForExpressions(v)]));
-  if (Array.isArray(out.oneOf) && !out.anyOf && out.oneOf.some((b: Schema) => isObject(b) && b.$ref === EXPRESSION_REF)) {
-    out.anyOf = out.oneOf;
+  if (Array.isArray(out.oneOf)) {
+    if (Array.isArray(out.anyOf)) out.allOf = [...(out.allOf ?? []), { anyOf: out.oneOf }];
+    else out.anyOf = out.oneOf;
     delete out.oneOf;
   }
   return out;
