@@ -44,8 +44,13 @@ export const truncate = (text: string, max: number): string => {
   return `${text.slice(0, end)}…`;
 };
 
-/** Untrusted text without control characters or broken surrogates, cut to `max`; not yet escaped. */
-export const cleanText = (text: string | undefined | null, max = 300): string => truncate(wellFormed((text ?? '').replace(CONTROL_CHARS, '').replace(/\r\n?/g, '\n')), max);
+const clean = (text: string | undefined | null): string => wellFormed((text ?? '').replace(CONTROL_CHARS, '').replace(/\r\n?/g, '\n'));
 
-/** Plain text from an untrusted source, safe to place in any TextBlock or Fact. */
-export const untrusted = (text: string | undefined | null, max = 300): string => escapeMarkdown(defangLinks(cleanText(text, max)));
+/** Untrusted text without control characters or broken surrogates, cut to `max`; not yet escaped. */
+export const cleanText = (text: string | undefined | null, max = 300): string => truncate(clean(text), max);
+
+/**
+ * Plain text from an untrusted source, safe to place in any TextBlock or Fact. Links are defanged
+ * before the cut (so no half scheme is left live) and markup escaped after it (so no escape is split).
+ */
+export const untrusted = (text: string | undefined | null, max = 300): string => escapeMarkdown(truncate(defangLinks(clean(text)), max));
