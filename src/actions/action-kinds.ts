@@ -12,7 +12,13 @@ export type ActionTarget =
       /** The Azure VM's ARM id when Sentinel sent one with the host: a hint for finding it. */
       azureId?: string;
     }
-  | { kind: 'disable-user'; user: string }
+  | {
+      kind: 'disable-user';
+      /** The account as asked for (UPN or object id); once Graph resolved it, its object id (lower case). */
+      user: string;
+      /** The account's UPN as Graph has it, once resolved: what people read. */
+      upn?: string;
+    }
   | { kind: 'block-hash'; hash: string; algorithm: 'SHA256' | 'SHA1' }
   | { kind: 'add-indicator'; indicator: string; type: IndicatorType };
 
@@ -41,7 +47,7 @@ export const targetValue = (t: ActionTarget): string => {
     case 'isolate-vm':
       return t.host;
     case 'disable-user':
-      return t.user;
+      return t.upn ?? t.user;
     case 'block-hash':
       return t.hash;
     case 'add-indicator':
@@ -53,6 +59,6 @@ export const targetValue = (t: ActionTarget): string => {
  * One key per thing acted on (case folded): the store allows one open request per key and
  * incident, so a double click or two analysts asking at once make one request, not two.
  */
-export const targetKey = (t: ActionTarget, undo = false): string => `${undo ? 'undo:' : ''}${t.kind}:${targetValue(t).trim().toLowerCase()}`;
+export const targetKey = (t: ActionTarget, undo = false): string => `${undo ? 'undo:' : ''}${t.kind}:${(t.kind === 'disable-user' ? t.user : targetValue(t)).trim().toLowerCase()}`;
 
 export const actionTitle = (kind: ActionKind, undo: boolean): string => (undo ? UNDO_LABELS[kind] : ACTION_LABELS[kind]);

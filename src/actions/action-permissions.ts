@@ -5,6 +5,8 @@ import type { ApprovalPolicy } from './approval-policy';
 export interface ActionPermissions {
   mayRequest(kind: ActionKind, user: string | undefined): Promise<Permission>;
   mayApprove(kind: ActionKind, user: string | undefined): Promise<Permission>;
+  /** Whether the user may request or approve at least one kind: everyone the policy names. */
+  mayTakePart(user: string | undefined): Promise<Permission>;
 }
 
 /** Who may ask for and who may decide on each kind, from the policy, through one membership cache. */
@@ -22,7 +24,17 @@ export function createActionPermissions(policy: ApprovalPolicy, membership: Grou
       ];
     }),
   ) as Record<ActionKind, { request: MembershipCheck; approve: MembershipCheck }>;
+  const everyone = (pick: (p: ApprovalPolicy[ActionKind]) => string[]) => [...new Set(ACTION_KINDS.flatMap((k) => pick(policy[k]).map((id) => id.toLowerCase())))];
+  // One list of everyone named anywhere in the policy: one Graph call answers it, whatever the kinds.
+  const participants = createMembershipCheck({
+    membership,
+    groupIds: everyone((p) => [...p.requesterGroups, ...p.approverGroups]),
+    userIds: everyone((p) => [...p.requesterUsers, ...p.approverUsers]),
+    role: 'action requester or approver',
+    unconfigured: 'the action policy names no requesters or approvers',
+  });
   return {
+    mayTakePart: (user) => participants.check(user),
     mayRequest: (kind, user) => checks[kind].request.check(user),
     mayApprove: (kind, user) => checks[kind].approve.check(user),
   };

@@ -19,8 +19,12 @@ import { createHashBlocker } from './executors/mde-indicator';
 import { createMachineIsolator } from './executors/mde-isolate';
 import { createNsgBlocker } from './executors/nsg-block';
 import { createUserDisabler } from './executors/user-disable';
-import { createVmIsolator } from './executors/vm-isolate';
+import { createVmFinder, createVmIsolator } from './executors/vm-isolate';
+import { createGraphClient } from '../graph/graph-client';
 import { createResponseViews } from './response-view';
+
+/** How long a click waits for Graph to say who an account is. */
+const ACCOUNT_LOOKUP_MS = 3000;
 
 export interface ActionRuntimeDeps {
   config: Config;
@@ -53,6 +57,8 @@ export function createActionRuntime(d: ActionRuntimeDeps) {
   const executors: Executors = {
     nsg: settings.blockNsg && createNsgBlocker({ arm, ...settings.blockNsg }),
     vms: settings.isolationNsgIds ? createVmIsolator({ arm, isolationNsgId: settings.isolationNsgIds, subscriptionId: d.config.sentinel.subscriptionId }) : undefined,
+    // Both isolation paths read the VM's tags first: Defender's too.
+    vmFinder: createVmFinder({ arm, subscriptionId: d.config.sentinel.subscriptionId }),
     machines: defender && createMachineIsolator({ defender }),
     hashes: defender && createHashBlocker({ defender }),
     users: d.graph && createUserDisabler({ graph: d.graph }),
@@ -67,6 +73,10 @@ export function createActionRuntime(d: ActionRuntimeDeps) {
   };
   const unavailable = (kind: ActionKind) => (missing[kind] ? `${ACTION_LABELS[kind]} is not set up in this Vigil (${missing[kind]}).` : undefined);
   const permissions = createActionPermissions(policy.kinds, d.membership);
+  // A request for Disable user waits for the account's look-up in Graph: a short budget, like the membership check.
+  const graphSettings = d.config.enrichment.graph;
+  const lookupGraph = graphSettings && d.graph ? createGraphClient({ baseUrl: graphSettings.baseUrl, timeoutMs: Math.min(timeoutMs, ACCOUNT_LOOKUP_MS), credential: d.credential }) : undefined;
+  const resolveAccount = lookupGraph && createUserDisabler({ graph: lookupGraph }).resolve;
   const views = createResponseViews({ db: d.db, permissions, enabled: (kind) => !missing[kind] });
 
   /**
@@ -105,6 +115,7 @@ export function createActionRuntime(d: ActionRuntimeDeps) {
     policy,
     permissions,
     unavailable,
+    resolveAccount,
     onChange: redraw,
     clock: d.clock,
     logger: d.logger,

@@ -14,6 +14,8 @@ import { actionTitle, targetValue, type ActionKind, type ActionTarget } from './
 import type { ActionPermissions } from './action-permissions';
 import type { ActionPolicy } from './action-policy';
 import { decideApproval } from './approval-policy';
+import { canonicalTarget } from './canonical-target';
+import type { ResolvedAccount } from './executors/user-disable';
 import { checkRate, checkTarget } from './guardrails';
 
 /** Someone in Teams: the Entra object id decides, the name is for people to read. */
@@ -30,6 +32,11 @@ export interface ActionServiceOptions {
   permissions: ActionPermissions;
   /** Why a kind cannot run in this Vigil (its executor is not configured), or undefined if it can. */
   unavailable: (kind: ActionKind) => string | undefined;
+  /**
+   * The Entra account behind a UPN or object id (Graph, with a short budget: a click waits for it),
+   * undefined when there is none; throws when Graph cannot be asked. Without it no account is disabled.
+   */
+  resolveAccount?: (user: string) => Promise<ResolvedAccount | undefined>;
   /** A request changed state: redraw its cards, wake the worker. Failures are logged, not thrown. */
   onChange: (action: StoredAction) => Promise<void>;
   clock: () => Date;
@@ -55,9 +62,36 @@ export function createActionService(o: ActionServiceOptions) {
   };
 
   /**
-   * Records a request after the permission and guardrail checks. Only the store is touched here —
-   * no upstream call — so a click answers at once; where and how a host is isolated is found by
-   * the worker, which holds the credentials for it.
+   * The target every guardrail sees: canonical (NFKC, no invisible characters), and for an
+   * account, resolved through Graph to its object id and UPN — protected if either is listed, so
+   * a card that names the break-glass account by object id is refused as its UPN would be.
+   */
+  const settleTarget = async (raw: ActionTarget): Promise<{ target: ActionTarget } | { reason: string }> => {
+    const canonical = canonicalTarget(raw);
+    if (!canonical.ok) return { reason: `Refused: ${canonical.reason}.` };
+    const verdict = checkTarget(canonical.target, o.policy.guardrails);
+    if (!verdict.allowed) return { reason: `Refused: ${verdict.reason}.` };
+    const t = canonical.target;
+    if (t.kind !== 'disable-user') return { target: t };
+    if (!o.resolveAccount) return { reason: 'Disable user needs Microsoft Graph to find the account, and it is not set up in this Vigil.' };
+    let account: ResolvedAccount | undefined;
+    try {
+      account = await o.resolveAccount(t.user);
+    } catch (e) {
+      o.logger.warn({ err: e, user: t.user }, 'could not resolve the account to disable');
+      return { reason: `Microsoft Graph could not be asked who ${t.user} is right now; try again shortly.` };
+    }
+    if (!account) return { reason: `Refused: Entra ID has no account ${t.user}.` };
+    const resolved: ActionTarget = { kind: 'disable-user', user: account.id, upn: account.userPrincipalName.toLowerCase() };
+    const again = checkTarget(resolved, o.policy.guardrails);
+    return again.allowed ? { target: resolved } : { reason: `Refused: ${again.reason}.` };
+  };
+
+  /**
+   * Records a request after the permission and guardrail checks. Besides the store, only an
+   * account's look-up in Graph is waited for (short, like the membership check); where and how a
+   * host is isolated is found by the worker, which holds the credentials for it and checks its
+   * Azure tags on whichever path it takes.
    */
   const request = async (r: { incidentKey?: string; target: ActionTarget; by: Actor; card?: ActionCardRef; undoOf?: StoredAction }): Promise<ActionOutcome> => {
     const kind = r.target.kind;
@@ -67,11 +101,12 @@ export function createActionService(o: ActionServiceOptions) {
     const may = await o.permissions.mayRequest(kind, r.by.id);
     if (!may.allowed) return refuse(`You cannot request ${title}: ${may.reason}.`);
     // Undoing restores what was there; the guardrails protect against acting, not against undoing.
+    let target = r.undoOf?.target ?? r.target;
     if (!r.undoOf) {
-      const verdict = checkTarget(r.target, o.policy.guardrails);
-      if (!verdict.allowed) return refuse(`Refused: ${verdict.reason}.`);
+      const settled = await settleTarget(r.target);
+      if ('reason' in settled) return refuse(settled.reason);
+      target = settled.target;
     }
-    const target = r.undoOf ? r.undoOf.target : r.target;
     const policy = o.policy.kinds[kind];
     const now = o.clock();
     const outcome = await requestAction(
@@ -155,6 +190,8 @@ export function createActionService(o: ActionServiceOptions) {
   };
 
   return {
+    /** Whether `user` may request or approve some kind of action: one of the people Vigil serves. */
+    mayTakePart: (user: string | undefined) => o.permissions.mayTakePart(user),
     request,
     approve,
     reject,

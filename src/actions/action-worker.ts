@@ -5,10 +5,11 @@ import { claimRunnableActions, expireRequests, extendLease, failAbandonedActions
 import { teamsUserNames } from '../store/page-repository';
 import { isAppError } from '../errors';
 import { actionTitle, targetValue, type ActionKind, type ActionTarget } from './action-kinds';
+import { canonicalTarget } from './canonical-target';
 import { checkTarget, type Guardrails } from './guardrails';
 import type { NsgBlocker } from './executors/nsg-block';
 import type { UserDisabler } from './executors/user-disable';
-import type { PreviousNsgs, VmIsolator } from './executors/vm-isolate';
+import type { PreviousNsgs, VmFinder, VmIsolator } from './executors/vm-isolate';
 import type { MachineIsolator } from './executors/mde-isolate';
 import type { HashBlocker } from './executors/mde-indicator';
 
@@ -23,6 +24,8 @@ export interface Executors {
   nsg?: NsgBlocker;
   users?: UserDisabler;
   vms?: VmIsolator;
+  /** Reads a VM's tags in Azure before either isolation path; `vms` does when this is not set. */
+  vmFinder?: VmFinder;
   machines?: MachineIsolator;
   hashes?: HashBlocker;
   indicators?: IndicatorStore;
@@ -92,15 +95,40 @@ export function createActionWorker(o: ActionWorkerOptions) {
     return executor;
   };
 
-  /** Defender where it knows the host (it isolates the machine itself); else the Azure VM's NIC. */
+  /** Refuses, before any change, a target a guardrail protects under any name it goes by. */
+  const guard = (target: ActionTarget) => {
+    const verdict = checkTarget(target, o.guardrails);
+    if (!verdict.allowed) throw new Refused(verdict.reason);
+  };
+
+  /**
+   * Defender where it knows the host (it isolates the machine itself); else the Azure VM's NIC.
+   * Either way the host is first resolved to its Azure VM, when it is one (the ARM id Defender
+   * records for it, Sentinel's hint, else its name), and refused if that VM is tagged
+   * `vigil-protected` or any of its names is a protected VM: the tag stops Defender too.
+   */
   const isolate = async (t: Extract<ActionTarget, { kind: 'isolate-vm' }>, comment: string, signal: AbortSignal): Promise<Record<string, unknown>> => {
     if (!x.machines && !x.vms) throw new Refused('Isolate VM is not configured in this Vigil');
     const machine = await x.machines?.findMachine(t.host, signal);
-    if (machine) return { method: 'defender', machineId: machine.id, ...(await x.machines!.isolate(machine.id, comment, signal)) };
-    const vm = await x.vms?.find(t.host, t.azureId, signal);
-    if (!vm) throw new Refused(`${t.host} is neither onboarded to Defender for Endpoint nor an Azure VM Vigil can see`);
-    if (vm.protectedByTag) throw new Refused(`${t.host} is tagged vigil-protected and is never isolated by Vigil`);
-    return { method: 'nsg', vmId: vm.vmId, ...(await x.vms!.isolate(vm.vmId, signal)) };
+    const finder = x.vmFinder ?? x.vms;
+    const vm = await finder?.find(machine?.computerDnsName ?? t.host, machine?.azureResourceId ?? t.azureId, signal);
+    for (const host of [machine?.computerDnsName, vm?.name]) if (host) guard({ kind: 'isolate-vm', host });
+    if (vm?.protectedByTag) throw new Refused(`${t.host} is the Azure VM ${vm.name}, tagged vigil-protected, and is never isolated by Vigil`);
+    if (machine) return { method: 'defender', machineId: machine.id, ...(vm ? { vmId: vm.vmId } : {}), ...(await x.machines!.isolate(machine.id, comment, signal)) };
+    if (!vm || !x.vms) throw new Refused(`${t.host} is neither onboarded to Defender for Endpoint nor an Azure VM Vigil can see`);
+    return { method: 'nsg', vmId: vm.vmId, ...(await x.vms.isolate(vm.vmId, signal)) };
+  };
+
+  /**
+   * The account as Graph has it now, checked again against the protected list by object id and
+   * UPN: the list or the account may have changed since the request.
+   */
+  const resolveAccount = async (t: Extract<ActionTarget, { kind: 'disable-user' }>, signal: AbortSignal): Promise<Extract<ActionTarget, { kind: 'disable-user' }>> => {
+    const account = await need(x.users, 'Disable user').resolve(t.user, signal);
+    if (!account) throw new Refused(`Entra ID has no account ${t.upn ?? t.user}`);
+    const resolved = { kind: 'disable-user' as const, user: account.id, upn: account.userPrincipalName.toLowerCase() };
+    guard(resolved);
+    return resolved;
   };
 
   /** The Undo goes the way the isolation went, as its result recorded. */
@@ -134,8 +162,7 @@ export function createActionWorker(o: ActionWorkerOptions) {
     return { removed: removed.length > 0, names: removed };
   };
 
-  const run = async (a: StoredAction, signal: AbortSignal): Promise<Record<string, unknown>> => {
-    const t = a.target;
+  const run = async (a: StoredAction, t: ActionTarget, signal: AbortSignal): Promise<Record<string, unknown>> => {
     const undo = a.undoOf ? await getAction(o.db, a.undoOf) : undefined;
     if (a.undoOf && !undo) throw new Refused('the action to undo no longer exists');
     const before = (undo?.result ?? {}) as Record<string, unknown>;
@@ -161,12 +188,16 @@ export function createActionWorker(o: ActionWorkerOptions) {
 
   const execute = async (a: StoredAction, signal: AbortSignal): Promise<Outcome> => {
     try {
+      let target = a.target;
       if (!a.undoOf) {
-        // Checked again here: the guardrails may have changed since the request.
-        const verdict = checkTarget(a.target, o.guardrails);
-        if (!verdict.allowed) throw new Refused(verdict.reason);
+        // Checked again here, on the canonical and resolved target: the guardrails may have changed since the request.
+        const canonical = canonicalTarget(a.target);
+        if (!canonical.ok) throw new Refused(canonical.reason);
+        target = canonical.target;
+        guard(target);
+        if (target.kind === 'disable-user') target = await resolveAccount(target, signal);
       }
-      return { ok: true, detail: await run(a, signal) };
+      return { ok: true, detail: await run(a, target, signal) };
     } catch (e) {
       const message = e instanceof Error ? e.message : String(e);
       // Whatever the executor threw on its way out, a stopped run is neither retried nor finished.

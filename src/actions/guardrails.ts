@@ -1,5 +1,6 @@
 import ipaddr from 'ipaddr.js';
 import type { ActionTarget } from './action-kinds';
+import { canonicalName, canonicalTarget } from './canonical-target';
 
 export interface Guardrails {
   /** Our own address space (offices, VNets, egress IPs): never blocked. CIDR strings. */
@@ -33,9 +34,15 @@ const inRanges = (ip: ipaddr.IPv4 | ipaddr.IPv6, ranges: string[]) =>
 
 /**
  * Whether a target may be acted on at all, whoever approves: a refusal says why, in words an
- * analyst understands. Checked when the action is requested and again before it runs.
+ * analyst understands. Checked when the action is requested and again before it runs, always on
+ * the canonical target (NFKC, no invisible characters: see `canonicalTarget`), and compared with
+ * the policy's lists in the same form. An account is protected when its object id or its UPN is
+ * listed; a host when its name, or its first label, is.
  */
-export function checkTarget(target: ActionTarget, g: Guardrails): Verdict {
+export function checkTarget(raw: ActionTarget, g: Guardrails): Verdict {
+  const canonical = canonicalTarget(raw);
+  if (!canonical.ok) return refuse(canonical.reason);
+  const target = canonical.target;
   switch (target.kind) {
     case 'block-ip': {
       if (target.ip.includes('/')) return refuse('Vigil blocks single addresses, not ranges (0.0.0.0/0 would cut everyone off)');
@@ -47,13 +54,13 @@ export function checkTarget(target: ActionTarget, g: Guardrails): Verdict {
       return ALLOWED;
     }
     case 'disable-user': {
-      const user = target.user.toLowerCase();
-      if (g.protectedAccounts.some((a) => a.toLowerCase() === user)) return refuse(`${target.user} is a protected account (break-glass or listed admin) and is never disabled by Vigil`);
+      const names = [target.user, target.upn].filter((n): n is string => n !== undefined);
+      if (g.protectedAccounts.some((a) => names.includes(canonicalName(a)))) return refuse(`${target.upn ?? target.user} is a protected account (break-glass or listed admin) and is never disabled by Vigil`);
       return ALLOWED;
     }
     case 'isolate-vm': {
-      const host = target.host.toLowerCase().split('.')[0]!;
-      if (g.protectedVms.some((v) => v.toLowerCase() === host)) return refuse(`${target.host} is a protected VM and is never isolated by Vigil`);
+      const names = [target.host, target.host.split('.')[0]!];
+      if (g.protectedVms.some((v) => names.includes(canonicalName(v)))) return refuse(`${target.host} is a protected VM and is never isolated by Vigil`);
       return ALLOWED;
     }
     case 'block-hash':

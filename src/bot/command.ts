@@ -1,4 +1,5 @@
 import type { CardAttachment } from '../cards/render-card';
+import type { Gate } from '../auth/access';
 import type { MembershipCheck } from '../auth/membership';
 import type { KqlRunner } from '../enrichment/kql-runner';
 import type { EnrichmentProvider } from '../enrichment/orchestrator';
@@ -59,6 +60,15 @@ export type Reply =
 export interface Command {
   usage: string;
   description: string;
+  /** Who may use it: the bot checks before `handle` runs, and refuses everyone else in words. */
+  gate: Gate;
+  /** The longest message it reads, in characters (MAX_MESSAGE when unset). */
+  maxLength?: number;
+  /**
+   * Takes its arguments as typed (NFKC, hidden characters kept) rather than with zero-width
+   * characters removed: it names a target, and must refuse a hidden character in it.
+   */
+  asTyped?: boolean;
   /** `args` is the rest of the message after the command word, trimmed. */
   handle(args: string, caller: Caller, deps: CommandDeps): Promise<Reply>;
 }

@@ -4,9 +4,11 @@ import type { Db } from '../store/db';
 import { saveConversation, unsubscribeConversation, unsubscribeTeam, type ConversationKind } from '../store/conversation-repository';
 import { saveTeamsUser } from '../store/page-repository';
 import { ADAPTIVE_CARD } from '../cards/render-card';
-import type { CommandDeps, Reply } from './command';
+import { createAccessControl, createOnCallPeople, type AccessControl } from '../auth/access';
+import { lengthOf, MAX_MESSAGE, normaliseChatInput, tooLong } from './chat-input';
+import type { Caller, CommandDeps, Reply } from './command';
 import { parseCommand } from './commands';
-import { verbHandler } from './verbs';
+import { verbGates, verbHandler, type Verb } from './verbs';
 
 export interface BotDeps extends CommandDeps {
   db: Db;
@@ -14,10 +16,24 @@ export interface BotDeps extends CommandDeps {
   tenantId?: string;
 }
 
-const MAX_COMMAND_LENGTH = 2000;
+const invokeErrorResponse = (code: number, message: string): AdaptiveCardInvokeResponse => ({ statusCode: code, type: 'application/vnd.microsoft.error', value: { code: String(code), message } as never });
+
+/** Longer than any command may be (kql's limit is the largest): not normalised, not parsed. */
+const MAX_READ = 30_000;
+
+const FOREIGN_TENANT = 'Vigil works only for people in its own organisation (Microsoft Entra tenant).';
 
 const tenantOf = (a: Partial<Activity>): string | undefined =>
   (a.channelData as { tenant?: { id?: string } } | undefined)?.tenant?.id ?? a.conversation?.tenantId;
+
+/**
+ * Whether the activity comes from the configured tenant: both places Teams names the tenant
+ * (channelData and the conversation) must agree with it, compared as GUIDs (any case).
+ */
+const fromTenant = (a: Partial<Activity>, tenantId: string): boolean => {
+  const named = [(a.channelData as { tenant?: { id?: string } } | undefined)?.tenant?.id, a.conversation?.tenantId].filter((t): t is string => typeof t === 'string');
+  return named.length > 0 && named.every((t) => t.toLowerCase() === tenantId.toLowerCase());
+};
 
 const teamOf = (a: Partial<Activity>) => (a.channelData as { team?: { id?: string; name?: string } } | undefined)?.team;
 
@@ -35,8 +51,15 @@ const channelConversationId = (id: string) => id.split(';messageid=')[0]!;
  * Installation in a team subscribes its channel to incident cards; removal unsubscribes it.
  */
 export class VigilBot extends TeamsActivityHandler {
+  private readonly access: AccessControl;
+
   constructor(private readonly deps: BotDeps) {
     super();
+    this.access = createAccessControl({
+      responders: deps.responders,
+      participants: deps.actions && { check: (user) => deps.actions!.service.mayTakePart(user) },
+      onCallPeople: deps.paging && createOnCallPeople(deps.paging.schedule, deps.paging.resolvePerson),
+    });
     this.onMessage(async (context, next) => {
       await this.handleMessage(context);
       await next();
@@ -61,8 +84,12 @@ export class VigilBot extends TeamsActivityHandler {
 
   override async run(context: TurnContext): Promise<void> {
     const tenant = tenantOf(context.activity);
-    if (this.deps.tenantId && tenant !== this.deps.tenantId) {
-      this.deps.logger.warn({ tenant, type: context.activity.type }, 'refused an activity from another tenant');
+    if (this.deps.tenantId && !fromTenant(context.activity, this.deps.tenantId)) {
+      const a = context.activity;
+      this.deps.logger.warn({ tenant, type: a.type, user: a.from?.aadObjectId }, 'refused an activity from another tenant');
+      // A person is told why; a conversation or installation event is dropped: nothing is remembered.
+      if (a.type === 'message') await context.sendActivity({ type: 'message', text: FOREIGN_TENANT });
+      if (a.type === 'invoke') await context.sendActivity({ type: 'invokeResponse', value: { status: 200, body: invokeErrorResponse(403, FOREIGN_TENANT) } });
       return;
     }
     const from = context.activity.from;
@@ -79,31 +106,50 @@ export class VigilBot extends TeamsActivityHandler {
    * the card as the clicker should now see it; slow work happens after.
    */
   protected override async onAdaptiveCardInvoke(context: TurnContext, value: AdaptiveCardInvokeValue): Promise<AdaptiveCardInvokeResponse> {
-    const error = (code: number, message: string): AdaptiveCardInvokeResponse => ({ statusCode: code, type: 'application/vnd.microsoft.error', value: { code: String(code), message } as never });
+    const error = invokeErrorResponse;
     const verb = value.action?.verb;
     const handler = verbHandler(verb);
     if (!handler) return error(400, `Vigil does not know the action "${String(verb).slice(0, 40)}".`);
     const data = typeof value.action.data === 'object' && value.action.data !== null && !Array.isArray(value.action.data) ? (value.action.data as Record<string, unknown>) : {};
     const a = context.activity;
+    const permission = await this.access.check(verbGates[verb as Verb], a.from.aadObjectId);
+    if (!permission.allowed) {
+      this.deps.logger.warn({ verb, user: a.from.aadObjectId }, 'card action refused');
+      return error(403, permission.reason);
+    }
     this.deps.logger.info({ verb, user: a.from.aadObjectId, trigger: (value as { trigger?: string }).trigger }, 'card action');
     const result = await handler(data, { aadObjectId: a.from.aadObjectId, name: a.from.name, conversationId: a.conversation.id, serviceUrl: a.serviceUrl }, this.deps);
     if ('error' in result) return error(result.error.status, result.error.message);
     return { statusCode: 200, type: ADAPTIVE_CARD, value: result.card.content as never };
   }
 
-  private async handleMessage(context: TurnContext): Promise<void> {
-    const text = (TurnContext.removeRecipientMention(context.activity) ?? context.activity.text ?? '').replace(/&nbsp;/g, ' ').trim();
-    if (text === '') return;
-    const caller = { aadObjectId: context.activity.from.aadObjectId, name: context.activity.from.name, conversationId: context.activity.conversation.id, serviceUrl: context.activity.serviceUrl };
-    const parsed = text.length <= MAX_COMMAND_LENGTH ? parseCommand(text) : undefined;
-    let reply: Reply;
+  /** The answer to a chat message: too long, unknown, not allowed, or what the command says. */
+  private async answer(raw: string, caller: Caller): Promise<Reply | undefined> {
+    if (raw.length > MAX_READ) return { text: tooLong(lengthOf(raw), MAX_MESSAGE) };
+    const input = normaliseChatInput(raw);
+    if (input.text === '') return undefined;
+    const parsed = parseCommand(input);
     if (!parsed) {
-      const word = untrusted(text.split(/\s+/)[0] ?? '', 40);
-      reply = { text: `I don't know \`${word}\`. Type **help** to see what I can do.` };
-    } else {
-      this.deps.logger.info({ command: parsed.name, user: caller.aadObjectId }, 'chat command');
-      reply = await parsed.command.handle(parsed.args, caller, this.deps);
+      const word = untrusted(input.text.split(/\s+/)[0] ?? '', 40);
+      return { text: `I don't know \`${word}\`. Type **help** to see what I can do.` };
     }
+    const length = lengthOf(input.text);
+    const max = parsed.command.maxLength ?? MAX_MESSAGE;
+    if (length > max) return { text: tooLong(length, max) };
+    const permission = await this.access.check(parsed.command.gate, caller.aadObjectId);
+    if (!permission.allowed) {
+      this.deps.logger.warn({ command: parsed.name, user: caller.aadObjectId }, 'chat command refused');
+      return { text: permission.reason };
+    }
+    this.deps.logger.info({ command: parsed.name, user: caller.aadObjectId }, 'chat command');
+    return parsed.command.handle(parsed.args, caller, this.deps);
+  }
+
+  private async handleMessage(context: TurnContext): Promise<void> {
+    const raw = TurnContext.removeRecipientMention(context.activity) ?? context.activity.text ?? '';
+    const caller = { aadObjectId: context.activity.from.aadObjectId, name: context.activity.from.name, conversationId: context.activity.conversation.id, serviceUrl: context.activity.serviceUrl };
+    const reply = await this.answer(raw, caller);
+    if (!reply) return;
     const sent = await context.sendActivity('card' in reply ? { type: 'message', text: reply.text, attachments: [reply.card] } : { type: 'message', text: reply.text, textFormat: 'markdown' });
     if ('onSent' in reply && reply.onSent && sent?.id) await reply.onSent({ activityId: sent.id, conversationId: context.activity.conversation.id, serviceUrl: context.activity.serviceUrl });
   }

@@ -10,6 +10,7 @@ const replyTo = async (connector: BotConnectorStandIn) => {
   const [reply] = await connector.waitFor('POST', '/v3/conversations/:id/activities/:replyTo');
   return reply!.body as { text?: string; attachments?: Array<{ contentType: string; content: any }> };
 };
+const MEGAN = '7faf8ab2-3d56-4244-b585-20c8a42ed2b8';
 const textOf = (reply: { text?: string; attachments?: Array<{ content: unknown }> }) => `${reply.text ?? ''} ${JSON.stringify(reply.attachments ?? [])}`;
 
 describe('chat with Vigil', () => {
@@ -34,9 +35,12 @@ describe('chat with Vigil', () => {
     t = await startTestApp(
       {
         ARM_ENDPOINT: sentinel.url,
-        SENTINEL_SUBSCRIPTION_ID: 'd0cfe6b2-9ac0-4464-9919-dccaee2e48c0',
-        SENTINEL_RESOURCE_GROUP: 'myRg',
-        SENTINEL_WORKSPACE_NAME: 'myWorkspace',
+        // The demo incidents' workspace: Vigil accepts incidents from its own workspace only.
+        SENTINEL_SUBSCRIPTION_ID: '00000000-0000-0000-0000-000000000000',
+        SENTINEL_RESOURCE_GROUP: 'soc-rg',
+        SENTINEL_WORKSPACE_NAME: 'soc-workspace',
+        // Megan Bowen (who sends Microsoft's example message) is a responder by name.
+        VIGIL_RESPONDER_USER_IDS: MEGAN,
       },
       { db },
     );
@@ -120,15 +124,30 @@ describe('chat with Vigil', () => {
     expect(JSON.stringify(reply!.body)).toContain('incident \\\\<number\\\\>');
   });
 
-  it('refuses activities from another tenant when a tenant is configured', async () => {
+  it('refuses activities from another tenant when a tenant is configured, saying why', async () => {
     await t.close();
     t = await startTestApp({ MicrosoftAppTenantId: '11111111-2222-3333-4444-555555555555' }, { db });
     await t.sendActivity(personalMessage(connector.url, 'help'));
-    // Nothing comes back; prove the pipe works by sending from the right tenant afterwards.
+    expect((await replyTo(connector)).text).toBe('Vigil works only for people in its own organisation (Microsoft Entra tenant).');
+    // The same message from the configured tenant (any case) gets its answer.
     await t.close();
-    t = await startTestApp({ MicrosoftAppTenantId: TENANT_ID }, { db });
+    connector.reset();
+    t = await startTestApp({ MicrosoftAppTenantId: TENANT_ID.toUpperCase() }, { db });
     await t.sendActivity(personalMessage(connector.url, 'help'));
-    await replyTo(connector);
-    expect(connector.requests('POST', '/v3/conversations/:id/activities/:replyTo')).toHaveLength(1);
+    expect((await replyTo(connector)).attachments?.[0]?.contentType).toBe('application/vnd.microsoft.card.adaptive');
+  });
+
+  it('reads commands in NFKC with zero-width characters removed, and says when a message is too long', async () => {
+    for (const name of ['unfamiliar-signin', 'powershell-web-01']) await t.postIncident(demoIncident(name));
+    // Fullwidth letters and a zero-width space inside the command word.
+    await t.sendActivity(personalMessage(connector.url, 'ｉｎｃｉ\u200Bdent １０４２'));
+    expect(textOf(await replyTo(connector))).toContain('Incident #1042');
+    connector.reset();
+    await t.sendActivity(personalMessage(connector.url, `incident ${'4'.repeat(4100)}`));
+    expect((await replyTo(connector)).text).toBe('That message is too long: 4109 characters, at most 4000.');
+    connector.reset();
+    // kql takes longer queries (up to 10,000 characters) and says so past that.
+    await t.sendActivity(personalMessage(connector.url, `kql ${'x'.repeat(12_000)}`));
+    expect((await replyTo(connector)).text).toBe('That message is too long: 12004 characters, at most 10000.');
   });
 });

@@ -34,7 +34,8 @@ describe('a storm in one channel: High incidents get their own cards, the rest f
   beforeEach(async () => {
     connector.reset();
     await resetDb(db);
-    t = await startTestApp({}, { db });
+    // Alex Wilber clicks the digest's buttons: a responder by name.
+    t = await startTestApp({ VIGIL_RESPONDER_USER_IDS: ALEX.id }, { db });
     expect((await t.sendActivity(botInstalledInTeam(connector.url))).status).toBeLessThan(300);
   });
   afterEach(async () => {

@@ -106,7 +106,7 @@ describe('Isolate VM behind the isolation NSG', () => {
   it('finds a VM by name on a later page of the VM list', async () => {
     const paged = await startArm({ vmPageSize: 1 });
     try {
-      expect(await isolator(paged).find('app-01.contoso.example')).toEqual({ vmId: vmId('app-01'), protectedByTag: false });
+      expect(await isolator(paged).find('app-01.contoso.example')).toEqual({ vmId: vmId('app-01'), name: 'app-01', protectedByTag: false });
       expect(paged.requests('GET', '/subscriptions/:s/providers/Microsoft.Compute/virtualMachines').map((r) => r.query.$skiptoken)).toEqual([undefined, '1', '2']);
       expect(await isolator(paged).find('nowhere-01')).toBeUndefined();
     } finally {

@@ -17,7 +17,20 @@ interface Machine {
   id: string;
   computerDnsName: string;
   lastSeen?: string;
+  /** Where Defender knows the device runs: for an Azure VM, its ARM id. */
+  vmMetadata?: { cloudProvider?: string; resourceId?: string } | null;
+  azureResourceId?: string;
 }
+
+/** A Defender machine, and the ARM id of the Azure VM behind it when Defender knows one. */
+export interface FoundMachine {
+  id: string;
+  computerDnsName: string;
+  azureResourceId?: string;
+}
+
+const ARM_VM = /^\/subscriptions\/[^/?#\s]+\/resourceGroups\/[^/?#\s]+\/providers\/Microsoft\.Compute\/virtualMachines\/[^/?#\s]+$/i;
+const azureResourceIdOf = (m: Machine): string | undefined => [m.vmMetadata?.resourceId, m.azureResourceId].find((id): id is string => typeof id === 'string' && ARM_VM.test(id));
 interface MachineAction {
   id: string;
   type?: string;
@@ -35,7 +48,7 @@ export interface MachineIsolator {
    * Defender knows no such machine; throws BAD_REQUEST for a string that is not a host name.
    * Each method stops with `RunAborted` once `signal` fires.
    */
-  findMachine(host: string, signal?: AbortSignal): Promise<{ id: string; computerDnsName: string } | undefined>;
+  findMachine(host: string, signal?: AbortSignal): Promise<FoundMachine | undefined>;
   /** Full network isolation, followed until Defender reports it done. */
   isolate(machineId: string, comment: string, signal?: AbortSignal): Promise<{ machineActionId: string }>;
   /** The Undo: releases the machine from isolation, followed until done. */
@@ -131,7 +144,9 @@ export function createMachineIsolator(o: { defender: DefenderClient; pollMs?: nu
       const short = name.split('.')[0]!;
       let [m] = await machinesNamed(name, stop);
       if (!m && short !== name) [m] = await machinesNamed(short, stop);
-      return m && { id: m.id, computerDnsName: m.computerDnsName };
+      if (!m) return undefined;
+      const azureResourceId = azureResourceIdOf(m);
+      return { id: m.id, computerDnsName: m.computerDnsName, ...(azureResourceId ? { azureResourceId } : {}) };
     },
     isolate: (machineId, comment, stop) => act('Isolate', machineId, { Comment: comment, IsolationType: 'Full' }, stop),
     release: (machineId, comment, stop) => act('Unisolate', machineId, { Comment: comment }, stop),

@@ -1,8 +1,23 @@
+import { UpstreamError } from '../../enrichment/upstream';
 import type { GraphClient } from '../../graph/graph-client';
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const USER_ID = /^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[^\s/?#@]{1,113}@[^\s/?#@]{1,255})$/i;
 
+/** An Entra account as Graph names it: its object id (lower case) and its UPN. */
+export interface ResolvedAccount {
+  id: string;
+  userPrincipalName: string;
+  displayName?: string;
+}
+
 export interface UserDisabler {
+  /**
+   * The account behind a UPN or an object id, as Graph has it (`GET /users/{id}?$select=…`), or
+   * undefined when Graph knows no such user. Throws `UpstreamError` when Graph cannot be asked.
+   */
+  resolve(user: string, signal?: AbortSignal): Promise<ResolvedAccount | undefined>;
   /** `accountEnabled: false`, then every refresh token revoked (sign-ins end within minutes). */
   disable(user: string, signal?: AbortSignal): Promise<{ revoked: boolean }>;
   /** The Undo: `accountEnabled: true` (revoked sessions stay revoked: the user signs in again). */
@@ -21,6 +36,12 @@ export function createUserDisabler(o: { graph: GraphClient }): UserDisabler {
     return `/users/${encodeURIComponent(user)}`;
   };
   return {
+    async resolve(user) {
+      const u = await o.graph.get<{ id?: unknown; userPrincipalName?: unknown; displayName?: unknown }>(`${path(user)}?$select=id,userPrincipalName,displayName`);
+      if (!u) return undefined;
+      if (typeof u.id !== 'string' || !GUID.test(u.id) || typeof u.userPrincipalName !== 'string') throw new UpstreamError('Microsoft Graph', 502, 'Microsoft Graph answered without the account\'s id and UPN');
+      return { id: u.id.toLowerCase(), userPrincipalName: u.userPrincipalName, ...(typeof u.displayName === 'string' ? { displayName: u.displayName } : {}) };
+    },
     async disable(user, signal) {
       await o.graph.patch(path(user), { accountEnabled: false }, signal);
       const r = await o.graph.postAction<{ value?: boolean }>(`${path(user)}/revokeSignInSessions`, {}, signal);

@@ -28,9 +28,23 @@ interface VmPage {
 /** The NSG each NIC had before isolation (null: none), by NIC id: what the Undo puts back. */
 export type PreviousNsgs = Record<string, string | null>;
 
-export interface VmIsolator {
-  /** The Azure VM for a host (its ARM id when Sentinel gave one, else by name), and whether it is protected. */
-  find(host: string, azureId?: string, signal?: AbortSignal): Promise<{ vmId: string; protectedByTag: boolean } | undefined>;
+/** An Azure VM as ARM has it: its id, its name, and whether it is tagged `vigil-protected=true`. */
+export interface FoundVm {
+  vmId: string;
+  name: string;
+  protectedByTag: boolean;
+}
+
+export interface VmFinder {
+  /**
+   * The Azure VM for a host: by its ARM id when one is known (Defender's `vmMetadata.resourceId`,
+   * Sentinel's `azureID`), else by name (the host's first label) in the subscription. Undefined
+   * when there is none; throws `ArmError` when ARM cannot be read (refused, throttled, down).
+   */
+  find(host: string, resourceId?: string, signal?: AbortSignal): Promise<FoundVm | undefined>;
+}
+
+export interface VmIsolator extends VmFinder {
   /**
    * Puts every NIC of the VM behind the isolation NSG of its region, or refuses the VM before it
    * touches any NIC when there is none there. `previousNsgId` holds the NSG of each NIC it moved,
@@ -63,6 +77,41 @@ const withoutTag = (tags: Record<string, string> | undefined) => {
   return rest;
 };
 
+const isProtected = (vm: Vm) => vm.tags?.['vigil-protected']?.toLowerCase() === 'true';
+
+/**
+ * Reads a VM and its tags from ARM, for both isolation paths: a host Defender isolates may be an
+ * Azure VM tagged `vigil-protected`, and that tag must stop Defender as it stops the NSG.
+ */
+export function createVmFinder(o: { arm: ArmClient; subscriptionId: string }): VmFinder {
+  /** Every VM in the subscription, page by page (ARM lists are pageable through `nextLink`). */
+  async function* allVms(signal?: AbortSignal) {
+    if (!o.subscriptionId) return;
+    let page: string | undefined = `/subscriptions/${encodeURIComponent(o.subscriptionId)}/providers/Microsoft.Compute/virtualMachines?api-version=${COMPUTE_API}`;
+    while (page) {
+      const list: ArmResponse<VmPage> = await o.arm.request<VmPage>('GET', page, { signal });
+      if (list.status >= 400) throw new ArmError(list.status, `Azure Resource Manager answered ${list.status} to the VM list`);
+      yield* list.body?.value ?? [];
+      page = list.body?.nextLink;
+    }
+  }
+  const found = (vm: Vm): FoundVm => ({ vmId: vm.id, name: vm.name, protectedByTag: isProtected(vm) });
+  return {
+    async find(host, resourceId, signal) {
+      if (resourceId && VM_ID.test(resourceId)) {
+        const vm = await o.arm.request<Vm>('GET', `${resourceId}?api-version=${COMPUTE_API}`, { signal });
+        if (vm.status !== 404 && vm.status >= 400) throw new ArmError(vm.status, `Azure Resource Manager answered ${vm.status} for the VM ${resourceId.split('/').pop()}`);
+        if (vm.status !== 404 && vm.body?.id) return found(vm.body);
+      }
+      const short = host.split('.')[0]!.toLowerCase();
+      for await (const vm of allVms(signal)) {
+        if (vm.name?.toLowerCase() === short && ARM_ID.test(vm.id)) return found(vm);
+      }
+      return undefined;
+    },
+  };
+}
+
 /**
  * Isolate VM in Azure: each of the VM's NICs is switched to a quarantine NSG (deny all but what
  * the SOC allows), written with the NIC's etag and followed to its end. The NIC is written back
@@ -75,7 +124,7 @@ const withoutTag = (tags: Record<string, string> | undefined) => {
  */
 export function createVmIsolator(o: { arm: ArmClient; isolationNsgId: string | string[]; subscriptionId: string }): VmIsolator {
   const isolationNsgIds = [o.isolationNsgId].flat();
-  const isProtected = (vm: Vm) => vm.tags?.['vigil-protected']?.toLowerCase() === 'true';
+  const finder = createVmFinder(o);
   const isIsolation = (nsgId: string | null): nsgId is string => nsgId !== null && isolationNsgIds.some((id) => id.toLowerCase() === nsgId.toLowerCase());
 
   /**
@@ -201,28 +250,8 @@ export function createVmIsolator(o: { arm: ArmClient; isolationNsgId: string | s
     throw new ArmError(e instanceof ArmError ? e.status : 0, `${message}; and the NICs already isolated could not be put back (${stuck}): release them by hand`);
   };
 
-  /** Every VM in the subscription, page by page (ARM lists are pageable through `nextLink`). */
-  async function* allVms(signal?: AbortSignal) {
-    let page: string | undefined = `/subscriptions/${encodeURIComponent(o.subscriptionId)}/providers/Microsoft.Compute/virtualMachines?api-version=${COMPUTE_API}`;
-    while (page) {
-      const list: ArmResponse<VmPage> = await o.arm.request<VmPage>('GET', page, { signal });
-      yield* list.body?.value ?? [];
-      page = list.body?.nextLink;
-    }
-  }
-
   return {
-    async find(host, azureId, signal) {
-      if (azureId && VM_ID.test(azureId)) {
-        const vm = await o.arm.request<Vm>('GET', `${azureId}?api-version=${COMPUTE_API}`, { signal });
-        if (vm.status !== 404 && vm.body) return { vmId: vm.body.id, protectedByTag: isProtected(vm.body) };
-      }
-      const short = host.split('.')[0]!.toLowerCase();
-      for await (const vm of allVms(signal)) {
-        if (vm.name?.toLowerCase() === short && ARM_ID.test(vm.id)) return { vmId: vm.id, protectedByTag: isProtected(vm) };
-      }
-      return undefined;
-    },
+    find: finder.find,
     async isolate(vmId, signal) {
       const nics = await nicsOf(vmId, signal);
       const targets = await isolationNsgsFor(nics, signal);

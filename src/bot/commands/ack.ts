@@ -5,6 +5,7 @@ import { findIncident } from './find-incident';
 /** `ack <n>`: the same as the Acknowledge button, from any chat. */
 export const ackCommand: Command = {
   usage: 'ack <number>',
+  gate: { access: 'oncall', what: 'acknowledge pages' },
   description: "Acknowledge an incident's page and stop its escalation",
   async handle(args, caller, deps) {
     if (!deps.paging) return { text: 'Paging is not configured (VIGIL_ONCALL_FILE).' };

@@ -10,6 +10,7 @@ const SHOWN = 15;
 /** `actions`: requests waiting for a decision or running, with Approve/Reject for those who may decide. */
 export const actionsCommand: Command = {
   usage: 'actions',
+  gate: { access: 'staff', what: 'see action requests' },
   description: 'Open action requests, with Approve and Reject for approvers',
   async handle(_args, caller, deps) {
     if (!deps.actions) return { text: 'Response actions are not configured in this Vigil (VIGIL_ACTION_POLICY_FILE).' };

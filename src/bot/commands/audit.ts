@@ -25,6 +25,7 @@ const detailOf = (d: Record<string, unknown>): string => {
 /** `audit <n>`: the incident's record — every request, decision, attempt outcome and write-back — oldest first. */
 export const auditCommand: Command = {
   usage: 'audit <number>',
+  gate: { access: 'staff', what: 'read the audit' },
   description: "An incident's record: who asked, who decided, what ran",
   async handle(args, _caller, deps) {
     const found = await findIncident(args, deps);

@@ -19,6 +19,7 @@ const entityKindOf: Record<Indicator['kind'], 'ip' | 'domain' | 'url' | 'filehas
 /** Every source that knows the indicator's kind, asked at once; the card shows each answer. */
 export const enrichCommand: Command = {
   usage: 'enrich <ip | domain | url | hash | upn>',
+  gate: { access: 'staff', what: 'enrich indicators' },
   description: 'Threat intelligence and context for one indicator',
   async handle(args, _caller, deps) {
     const indicator = parseIndicator(args);

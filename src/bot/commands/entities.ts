@@ -46,6 +46,7 @@ export function renderEntityPage(incident: Incident, risks: Map<string, number>,
 /** `entities <n> [page]`: every entity of a stored incident, a page at a time — what its card had no room for. */
 export const entitiesCommand: Command = {
   usage: 'entities <number> [page]',
+  gate: { access: 'staff', what: 'read incidents' },
   description: "Every entity of an incident, with its risk, a page at a time",
   async handle(args, _caller, deps) {
     const [number = '', page = '1', ...rest] = args.split(/\s+/);

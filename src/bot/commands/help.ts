@@ -5,6 +5,7 @@ import type { Command } from '../command';
 /** Built from the command table itself, so a new command cannot miss its help line. */
 export const createHelpCommand = (list: () => Array<{ usage: string; description: string }>): Command => ({
   usage: 'help',
+  gate: { access: 'anyone', what: 'ask for help' },
   description: 'What Vigil can do',
   async handle() {
     // Usages hold placeholders like `<number>`, which markdown would swallow as HTML.

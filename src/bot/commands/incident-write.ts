@@ -35,6 +35,7 @@ const writeCommand =
 
 export const assignCommand: Command = {
   usage: 'assign <number>',
+  gate: { access: 'responder', what: 'assign incidents' },
   description: 'Assign an incident to yourself in Sentinel',
   handle: writeCommand('assign incidents', async (incident, caller, _rest, deps) => {
     await deps.incidentWriter.assign(incident, { id: caller.aadObjectId, name: caller.name });
@@ -44,6 +45,7 @@ export const assignCommand: Command = {
 
 export const commentCommand: Command = {
   usage: 'comment <number> <text>',
+  gate: { access: 'responder', what: 'comment on incidents' },
   description: "Add a comment to an incident in Sentinel",
   handle: writeCommand('comment on incidents', async (incident, caller, rest, deps) => {
     if (rest === '') return { text: 'What should the comment say? For example `comment 42 blocked at the firewall`.' };
@@ -55,6 +57,7 @@ export const commentCommand: Command = {
 
 export const closeCommand: Command = {
   usage: 'close <number> <tp | bp | fp | fp-data | undetermined> [comment]',
+  gate: { access: 'responder', what: 'close incidents' },
   description: 'Close an incident in Sentinel with a classification',
   handle: writeCommand('close incidents', async (incident, caller, rest, deps) => {
     const [word = '', ...comment] = rest.split(/\s+/);

@@ -10,6 +10,7 @@ import { entitiesCommand } from './entities';
  */
 export const incidentCommand: Command = {
   usage: 'incident <number>',
+  gate: { access: 'staff', what: 'read incidents' },
   description: "Show one incident's card",
   async handle(args, _caller, deps) {
     const listing = /^#?(\d{1,9})\s+entities(?:\s+(\S+))?$/i.exec(args);

@@ -8,6 +8,7 @@ const SHOWN = 10;
 
 export const incidentsCommand: Command = {
   usage: 'incidents',
+  gate: { access: 'staff', what: 'list incidents' },
   description: 'Open incidents, most severe and newest first',
   async handle(_args, _caller, deps) {
     const [open, total] = await Promise.all([listOpenIncidents(deps.db, SHOWN), countOpenIncidents(deps.db)]);

@@ -13,7 +13,28 @@ const KQL_DETAIL = [
   { rows: 10, cell: 30 },
   { rows: 3, cell: 20 },
 ];
+/**
+ * The longest query: above the 4,000 characters of other commands, because a hunting query with
+ * a few joins and a pasted list of indicators easily passes that; still far inside Teams' ~28 KB
+ * message, and the card echoes only its first 500 characters.
+ */
 const MAX_QUERY = 10_000;
+
+/** Whitespace and `//` comments, which Kusto skips before the first token. */
+const LEADING = /^(?:\s+|\/\/[^\n]*(?:\n|$))*/;
+
+/**
+ * The control command (`.drop table …`, `.set-or-append …`) a query is, or holds after a `;`:
+ * Kusto reads a first token starting with `.` as a management command, never as a query.
+ * Undefined for a query. Pure.
+ */
+export function controlCommandIn(query: string): string | undefined {
+  for (const part of [query, ...query.split(';').slice(1)]) {
+    const rest = part.replace(LEADING, '');
+    if (rest.startsWith('.')) return rest.split(/\s/, 1)[0]!;
+  }
+  return undefined;
+}
 
 const cell = (v: unknown): string => {
   if (v === null || v === undefined) return '';
@@ -27,12 +48,19 @@ const cell = (v: unknown): string => {
  */
 export const kqlCommand: Command = {
   usage: 'kql <query>',
+  gate: { access: 'responder', what: 'run queries' },
+  maxLength: MAX_QUERY,
   description: 'Run a KQL query against the Sentinel workspace (responders only)',
   async handle(args, caller, deps) {
     if (!deps.kql) return { text: 'Log Analytics is not configured (LOGS_ENDPOINT or an Azure credential), so I cannot run queries.' };
     const query = args.replace(/&nbsp;/g, ' ').trim();
     if (query === '') return { text: 'Which query? For example `kql SigninLogs | take 5`.' };
     if (query.length > MAX_QUERY) return { text: `That query is longer than ${MAX_QUERY} characters.` };
+    const control = controlCommandIn(query);
+    if (control) {
+      deps.logger.warn({ user: caller.aadObjectId, control: control.slice(0, 40) }, 'kql control command refused');
+      return { text: `Refused: "${untrusted(control, 40)}" is a Kusto control command (it starts with a dot), which can change or delete data; \`kql\` runs read-only queries only.` };
+    }
     const permission = await deps.responders.check(caller.aadObjectId);
     if (!permission.allowed) {
       deps.logger.warn({ user: caller.aadObjectId }, 'kql refused');

@@ -5,6 +5,7 @@ import type { Command } from '../command';
 /** Who is on call now, per level, and who takes over at the next hand-off. */
 export const oncallCommand: Command = {
   usage: 'oncall',
+  gate: { access: 'oncall', what: 'see who is on call' },
   description: 'Who is on call now and next, per escalation level',
   async handle(_args, _caller, deps) {
     if (!deps.paging) return { text: 'Paging is not configured (VIGIL_ONCALL_FILE).' };

@@ -4,6 +4,7 @@ import { findIncident } from './find-incident';
 /** `page <n>`: wakes the on-call chain for an incident the policy did not page for. */
 export const pageCommand: Command = {
   usage: 'page <number>',
+  gate: { access: 'oncall', what: 'page the on-call analyst' },
   description: 'Page the on-call analyst about an incident now',
   async handle(args, caller, deps) {
     if (!deps.paging) return { text: 'Paging is not configured (VIGIL_ONCALL_FILE).' };

@@ -1,5 +1,6 @@
 import ipaddr from 'ipaddr.js';
 import type { ActionTarget } from '../../actions/action-kinds';
+import { invisibleReason } from '../../actions/canonical-target';
 import { untrusted } from '../../cards/markdown';
 import { parseIndicator } from '../../enrichment/parse-indicator';
 import { setActionCard } from '../../store/action-repository';
@@ -53,10 +54,15 @@ const parsers: Record<'block' | 'isolate' | 'disable' | 'indicator', { usage: st
 export const requestCommand = (word: keyof typeof parsers): Command => ({
   usage: parsers[word].usage,
   description: parsers[word].description,
+  gate: { access: 'staff', what: 'request actions' },
+  // The target is taken as typed: a hidden character in it is refused, never quietly removed.
+  asTyped: true,
   async handle(args, caller, deps) {
     if (!deps.actions) return { text: 'Response actions are not configured in this Vigil (VIGIL_ACTION_POLICY_FILE).' };
     if (!caller.aadObjectId) return { text: 'Teams did not say who you are, so I cannot take a request from you.' };
-    const m = /^(\S+)(?:\s+for\s+(\S+))?$/i.exec(args.replace(/&nbsp;/g, ' ').trim());
+    const hidden = invisibleReason(args);
+    if (hidden) return { text: `Refused: ${untrusted(hidden, 300)}.` };
+    const m = /^(\S+)(?:\s+for\s+(\S+))?$/i.exec(args.trim());
     if (!m) return { text: `Usage: \`${parsers[word].usage}\`.` };
     const target = parsers[word].parse(m[1]!);
     if (typeof target === 'string') return { text: target };

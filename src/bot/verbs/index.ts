@@ -2,6 +2,7 @@ import { approveVerb, cancelVerb, refreshVerb, rejectVerb, requestVerb, undoVerb
 import { assignVerb, closeVerb, commentVerb } from './incident-verbs';
 import { openFromDigestVerb, showDigestVerb } from './digest-verbs';
 import { acknowledgeVerb } from './page-verbs';
+import type { Gate } from '../../auth/access';
 import type { VerbHandler } from './verb';
 
 export type Verb =
@@ -33,5 +34,24 @@ export const verbs = {
   'incident.close': closeVerb,
   'page.ack': acknowledgeVerb,
 } satisfies Record<Verb, VerbHandler>;
+
+/**
+ * Who may click each button, checked before its handler runs (the action service then checks the
+ * kind's requesters and approvers). A verb without a gate does not compile.
+ */
+export const verbGates = {
+  'action.request': { access: 'staff', what: 'request actions' },
+  'action.approve': { access: 'staff', what: 'decide on action requests' },
+  'action.reject': { access: 'staff', what: 'decide on action requests' },
+  'action.cancel': { access: 'staff', what: 'cancel action requests' },
+  'action.undo': { access: 'staff', what: 'undo actions' },
+  'card.refresh': { access: 'staff', what: 'see incident and action cards' },
+  'digest.open': { access: 'staff', what: 'read incidents' },
+  'digest.show': { access: 'staff', what: 'read incidents' },
+  'incident.assign': { access: 'responder', what: 'assign incidents' },
+  'incident.comment': { access: 'responder', what: 'comment on incidents' },
+  'incident.close': { access: 'responder', what: 'close incidents' },
+  'page.ack': { access: 'oncall', what: 'acknowledge pages' },
+} satisfies Record<Verb, Gate>;
 
 export const verbHandler = (verb: unknown): VerbHandler | undefined => (typeof verb === 'string' && Object.hasOwn(verbs, verb) ? verbs[verb as Verb] : undefined);
