@@ -1,4 +1,7 @@
 import { messageSize, startBotConnector, type BotConnectorStandIn } from '../../sandbox/bot-connector';
+import { startSandboxes, type Sandboxes } from '../../sandbox/sandboxes';
+import { MAX_ACTIVITY_BYTES } from '../../src/cards/budget';
+import { cardProblems } from '../helpers/card-validation';
 import type { Db } from '../../src/store/db';
 import { getIncidentByNumber } from '../../src/store/incident-repository';
 import { demoIncident, withProperties } from '../helpers/fixtures';
@@ -101,4 +104,49 @@ describe('a card Teams refuses as too large', () => {
     await sleep(400);
     expect(sends()).toHaveLength(attempts.length);
   });
+});
+
+describe('the largest incident, enriched by every source', () => {
+  let connector: BotConnectorStandIn;
+  let sandboxes: Sandboxes;
+  let db: Db;
+  let t: TestApp;
+
+  beforeAll(async () => {
+    [connector, sandboxes, db] = await Promise.all([startBotConnector(), startSandboxes(), openTestDb()]);
+    t = await startTestApp(sandboxes.env, { db });
+    await t.sendActivity(botInstalledInTeam(connector.url));
+  });
+  afterAll(async () => {
+    await t.close();
+    await Promise.all([connector.close(), sandboxes.close()]);
+    await db.close();
+  });
+
+  it('reaches Teams as activities of at most 28 KB (UTF-8, whole body), every version parser-clean', async () => {
+    // 100 addresses (VirusTotal, AbuseIPDB and Log Analytics answer for each) and 50 accounts and hosts.
+    const body = withProperties(bigIncident(), {
+      title: `${'Password spray from a botnet '.repeat(40)}`.slice(0, 1_024),
+      relatedEntities: [
+        ...Array.from({ length: 100 }, (_, n) => ({ kind: 'Ip', properties: { address: `203.0.113.${n + 1}` } })),
+        ...(bigIncident().object.properties.relatedEntities as unknown[]).slice(0, 50),
+      ],
+      alerts: Array.from({ length: 60 }, (_, n) => ({ properties: { productName: `Product ${n}`, tactics: ['CredentialAccess', 'InitialAccess'] } })),
+    });
+    expect((await t.postIncident(body)).status).toBe(202);
+    await connector.waitFor('POST', '/v3/conversations/:id/activities');
+    await t.app.enricher.idle();
+    await t.app.outbox.idle();
+    const versions = connector.conversation(CHANNEL_ID)[0]!.versions;
+    const last = JSON.stringify(versions.at(-1));
+    expect(last).toContain('BLOCK IMMEDIATELY');
+    expect(last).toMatch(/…and \d+ more/);
+    for (const v of versions) {
+      expect(Buffer.byteLength(JSON.stringify(v), 'utf8')).toBeLessThanOrEqual(MAX_ACTIVITY_BYTES);
+      expect(cardProblems((v.attachments as Array<{ content: unknown }>)[0]!.content)).toEqual([]);
+    }
+    // Nothing was refused on the way.
+    expect(connector.requests().filter((r) => r.method !== 'GET')).toHaveLength(versions.length);
+    process.stdout.write(`largest enriched incident activity: ${Math.max(...versions.map((v) => Buffer.byteLength(JSON.stringify(v), 'utf8')))} bytes over ${versions.length} versions\n`);
+  }, 60_000);
 });
