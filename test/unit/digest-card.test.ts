@@ -38,6 +38,15 @@ describe('the storm digest card', () => {
     expect(cardProblems(card)).toEqual([]);
   });
 
+  it('shows the newest lines of a very long digest and says how many more, within the size', () => {
+    const card = renderDigestCard(digestOf(Array.from({ length: 300 }, (_, n) => `${n} ${'*_[`<'.repeat(200)}`))).content;
+    const text = JSON.stringify(card);
+    expect(Buffer.byteLength(text)).toBeLessThan(26_000);
+    expect(text).toContain('Storm digest #3 · 300 incidents');
+    expect(text).toMatch(/…and \d+ more in this digest: `incidents` lists every open incident/);
+    expect(cardProblems(card)).toEqual([]);
+  });
+
   it('adds the way back to an incident card opened from it, without changing the original', () => {
     const incidentCard = renderIncidentCard(parseIncident(demoIncident('unfamiliar-signin'), { portalUrl }));
     const before = JSON.stringify(incidentCard);

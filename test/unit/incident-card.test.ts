@@ -61,6 +61,24 @@ describe('the incident card', () => {
     expect(title!.endsWith('…')).toBe(true);
   });
 
+  it('cuts a long entity list with "…and N more" and says where the rest is; the incident keeps them all', () => {
+    const many = withProperties(demoIncident('brute-force-admin'), {
+      relatedEntities: Array.from({ length: 150 }, (_, n) => ({ kind: 'Ip', properties: { address: `198.51.100.${n}` } })),
+    });
+    const incident = parseIncident(many, { portalUrl });
+    const all = texts(renderIncidentCard(incident).content).join('\n');
+    expect(incident.entities).toHaveLength(150);
+    expect(all).toContain('198.51.100.0');
+    expect(all).not.toContain('198.51.100.149');
+    expect(all).toContain('…and 135 more · `entities 1041` lists them all');
+  });
+
+  it('cuts long text at a character boundary, never inside a surrogate pair', () => {
+    const title = `${'A'.repeat(198)}😀😀`;
+    const [, shown] = texts(renderIncidentCard(parseIncident(withProperties(demoIncident('brute-force-admin'), { title }), { portalUrl })).content);
+    expect(shown).toBe(`${'A'.repeat(198)}…`);
+  });
+
   it.each([
     ['**bold**', '\\*\\*bold\\*\\*'],
     ['1. one', '1\\. one'],
