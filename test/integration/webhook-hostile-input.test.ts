@@ -117,6 +117,14 @@ describe.each(storeDrivers())('hostile webhook input on $name', (driver) => {
     await refusedNaming(await t.postIncident(withProperties(demoIncident('brute-force-admin'), changes)), 400, field);
   });
 
+  it('refuses a body nested past any real payload (400) and one over the size limit (413), naming the body', async () => {
+    const deep = `${'['.repeat(100_000)}${']'.repeat(100_000)}`;
+    const nested = JSON.stringify(withProperties(demoIncident('brute-force-admin'), { relatedEntities: 'DEEP' })).replace('"DEEP"', deep);
+    await refusedNaming(await t.postIncident(undefined, { raw: nested }), 400, /^body: nested deeper than 64 levels/);
+    const huge = withProperties(demoIncident('brute-force-admin'), { description: 'x'.repeat(1024 * 1024) });
+    await refusedNaming(await t.postIncident(huge), 413, /^body: larger than 1048576 bytes/);
+  });
+
   it('refuses a body that is not application/json with 415, and takes JSON with parameters', async () => {
     const body = demoIncident('brute-force-admin');
     for (const contentType of ['text/plain', 'application/x-www-form-urlencoded', 'application/jsonp', '']) {
