@@ -7,6 +7,8 @@ export interface SandboxMachine {
   healthStatus: 'Active' | 'Inactive' | 'ImpairedCommunication' | 'NoSensorData';
   riskScore: 'None' | 'Low' | 'Medium' | 'High';
   exposureLevel: 'None' | 'Low' | 'Medium' | 'High';
+  /** Where the device runs, as Defender records it: for an Azure VM, its ARM id. */
+  vmMetadata?: { vmId: string; cloudProvider: 'Azure'; resourceId: string; subscriptionId: string } | null;
   isolated?: boolean;
 }
 

@@ -112,7 +112,14 @@ export function createActionWorker(o: ActionWorkerOptions) {
     const machine = await x.machines?.findMachine(t.host, signal);
     const finder = x.vmFinder ?? x.vms;
     const vm = await finder?.find(machine?.computerDnsName ?? t.host, machine?.azureResourceId ?? t.azureId, signal);
-    for (const host of [machine?.computerDnsName, vm?.name]) if (host) guard({ kind: 'isolate-vm', host });
+    const names: Array<[string | undefined, string]> = [
+      [machine?.computerDnsName, `Defender knows ${t.host} as ${machine?.computerDnsName}`],
+      [vm?.name, `${t.host} is the Azure VM ${vm?.name}`],
+    ];
+    for (const [host, alias] of names) {
+      const verdict = host ? checkTarget({ kind: 'isolate-vm', host }, o.guardrails) : { allowed: true as const };
+      if (!verdict.allowed) throw new Refused(host!.toLowerCase() === t.host ? verdict.reason : `${alias}: ${verdict.reason}`);
+    }
     if (vm?.protectedByTag) throw new Refused(`${t.host} is the Azure VM ${vm.name}, tagged vigil-protected, and is never isolated by Vigil`);
     if (machine) return { method: 'defender', machineId: machine.id, ...(vm ? { vmId: vm.vmId } : {}), ...(await x.machines!.isolate(machine.id, comment, signal)) };
     if (!vm || !x.vms) throw new Refused(`${t.host} is neither onboarded to Defender for Endpoint nor an Azure VM Vigil can see`);
