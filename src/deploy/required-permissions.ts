@@ -71,7 +71,7 @@ export const FEATURES: Feature[] = [
     roles: [
       graph('User.EnableDisableAccount.All', 'PATCH /users/{id} {accountEnabled} (and the Undo); Graph documents it together with User.Read.All'),
       graph('User.RevokeSessions.All', 'POST /users/{id}/revokeSignInSessions'),
-      graph('User.Read.All', 'needed alongside User.EnableDisableAccount.All to update accountEnabled'),
+      graph('User.Read.All', 'GET /users/{id} to resolve the account to its object id and UPN before acting; also documented alongside User.EnableDisableAccount.All'),
     ],
   },
   {
