@@ -158,40 +158,50 @@ const indexById = (rawEntities: unknown[]): Map<string, Raw> => {
  * odd entity must not lose the whole incident.
  */
 export function parseEntities(rawEntities: unknown[]): Entity[] {
-  const byId = indexById(rawEntities);
+  return parseEntityLists([rawEntities]);
+}
+
+/**
+ * `parseEntities` over several lists (the incident's, then each alert's), deduplicated across
+ * them. A `$ref` is followed only within its own list: every alert numbers its `$id`s from 1.
+ */
+export function parseEntityLists(lists: unknown[][]): Entity[] {
   const seen = new Set<string>();
-  const visited = new Set<Raw>();
   const out: Entity[] = [];
+  for (const list of lists) {
+    const byId = indexById(list);
+    const visited = new Set<Raw>();
 
-  const resolve = (v: unknown): Raw | undefined => {
-    if (!isObject(v)) return undefined;
-    if (typeof v.$ref === 'string') return byId.get(v.$ref);
-    return v;
-  };
+    const resolve = (v: unknown): Raw | undefined => {
+      if (!isObject(v)) return undefined;
+      if (typeof v.$ref === 'string') return byId.get(v.$ref);
+      return v;
+    };
 
-  const take = (candidate: unknown, depth: number, impliedKind?: string) => {
-    const raw = resolve(candidate);
-    if (!raw || visited.has(raw) || out.length >= MAX_ENTITIES || depth > MAX_NESTING) return;
-    visited.add(raw);
-    const entity = readOne(raw, impliedKind);
-    if (entity) {
-      const dedupe = `${entity.kind}:${entity.value.toLowerCase()}`;
-      if (!seen.has(dedupe)) {
-        seen.add(dedupe);
-        out.push(entity);
+    const take = (candidate: unknown, depth: number, impliedKind?: string) => {
+      const raw = resolve(candidate);
+      if (!raw || visited.has(raw) || out.length >= MAX_ENTITIES || depth > MAX_NESTING) return;
+      visited.add(raw);
+      const entity = readOne(raw, impliedKind);
+      if (entity) {
+        const dedupe = `${entity.kind}:${entity.value.toLowerCase()}`;
+        if (!seen.has(dedupe)) {
+          seen.add(dedupe);
+          out.push(entity);
+        }
       }
-    }
-    if (!isAlertShaped(raw)) return;
-    // Nested entities of the alert schema: objects (or lists of them) that are entities or references.
-    for (const [k, v] of Object.entries(raw)) {
-      if (k === '$id' || k === '$ref') continue;
-      const implied = k.toLowerCase() === 'filehashes' ? 'filehash' : undefined;
-      for (const nested of Array.isArray(v) ? v : [v]) {
-        if (isObject(nested) && (typeof nested.$ref === 'string' || kindOf(nested) !== undefined || implied)) take(nested, depth + 1, implied);
+      if (!isAlertShaped(raw)) return;
+      // Nested entities of the alert schema: objects (or lists of them) that are entities or references.
+      for (const [k, v] of Object.entries(raw)) {
+        if (k === '$id' || k === '$ref') continue;
+        const implied = k.toLowerCase() === 'filehashes' ? 'filehash' : undefined;
+        for (const nested of Array.isArray(v) ? v : [v]) {
+          if (isObject(nested) && (typeof nested.$ref === 'string' || kindOf(nested) !== undefined || implied)) take(nested, depth + 1, implied);
+        }
       }
-    }
-  };
+    };
 
-  for (const raw of rawEntities) take(raw, 0);
+    for (const raw of list) take(raw, 0);
+  }
   return out;
 }

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { AppError } from '../errors';
 import { SEVERITIES, STATUSES, type Incident, type WorkspaceRef } from './incident';
-import { parseEntities } from './parse-entities';
+import { parseEntityLists } from './parse-entities';
 
 /** `/subscriptions/…/workspaces/…/providers/Microsoft.SecurityInsights/incidents/<id>`, safe characters only. */
 const INCIDENT_ARM_ID =
@@ -171,14 +171,14 @@ const alertFacts = (alerts: unknown[]) => {
 };
 
 /**
- * The entities an alert carries: `properties.entities` (how the poller and alert-shaped payloads
- * nest them) and `properties.relatedEntities` (the REST API's expanded alert).
+ * The entity lists alerts carry, one per alert: `properties.entities` (how the poller and
+ * alert-shaped payloads nest them) and `properties.relatedEntities` (the REST API's expanded alert).
  */
-const alertEntities = (alerts: unknown[]): unknown[] =>
+const alertEntityLists = (alerts: unknown[]): unknown[][] =>
   alerts.flatMap((a) => {
     const p = isObject(a) && isObject(a.properties) ? a.properties : undefined;
     if (!p) return [];
-    return [p.entities, p.relatedEntities].flatMap((e) => (Array.isArray(e) ? e : []));
+    return [p.entities, p.relatedEntities].filter((e): e is unknown[] => Array.isArray(e));
   });
 
 const unique = (xs: string[]) => [...new Set(xs.map((x) => x.trim()).filter((x) => x !== ''))];
@@ -219,7 +219,7 @@ const toIncident = (r: IncidentResource, portalUrl: string): Incident => {
     alertCount: extra.alertsCount ?? alerts.length,
     ruleIds: unique(p.relatedAnalyticRuleIds ?? []),
     // Entities come with the incident (trigger, REST) and inside each alert (poller, alert-shaped payloads).
-    entities: parseEntities([...(p.relatedEntities ?? []), ...alertEntities(alerts)]),
+    entities: parseEntityLists([p.relatedEntities ?? [], ...alertEntityLists(alerts)]),
   };
 };
 

@@ -106,6 +106,18 @@ describe('one entity parser on every ingest path', () => {
     expect(short(parseIncident(body, { portalUrl }).entities)).toEqual(['account:admin.jane@contoso.example', 'ip:203.0.113.66', 'url:http://malware.example/x']);
   });
 
+  it("follows each alert's $ref within that alert: every alert numbers its entities from 1", () => {
+    const body = withProperties(demoIncident('brute-force-admin'), {
+      relatedEntities: [],
+      alerts: [
+        { properties: { entities: [{ $id: '2', Type: 'ip', Address: '203.0.113.1' }] } },
+        { properties: { entities: [{ $id: '2', Type: 'account', Name: 'bob', UPNSuffix: 'contoso.example' }, { $id: '3', Type: 'process', CommandLine: 'x.exe', Account: { $ref: '2' } }] } },
+      ],
+    });
+    const i = parseIncident(body, { portalUrl });
+    expect(short(i.entities)).toEqual(['ip:203.0.113.1', 'account:bob@contoso.example', 'process:x.exe']);
+  });
+
   it('the poller reads the same entities from a SecurityAlert row as the webhook from the trigger', () => {
     const workspace = { subscriptionId: '00000000-0000-0000-0000-000000000000', resourceGroup: 'soc-rg', workspaceName: 'soc-workspace' };
     const row = { IncidentName: 'abc-1', IncidentNumber: 7, Title: 'Polled', Severity: 'High', Status: 'New', CreatedTime: new Date('2026-11-29T10:00:00Z') };
