@@ -106,7 +106,7 @@ export function createOutbox(o: OutboxOptions): Outbox {
   let running = false;
   let timer: NodeJS.Timeout | undefined;
   const idleWaiters = new Set<() => void>();
-  /** The budget that got a card through after a 413, per card and conversation (this process only). */
+  /** The tightest budget a card needed after a 413, per card and conversation (this process only). */
   const sizeCaps = new Map<string, CardBudget>();
   const capKey = (job: Delivery) => `${job.conversationId}\u0000${job.kind}\u0000${Object.values(job.what).join('\u0000')}`;
   const rememberCap = (job: Delivery, budget: CardBudget) => {
@@ -171,7 +171,6 @@ export function createOutbox(o: OutboxOptions): Outbox {
         } else {
           activityId = (await o.connector.sendToConversation(conversation.serviceUrl, conversation.id, activity)).id;
         }
-        if (budget) rememberCap(job, budget);
         await job.complete(activityId, job.activityId ? updateSpacingMs : 0);
         const op = job.activityId ? 'update' : 'post';
         o.metrics.cardsDelivered.inc({ op: job.kind === 'digest' ? `digest_${op}` : op });
@@ -190,6 +189,8 @@ export function createOutbox(o: OutboxOptions): Outbox {
           return;
         }
         o.logger.warn({ ...log, budgetBytes: tighter.maxBytes, nextBytes: cardBytes(smaller.card) }, 'Teams refused the card as too large; sending a smaller one');
+        // Remembered at once: if pacing sends this job back to the queue, it comes back small too.
+        rememberCap(job, tighter);
         budget = tighter;
         rendered = smaller;
       }

@@ -77,6 +77,15 @@ describe('a card Teams refuses as too large', () => {
     expect((await getIncidentByNumber(db, 1041))!.incident.entities).toHaveLength(ENTITIES);
   });
 
+  it('the sandbox connector, like Teams, refuses a message over 100 KB counted in UTF-16', async () => {
+    const send = (chars: number) =>
+      fetch(`${connector.url}/v3/conversations/${encodeURIComponent(CHANNEL_ID)}/activities`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ type: 'message', text: 'x'.repeat(chars) }) });
+    const refused = await send(60_000);
+    expect(refused.status).toBe(413);
+    expect(await refused.json()).toMatchObject({ error: { code: 'MessageSizeTooBig' } });
+    expect((await send(40_000)).status).toBe(201);
+  });
+
   it('learns the size: the next version of that card starts small and is not refused again', async () => {
     connector.refuseLargerThan(6_000);
     await t.postIncident(bigIncident());
