@@ -330,6 +330,15 @@ describe('renderers over arbitrary strings (fast-check)', () => {
     );
   });
 
+  it('every page of the entity list too', () => {
+    fc.assert(
+      fc.property(fc.array(entity, { maxLength: 200 }), fc.integer({ min: 1, max: 6 }), (es, page) => {
+        expectFits(renderEntityPage(incident({ entities: es }), new Map(), page));
+      }),
+      { numRuns: 25 },
+    );
+  });
+
   it('truncate never splits a surrogate pair and never exceeds its length', () => {
     fc.assert(
       fc.property(fc.string({ unit: 'grapheme', maxLength: 300 }), fc.integer({ min: 1, max: 300 }), (s, max) => {
