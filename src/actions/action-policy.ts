@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { parseYamlConfig, readConfigFile } from '../yaml-config';
 import { ACTION_KINDS, ACTION_LABELS, type ActionKind } from './action-kinds';
 import type { ApprovalPolicy, KindPolicy } from './approval-policy';
+import { findInvisible } from './canonical-target';
 import type { Guardrails } from './guardrails';
 
 const asRange = (v: string) => (v.includes('/') ? v : `${v}/${ipaddr.parse(v).kind() === 'ipv4' ? 32 : 128}`);
@@ -24,6 +25,14 @@ const insideDocumentationRanges = (v: string) => {
 };
 const documentationRange = cidr.refine((v) => !(ipaddr.isValidCIDR(v) || ipaddr.isValid(v)) || insideDocumentationRanges(v), `only the documentation ranges (${DOCUMENTATION_RANGES.join(', ')}) may be treated as public`);
 
+/** A protected name: read in NFKC, and never one holding a character nobody can see (it would protect nothing). */
+const protectedName = z
+  .string()
+  .trim()
+  .min(1)
+  .refine((v) => findInvisible(v) === undefined, { error: (issue) => `holds a character nobody can see (${findInvisible(issue.input as string)?.name}); write the name without it` })
+  .transform((v) => v.normalize('NFKC'));
+
 const people = z.object({ groups: z.array(guid).default([]), users: z.array(guid).default([]) }).strict();
 
 const kindSettings = z
@@ -42,8 +51,8 @@ const policySchema = z
     guardrails: z
       .object({
         ownRanges: z.array(cidr).default([]),
-        protectedAccounts: z.array(z.string().trim().min(1)).default([]),
-        protectedVms: z.array(z.string().trim().min(1)).default([]),
+        protectedAccounts: z.array(protectedName).default([]),
+        protectedVms: z.array(protectedName).default([]),
         maxActionsPerHour: z.number().int().min(1).max(100_000).default(20),
         treatAsPublic: z.array(documentationRange).default([]),
       })

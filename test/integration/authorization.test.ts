@@ -134,9 +134,9 @@ describe('authorization on every command and every card verb', () => {
   });
 
   it('left no trace of the outsiders: nothing they asked for reached Log Analytics, Sentinel, Azure or the store', async () => {
-    const byOutsiders = await db.query(`SELECT action FROM audit WHERE actor = ANY($1)`, [[PATTI.id, ADELE.id]]);
+    const byOutsiders = await db.query<{ action: string }>(`SELECT action FROM audit WHERE actor = ANY($1)`, [[PATTI.id, ADELE.id]]);
     // Adele, on call, acknowledged and paged; Patti did nothing at all.
-    expect(byOutsiders.rows.every((r: { action: string }) => r.action.startsWith('page.'))).toBe(true);
+    expect(byOutsiders.rows.every((r) => r.action.startsWith('page.'))).toBe(true);
     expect((await db.query(`SELECT 1 FROM actions WHERE requested_by = ANY($1)`, [[PATTI.id, ADELE.id]])).rowCount).toBe(0);
     expect((await db.query(`SELECT 1 FROM audit WHERE actor = $1`, [PATTI.id])).rowCount).toBe(0);
     // Only the responder's one query ran.

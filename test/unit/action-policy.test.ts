@@ -33,4 +33,9 @@ describe('the action policy file', () => {
     expect(() => parseActionPolicy('guardrails:\n  treatAsPublic: ["10.0.0.0/8"]\n', 'p.yaml')).toThrow(/p\.yaml line 2: guardrails\.treatAsPublic\.0: only the documentation ranges/);
     expect(() => parseActionPolicy('guardrails:\n  treatAsPublic: ["203.0.0.0/8"]\n', 'p.yaml')).toThrow(/only the documentation ranges/);
   });
+
+  it('reads protected names in NFKC and refuses one holding an invisible character', () => {
+    expect(parseActionPolicy('guardrails: { protectedAccounts: ["ｂｒｅａｋｇｌａｓｓ@contoso.example"], protectedVms: ["ＤＣ-01"] }').guardrails).toMatchObject({ protectedAccounts: ['breakglass@contoso.example'], protectedVms: ['DC-01'] });
+    expect(() => parseActionPolicy('guardrails:\n  protectedAccounts: ["break\\u200bglass@contoso.example"]\n', 'p.yaml')).toThrow(/p\.yaml line 2: guardrails\.protectedAccounts\.0: holds a character nobody can see \(U\+200B ZERO WIDTH SPACE\)/);
+  });
 });

@@ -49,6 +49,19 @@ describe('guardrails', () => {
     expect(checkTarget(target, guardrails).allowed).toBe(allowed);
   });
 
+  it('compares canonical forms: a resolved account is protected by its object id or its UPN; fullwidth and hidden characters do not slip past', () => {
+    // The card named the account by object id; Graph said its UPN is the break-glass one.
+    expect(checkTarget({ kind: 'disable-user', user: '5f0c6a1e-2b7d-4e1a-9c3d-0000000000bb', upn: 'BreakGlass@contoso.example' }, guardrails)).toMatchObject({ allowed: false, reason: expect.stringContaining('breakglass@contoso.example is a protected account') });
+    // Listed by object id, asked for by UPN (and resolved).
+    expect(checkTarget({ kind: 'disable-user', user: '5f0c6a1e-2b7d-4e1a-9c3d-000000000099', upn: 'ops@contoso.example' }, guardrails).allowed).toBe(false);
+    expect(checkTarget({ kind: 'disable-user', user: 'ｂｒｅａｋｇｌａｓｓ＠ｃｏｎｔｏｓｏ．ｅｘａｍｐｌｅ' }, guardrails).allowed).toBe(false);
+    expect(checkTarget({ kind: 'disable-user', user: 'break\u200bglass@contoso.example' }, guardrails)).toMatchObject({ allowed: false, reason: expect.stringContaining('U+200B ZERO WIDTH SPACE') });
+    expect(checkTarget({ kind: 'isolate-vm', host: 'ｄｃ－０１.contoso.example' }, guardrails).allowed).toBe(false);
+    expect(checkTarget({ kind: 'block-ip', ip: '２０.５０.３.４' }, guardrails)).toMatchObject({ allowed: false, reason: '20.50.3.4 is in our own address space' });
+    // The policy's own list is read the same way.
+    expect(checkTarget({ kind: 'disable-user', user: 'admin@contoso.example' }, { ...guardrails, protectedAccounts: ['ＡＤＭＩＮ@contoso.example'] }).allowed).toBe(false);
+  });
+
   it('stops at the hourly limit', () => {
     expect(checkRate(19, guardrails)).toEqual({ allowed: true });
     expect(checkRate(20, guardrails)).toMatchObject({ allowed: false, reason: expect.stringContaining('the limit is 20') });
