@@ -300,7 +300,8 @@ describe('webhook fuzz: 10,000 mutated bodies, 1,000 of them over HTTP', () => {
   });
 
   it('finishes well inside a minute', () => {
-    expect(elapsedMs).toBeLessThan(30_000);
+    // About 12 s on a quiet 2-core machine; the bound leaves room for a busy CI runner.
+    expect(elapsedMs).toBeLessThan(40_000);
   });
 
   it('cards a sample of the accepted bodies in a subscribed channel', async () => {
