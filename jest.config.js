@@ -7,4 +7,6 @@ module.exports = {
   // adaptivecards' `main` is untranspiled ESM; its UMD bundle is the same SDK for Node.
   moduleNameMapper: { '^adaptivecards$': '<rootDir>/node_modules/adaptivecards/dist/adaptivecards.js' },
   testTimeout: 20000,
+  // The process tests run the production build (dist/); it is built once, before any test.
+  globalSetup: '<rootDir>/test/global-build.ts',
 };

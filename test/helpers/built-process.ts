@@ -1,14 +1,7 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import { promisify } from 'node:util';
 
 export const ROOT = path.resolve(__dirname, '../..');
-
-/** `npm run build`, as a deployer runs it; resolves with what it printed. */
-export async function buildProduction(): Promise<string> {
-  const { stdout, stderr } = await promisify(execFile)('npm', ['run', 'build'], { cwd: ROOT, timeout: 180_000 });
-  return `${stdout}${stderr}`;
-}
 
 export interface RunningProcess {
   child: ChildProcess;

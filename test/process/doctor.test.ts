@@ -18,7 +18,8 @@ const DEFENDER_ROLES = ['Machine.Read.All', 'Machine.Isolate', 'Ti.ReadWrite'];
 /** Runs `npm run doctor` as a deployer would: its own process, settings from the environment only. */
 const doctor = (env: Record<string, string>) =>
   new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-    execFile(path.join(ROOT, 'node_modules/.bin/tsx'), [path.join(ROOT, 'src/doctor.ts')], { cwd: os.tmpdir(), env: { PATH: process.env.PATH ?? '', ...env }, timeout: 60_000 }, (error, stdout, stderr) =>
+    // The production build (test/global-build.ts), as `npm run doctor` runs it.
+    execFile(process.execPath, [path.join(ROOT, 'dist/src/doctor.js')], { cwd: os.tmpdir(), env: { PATH: process.env.PATH ?? '', ...env }, timeout: 60_000 }, (error, stdout, stderr) =>
       resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
   });

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { startBotConnector, type BotConnectorStandIn } from '../../sandbox/bot-connector';
 import { startSandboxes, type Sandboxes } from '../../sandbox/sandboxes';
-import { buildProduction, ROOT, startNode, type RunningProcess } from '../helpers/built-process';
+import { ROOT, startNode, type RunningProcess } from '../helpers/built-process';
 import { demoIncident } from '../helpers/fixtures';
 import { botInstalledInTeam, CHANNEL_ID, personalMessage } from '../helpers/teams-activities';
 
@@ -20,11 +20,11 @@ describe('the production build: npm run build && npm start', () => {
   let workDir: string;
 
   beforeAll(async () => {
-    await buildProduction();
+    // dist/ is built once for the whole run (test/global-build.ts).
     [connector, sandboxes] = await Promise.all([startBotConnector(), startSandboxes()]);
     // Another folder as the working directory: assets must come from the package, not from cwd.
     workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-prod-'));
-  }, 240_000);
+  });
   afterAll(async () => {
     await Promise.all([connector?.close(), sandboxes?.close()]);
     fs.rmSync(workDir, { recursive: true, force: true });
