@@ -120,7 +120,10 @@ export function createActionWorker(o: ActionWorkerOptions) {
       const verdict = host ? checkTarget({ kind: 'isolate-vm', host }, o.guardrails) : { allowed: true as const };
       if (!verdict.allowed) throw new Refused(host!.toLowerCase() === t.host ? verdict.reason : `${alias}: ${verdict.reason}`);
     }
-    if (vm?.protectedByTag) throw new Refused(`${t.host} is the Azure VM ${vm.name}, tagged vigil-protected, and is never isolated by Vigil`);
+    if (vm?.protectedByTag) {
+      const sameName = vm.name.toLowerCase() === t.host.split('.')[0];
+      throw new Refused(`${t.host} is ${sameName ? '' : `the Azure VM ${vm.name}, `}tagged vigil-protected${sameName ? '' : ','} and is never isolated by Vigil`);
+    }
     if (machine) return { method: 'defender', machineId: machine.id, ...(vm ? { vmId: vm.vmId } : {}), ...(await x.machines!.isolate(machine.id, comment, signal)) };
     if (!vm || !x.vms) throw new Refused(`${t.host} is neither onboarded to Defender for Endpoint nor an Azure VM Vigil can see`);
     return { method: 'nsg', vmId: vm.vmId, ...(await x.vms.isolate(vm.vmId, signal)) };

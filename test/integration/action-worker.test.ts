@@ -119,12 +119,14 @@ describe.each(storeDrivers())('the action service on $name', (driver) => {
     expect([...sentinel.indicators.values()].map((i) => (i as { properties: { description: string } }).properties.description)).toEqual(['someone else submitted this one']);
   });
 
-  it('disables a user: PATCH accountEnabled false, then revoke the sessions', async () => {
+  it('disables a user: asks Graph who it is, then PATCH accountEnabled false and revoke the sessions, by object id', async () => {
     await approved({ kind: 'disable-user', user: 'bob.risky@contoso.example' });
     await worker().tick();
-    expect(graph.requests().map((r) => [r.method, r.body])).toEqual([
-      ['PATCH', { accountEnabled: false }],
-      ['POST', {}],
+    const bob = '/v1.0/users/5f0c6a1e-2b7d-4e1a-9c3d-000000000002';
+    expect(graph.requests().map((r) => [r.method, decodeURIComponent(r.path), r.body])).toEqual([
+      ['GET', '/v1.0/users/bob.risky@contoso.example', undefined],
+      ['PATCH', bob, { accountEnabled: false }],
+      ['POST', `${bob}/revokeSignInSessions`, {}],
     ]);
   });
 

@@ -109,7 +109,7 @@ describe('targets are canonical before any guardrail: each bypass of issue 11 is
       return rows.every((r) => r.state === 'failed') && rows;
     });
     expect(failed.map((r) => r.result.error)).toEqual([
-      'sql-01.contoso.example is the Azure VM sql-01, tagged vigil-protected, and is never isolated by Vigil',
+      'sql-01.contoso.example is tagged vigil-protected and is never isolated by Vigil',
       'dirsvc.contoso.example is the Azure VM dc-01: dc-01 is a protected VM and is never isolated by Vigil',
     ]);
     // Defender found each machine and ARM was read for its VM; nothing was isolated anywhere.

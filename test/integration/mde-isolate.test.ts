@@ -4,6 +4,8 @@ import { createMachineIsolator } from '../../src/actions/executors/mde-isolate';
 
 const WEB_01 = SANDBOX_MACHINES[0]!.id;
 const LAPTOP_7 = 'b3a0d1c2e4f5061728394a5b6c7d8e9f00112233';
+const SQL_01 = 'c4b1e2d3f4a5061728394a5b6c7d8e9f00112233';
+const SQL_01_VM = '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/prod-rg/providers/Microsoft.Compute/virtualMachines/sql-01';
 const ISOLATE = '/api/machines/:id/isolate';
 const POLL = '/api/machineactions/:id';
 
@@ -14,6 +16,7 @@ describe('Isolate device through Defender for Endpoint', () => {
       machines: [
         ...SANDBOX_MACHINES.map((m) => ({ ...m })),
         { id: LAPTOP_7, computerDnsName: 'laptop-7', healthStatus: 'Active', riskScore: 'Low', exposureLevel: 'Low' },
+        { id: SQL_01, computerDnsName: 'sql-01.contoso.example', healthStatus: 'Active', riskScore: 'Low', exposureLevel: 'Low', vmMetadata: { vmId: 'vm-sql-01', cloudProvider: 'Azure', resourceId: SQL_01_VM, subscriptionId: '00000000-0000-0000-0000-000000000000' } },
       ],
     });
   });
@@ -33,6 +36,8 @@ describe('Isolate device through Defender for Endpoint', () => {
     expect(mde.requests('GET', '/api/machines')[0]!.query.$filter).toBe("computerDnsName eq 'web-01.contoso.example'");
     expect(await isolator().findMachine('laptop-7.contoso.example')).toEqual({ id: LAPTOP_7, computerDnsName: 'laptop-7' });
     expect(await isolator().findMachine('ghost.contoso.example')).toBeUndefined();
+    // An Azure VM: Defender's vmMetadata names its ARM resource, where its tags are read.
+    expect(await isolator().findMachine('sql-01.contoso.example')).toEqual({ id: SQL_01, computerDnsName: 'sql-01.contoso.example', azureResourceId: SQL_01_VM });
     const before = mde.requests().length;
     await expect(isolator().findMachine("web-01' or 1 eq 1")).rejects.toMatchObject({ code: 'BAD_REQUEST' });
     expect(mde.requests()).toHaveLength(before);

@@ -31,6 +31,17 @@ describe('Disable user through Microsoft Graph', () => {
     expect(graph.requests('POST')).toHaveLength(1);
   });
 
+  it('resolves a UPN or an object id to the account Graph has (id in lower case, UPN), and says when there is none', async () => {
+    const bob = { id: '5f0c6a1e-2b7d-4e1a-9c3d-000000000002', userPrincipalName: 'bob.risky@contoso.example', displayName: 'Bob Risky' };
+    expect(await disabler().resolve('Bob.Risky@contoso.example')).toEqual(bob);
+    expect(await disabler().resolve(bob.id.toUpperCase())).toEqual(bob);
+    expect(graph.requests('GET', '/v1.0/users/:id').map((r) => r.query.$select)).toEqual(['id,userPrincipalName,displayName', 'id,userPrincipalName,displayName']);
+    expect(await disabler().resolve('nobody@contoso.example')).toBeUndefined();
+    graph.set({ fail: { count: 1, status: 503 } });
+    await expect(disabler().resolve(bob.id)).rejects.toMatchObject({ status: 503 });
+    await expect(disabler().resolve('../groups/x')).rejects.toThrow('is not an Entra object id or a UPN');
+  });
+
   it('fails plainly for an unknown user and refuses an id that is not one', async () => {
     await expect(disabler().disable('nobody@contoso.example')).rejects.toThrow('HTTP 404 from Microsoft Graph (no such user)');
     await expect(disabler().disable('../groups/x')).rejects.toThrow('is not an Entra object id or a UPN');

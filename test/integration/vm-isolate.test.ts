@@ -1,6 +1,6 @@
 import { nicId, nsgId, startArm, vmId } from '../../sandbox/arm';
 import { createArmClient } from '../../src/actions/executors/arm-client';
-import { createVmIsolator } from '../../src/actions/executors/vm-isolate';
+import { createVmFinder, createVmIsolator } from '../../src/actions/executors/vm-isolate';
 
 const NIC_PUT = '/subscriptions/:s/resourceGroups/:rg/providers/Microsoft.Network/networkInterfaces/:nic';
 const NSG_GET = '/subscriptions/:s/resourceGroups/:rg/providers/Microsoft.Network/networkSecurityGroups/:nsg';
@@ -17,6 +17,18 @@ describe('Isolate VM behind the isolation NSG', () => {
   /** ISOLATION_NSG_ID with one NSG per region: westeurope and eastus. */
   const everyRegion = () => isolator(arm, [nsgId('isolation-nsg'), nsgId('isolation-nsg-eastus')]);
   const vm = (name: string) => arm.vms.find((v) => v.name === name)!;
+
+  it('finds a VM by its ARM id (from Defender or Sentinel) or by name, with its vigil-protected tag, for either isolation path', async () => {
+    const finder = createVmFinder({ arm: armClient(), subscriptionId: '00000000-0000-0000-0000-000000000000' });
+    expect(await finder.find('dirsvc.contoso.example', vmId('dc-01'))).toEqual({ vmId: vmId('dc-01'), name: 'dc-01', protectedByTag: true });
+    expect(arm.requests('GET', '/subscriptions/:s/providers/Microsoft.Compute/virtualMachines')).toEqual([]);
+    expect(await finder.find('DC-01.contoso.example')).toEqual({ vmId: vmId('dc-01'), name: 'dc-01', protectedByTag: true });
+    // A stale ARM id falls back to the name.
+    expect(await finder.find('web-01', vmId('gone-01'))).toEqual({ vmId: vmId('web-01'), name: 'web-01', protectedByTag: false });
+    expect(await finder.find('laptop-7')).toBeUndefined();
+    arm.set({ fail: { count: 10, status: 403 } });
+    await expect(finder.find('web-01')).rejects.toMatchObject({ status: 403 });
+  });
 
   it('points the NIC at the isolation NSG with its etag, remembers the old one, and the undo restores it', async () => {
     const r = await isolator().isolate(vmId('web-01'));

@@ -13,7 +13,7 @@ const detailOf = (d: Record<string, unknown>): string => {
   const target = d.target as Record<string, unknown> | undefined;
   const parts = [
     typeof d.kind === 'string' ? d.kind : undefined,
-    target ? String(target.ip ?? target.host ?? target.user ?? target.hash ?? target.indicator ?? '') : undefined,
+    target ? String(target.ip ?? target.host ?? target.upn ?? target.user ?? target.hash ?? target.indicator ?? '') : undefined,
     typeof d.action === 'string' ? `ref ${d.action.slice(0, 8)}` : undefined,
     typeof d.error === 'string' ? `error: ${d.error}` : undefined,
     typeof d.reason === 'string' ? d.reason : undefined,
