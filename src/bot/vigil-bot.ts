@@ -125,7 +125,11 @@ export class VigilBot extends TeamsActivityHandler {
 
   /** The answer to a chat message: too long, unknown, not allowed, or what the command says. */
   private async answer(raw: string, caller: Caller): Promise<Reply | undefined> {
-    if (raw.length > MAX_READ) return { text: tooLong(lengthOf(raw), MAX_MESSAGE) };
+    if (raw.length > MAX_READ) {
+      // Not read whole: its first words say which command's limit to quote.
+      const head = parseCommand(normaliseChatInput(raw.slice(0, 200)));
+      return { text: tooLong(lengthOf(raw), head?.command.maxLength ?? MAX_MESSAGE) };
+    }
     const input = normaliseChatInput(raw);
     if (input.text === '') return undefined;
     const parsed = parseCommand(input);

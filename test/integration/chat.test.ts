@@ -149,5 +149,9 @@ describe('chat with Vigil', () => {
     // kql takes longer queries (up to 10,000 characters) and says so past that.
     await t.sendActivity(personalMessage(connector.url, `kql ${'x'.repeat(12_000)}`));
     expect((await replyTo(connector)).text).toBe('That message is too long: 12004 characters, at most 10000.');
+    connector.reset();
+    // Past anything Vigil reads whole (Teams allows about 28 KB): still the command's own limit.
+    await t.sendActivity(personalMessage(connector.url, `kql ${'x'.repeat(40_000)}`));
+    expect((await replyTo(connector)).text).toBe('That message is too long: 40004 characters, at most 10000.');
   });
 });
