@@ -37,7 +37,7 @@ const inRanges = (ip: ipaddr.IPv4 | ipaddr.IPv6, ranges: string[]) =>
  * analyst understands. Checked when the action is requested and again before it runs, always on
  * the canonical target (NFKC, no invisible characters: see `canonicalTarget`), and compared with
  * the policy's lists in the same form. An account is protected when its object id or its UPN is
- * listed; a host when its name, or its first label, is.
+ * listed; a host when its first label is a listed VM's.
  */
 export function checkTarget(raw: ActionTarget, g: Guardrails): Verdict {
   const canonical = canonicalTarget(raw);
@@ -59,8 +59,10 @@ export function checkTarget(raw: ActionTarget, g: Guardrails): Verdict {
       return ALLOWED;
     }
     case 'isolate-vm': {
-      const names = [target.host, target.host.split('.')[0]!];
-      if (g.protectedVms.some((v) => names.includes(canonicalName(v)))) return refuse(`${target.host} is a protected VM and is never isolated by Vigil`);
+      // By the first label on both sides: an Azure VM's name is its host's first label, and
+      // `dc-01` listed protects `dc-01.contoso.example` as `dc-01.contoso.example` listed protects `dc-01`.
+      const label = (v: string) => canonicalName(v).split('.')[0]!;
+      if (g.protectedVms.some((v) => label(v) === label(target.host))) return refuse(`${target.host} is a protected VM and is never isolated by Vigil`);
       return ALLOWED;
     }
     case 'block-hash':

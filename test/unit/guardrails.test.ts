@@ -57,6 +57,7 @@ describe('guardrails', () => {
     expect(checkTarget({ kind: 'disable-user', user: 'ｂｒｅａｋｇｌａｓｓ＠ｃｏｎｔｏｓｏ．ｅｘａｍｐｌｅ' }, guardrails).allowed).toBe(false);
     expect(checkTarget({ kind: 'disable-user', user: 'break\u200bglass@contoso.example' }, guardrails)).toMatchObject({ allowed: false, reason: expect.stringContaining('U+200B ZERO WIDTH SPACE') });
     expect(checkTarget({ kind: 'isolate-vm', host: 'ｄｃ－０１.contoso.example' }, guardrails).allowed).toBe(false);
+    expect(checkTarget({ kind: 'isolate-vm', host: 'dc-01' }, { ...guardrails, protectedVms: ['DC-01.contoso.example'] }).allowed).toBe(false);
     expect(checkTarget({ kind: 'block-ip', ip: '２０.５０.３.４' }, guardrails)).toMatchObject({ allowed: false, reason: '20.50.3.4 is in our own address space' });
     // The policy's own list is read the same way.
     expect(checkTarget({ kind: 'disable-user', user: 'admin@contoso.example' }, { ...guardrails, protectedAccounts: ['ＡＤＭＩＮ@contoso.example'] }).allowed).toBe(false);
