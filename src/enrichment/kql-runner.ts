@@ -1,5 +1,7 @@
-import type { AccessToken, TokenCredential } from '@azure/identity';
-import { LogsQueryClient, LogsQueryResultStatus } from '@azure/monitor-query-logs';
+import type { TokenCredential } from '@azure/identity';
+import { bearerFrom } from '../http/bearer';
+import { createHttpClient } from '../http/http-client';
+import { isUpstreamError } from '../http/upstream-error';
 
 export interface KqlTable {
   columns: string[];
@@ -27,56 +29,80 @@ export interface KqlRunner {
   run(query: string, o: { timespan?: string; maxRows: number; timeoutSeconds: number }): Promise<KqlTable>;
 }
 
+interface QueryError {
+  code?: string;
+  message?: string;
+  innererror?: { code?: string; message?: string; innererror?: { message?: string } };
+}
+interface QueryResults {
+  tables?: Array<{ name?: string; columns?: Array<{ name?: string; type?: string }>; rows?: unknown[][] }>;
+  /** Set beside `tables` when the query partly failed (the service answers 200). */
+  error?: QueryError;
+}
+
 /** Log Analytics' own words: the inner error says which operator or column is wrong. */
-const logAnalyticsMessage = (e: unknown): string => {
-  const err = e as { message?: string; details?: { error?: { message?: string; innererror?: { message?: string } } } };
-  const inner = err.details?.error?.innererror?.message;
-  const outer = err.details?.error?.message ?? err.message ?? 'Log Analytics failed';
+const logAnalyticsMessage = (e: QueryError | undefined): string => {
+  const inner = e?.innererror?.innererror?.message ?? e?.innererror?.message;
+  const outer = e?.message ?? 'Log Analytics failed';
   return inner ? `${outer}: ${inner}` : outer;
 };
 
-/** A credential for a pipeline that will not use it (its bearer policy is removed). */
-const unusedCredential: TokenCredential = { getToken: async (): Promise<AccessToken> => ({ token: '', expiresOnTimestamp: 0 }) };
+/** Values as their column types say: datetimes as Dates, dynamic values parsed (the service sends them as JSON text). */
+const typed = (type: string | undefined, v: unknown): unknown => {
+  if (v === null || v === undefined) return v;
+  if (type === 'datetime' && typeof v === 'string') {
+    const at = new Date(v);
+    return Number.isNaN(at.getTime()) ? v : at;
+  }
+  if (type === 'dynamic' && typeof v === 'string') {
+    try {
+      return JSON.parse(v);
+    } catch {
+      return v;
+    }
+  }
+  return v;
+};
 
 /**
- * Queries one Log Analytics workspace through `@azure/monitor-query-logs`. Without a credential
- * the bearer-token policy is taken out of the pipeline, so requests carry no Authorization
- * header at all (the sandbox needs none; the real service then answers 401, which is reported).
+ * Queries one Log Analytics workspace through its REST API (`POST /v1/workspaces/{id}/query`) on
+ * the one HTTP client: the query's own time limit goes to the service (`Prefer: wait=`) and, with
+ * two seconds' grace, to the request; throttling and 5xx are retried within that limit. Without a
+ * credential requests carry no token (the sandbox; the real service then answers 401, reported).
  */
 export function createKqlRunner(o: { baseUrl: string; workspaceId: string; credential?: TokenCredential }): KqlRunner {
-  const client = new LogsQueryClient(o.credential ?? unusedCredential, {
-    endpoint: `${o.baseUrl}/v1`,
-    credentials: { scopes: [`${new URL(o.baseUrl).origin}/.default`] },
-    retryOptions: { maxRetries: 0 },
-    // Only a loopback sandbox is plain http; the real endpoints are https.
-    allowInsecureConnection: o.baseUrl.startsWith('http://'),
-  });
-  if (!o.credential) client.pipeline.removePolicy({ name: 'bearerTokenAuthenticationPolicy' });
+  const http = createHttpClient({ upstream: 'Log Analytics', baseUrl: o.baseUrl, token: bearerFrom(o.credential, `${new URL(o.baseUrl).origin}/.default`), timeoutMs: 30_000 });
   return {
     async run(query, { timespan = 'P1D', maxRows, timeoutSeconds }) {
       const started = performance.now();
-      let result;
+      const budgetMs = timeoutSeconds * 1000 + 2000;
+      let answer;
       try {
-        result = await client.queryWorkspace(o.workspaceId, query, { duration: timespan }, {
-          serverTimeoutInSeconds: timeoutSeconds,
-          abortSignal: AbortSignal.timeout(timeoutSeconds * 1000 + 2000),
-          // monitor-query-logs 1.0 does not pass abortSignal on to the request; this timeout it does.
-          requestOptions: { timeout: timeoutSeconds * 1000 + 2000 },
+        answer = await http.request<QueryResults>({
+          method: 'POST',
+          path: `/v1/workspaces/${encodeURIComponent(o.workspaceId)}/query`,
+          body: { query, timespan },
+          headers: { prefer: `wait=${timeoutSeconds}` },
+          timeoutMs: budgetMs,
+          retry: { budgetMs },
+          // A query the service refuses carries its reason in the body: that is the analyst's answer.
+          accept: [400],
         });
       } catch (e) {
-        const err = e as { name?: string; code?: string; message?: string; statusCode?: number };
-        if (err.name === 'AbortError' || err.name === 'TimeoutError') throw new KqlError(`the query did not finish within ${timeoutSeconds} s`, 'Timeout');
-        throw new KqlError(logAnalyticsMessage(e), err.code ?? String(err.statusCode ?? 'Error'), err.statusCode);
+        if (!isUpstreamError(e)) throw e;
+        if (e.timedOut) throw new KqlError(`the query did not finish within ${timeoutSeconds} s`, 'Timeout');
+        throw new KqlError(e.message, e.code ?? String(e.status || 'Error'), e.status || undefined);
       }
-      const tables = result.status === LogsQueryResultStatus.Success ? result.tables : result.partialTables;
-      const table = tables[0];
-      const rows = (table?.rows ?? []) as unknown[][];
+      if (answer.status === 400) throw new KqlError(logAnalyticsMessage(answer.body?.error), answer.body?.error?.code ?? 'BadArgumentError', 400);
+      const table = answer.body?.tables?.[0];
+      const columns = table?.columns ?? [];
+      const rows = (table?.rows ?? []).map((row) => (Array.isArray(row) ? row.map((v, i) => typed(columns[i]?.type, v)) : []));
       return {
-        columns: (table?.columnDescriptors ?? []).map((c) => c.name ?? ''),
+        columns: columns.map((c) => c.name ?? ''),
         rows: rows.slice(0, maxRows),
         totalRows: rows.length,
         durationMs: Math.round(performance.now() - started),
-        partial: result.status === LogsQueryResultStatus.PartialFailure ? result.partialError.message : undefined,
+        partial: answer.body?.error ? logAnalyticsMessage(answer.body.error) : undefined,
       };
     },
   };

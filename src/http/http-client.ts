@@ -43,6 +43,8 @@ export interface HttpRequest {
   accept?: readonly number[];
   /** This call's own retry numbers (a non-idempotent POST may want none). */
   retry?: Partial<RetryPolicy>;
+  /** This call's own timeout per attempt (a query given a server-side limit). */
+  timeoutMs?: number;
 }
 
 export interface HttpResponse<T> {
@@ -82,6 +84,17 @@ const errorDetail = (body: unknown): { code?: string; message?: string } => {
   return { code: text(e?.code) ?? text(first?.code) ?? (typeof b?.error === 'string' ? text(b.error) : undefined), message: text(e?.message) ?? text(first?.detail) ?? text(b?.message) };
 };
 
+/**
+ * The coded error for an answer the caller could not use: an `accept`ed status it then refuses (a
+ * stale etag after the last retry, say) gets the same message as one the client refused itself.
+ */
+export function answerError(upstream: string, answer: HttpResponse<unknown>): UpstreamError {
+  const retryAfterMs = parseRetryAfter(answer.headers.get('retry-after'));
+  const { code, message } = errorDetail(answer.body);
+  const wait = retryAfterMs === undefined ? '' : ` (retry after ${Math.ceil(retryAfterMs / 1000)} s)`;
+  return new UpstreamError(upstream, answer.status, `${upstream} answered ${answer.status}${code ? ` ${code}` : ''}${message ? `: ${message}` : ''}${wait}`, { code, retryAfterMs });
+}
+
 const withQuery = (url: string, query?: HttpRequest['query']) => {
   if (!query) return url;
   const u = new URL(url);
@@ -113,7 +126,8 @@ export function createHttpClient(o: HttpClientOptions): HttpClient {
     if (r.body !== undefined) headers['content-type'] = 'application/json';
     if (r.raw) headers['content-type'] = r.raw.contentType;
     if (token) headers.authorization = `Bearer ${token}`;
-    const timeout = AbortSignal.timeout(o.timeoutMs);
+    const timeoutMs = r.timeoutMs ?? o.timeoutMs;
+    const timeout = AbortSignal.timeout(timeoutMs);
     let res: Response;
     let text: string;
     try {
@@ -127,14 +141,11 @@ export function createHttpClient(o: HttpClientOptions): HttpClient {
     } catch (e) {
       if (r.signal?.aborted) throw stoppedError(r.signal);
       const timedOut = isTimeout(e);
-      throw new UpstreamError(o.upstream, 0, timedOut ? `${o.upstream} did not answer within ${o.timeoutMs} ms` : `${o.upstream} is unreachable`, { timedOut });
+      throw new UpstreamError(o.upstream, 0, timedOut ? `${o.upstream} did not answer within ${timeoutMs} ms` : `${o.upstream} is unreachable`, { timedOut });
     }
-    const body = parseJson(text) as T | undefined;
-    if ((res.status >= 200 && res.status < 300) || r.accept?.includes(res.status)) return { status: res.status, body, headers: res.headers };
-    const retryAfterMs = parseRetryAfter(res.headers.get('retry-after'));
-    const { code, message } = errorDetail(body);
-    const wait = retryAfterMs === undefined ? '' : ` (retry after ${Math.ceil(retryAfterMs / 1000)} s)`;
-    throw new UpstreamError(o.upstream, res.status, `${o.upstream} answered ${res.status}${code ? ` ${code}` : ''}${message ? `: ${message}` : ''}${wait}`, { code, retryAfterMs });
+    const answer = { status: res.status, body: parseJson(text) as T | undefined, headers: res.headers };
+    if ((res.status >= 200 && res.status < 300) || r.accept?.includes(res.status)) return answer;
+    throw answerError(o.upstream, answer);
   };
 
   const request = async <T>(r: HttpRequest): Promise<HttpResponse<T>> => {

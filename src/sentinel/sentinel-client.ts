@@ -1,12 +1,10 @@
 import { domainToASCII } from 'node:url';
 import ipaddr from 'ipaddr.js';
 import type { TokenCredential } from '@azure/identity';
-import { isTimeout } from '../timeout';
-import { callSignal, RunAborted, throwIfStopped } from '../actions/run-aborted';
-import { bearerFor } from '../azure-credential';
 import { AppError } from '../errors';
-import { UpstreamError } from '../enrichment/upstream';
-import { parseRetryAfter } from '../teams/connector-client';
+import { bearerFrom } from '../http/bearer';
+import { answerError, createHttpClient, type HttpResponse } from '../http/http-client';
+import { isUpstreamError, UpstreamError } from '../http/upstream-error';
 
 /** Incidents, comments and threat-intelligence indicators: all confirmed in the 2025-09-01 stable spec. */
 export const SENTINEL_API_VERSION = '2025-09-01';
@@ -89,14 +87,6 @@ export interface SentinelClient {
    * Throws `AppError('BAD_REQUEST')` for a malformed name, `UpstreamError` when Sentinel fails.
    */
   deleteThreatIndicator(name: string, signal?: AbortSignal): Promise<{ removed: boolean }>;
-}
-
-type Method = 'GET' | 'PUT' | 'POST' | 'DELETE';
-type CloudError = { error?: { code?: string; message?: string } } | undefined;
-interface Answer {
-  status: number;
-  body: unknown;
-  retryAfterMs?: number;
 }
 
 /**
@@ -208,73 +198,46 @@ export function createSentinelClient(o: SentinelClientOptions): SentinelClient {
     `/subscriptions/${encodeURIComponent(o.subscriptionId)}/resourceGroups/${encodeURIComponent(o.resourceGroup)}` +
     `/providers/Microsoft.OperationalInsights/workspaces/${encodeURIComponent(o.workspaceName)}/providers/Microsoft.SecurityInsights`;
 
-  const request = async (method: Method, pathAndQuery: string, body?: unknown, stop?: AbortSignal): Promise<Response> => {
-    const headers: Record<string, string> = { accept: 'application/json', ...(body === undefined ? {} : { 'content-type': 'application/json' }) };
-    const token = await bearerFor(o.credential, `${o.armEndpoint}/.default`);
-    if (token) headers.authorization = `Bearer ${token}`;
-    return fetch(`${o.armEndpoint}${workspacePath}${pathAndQuery}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: callSignal(o.timeoutMs, stop) });
-  };
-  const noAnswer = (e: unknown) =>
-    isTimeout(e) ? `Sentinel did not answer within ${o.timeoutMs} ms` : `Sentinel is unreachable (${String((e as { message?: unknown })?.message ?? e)})`;
-  const describe = (status: number, answer: CloudError) =>
-    `Sentinel answered ${status}${answer?.error?.code ? ` ${answer.error.code}` : ''}${answer?.error?.message ? `: ${answer.error.message.slice(0, 200)}` : ''}`;
-
-  /** For the first methods: any failure is an AppError. */
-  const send = async (method: Method, pathAndQuery: string, body?: unknown): Promise<unknown> => {
-    let res: Response;
+  const http = createHttpClient({
+    upstream: UPSTREAM,
+    baseUrl: `${o.armEndpoint}${workspacePath}`,
+    token: bearerFrom(o.credential, `${o.armEndpoint}/.default`),
+    timeoutMs: o.timeoutMs,
+  });
+  /** A look-up someone waits for in chat: a short budget, and any failure is an AppError they can read. */
+  const lookUp = async <T>(path: string): Promise<T | undefined> => {
     try {
-      res = await request(method, pathAndQuery, body);
+      return (await http.request<T>({ path, retry: { budgetMs: Math.max(o.timeoutMs, 3_000) } })).body;
     } catch (e) {
-      throw new AppError(isTimeout(e) ? 'UPSTREAM_TIMEOUT' : 'UPSTREAM_FAILED', noAnswer(e));
+      if (!isUpstreamError(e)) throw e;
+      throw new AppError(e.timedOut ? 'UPSTREAM_TIMEOUT' : 'UPSTREAM_FAILED', e.message);
     }
-    const answer = (await res.json().catch(() => undefined)) as CloudError;
-    if (!res.ok) throw new AppError('UPSTREAM_FAILED', describe(res.status, answer));
-    return answer;
   };
-  /** For the write-back methods: every answer, or an UpstreamError with status 0 when there is none. */
-  const exchange = async (method: Method, pathAndQuery: string, body?: unknown, stop?: AbortSignal): Promise<Answer> => {
-    throwIfStopped(stop);
-    let res: Response;
-    try {
-      res = await request(method, pathAndQuery, body, stop);
-    } catch (e) {
-      throw stop?.aborted ? new RunAborted() : new UpstreamError(UPSTREAM, 0, noAnswer(e));
-    }
-    const text = await res.text().catch(() => '');
-    throwIfStopped(stop);
-    let parsed: unknown;
-    try {
-      parsed = text === '' ? undefined : JSON.parse(text);
-    } catch {
-      parsed = undefined;
-    }
-    return { status: res.status, body: parsed, retryAfterMs: parseRetryAfter(res.headers.get('retry-after')) };
-  };
-  const failed = (a: Answer) => new UpstreamError(UPSTREAM, a.status, describe(a.status, a.body as CloudError), a.retryAfterMs);
+  const failed = (a: HttpResponse<unknown>) => answerError(UPSTREAM, a);
 
   return {
     async findIncidentByNumber(number) {
       if (!Number.isSafeInteger(number) || number <= 0) throw new AppError('BAD_REQUEST', 'an incident number is a positive whole number');
       const filter = encodeURIComponent(`properties/incidentNumber eq ${number}`);
-      const body = (await send('GET', `/incidents?api-version=${SENTINEL_API_VERSION}&$filter=${filter}&$top=1`)) as { value?: unknown[] };
-      return body.value?.[0];
+      const body = await lookUp<{ value?: unknown[] }>(`/incidents?api-version=${SENTINEL_API_VERSION}&$filter=${filter}&$top=1`);
+      return body?.value?.[0];
     },
     async addComment(incidentArmId, commentId, message) {
       const incidentName = incidentArmId.split('/').pop() ?? '';
       if (!/^[\w-]{1,128}$/.test(incidentName) || !/^[\w-]{1,128}$/.test(commentId)) throw new AppError('BAD_REQUEST', 'not a Sentinel incident or comment id');
-      await send('PUT', `/incidents/${incidentName}/comments/${commentId}?api-version=${SENTINEL_API_VERSION}`, { properties: { message: message.slice(0, 30_000) } });
+      // Idempotent by the comment id Vigil chose, so a retried PUT never adds a second comment.
+      await http.request({ method: 'PUT', path: `/incidents/${incidentName}/comments/${commentId}?api-version=${SENTINEL_API_VERSION}`, body: { properties: { message: message.slice(0, 30_000) } } });
     },
     async updateIncident(incidentArmId, change) {
       const path = `/incidents/${incidentNameOf(incidentArmId)}?api-version=${SENTINEL_API_VERSION}`;
       const set = propertiesFor(change);
       for (let retries = 0; ; retries++) {
-        const current = await exchange('GET', path);
-        if (current.status !== 200) throw failed(current);
-        const incident = current.body as { etag?: string; properties?: Record<string, unknown> } | undefined;
+        const current = await http.request<{ etag?: string; properties?: Record<string, unknown> }>({ path });
+        const incident = current.body;
         if (!incident?.properties) throw new UpstreamError(UPSTREAM, current.status, 'Sentinel answered without the incident properties');
         const properties = { ...incident.properties, ...set };
         if (change.addLabels?.length) properties.labels = withLabels(incident.properties.labels, change.addLabels);
-        const written = await exchange('PUT', path, { etag: incident.etag, properties });
+        const written = await http.request({ method: 'PUT', path, body: { etag: incident.etag, properties }, accept: [...STALE_ETAG] });
         if (written.status === 200 || written.status === 201) return written.body;
         if (!STALE_ETAG.has(written.status) || retries >= ETAG_RETRIES) throw failed(written);
       }
@@ -283,7 +246,9 @@ export function createSentinelClient(o: SentinelClientOptions): SentinelClient {
       const { value, pattern, patternType } = stixPattern(i.type, i.value);
       const validFrom = i.validFrom ?? new Date();
       if (Number.isNaN(validFrom.getTime())) throw badRequest('validFrom is not a valid time');
-      const answer = await exchange('POST', `/threatIntelligence/main/createIndicator?api-version=${SENTINEL_API_VERSION}`, {
+      // Not idempotent, so never retried here: a retry could create a second indicator. The worker
+      // looks for the labelled one first (`findThreatIndicators`) before it tries again.
+      const answer = await http.request({ method: 'POST', path: `/threatIntelligence/main/createIndicator?api-version=${SENTINEL_API_VERSION}`, signal: stop, retry: { maxAttempts: 1 }, body: {
         kind: 'indicator',
         properties: {
           source: 'Vigil',
@@ -296,8 +261,7 @@ export function createSentinelClient(o: SentinelClientOptions): SentinelClient {
           labels: cleanLabels(i.labels ?? []),
           revoked: false,
         },
-      }, stop);
-      if (answer.status !== 200 && answer.status !== 201) throw failed(answer);
+      } });
       const name = (answer.body as { name?: unknown } | undefined)?.name;
       if (typeof name !== 'string' || !NAME.test(name)) throw new UpstreamError(UPSTREAM, answer.status, 'Sentinel created the indicator but answered without its name');
       return { name };
@@ -306,8 +270,7 @@ export function createSentinelClient(o: SentinelClientOptions): SentinelClient {
       const names: string[] = [];
       let body: Record<string, unknown> | undefined = { keywords: [keyword.slice(0, MAX_LABEL)], sources: ['Vigil'], includeDisabled: true, pageSize: 100 };
       for (let page = 0; body && page < 10; page++) {
-        const answer = await exchange('POST', `/threatIntelligence/main/queryIndicators?api-version=${SENTINEL_API_VERSION}`, body, stop);
-        if (answer.status !== 200) throw failed(answer);
+        const answer = await http.request({ method: 'POST', path: `/threatIntelligence/main/queryIndicators?api-version=${SENTINEL_API_VERSION}`, body, signal: stop });
         const found = answer.body as { value?: Array<{ name?: unknown; properties?: { labels?: unknown } }>; nextLink?: unknown } | undefined;
         for (const i of found?.value ?? []) {
           if (typeof i.name === 'string' && NAME.test(i.name) && Array.isArray(i.properties?.labels) && i.properties.labels.includes(label)) names.push(i.name);
@@ -319,10 +282,8 @@ export function createSentinelClient(o: SentinelClientOptions): SentinelClient {
     },
     async deleteThreatIndicator(name, stop) {
       if (!NAME.test(name)) throw badRequest('not a Sentinel threat indicator name');
-      const answer = await exchange('DELETE', `/threatIntelligence/main/indicators/${name}?api-version=${SENTINEL_API_VERSION}`, undefined, stop);
-      if (answer.status === 200) return { removed: true };
-      if (answer.status === 204 || answer.status === 404) return { removed: false };
-      throw failed(answer);
+      const answer = await http.request({ method: 'DELETE', path: `/threatIntelligence/main/indicators/${name}?api-version=${SENTINEL_API_VERSION}`, signal: stop, accept: [404] });
+      return { removed: answer.status === 200 };
     },
   };
 }

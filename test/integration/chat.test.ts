@@ -104,9 +104,9 @@ describe('chat with Vigil', () => {
     await t.sendActivity(personalMessage(connector.url, 'incident 99'));
     expect((await replyTo(connector)).text).toBe('Incident #99 was not found in Sentinel.');
     connector.reset();
-    sentinel.set({ fail: { count: 1, status: 503 } });
+    sentinel.set({ fail: { count: 100, status: 503 } }); // more than the look-up retries
     await t.sendActivity(personalMessage(connector.url, 'incident 98'));
-    expect((await replyTo(connector)).text).toMatch(/could not look up incident #98 in Sentinel: Sentinel answered 503/);
+    expect((await replyTo(connector)).text).toMatch(/could not look up incident #98 in Sentinel: Microsoft Sentinel answered 503/);
   });
 
   it('points an unknown command to help, without echoing markup', async () => {

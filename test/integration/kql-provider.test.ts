@@ -35,7 +35,7 @@ describe('KQL look-ups in Log Analytics', () => {
 
   it("reports Log Analytics' own error for a bad query, and no answer as unavailable", async () => {
     await expect(runner().run('Nope | take 1', { maxRows: 5, timeoutSeconds: 5 })).rejects.toThrow("Failed to resolve table or column expression named 'Nope'");
-    la.set({ fail: { count: 2, status: 503 } });
+    la.set({ fail: { count: 100, status: 503 } }); // more than the look-up's retries
     expect(await provider().lookup({ kind: 'ip', value: MALICIOUS_IP })).toMatchObject({ status: 'unavailable', reason: expect.stringMatching(/^Log Analytics: /) });
   });
 });

@@ -200,8 +200,9 @@ describe.each(storeDrivers())('the SecurityIncident poller on $name', (driver) =
   it('leaves the cursor where it was while Log Analytics fails (503, no answer), and reads the rows once it answers', async () => {
     const before = await cursor();
     la.ingestIncident(demoIncident('brute-force-admin'));
-    la.set({ fail: { count: 1, status: 503 } });
+    la.set({ fail: { count: 100, status: 503 } }); // more than a query's retries
     expect(await poll()).toMatchObject({ kind: 'failed', reason: expect.stringMatching(/^Log Analytics: /) });
+    la.set({ fail: { count: 0, status: 503 } });
     expect(await cursor()).toBe(before);
 
     la.set({ hang: true });
@@ -221,8 +222,9 @@ describe.each(storeDrivers())('the SecurityIncident poller on $name', (driver) =
     const sent = la.requests('POST', QUERY).length;
     const run = poll();
     await la.waitFor('POST', QUERY, sent + 1);
-    la.set({ fail: { count: 1, status: 503 } });
+    la.set({ fail: { count: 100, status: 503 } });
     expect(await run).toMatchObject({ kind: 'failed', reason: expect.stringMatching(/SecurityAlert/) });
+    la.set({ fail: { count: 0, status: 503 } });
     expect(await cursor()).toBe(before);
     expect(await poll()).toMatchObject({ kind: 'polled', created: 1 });
     expect((await getIncident(db, demoIncident('brute-force-admin').object.id))?.incident.entities).toHaveLength(2);

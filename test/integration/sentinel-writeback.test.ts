@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { TokenCredential } from '@azure/identity';
 import { createSentinelRoutes, startSentinel, type SentinelIncidentResource, type SentinelStandIn } from '../../sandbox/sentinel';
 import { startStandIn, type Route, type StandIn } from '../../sandbox/stand-in';
-import { UpstreamError } from '../../src/enrichment/upstream';
+import { UpstreamError } from '../../src/http/upstream-error';
 import { AppError } from '../../src/errors';
 import { parseIncident } from '../../src/incidents/parse-incident';
 import { createSentinelClient, type SentinelClient } from '../../src/sentinel/sentinel-client';
@@ -136,28 +136,38 @@ describe('Sentinel write-back: incidents', () => {
     const gone = newIncident();
     const e = await failure(clientFor(sentinel.url).updateIncident(gone.id, { status: 'Active' }));
     expect(e).toMatchObject({ upstream: 'Microsoft Sentinel', status: 404 });
-    expect(e.message).toBe('Sentinel answered 404 NotFound: Incident not found');
+    expect(e.message).toBe('Microsoft Sentinel answered 404 NotFound: Incident not found');
   });
 
-  it('surfaces throttling as a retriable UpstreamError with its Retry-After', async () => {
+  it('hands a long Retry-After back as a retriable UpstreamError, without sleeping on it', async () => {
     const incident = seeded();
-    sentinel.set({ throttle: { count: 1, retryAfterSeconds: 7 } });
+    sentinel.set({ throttle: { count: 1, retryAfterSeconds: 120 } });
     const e = await failure(clientFor(sentinel.url).updateIncident(incident.id, { status: 'Active' }));
-    expect(e).toMatchObject({ upstream: 'Microsoft Sentinel', status: 429, retryAfterMs: 7000 });
+    expect(e).toMatchObject({ upstream: 'Microsoft Sentinel', status: 429, retryAfterMs: 120_000 });
     expect(e.message).toContain('429 TooManyRequests');
+    expect(sentinel.requests('GET', INCIDENT)).toHaveLength(1);
+  });
+
+  it('tries a passing 503 or a short throttle again and succeeds', async () => {
+    const incident = seeded();
+    sentinel.set({ fail: { count: 1, status: 503 } });
+    await clientFor(sentinel.url).updateIncident(incident.id, { status: 'Active' });
+    sentinel.set({ throttle: { count: 1, retryAfterSeconds: 0.05 } });
+    await clientFor(sentinel.url).updateIncident(incident.id, { status: 'Active' });
+    expect(sentinel.requests('PUT', INCIDENT)).toHaveLength(2);
   });
 
   it('gives status 0 when Sentinel does not answer in time', async () => {
     const incident = seeded();
     sentinel.set({ hang: true });
     const e = await failure(clientFor(sentinel.url, { timeoutMs: 50 }).updateIncident(incident.id, { status: 'Active' }));
-    expect(e).toMatchObject({ status: 0, message: 'Sentinel did not answer within 50 ms' });
+    expect(e).toMatchObject({ status: 0, message: 'Microsoft Sentinel did not answer within 50 ms' });
   });
 
   it('sends the bearer token and never repeats it in an error', async () => {
     const incident = seeded();
     const credential: TokenCredential = { getToken: async () => ({ token: 'sekret-bearer-token', expiresOnTimestamp: Date.now() + 3_600_000 }) };
-    sentinel.set({ fail: { count: 1, status: 503 } });
+    sentinel.set({ fail: { count: 100, status: 503 } });
     const e = await failure(clientFor(sentinel.url, { credential }).updateIncident(incident.id, { status: 'Active' }));
     expect(e.status).toBe(503);
     expect(e.message).not.toContain('sekret');
@@ -231,7 +241,7 @@ describe('Sentinel write-back: an edit between read and write', () => {
     edits = 100;
     const e = await failure(clientFor(server.url).updateIncident(incident.id, { status: 'Active' }));
     expect(e).toMatchObject({ status: 409 });
-    expect(e.message).toBe(`Sentinel answered 409 Conflict: Newer version of resource '${incident.name}' exists. Data was not saved`);
+    expect(e.message).toBe(`Microsoft Sentinel answered 409 Conflict: Newer version of resource '${incident.name}' exists. Data was not saved`);
     expect(server.requests('PUT', INCIDENT)).toHaveLength(6);
     edits = 0;
   });
@@ -315,8 +325,9 @@ describe('Sentinel write-back: threat-intelligence indicators', () => {
   it('surfaces throttling, failures and silence as UpstreamError', async () => {
     sentinel.set({ throttle: { count: 1, retryAfterSeconds: 3 } });
     expect(await failure(clientFor(sentinel.url).createThreatIndicator({ type: 'ip', value: '203.0.113.66', description: 'd' }))).toMatchObject({ status: 429, retryAfterMs: 3000 });
-    sentinel.set({ fail: { count: 1, status: 500 } });
+    sentinel.set({ fail: { count: 100, status: 500 } });
     expect(await failure(clientFor(sentinel.url).deleteThreatIndicator(randomUUID()))).toMatchObject({ status: 500 });
+    sentinel.reset();
     sentinel.set({ hang: true });
     expect(await failure(clientFor(sentinel.url, { timeoutMs: 50 }).createThreatIndicator({ type: 'ip', value: '203.0.113.66', description: 'd' }))).toMatchObject({ status: 0 });
   });
