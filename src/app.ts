@@ -85,7 +85,9 @@ export async function createApp(config: Config, options: AppOptions = {}) {
     const stored = await getIncident(db, incidentKey);
     return stored && { card: await cardFor(stored.incident, undefined, undefined, budget), summary: `Incident #${stored.incident.number}: ${stored.incident.severity}` };
   };
-  const outbox = createOutbox({ db, connector, pacer: createPacer(), renderCard, logger, metrics, digest: config.digest, ...options.outbox });
+  // One pacer for every send to Teams (cards, digests, pages, mentions), counted in the store.
+  const pacer = createPacer(db);
+  const outbox = createOutbox({ db, connector, pacer, renderCard, logger, metrics, digest: config.digest, ...options.outbox });
   const graph = config.enrichment.graph ? createGraphClient({ baseUrl: config.enrichment.graph.baseUrl, timeoutMs: config.upstreamTimeoutMs, credential }) : undefined;
   // Membership is checked while a click waits for its answer: a short budget, and the answer is cached.
   const authGraph = config.enrichment.graph ? createGraphClient({ baseUrl: config.enrichment.graph.baseUrl, timeoutMs: Math.min(config.upstreamTimeoutMs, AUTH_TIMEOUT_MS), credential }) : undefined;
@@ -99,6 +101,8 @@ export async function createApp(config: Config, options: AppOptions = {}) {
       db,
       schedule,
       connector,
+      pacer,
+      backoff: options.outbox && { baseBackoffMs: options.outbox.baseBackoffMs, maxBackoffMs: options.outbox.maxBackoffMs },
       logger,
       clock,
       resolvePerson,

@@ -11,6 +11,12 @@ export function createMetrics() {
     cardsFolded: new client.Counter({ name: 'vigil_cards_folded_total', help: 'Incident cards folded into a channel\'s storm digest instead of posted alone', registers: [registry] }),
     cardsPromoted: new client.Counter({ name: 'vigil_cards_promoted_total', help: 'Folded incidents that rose to High (or were assessed High/Critical) and got their own card', registers: [registry] }),
     cardFailures: new client.Counter({ name: 'vigil_card_failures_total', help: 'Failed card deliveries (retried later), by status', labelNames: ['status'], registers: [registry] }),
+    outboxTakeovers: new client.Counter({
+      name: 'vigil_outbox_takeovers_total',
+      help: 'Sends claimed after another process\'s lease ran out mid-send (it may have died after Teams took the activity and before the store heard: a possible duplicate)',
+      labelNames: ['kind', 'op'],
+      registers: [registry],
+    }),
     cardLatency: new client.Histogram({
       name: 'vigil_card_delivery_seconds',
       help: 'From an incident change stored to its card accepted by the Bot Connector',

@@ -23,12 +23,16 @@ import {
   type Notice,
   type Page,
 } from '../store/page-repository';
-import { ConnectorError, type ConnectorClient } from '../teams/connector-client';
+import { createHttpClient } from '../http/http-client';
+import { NO_RETRY } from '../http/retry-policy';
+import { UpstreamError } from '../http/upstream-error';
+import { BOT_CONNECTOR, type ConnectorClient } from '../teams/connector-client';
+import type { Pacer } from '../teams/conversation-pacer';
+import { sendRetryDelay, type SendBackoff } from '../teams/send-retry';
 import { escalationChain } from './on-call';
 import { decidePage } from './page-policy';
 import { renderPageCard } from './render-page-card';
 import type { Schedule } from './schedule-types';
-import { isTimeout } from '../timeout';
 
 export interface PagerDutyOptions {
   endpoint: string;
@@ -39,6 +43,10 @@ export interface PagerOptions {
   db: Db;
   schedule: Schedule;
   connector: ConnectorClient;
+  /** The outbox's pacer: page cards and mentions count against the same budgets as incident cards. */
+  pacer: Pacer;
+  /** The outbox's back-off numbers (tests shorten them). */
+  backoff?: Partial<SendBackoff>;
   logger: Logger;
   clock: () => Date;
   /** Display name and Entra object id for a person named in the schedule (a GUID or a UPN). */
@@ -69,7 +77,12 @@ export interface Pager {
   stop(): Promise<void>;
 }
 
-const RETRIABLE = new Set([0, 412, 429, 500, 502, 503, 504]);
+/** Thrown when a conversation's send budget is used up: the notice waits its turn, no attempt counted. */
+class Paced extends Error {
+  constructor(readonly waitMs: number) {
+    super('paced: conversation send budget used up');
+  }
+}
 const PERSON_GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
@@ -81,6 +94,15 @@ const PERSON_GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{1
  */
 export function createPager(o: PagerOptions): Pager {
   const pollMs = o.pollMs ?? 1_000;
+  const backoff: SendBackoff = { baseBackoffMs: o.backoff?.baseBackoffMs ?? 500, maxBackoffMs: o.backoff?.maxBackoffMs ?? 60_000, random: o.backoff?.random };
+  // The queue of notices owns retries: each call is one attempt.
+  const pagerDuty = o.pagerDuty && createHttpClient({ upstream: 'PagerDuty', baseUrl: o.pagerDuty.endpoint, timeoutMs: o.timeoutMs, retry: NO_RETRY });
+  const webhook = o.webhook && createHttpClient({ upstream: 'the page webhook', timeoutMs: o.timeoutMs, retry: NO_RETRY });
+  /** Every Teams send of a page waits for the conversation's (and tenant's) budget in the store. */
+  const takeTurn = async (conversationId: string, tenantId?: string) => {
+    const wait = await o.pacer.tryAcquire(conversationId, tenantId);
+    if (wait > 0) throw new Paced(wait);
+  };
   let timer: NodeJS.Timeout | undefined;
   let ticking: Promise<void> | undefined;
 
@@ -136,7 +158,7 @@ export function createPager(o: PagerOptions): Pager {
     if (existing) return { id: existing.id, serviceUrl: existing.service_url };
     const user = await getTeamsUser(o.db, aadObjectId);
     const botId = o.botId ?? (await botIdFromReferences());
-    if (!user || !botId) throw new ConnectorError(404, `${name} has not used Vigil in Teams yet, so there is no chat to page them in`);
+    if (!user || !botId) throw new UpstreamError(BOT_CONNECTOR, 404, `${name} has not used Vigil in Teams yet, so there is no chat to page them in`);
     const { id } = await o.connector.createPersonalConversation(user.serviceUrl, { botId, userTeamsId: user.teamsId, tenantId: user.tenantId });
     await saveConversation(o.db, {
       id,
@@ -154,9 +176,11 @@ export function createPager(o: PagerOptions): Pager {
     // A page resolved before its first card went out needs no card.
     if (!v || (!n.activityId && page.state !== 'open')) return completeNotice(o.db, n, {});
     const person = await o.resolvePerson(n.target);
-    if (!person.aadObjectId) throw new ConnectorError(404, `${person.name} cannot be reached in Teams: their Entra object id is unknown`);
+    if (!person.aadObjectId) throw new UpstreamError(BOT_CONNECTOR, 404, `${person.name} cannot be reached in Teams: their Entra object id is unknown`);
     const chat = await chatWith(person.aadObjectId, person.name);
     const activity = { type: 'message' as const, summary: `Paged: incident #${v.incident.number}`, attachments: [v.card] };
+    const tenantId = (await getTeamsUser(o.db, person.aadObjectId))?.tenantId;
+    await takeTurn(n.conversationId ?? chat.id, tenantId);
     if (n.activityId) {
       await o.connector.updateActivity(chat.serviceUrl, n.conversationId ?? chat.id, n.activityId, activity);
       return completeNotice(o.db, n, {});
@@ -176,29 +200,17 @@ export function createPager(o: PagerOptions): Pager {
       [page.incidentKey],
     );
     // The page can be faster than the incident card itself: wait for the card to have a thread.
-    if (cards.rows.some((c) => !c.activity_id)) throw new ConnectorError(0, 'the incident card is not in the channel yet');
+    if (cards.rows.some((c) => !c.activity_id)) throw new UpstreamError(BOT_CONNECTOR, 0, 'the incident card is not in the channel yet');
     const person = n.target === 'channel' ? undefined : await o.resolvePerson(n.target);
     const user = person?.aadObjectId ? await getTeamsUser(o.db, person.aadObjectId) : undefined;
-    const mention = user ? `<at>${user.name ?? person!.name}</at>` : person ? person.name : 'Everyone on this channel';
     for (const c of cards.rows) {
+      await takeTurn(c.conversation_id, user?.tenantId);
       await o.connector.sendToConversation(c.service_url, `${c.conversation_id};messageid=${c.activity_id}`, {
         type: 'message',
-        text: `${mention}: you are paged for incident #${stored?.incident.number} (level ${n.level}). Acknowledge in your chat with Vigil or type \`ack ${stored?.incident.number}\`.`,
-        entities: user ? [{ type: 'mention', text: `<at>${user.name ?? person!.name}</at>`, mentioned: { id: user.teamsId, name: user.name ?? person!.name } }] : undefined,
+        ...pageMention(person?.name, user?.teamsId, `: you are paged for incident #${stored?.incident.number} (level ${n.level}). Acknowledge in your chat with Vigil or type \`ack ${stored?.incident.number}\`.`),
       });
     }
     await completeNotice(o.db, n, { activityId: 'sent' });
-  };
-
-  const postJson = async (upstream: string, url: string, body: string, headers: Record<string, string>) => {
-    let res: Response;
-    try {
-      res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body, signal: AbortSignal.timeout(o.timeoutMs) });
-    } catch (e) {
-      throw new ConnectorError(0, isTimeout(e) ? `${upstream} did not answer within ${o.timeoutMs} ms` : `${upstream} unreachable`);
-    }
-    await res.body?.cancel();
-    if (!res.ok) throw new ConnectorError(res.status, `${upstream} answered ${res.status}`);
   };
 
   const eventAction = (p: Page) => (p.state === 'open' ? 'trigger' : p.state === 'acknowledged' ? 'acknowledge' : 'resolve');
@@ -215,7 +227,7 @@ export function createPager(o: PagerOptions): Pager {
           : undefined,
       links: stored ? [{ href: stored.incident.url, text: 'Open in Sentinel' }] : undefined,
     };
-    await postJson('PagerDuty', `${o.pagerDuty!.endpoint}/v2/enqueue`, JSON.stringify(body), {});
+    await pagerDuty!.request({ method: 'POST', path: '/v2/enqueue', body });
     await completeNotice(o.db, n, {});
     await audit(o.db, 'vigil', 'page.sent', page.incidentKey, { channel: 'pagerduty', action: body.event_action });
   };
@@ -224,7 +236,7 @@ export function createPager(o: PagerOptions): Pager {
     const stored = await getIncident(o.db, page.incidentKey);
     const body = JSON.stringify({ event: `page.${page.state}`, page: { id: page.id, level: page.level, reason: page.reason, ackedBy: page.ackedBy ?? null }, incident: { id: stored?.incident.id, number: stored?.incident.number, title: stored?.incident.title, url: stored?.incident.url } });
     const signature = crypto.createHmac('sha256', o.webhook!.secret).update(body).digest('hex');
-    await postJson('the page webhook', o.webhook!.url, body, { 'x-vigil-signature': `sha256=${signature}` });
+    await webhook!.request({ method: 'POST', path: o.webhook!.url, raw: { contentType: 'application/json', data: body }, headers: { 'x-vigil-signature': `sha256=${signature}` } });
     await completeNotice(o.db, n, {});
   };
 
@@ -237,10 +249,11 @@ export function createPager(o: PagerOptions): Pager {
       else if (n.channel === 'pagerduty') await deliverPagerDuty(n, page);
       else await deliverWebhook(n, page);
     } catch (e) {
-      const status = e instanceof ConnectorError ? e.status : 0;
-      const delay = RETRIABLE.has(status) ? Math.max(e instanceof ConnectorError ? e.retryAfterMs ?? 0 : 0, Math.min(60_000, 500 * 2 ** n.attempts)) : 300_000;
-      o.logger.warn({ page: n.pageId, channel: n.channel, status }, `page notice not delivered: ${(e as Error).message}`);
-      await retryNoticeLater(o.db, n, delay, (e as Error).message);
+      if (e instanceof Paced) return retryNoticeLater(o.db, n, e.waitMs, e.message, true);
+      const { delayMs, status } = sendRetryDelay(e, n.attempts, backoff);
+      const message = e instanceof Error ? e.message : String(e);
+      o.logger.warn({ page: n.pageId, channel: n.channel, status, retryInMs: Math.round(delayMs) }, `page notice not delivered: ${message}`);
+      await retryNoticeLater(o.db, n, delayMs, message);
     }
   };
 
@@ -302,6 +315,18 @@ export function createPager(o: PagerOptions): Pager {
       await ticking;
     },
   };
+}
+
+/**
+ * The paging line in a channel thread: a real Teams mention (`<at>Name</at>` in the text and the
+ * same string in a `mention` entity with the user's Teams id) when Vigil knows their Teams id,
+ * else their name; the channel as a whole when nobody is named.
+ */
+export function pageMention(name: string | undefined, teamsId: string | undefined, rest: string): { text: string; entities?: Array<{ type: string; [k: string]: unknown }> } {
+  if (!name) return { text: `Everyone on this channel${rest}` };
+  if (!teamsId) return { text: `${name}${rest}` };
+  const at = `<at>${name}</at>`;
+  return { text: `${at}${rest}`, entities: [{ type: 'mention', text: at, mentioned: { id: teamsId, name } }] };
 }
 
 export const isPersonGuid = (person: string) => PERSON_GUID.test(person);

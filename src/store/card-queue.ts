@@ -11,6 +11,8 @@ export interface CardJob {
   attempts: number;
   /** When this version was asked for: the outbox measures delivery latency from here. */
   requestedAt: Date;
+  /** Its previous claim's lease ran out before the send was recorded (that process died or stalled mid-send). */
+  takenOver: boolean;
 }
 
 interface CardRow {
@@ -22,6 +24,7 @@ interface CardRow {
   requested_at: Date;
   rank: number;
   due_at: Date;
+  taken_over: boolean;
 }
 
 /**
@@ -33,7 +36,7 @@ export async function claimDueCards(db: Queryable, limit: number, leaseMs: numbe
   const r = await db.query<CardRow>(
     `UPDATE incident_cards c SET claimed_until = now() + make_interval(secs => $2::double precision / 1000), attempts = c.attempts + 1
      FROM (
-       SELECT ic.incident_key, ic.conversation_id, ic.next_attempt_at AS due_at,
+       SELECT ic.incident_key, ic.conversation_id, ic.next_attempt_at AS due_at, ic.claimed_until IS NOT NULL AS taken_over,
               CASE WHEN ${STANDS_ALONE} THEN 0 WHEN i.severity = 'Medium' THEN 1 WHEN i.severity = 'Low' THEN 2 ELSE 3 END AS rank
        FROM incident_cards ic JOIN incidents i ON i.key = ic.incident_key
        WHERE ic.sent_version < ic.desired_version AND ic.next_attempt_at <= now()
@@ -44,7 +47,7 @@ export async function claimDueCards(db: Queryable, limit: number, leaseMs: numbe
        LIMIT $1 FOR UPDATE OF ic SKIP LOCKED
      ) due
      WHERE c.incident_key = due.incident_key AND c.conversation_id = due.conversation_id
-     RETURNING c.incident_key, c.conversation_id, c.activity_id, c.desired_version, c.attempts, c.requested_at, due.rank, due.due_at`,
+     RETURNING c.incident_key, c.conversation_id, c.activity_id, c.desired_version, c.attempts, c.requested_at, due.rank, due.due_at, due.taken_over`,
     [limit, leaseMs],
   );
   // UPDATE … RETURNING does not keep the subquery's order: sort again, most severe first.
@@ -56,6 +59,7 @@ export async function claimDueCards(db: Queryable, limit: number, leaseMs: numbe
     version: row.desired_version,
     attempts: row.attempts,
     requestedAt: new Date(row.requested_at),
+    takenOver: row.taken_over,
   }));
 }
 

@@ -10,6 +10,8 @@ export interface DigestJob {
   version: number;
   attempts: number;
   requestedAt: Date;
+  /** Its previous claim's lease ran out before the send was recorded. */
+  takenOver: boolean;
 }
 
 export interface DigestLine {
@@ -37,6 +39,7 @@ interface DigestRow {
   desired_version: number;
   attempts: number;
   requested_at: Date;
+  taken_over: boolean;
 }
 
 /**
@@ -48,13 +51,13 @@ export async function claimDueDigests(db: Queryable, limit: number, leaseMs: num
   const r = await db.query<DigestRow>(
     `UPDATE digests d SET claimed_until = now() + make_interval(secs => $2::double precision / 1000), attempts = d.attempts + 1
      FROM (
-       SELECT id FROM digests
+       SELECT id, claimed_until IS NOT NULL AS taken_over FROM digests
        WHERE sent_version < desired_version AND next_attempt_at <= now() AND (claimed_until IS NULL OR claimed_until < now())
        ORDER BY next_attempt_at
        LIMIT $1 FOR UPDATE SKIP LOCKED
      ) due
      WHERE d.id = due.id
-     RETURNING d.id, d.conversation_id, d.activity_id, d.desired_version, d.attempts, d.requested_at`,
+     RETURNING d.id, d.conversation_id, d.activity_id, d.desired_version, d.attempts, d.requested_at, due.taken_over`,
     [limit, leaseMs],
   );
   return r.rows.map((row) => ({
@@ -64,6 +67,7 @@ export async function claimDueDigests(db: Queryable, limit: number, leaseMs: num
     version: row.desired_version,
     attempts: row.attempts,
     requestedAt: new Date(row.requested_at),
+    takenOver: row.taken_over,
   }));
 }
 

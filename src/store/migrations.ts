@@ -261,6 +261,18 @@ export const migrations: Migration[] = [
       ALTER TABLE incidents ALTER COLUMN number TYPE bigint;
     `,
   },
+  {
+    version: 10,
+    name: 'Teams send budgets shared by every replica',
+    sql: `
+      -- One row per budget (a conversation, a tenant): locked while a send is counted, so two
+      -- processes never both take the last slot of a window.
+      CREATE TABLE teams_send_budgets (key text PRIMARY KEY);
+      -- Every send Vigil made, by budget, as the database's clock saw it; older than an hour is pruned.
+      CREATE TABLE teams_sends (key text NOT NULL, sent_at timestamptz NOT NULL);
+      CREATE INDEX teams_sends_by_key ON teams_sends (key, sent_at DESC);
+    `,
+  },
 ];
 
 /** Arbitrary, fixed: replicas starting together take turns migrating. */

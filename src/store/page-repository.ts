@@ -215,10 +215,13 @@ export async function completeNotice(db: Queryable, n: Notice, where: { conversa
   );
 }
 
-export async function retryNoticeLater(db: Queryable, n: Notice, delayMs: number, error: string): Promise<void> {
+/** Puts a notice back for a later attempt; one held back by pacing (`paced`) did not fail and keeps its back-off. */
+export async function retryNoticeLater(db: Queryable, n: Notice, delayMs: number, error: string, paced = false): Promise<void> {
   await db.query(
-    `UPDATE page_notices SET claimed_until = NULL, last_error = $2, next_attempt_at = now() + make_interval(secs => $3::double precision / 1000) WHERE id = $1`,
-    [n.id, error.slice(0, 500), delayMs],
+    `UPDATE page_notices SET claimed_until = NULL, last_error = $2, next_attempt_at = now() + make_interval(secs => $3::double precision / 1000),
+       attempts = CASE WHEN $4 THEN GREATEST(attempts - 1, 0) ELSE attempts END
+     WHERE id = $1`,
+    [n.id, error.slice(0, 500), delayMs, paced],
   );
 }
 

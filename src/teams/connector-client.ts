@@ -1,35 +1,17 @@
-import { isTimeout } from '../timeout';
 import type { Activity } from 'botbuilder';
+import { createHttpClient, type TokenSource } from '../http/http-client';
+import { NO_RETRY } from '../http/retry-policy';
+import { UpstreamError } from '../http/upstream-error';
 
-/** A Bot Connector answer that was not 2xx, or no answer at all (`status` 0). */
-export class ConnectorError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-    readonly retryAfterMs?: number,
-    /** The connector's own error code (`error.code` in its body), e.g. `MessageSizeTooBig`. */
-    readonly code?: string,
-  ) {
-    super(message);
-    this.name = 'ConnectorError';
-  }
+/** Kept for the clients not yet on `src/http/`; the one parser lives there. */
+export { parseRetryAfter } from '../http/retry-after';
 
-  /** Teams refused the message as too large (413 `MessageSizeTooBig`): the same activity will never go through. */
-  get tooLarge(): boolean {
-    return this.status === 413 || this.code === 'MessageSizeTooBig';
-  }
-}
+export const BOT_CONNECTOR = 'Bot Connector';
 
-const errorCodeIn = (text: string): string | undefined => {
-  try {
-    const code = (JSON.parse(text) as { error?: { code?: unknown } })?.error?.code;
-    return typeof code === 'string' ? code.slice(0, 80) : undefined;
-  } catch {
-    return undefined;
-  }
-};
+export type TokenProvider = TokenSource;
 
-export type TokenProvider = () => Promise<string | undefined>;
+/** Teams refused the message as too large (413 `MessageSizeTooBig`): the same activity will never go through. */
+export const isTooLarge = (e: unknown): boolean => e instanceof UpstreamError && (e.status === 413 || e.code === 'MessageSizeTooBig');
 
 export interface ConnectorClient {
   sendToConversation(serviceUrl: string, conversationId: string, activity: Partial<Activity>): Promise<{ id: string }>;
@@ -38,45 +20,23 @@ export interface ConnectorClient {
   createPersonalConversation(serviceUrl: string, o: { botId: string; userTeamsId: string; tenantId?: string }): Promise<{ id: string }>;
 }
 
-/** `Retry-After` is seconds (possibly fractional) or an HTTP date. */
-export const parseRetryAfter = (value: string | null, now = Date.now()): number | undefined => {
-  if (!value) return undefined;
-  const seconds = Number(value);
-  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
-  const at = Date.parse(value);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
-};
-
 /**
- * The Bot Connector's REST calls for proactive sends and in-place updates, over fetch so that
- * Vigil owns timeouts and retries (the outbox decides when to try again, not a hidden policy).
- * With no token provider (local mode) requests carry no Authorization header.
+ * The Bot Connector's REST calls for proactive sends and in-place updates, through the one HTTP
+ * client with no retry of its own: the outbox decides when to try again (its pacing and back-off
+ * live in the store), so a failure comes back at once as an `UpstreamError` with the status, the
+ * connector's `error.code` and `Retry-After`. With no token provider (local mode) requests carry
+ * no Authorization header. Every service URL differs, so requests are absolute URLs.
  */
 export function createConnectorClient(options: { timeoutMs: number; token?: TokenProvider }): ConnectorClient {
-  const call = async (method: 'POST' | 'PUT', serviceUrl: string, path: string, activity: unknown) => {
-    const headers: Record<string, string> = { 'content-type': 'application/json' };
-    const token = await options.token?.();
-    if (token) headers.authorization = `Bearer ${token}`;
-    const url = `${serviceUrl.replace(/\/+$/, '')}${path}`;
-    let res: Response;
-    try {
-      res = await fetch(url, { method, headers, body: JSON.stringify(activity), signal: AbortSignal.timeout(options.timeoutMs) });
-    } catch (e) {
-      const timedOut = isTimeout(e);
-      throw new ConnectorError(0, timedOut ? `Bot Connector did not answer within ${options.timeoutMs} ms` : `Bot Connector unreachable: ${String((e as { message?: unknown })?.message ?? e)}`);
-    }
-    const text = await res.text();
-    if (!res.ok) {
-      throw new ConnectorError(res.status, `Bot Connector answered ${res.status}: ${text.slice(0, 200)}`, parseRetryAfter(res.headers.get('retry-after')), errorCodeIn(text));
-    }
-    return text === '' ? {} : (JSON.parse(text) as { id?: string });
-  };
+  const http = createHttpClient({ upstream: BOT_CONNECTOR, timeoutMs: options.timeoutMs, token: options.token, retry: NO_RETRY });
+  const call = async (method: 'POST' | 'PUT', serviceUrl: string, path: string, body: unknown) =>
+    (await http.request<{ id?: string }>({ method, path: `${serviceUrl.replace(/\/+$/, '')}${path}`, body })).body ?? {};
   const conversationPath = (id: string) => `/v3/conversations/${encodeURIComponent(id)}/activities`;
 
   return {
     async sendToConversation(serviceUrl, conversationId, activity) {
       const body = await call('POST', serviceUrl, conversationPath(conversationId), activity);
-      if (!body.id) throw new ConnectorError(502, 'Bot Connector accepted the activity but returned no id');
+      if (!body.id) throw new UpstreamError(BOT_CONNECTOR, 502, 'Bot Connector accepted the activity but returned no id');
       return { id: body.id };
     },
     async updateActivity(serviceUrl, conversationId, activityId, activity) {
@@ -90,7 +50,7 @@ export function createConnectorClient(options: { timeoutMs: number; token?: Toke
         tenantId: o.tenantId,
         channelData: o.tenantId ? { tenant: { id: o.tenantId } } : undefined,
       });
-      if (!body.id) throw new ConnectorError(502, 'Bot Connector created the conversation but returned no id');
+      if (!body.id) throw new UpstreamError(BOT_CONNECTOR, 502, 'Bot Connector created the conversation but returned no id');
       return { id: body.id };
     },
   };

@@ -1,39 +1,59 @@
+import type { Db } from '../store/db';
+import { takeSendSlot, type SendLimit } from '../store/send-budget-repository';
+
 /** Teams' documented per-bot, per-conversation send limits. */
-const TEAMS_SEND_LIMITS = [
+export const TEAMS_CONVERSATION_LIMITS: ReadonlyArray<SendLimit> = [
   { max: 7, windowMs: 1_000 },
   { max: 8, windowMs: 2_000 },
   { max: 60, windowMs: 30_000 },
   { max: 1_800, windowMs: 3_600_000 },
-] as const;
+];
+
+/**
+ * Teams' per-app, per-tenant rate: 30 requests a second in the stored revision of the limits page
+ * (Microsoft staff have since quoted 50; contracts/SOURCES.md), so the lower figure.
+ */
+export const TEAMS_TENANT_LIMITS: ReadonlyArray<SendLimit> = [{ max: 30, windowMs: 1_000 }];
 
 export interface Pacer {
-  /** Records a send and returns 0 if one may go now; otherwise the wait in ms (nothing recorded). */
-  tryAcquire(conversationId: string): number;
+  /**
+   * Counts a send to the conversation (and its tenant) and resolves 0 if it may go now; otherwise
+   * the wait in ms, and nothing is counted.
+   */
+  tryAcquire(conversationId: string, tenantId?: string): Promise<number>;
+}
+
+/** A channel thread (`19:…;messageid=…`) is its channel as far as Teams' budget goes. */
+export const budgetConversation = (conversationId: string) => conversationId.split(';messageid=')[0]!;
+
+export interface PacerOptions {
+  conversation?: ReadonlyArray<SendLimit>;
+  tenant?: ReadonlyArray<SendLimit>;
+  /**
+   * Teams counts sends when they arrive, we when the slot is taken: each window is kept this much
+   * longer, so that the time between the two (rendering, the network, another replica's) cannot
+   * squeeze one send too many into Teams' window.
+   */
+  slackMs?: number;
+  /** Pins the clock (tests); the database's clock otherwise, the one every replica shares. */
+  now?: () => number;
 }
 
 /**
- * Sliding-window limits per conversation, so that a storm in one channel stays under Teams'
- * limits instead of learning them from 429s. In-process: with several replicas each keeps its
- * own view, and the outbox's 429 handling covers the rest.
+ * Sliding-window limits per conversation and per tenant, kept in the store: every replica and
+ * every restart shares one count, so a storm stays under Teams' limits instead of learning them
+ * from 429s (which the outbox still honours).
  */
-export function createPacer(limits: ReadonlyArray<{ max: number; windowMs: number }> = TEAMS_SEND_LIMITS, now: () => number = Date.now, slackMs = 100): Pacer {
-  // Teams counts sends when they arrive, we when they leave: each window is kept `slackMs` longer
-  // so that uneven network latency cannot squeeze one send too many into Teams' window.
-  const widened = limits.map((l) => ({ max: l.max, windowMs: l.windowMs + slackMs }));
-  const longest = Math.max(...widened.map((l) => l.windowMs));
-  const sent = new Map<string, number[]>();
+export function createPacer(db: Db, o: PacerOptions = {}): Pacer {
+  const slackMs = o.slackMs ?? 250;
+  const widen = (limits: ReadonlyArray<SendLimit>) => limits.map((l) => ({ max: l.max, windowMs: l.windowMs + slackMs }));
+  const conversation = widen(o.conversation ?? TEAMS_CONVERSATION_LIMITS);
+  const tenant = widen(o.tenant ?? TEAMS_TENANT_LIMITS);
   return {
-    tryAcquire(conversationId) {
-      const t = now();
-      const times = (sent.get(conversationId) ?? []).filter((s) => s > t - longest);
-      let wait = 0;
-      for (const { max, windowMs } of widened) {
-        const inWindow = times.filter((s) => s > t - windowMs);
-        if (inWindow.length >= max) wait = Math.max(wait, inWindow[inWindow.length - max]! + windowMs - t);
-      }
-      if (wait === 0) times.push(t);
-      sent.set(conversationId, times);
-      return wait;
+    tryAcquire(conversationId, tenantId) {
+      const budgets = [{ key: `conversation:${budgetConversation(conversationId)}`, limits: conversation }];
+      if (tenantId) budgets.push({ key: `tenant:${tenantId}`, limits: tenant });
+      return takeSendSlot(db, budgets, o.now && new Date(o.now()));
     },
   };
 }

@@ -8,11 +8,9 @@ import { claimDueDigests, completeDigest, forgetDigestActivity, getDigest, retry
 import type { CardAttachment } from '../cards/render-card';
 import { cardBytes, tighterBudget, type CardBudget } from '../cards/budget';
 import { renderDigestCard } from './render-digest-card';
-import { ConnectorError, type ConnectorClient } from './connector-client';
+import { isTooLarge, type ConnectorClient } from './connector-client';
 import type { Pacer } from './conversation-pacer';
-
-/** Statuses Teams documents as "try again": throttled, precondition, gateway errors; 0 = no answer. */
-const RETRIABLE = new Set([0, 412, 429, 500, 502, 503, 504]);
+import { sendRetryDelay } from './send-retry';
 
 export interface OutboxOptions {
   db: Db;
@@ -57,6 +55,8 @@ interface Delivery {
   activityId?: string;
   attempts: number;
   requestedAt: Date;
+  /** Claimed after another process's lease ran out mid-send: it may have posted already. */
+  takenOver: boolean;
   render(budget?: CardBudget): Promise<Rendered | undefined>;
   complete(activityId: string | undefined, spacingMs?: number): Promise<void>;
   retryLater(delayMs: number, error: string, paced?: boolean): Promise<void>;
@@ -114,7 +114,11 @@ export function createOutbox(o: OutboxOptions): Outbox {
     sizeCaps.set(capKey(job), budget);
   };
 
-  const backoff = (attempts: number, retryAfterMs = 0) => Math.max(retryAfterMs, random() * Math.min(maxBackoffMs, baseBackoffMs * 2 ** (attempts - 1)));
+  /**
+   * How long a card's next version waits after this send. Updates are spaced (enrichment results
+   * arriving one after another fold into one update); the first post is followed at once.
+   */
+  const spacingAfter = (job: Delivery) => (job.activityId ? updateSpacingMs : 0);
 
   const cardDelivery = (job: CardJob): Delivery => ({
     kind: 'card',
@@ -123,6 +127,7 @@ export function createOutbox(o: OutboxOptions): Outbox {
     activityId: job.activityId,
     attempts: job.attempts,
     requestedAt: job.requestedAt,
+    takenOver: job.takenOver,
     render: (budget) => o.renderCard(job.incidentKey, budget),
     complete: (activityId, spacingMs) => completeCard(o.db, job, activityId, spacingMs),
     retryLater: (delayMs, error, paced) => retryCardLater(o.db, job, delayMs, error, paced),
@@ -136,6 +141,7 @@ export function createOutbox(o: OutboxOptions): Outbox {
     activityId: job.activityId,
     attempts: job.attempts,
     requestedAt: job.requestedAt,
+    takenOver: job.takenOver,
     async render(budget) {
       const digest = await getDigest(o.db, job.digestId);
       if (!digest || digest.lines.length === 0) return undefined;
@@ -161,8 +167,9 @@ export function createOutbox(o: OutboxOptions): Outbox {
       await job.complete(job.activityId);
       return;
     }
+    if (job.takenOver) o.metrics.outboxTakeovers.inc({ kind: job.kind, op: job.activityId ? 'update' : 'post' });
     for (;;) {
-      if (!(await takeTurn(job))) return;
+      if (!(await takeTurn(job, conversation.tenantId))) return;
       const activity = { type: 'message' as const, attachments: [rendered.card], summary: rendered.summary };
       try {
         let activityId = job.activityId;
@@ -171,14 +178,14 @@ export function createOutbox(o: OutboxOptions): Outbox {
         } else {
           activityId = (await o.connector.sendToConversation(conversation.serviceUrl, conversation.id, activity)).id;
         }
-        await job.complete(activityId, job.activityId ? updateSpacingMs : 0);
+        await job.complete(activityId, spacingAfter(job));
         const op = job.activityId ? 'update' : 'post';
         o.metrics.cardsDelivered.inc({ op: job.kind === 'digest' ? `digest_${op}` : op });
         o.metrics.cardLatency.observe(Math.max(0, Date.now() - job.requestedAt.getTime()) / 1000);
         return;
       } catch (e) {
-        if (!(e instanceof ConnectorError && e.tooLarge)) return handleFailure(job, e);
-        o.metrics.cardFailures.inc({ status: String(e.status) });
+        if (!isTooLarge(e)) return handleFailure(job, e);
+        o.metrics.cardFailures.inc({ status: '413' });
         const refused = cardBytes(rendered.card);
         const tighter = tighterBudget(refused);
         const smaller = tighter && (await job.render(tighter));
@@ -198,12 +205,12 @@ export function createOutbox(o: OutboxOptions): Outbox {
   };
 
   /** Waits for the conversation's send budget; false when the job went back to the queue instead. */
-  const takeTurn = async (job: Delivery): Promise<boolean> => {
+  const takeTurn = async (job: Delivery, tenantId?: string): Promise<boolean> => {
     for (;;) {
       // Once one card of a claimed batch is paced, the rest of that conversation's batch goes back
       // too, so the next claim, not the order of this batch, decides (most severe first).
       const paused = (pausedUntil.get(job.conversationId) ?? 0) - Date.now();
-      const wait = paused > 0 ? paused : o.pacer.tryAcquire(job.conversationId);
+      const wait = paused > 0 ? paused : await o.pacer.tryAcquire(job.conversationId, tenantId);
       if (wait > 0) pausedUntil.set(job.conversationId, Date.now() + wait);
       if (wait === 0) return true;
       if (wait > maxInlineWaitMs) {
@@ -215,7 +222,7 @@ export function createOutbox(o: OutboxOptions): Outbox {
   };
 
   const handleFailure = async (job: Delivery, e: unknown) => {
-    const status = e instanceof ConnectorError ? e.status : 0;
+    const { retriable, delayMs: delay, status } = sendRetryDelay(e, job.attempts, { baseBackoffMs, maxBackoffMs, random });
     const message = e instanceof Error ? e.message : String(e);
     o.metrics.cardFailures.inc({ status: String(status) });
     if (status === 404 && job.activityId) {
@@ -223,8 +230,6 @@ export function createOutbox(o: OutboxOptions): Outbox {
       await job.forget();
       return;
     }
-    const retriable = RETRIABLE.has(status);
-    const delay = retriable ? backoff(job.attempts, e instanceof ConnectorError ? e.retryAfterMs : 0) : maxBackoffMs;
     o.logger[retriable ? 'info' : 'error']({ ...job.what, conversation: job.conversationId, status, attempts: job.attempts, retryInMs: Math.round(delay) }, `card delivery failed: ${message}`);
     await job.retryLater(delay, message);
   };

@@ -194,6 +194,30 @@ describe.each(storeDrivers())('on-call paging on $name', (driver) => {
     expect(cardText(megansCard.versions.at(-1)!)).toContain('Acknowledged by Megan Bowen');
   });
 
+  it('delivers a page card whose send fails with 503 three times, once, paced and retried like every card', async () => {
+    now = new Date('2026-11-24T10:00:00Z');
+    const app = await start();
+    await setUp(app);
+    await app.postIncident(demoIncident('powershell-web-01'));
+    await app.app.enricher.idle();
+    await app.app.outbox.idle();
+    const megansChat = `/v3/conversations/${encodeURIComponent('a:chat-with-MeganBowen')}/activities`;
+    connector.set({ fail: { count: 3, status: 503, method: 'POST', path: megansChat } });
+    await app.sendActivity(say(connector.url, ALEX, 'Alex Wilber', 'page 1042'));
+    const tries = await connector.waitFor('POST', megansChat, 4, 10_000);
+    expect(tries.every(isPage)).toBe(true);
+    const delivered = () => connector.conversation('a:chat-with-MeganBowen').filter((a) => JSON.stringify(a.versions[0]).includes('#1042'));
+    for (let waited = 0; delivered().length === 0 && waited < 5000; waited += 50) await new Promise((r) => setTimeout(r, 50));
+    expect(delivered()).toHaveLength(1);
+    // Every try was counted against Megan's chat in the shared send budget, and the notice is done.
+    const counted = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM teams_sends WHERE key = 'conversation:a:chat-with-MeganBowen'`);
+    expect(counted.rows[0]!.n).toBe(4);
+    await app.app.pager!.tick();
+    expect(connector.requests('POST', megansChat)).toHaveLength(4);
+    const notice = await db.query<{ attempts: number; activity_id: string }>(`SELECT attempts, activity_id FROM page_notices WHERE channel = 'teams'`);
+    expect(notice.rows).toEqual([{ attempts: 0, activity_id: delivered()[0]!.id }]);
+  });
+
   it('refuses to start with a broken schedule', async () => {
     const file = path.join(os.tmpdir(), `oncall-broken-${process.pid}.yaml`);
     fs.writeFileSync(file, fs.readFileSync(scheduleFile, 'utf8').replace('timeZone: Europe/Amsterdam', 'timeZone: Europe/Atlantis'));
