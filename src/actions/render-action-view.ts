@@ -1,4 +1,4 @@
-import { defangLinks, escapeMarkdown, truncate, untrusted, wellFormed } from '../cards/markdown';
+import { defangIndicator, defangLinks, escapeMarkdown, truncate, untrusted, wellFormed } from '../cards/markdown';
 import { formatTime } from '../incidents/render-incident-card';
 import type { StoredAction } from '../store/action-repository';
 import { actionTitle, ACTION_LABELS, targetValue, type ActionKind } from './action-kinds';
@@ -16,6 +16,8 @@ export interface Button {
   verb: string;
   data: Record<string, string | number>;
   style: 'default' | 'positive' | 'destructive';
+  /** The option the verdict favours: the card puts it first, on the first screen. */
+  recommended?: boolean;
 }
 
 export interface ActionRowView {
@@ -115,14 +117,48 @@ export function openOptions(options: ActionOption[], actions: StoredAction[]): A
   return options.filter((o) => !live(o));
 }
 
-/** The buttons that start a request, one group per entity; the favoured one marked. */
+/** Short verbs for buttons: the target, not the verb, is what needs the room. */
+const BUTTON_LABELS: Record<ActionKind, string> = {
+  'block-ip': 'Block IP',
+  'isolate-vm': 'Isolate VM',
+  'disable-user': 'Disable user',
+  'block-hash': 'Block hash',
+  'add-indicator': 'Add to TI',
+};
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * A target as people recognise it, short enough for a button: an account's UPN (the entity's
+ * name when the target is only an object id), a host's name without its domain, the first 12
+ * characters of a hash, a URL or domain defanged.
+ */
+export function shortTarget(o: Pick<ActionOption, 'target' | 'entity'>, max = 28): string {
+  const t = o.target;
+  switch (t.kind) {
+    case 'disable-user': {
+      const upn = t.upn ?? (GUID.test(t.user) ? (o.entity.details.upn ?? (GUID.test(o.entity.value) ? undefined : o.entity.value)) : t.user);
+      return truncate(upn ?? `account ${t.user.slice(0, 8)}…`, max);
+    }
+    case 'isolate-vm':
+      return truncate(/^\d+\.\d+\.\d+\.\d+$/.test(t.host) ? t.host : t.host.split('.')[0]!, max);
+    case 'block-hash':
+      return `${t.hash.slice(0, 12)}…`;
+    case 'add-indicator':
+      return t.type === 'hash' ? `${t.indicator.slice(0, 12)}…` : truncate(defangIndicator(t.indicator.replace(/^[a-z]+:\/\//i, '')), max);
+    case 'block-ip':
+      return t.ip;
+  }
+}
+
+/** The buttons that start a request, one group per entity; the favoured one marked ★. */
 export function optionButtons(incidentNumber: number, options: ActionOption[]): Array<{ buttons: Button[] }> {
   const groups = new Map<string, Button[]>();
   for (const o of options) {
     const key = `${o.entity.kind}:${o.entity.value}`;
-    const title = buttonText(`${o.recommended ? '★ ' : ''}${ACTION_LABELS[o.target.kind]} ${targetValue(o.target)}`);
+    const title = buttonText(`${o.recommended ? '★ ' : ''}${BUTTON_LABELS[o.target.kind]} ${shortTarget(o)}`, 40);
     const list = groups.get(key) ?? [];
-    list.push({ title, verb: 'action.request', data: { incident: incidentNumber, option: o.id }, style: o.recommended ? 'destructive' : 'default' });
+    list.push({ title, verb: 'action.request', data: { incident: incidentNumber, option: o.id }, style: o.recommended ? 'destructive' : 'default', recommended: o.recommended });
     groups.set(key, list);
   }
   return [...groups.values()].map((buttons) => ({ buttons }));

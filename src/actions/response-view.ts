@@ -3,7 +3,7 @@ import { renderCard, type CardAttachment } from '../cards/render-card';
 import { untrusted } from '../cards/markdown';
 import type { IncidentEnrichment } from '../enrichment/summarize';
 import type { Incident } from '../incidents/incident';
-import type { ResponseView } from '../incidents/render-incident-card';
+import type { ResponseTimeline, ResponseView } from '../incidents/render-incident-card';
 import { findUndo, listIncidentActions, type StoredAction } from '../store/action-repository';
 import type { Queryable } from '../store/db';
 import { getIncident } from '../store/incident-repository';
@@ -65,6 +65,7 @@ export function createResponseViews(o: { db: Queryable; permissions: ActionPermi
         hasOpen: open.length > 0,
         canWrite: true,
         refreshUserIds: !viewer && open.length > 0 ? await refreshUsers(open) : undefined,
+        timeline: responseTimeline(actions),
       };
     },
 
@@ -91,6 +92,20 @@ export function createResponseViews(o: { db: Queryable; permissions: ActionPermi
         return card;
       });
     },
+  };
+}
+
+const CONTAINMENT: ReadonlySet<ActionKind> = new Set(['block-ip', 'isolate-vm', 'disable-user', 'block-hash']);
+
+/** First request, first approval and first containment done among an incident's actions (undos aside). */
+export function responseTimeline(actions: StoredAction[]): ResponseTimeline {
+  const first = (xs: Array<Date | undefined>) => xs.filter((x): x is Date => x instanceof Date).sort((a, b) => a.getTime() - b.getTime())[0];
+  const own = actions.filter((a) => !a.undoOf);
+  return {
+    firstRequestAt: first(own.map((a) => a.createdAt)),
+    // The worker starts an action as soon as it is approved: its start stands for the approval.
+    firstApprovalAt: first(own.filter((a) => a.approvals.length > 0 && a.state !== 'requested').map((a) => a.startedAt)),
+    containedAt: first(own.filter((a) => a.state === 'succeeded' && CONTAINMENT.has(a.kind)).map((a) => a.endedAt)),
   };
 }
 

@@ -10,8 +10,9 @@ const matches = (r: PageRule, incident: Incident, severity: string, afterHours: 
   (!r.titleMatches || new RegExp(r.titleMatches, 'i').test(incident.title)) &&
   (!r.ruleIds || r.ruleIds.some((id) => incident.ruleIds.some((own) => own.toLowerCase().endsWith(id.toLowerCase()))));
 
-const describe = (r: PageRule) =>
-  [r.severity && `severity ${r.severity.join('/')}`, r.outsideBusinessHours && 'outside business hours', r.titleMatches && `title /${r.titleMatches}/`, r.ruleIds && 'analytic rule']
+/** The rule that matched, in words; it names the severity the incident had (not the rule's list). */
+const describe = (r: PageRule, severity: string) =>
+  [r.severity && `severity ${severity}`, r.outsideBusinessHours && 'outside business hours', r.titleMatches && `title /${r.titleMatches}/`, r.ruleIds && 'analytic rule']
     .filter(Boolean)
     .join(', ');
 
@@ -23,7 +24,7 @@ export function decidePage(s: Schedule, incident: Incident, severity: string, at
   if (incident.status === 'Closed') return { page: false, because: 'the incident is closed' };
   const afterHours = !isBusinessHours(s, at);
   const never = s.policy.never.find((r) => matches(r, incident, severity, afterHours));
-  if (never) return { page: false, because: `never pages: ${describe(never)}` };
+  if (never) return { page: false, because: `never pages: ${describe(never, severity)}` };
   const rule = s.policy.page.find((r) => matches(r, incident, severity, afterHours));
-  return rule ? { page: true, because: describe(rule) } : { page: false, because: 'no paging rule matches' };
+  return rule ? { page: true, because: describe(rule, severity) } : { page: false, because: 'no paging rule matches' };
 }

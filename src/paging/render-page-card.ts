@@ -1,7 +1,7 @@
 import { defaultBudget, fitCard, type CardBudget } from '../cards/budget';
 import { untrusted } from '../cards/markdown';
 import { renderCard, type CardAttachment } from '../cards/render-card';
-import { formatTime } from '../incidents/render-incident-card';
+import { duration, formatTime, localTime } from '../incidents/render-incident-card';
 import type { Incident } from '../incidents/incident';
 import type { Page } from '../store/page-repository';
 
@@ -17,10 +17,16 @@ export interface PageView {
 
 const stateText = (v: PageView): { text: string; style: string } => {
   const p = v.page;
-  if (p.state === 'acknowledged') return { text: `✅ Acknowledged by ${untrusted(v.ackedByName ?? p.ackedBy ?? 'someone', 80)} at ${formatTime(p.ackedAt!.toISOString())}`, style: 'good' };
+  if (p.state === 'acknowledged') return { text: `✅ Acknowledged by ${untrusted(v.ackedByName ?? p.ackedBy ?? 'someone', 80)} ${duration(p.ackedAt!.getTime() - p.createdAt.getTime())} after the page`, style: 'good' };
   if (p.state === 'resolved') return { text: `Resolved: the incident was closed at ${formatTime(p.resolvedAt!.toISOString())}`, style: 'default' };
   const last = v.levels.at(-1);
   return { text: last && last.level > 1 ? `⏫ Escalated to level ${last.level}: ${untrusted(last.who, 80)} — not acknowledged yet` : 'Waiting for acknowledgement', style: 'attention' };
+};
+
+/** The reason as recorded, and what changed since: a page raised at High that enrichment later assessed Critical says both. */
+const reasonText = (v: PageView): string => {
+  const at = /severity (\w+)/.exec(v.page.reason)?.[1];
+  return at && at !== v.severity ? `${v.page.reason} · now ${v.severity}, as Vigil assessed it` : v.page.reason;
 };
 
 /** The 1:1 page card: what is burning, why you, who else was paged, and one click to take it. */
@@ -36,11 +42,11 @@ export function renderPageCard(v: PageView, budget: CardBudget = defaultBudget):
         headline: `🚨 Incident #${v.incident.number} · ${v.severity}`,
         title: untrusted(v.incident.title, d.title),
         severity: v.severity,
-        reason: untrusted(v.page.reason, 120),
+        reason: untrusted(reasonText(v), 160),
         paged: v.levels.map((l) => `L${l.level} ${untrusted(l.who, d.who)}`).join(' → ') || '—',
         state: state.text,
         stateStyle: state.style,
-        history: `Paged at ${formatTime(v.page.createdAt.toISOString())}`,
+        history: `Paged ${localTime(v.page.createdAt)}`,
         pageId: String(v.page.id),
         open: v.page.state === 'open',
         url: v.incident.url,

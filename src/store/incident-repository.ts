@@ -115,14 +115,29 @@ export async function getIncidentByNumber(db: Queryable, number: number): Promis
 }
 
 /** Open incidents, most severe first and newest first within a severity. */
-export async function listOpenIncidents(db: Queryable, limit: number): Promise<Incident[]> {
-  const r = await db.query<{ data: Incident }>(
-    `SELECT data FROM incidents WHERE status <> 'Closed'
-     ORDER BY CASE severity WHEN 'High' THEN 0 WHEN 'Medium' THEN 1 WHEN 'Low' THEN 2 ELSE 3 END, created_at DESC
+/** Open incidents with Vigil's assessed severity where enrichment set one. */
+export interface OpenIncident {
+  incident: Incident;
+  assessedSeverity?: string;
+}
+
+/**
+ * Open incidents, most severe first by Vigil's assessed severity (Critical above Sentinel's own
+ * scale; Sentinel's severity where nothing was assessed), then newest.
+ */
+export async function listOpenIncidentsAssessed(db: Queryable, limit: number): Promise<OpenIncident[]> {
+  const r = await db.query<{ data: Incident; assessed_severity: string | null }>(
+    `SELECT data, assessed_severity FROM incidents WHERE status <> 'Closed'
+     ORDER BY CASE COALESCE(assessed_severity, severity) WHEN 'Critical' THEN 0 WHEN 'High' THEN 1 WHEN 'Medium' THEN 2 WHEN 'Low' THEN 3 ELSE 4 END, created_at DESC
      LIMIT $1`,
     [limit],
   );
-  return r.rows.map((row) => row.data);
+  return r.rows.map((row) => ({ incident: row.data, assessedSeverity: row.assessed_severity ?? undefined }));
+}
+
+/** Open incidents in the order of `listOpenIncidentsAssessed`. */
+export async function listOpenIncidents(db: Queryable, limit: number): Promise<Incident[]> {
+  return (await listOpenIncidentsAssessed(db, limit)).map((x) => x.incident);
 }
 
 export async function countOpenIncidents(db: Queryable): Promise<number> {

@@ -44,7 +44,9 @@ describe('incidents and indicators enriched from every source', () => {
     expect(card).toContain('confidence 100%');
     expect(card).toContain('name Jane Admin');
     expect(card).toContain('roles Global Administrator');
-    expect(card).toContain('SignIns24h 41');
+    expect(card).toContain('41 sign-ins in 24 hours, 37 failed from NL, US');
+    // The workspace's related incidents leave out the incident itself (#1041).
+    expect(card).toContain('1 related incident in 7 days: #1038');
     // VirusTotal and AbuseIPDB were asked about the IP, Graph about the account.
     expect(sandboxes.virustotal.requests('GET').map((r) => r.path)).toEqual(['/api/v3/ip_addresses/203.0.113.66']);
     expect(sandboxes.abuseipdb.requests('GET')).toHaveLength(1);

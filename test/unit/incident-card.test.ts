@@ -22,16 +22,17 @@ describe('the incident card', () => {
     expect(cardProblems(card)).toEqual([]);
     expect(card.version).toBe('1.5');
     const [first, second] = texts(card);
-    expect(first).toBe('🔴 HIGH · Incident #1041');
+    expect(first).toBe('🔴 HIGH · Incident #1041 · New');
     expect(second).toBe('Multiple failed sign\\-ins followed by success for a Global Administrator'.replace('\\-', '-'));
     expect(card.actions).toEqual([{ type: 'Action.OpenUrl', title: 'Open in Sentinel', url: expect.stringMatching(/^https:\/\/portal\.azure\.com\/#asset\//) }]);
+    expect(card.speak).toBe('High severity incident 1041: Multiple failed sign-ins followed by success for a Global Administrator. Status New.');
   });
 
   it('is valid with the assign, comment and close forms, each input with its own id', () => {
     const card = renderIncidentCard(parseIncident(demoIncident('brute-force-admin'), { portalUrl }), undefined, new Date(), { rows: [], optionGroups: [], hasOpen: false, canWrite: true }).content;
     expect(cardProblems(card)).toEqual([]);
     const ids = JSON.stringify(card).match(/"id":"[^"]+"/g);
-    expect(ids).toEqual(['"id":"comment"', '"id":"classification"', '"id":"closeComment"']);
+    expect(ids).toEqual(['"id":"details"', '"id":"comment"', '"id":"classification"', '"id":"closeComment"']);
   });
 
   it('cannot be made to carry links, markup or template expressions by the incident', () => {

@@ -3,7 +3,7 @@ import { fitCard } from '../../cards/budget';
 import { renderCard } from '../../cards/render-card';
 import { formatTime } from '../../incidents/render-incident-card';
 import { listAudit } from '../../store/action-repository';
-import { teamsUserNames } from '../../store/page-repository';
+import { peopleNames } from '../../paging/resolve-person';
 import type { Command } from '../command';
 import { findIncident } from './find-incident';
 
@@ -32,7 +32,7 @@ export const auditCommand: Command = {
     if ('text' in found) return found;
     const rows = await listAudit(deps.db, found.incident.key, SHOWN);
     if (rows.length === 0) return { text: `Nothing is recorded for incident #${found.incident.number} yet.` };
-    const names = await teamsUserNames(deps.db, [...new Set(rows.map((r) => r.actor))]);
+    const names = await peopleNames(deps.db, [...new Set(rows.map((r) => r.actor))], deps.paging?.resolvePerson);
     const line = (r: (typeof rows)[number], max: number) =>
       `${formatTime(r.at.toISOString())} · **${untrusted(names.get(r.actor.toLowerCase()) ?? r.actor, 60)}** · ${untrusted(r.action, 40)}${detailOf(r.details) ? ` · ${untrusted(detailOf(r.details), max)}` : ''}`;
     // Fewer entries and shorter details until the record fits one message.
