@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import { startStandIn, type StandIn } from './stand-in';
+import { dispatch, startStandIn, type Route, type StandIn } from './stand-in';
 
 export interface SandboxUser {
   id: string;
@@ -108,6 +108,8 @@ export const sandboxServicePrincipals = (): SandboxServicePrincipal[] => [
   { id: SANDBOX_IDENTITY.objectId, appId: SANDBOX_IDENTITY.clientId, displayName: SANDBOX_IDENTITY.displayName, servicePrincipalType: 'ManagedIdentity', appRoles: [] },
 ];
 
+const riskyUser = (u: SandboxUser) => ({ id: u.id, userPrincipalName: u.userPrincipalName, userDisplayName: u.displayName, riskLevel: u.riskLevel, riskState: 'atRisk', riskDetail: 'none', riskLastUpdatedDateTime: '2026-11-24T01:00:00Z', isDeleted: false, isProcessing: false });
+
 const error = (status: number, code: string, message: string) => ({
   status,
   body: { error: { code, message, innerError: { 'request-id': '00000000-0000-0000-0000-000000000000', date: new Date().toISOString() } } },
@@ -126,6 +128,8 @@ export async function startGraph(
     appRoleAssignments: SandboxAppRoleAssignment[];
     /** The role names `principalId` holds on the resource with `resourceAppId`: what Entra ID puts in its tokens' `roles`. */
     rolesOf(principalId: string, resourceAppId: string): string[];
+    /** The next `count` sub-requests of a `$batch` (those whose URL matches `url`) answer 429 with `Retry-After`. */
+    throttleInBatch(count: number, retryAfterSeconds?: number, url?: RegExp): void;
   }
 > {
   const users = options.users ?? SANDBOX_USERS.map((u) => ({ ...u }));
@@ -140,9 +144,9 @@ export async function startGraph(
     const fields = query.$select?.split(',');
     return { '@odata.context': 'https://graph.microsoft.com/v1.0/$metadata#users/$entity', ...(fields ? Object.fromEntries(fields.map((f) => [f, all[f] ?? null])) : all) };
   };
-  const standIn = await startStandIn(
-    'graph',
-    [
+  /** Sub-requests of a `$batch` answered 429 (with `Retry-After`), one per count, optionally only those whose URL matches `url`. */
+  const batchThrottle = { count: 0, retryAfterSeconds: 1, url: undefined as RegExp | undefined };
+  const routes: Route[] = [
       { method: 'GET', path: '/v1.0/users/:id', handle: ({ params, query }) => (find(params.id!) ? { status: 200, body: select(find(params.id!)!, query) } : missing(params.id!)) },
       {
         method: 'GET',
@@ -167,7 +171,19 @@ export async function startGraph(
         handle: ({ params }) => {
           const u = find(params.id!);
           if (!u?.riskLevel) return missing(params.id!);
-          return { status: 200, body: { id: u.id, userPrincipalName: u.userPrincipalName, userDisplayName: u.displayName, riskLevel: u.riskLevel, riskState: 'atRisk', riskDetail: 'none', riskLastUpdatedDateTime: '2026-11-24T01:00:00Z', isDeleted: false, isProcessing: false } };
+          return { status: 200, body: riskyUser(u) };
+        },
+      },
+      {
+        method: 'GET',
+        path: '/v1.0/identityProtection/riskyUsers',
+        handle: ({ query }) => {
+          const filter = query.$filter?.trim();
+          const m = filter ? /^(id|userPrincipalName) eq '((?:[^']|'')*)'$/.exec(filter) : null;
+          if (filter && !m) return error(400, 'Request_UnsupportedQuery', `Unsupported or invalid query filter clause specified: '${filter}'.`);
+          const wanted = m?.[2]!.replace(/''/g, "'").toLowerCase();
+          const found = users.filter((u) => u.riskLevel && (!m || (m[1] === 'id' ? u.id : u.userPrincipalName).toLowerCase() === wanted));
+          return { status: 200, body: { '@odata.context': 'https://graph.microsoft.com/v1.0/$metadata#identityProtection/riskyUsers', value: found.map(riskyUser) } };
         },
       },
       {
@@ -269,11 +285,42 @@ export async function startGraph(
           return { status: 201, body: { '@odata.context': `https://graph.microsoft.com/v1.0/$metadata#servicePrincipals('${principal.id}')/appRoleAssignments/$entity`, ...assignment } };
         },
       },
-    ],
-    options,
-  );
+  ];
+  routes.push({
+    // JSON batching: up to 20 requests, each answered on its own (status, headers, body) in one reply.
+    method: 'POST',
+    path: '/v1.0/$batch',
+    handle: async ({ body, headers }) => {
+      const requests = (body as { requests?: Array<{ id?: unknown; method?: unknown; url?: unknown; body?: unknown; dependsOn?: unknown }> } | undefined)?.requests;
+      if (!Array.isArray(requests) || requests.length === 0) return error(400, 'BadRequest', 'Invalid batch payload format.');
+      if (requests.length > 20) return error(400, 'BadRequest', 'The number of batch requests exceeds the limit of 20.');
+      const ids = requests.map((r) => r.id);
+      if (ids.some((id) => typeof id !== 'string' || id === '') || new Set(ids).size !== ids.length) return error(400, 'BadRequest', 'Batch request ids must be unique, non-empty strings.');
+      const responses = await Promise.all(
+        requests.map(async (r) => {
+          if (typeof r.method !== 'string' || typeof r.url !== 'string' || /^https?:/i.test(r.url)) return { id: r.id, status: 400, body: error(400, 'BadRequest', 'Each batch request needs a method and a relative url.').body };
+          const url = `/v1.0/${r.url.replace(/^\/+/, '')}`;
+          if (batchThrottle.count > 0 && (!batchThrottle.url || batchThrottle.url.test(r.url))) {
+            batchThrottle.count -= 1;
+            return { id: r.id, status: 429, headers: { 'Retry-After': String(batchThrottle.retryAfterSeconds) }, body: { error: { code: 'TooManyRequests', message: 'graph stand-in is throttling this request' } } };
+          }
+          const reply = await dispatch('graph', routes, { method: r.method.toUpperCase(), url, headers, body: r.body });
+          return { id: r.id, status: reply.status, headers: { 'Content-Type': 'application/json', ...reply.headers }, ...(reply.body !== undefined ? { body: reply.body } : {}) };
+        }),
+      );
+      return { status: 200, body: { responses } };
+    },
+  });
+  const standIn = await startStandIn('graph', routes, options);
   return {
     ...standIn,
+    throttleInBatch(count: number, retryAfterSeconds = 1, url?: RegExp) {
+      Object.assign(batchThrottle, { count, retryAfterSeconds, url });
+    },
+    reset() {
+      standIn.reset();
+      batchThrottle.count = 0;
+    },
     users,
     servicePrincipals,
     appRoleAssignments,

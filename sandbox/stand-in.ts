@@ -66,7 +66,7 @@ const defaultBehaviour = (): Behaviour => ({
 
 const MAX_BODY_BYTES = 4 * 1024 * 1024;
 
-const compile = (pattern: string): RegExp =>
+export const compile = (pattern: string): RegExp =>
   new RegExp(
     '^' +
       pattern
@@ -102,6 +102,23 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const failsNow = (fail: Behaviour['fail'], method: string, path: string) =>
   fail.count > 0 && (!fail.method || fail.method === method) && (!fail.path || compile(fail.path).test(path));
+
+/**
+ * The first of `routes` that answers `method` and `path` (the way the server picks one), for a
+ * stand-in that answers sub-requests itself (Graph's JSON `$batch`); a 404 reply when none does.
+ */
+export async function dispatch(name: string, routes: Route[], req: { method: string; url: string; headers: http.IncomingHttpHeaders; body: unknown }): Promise<Reply> {
+  const url = new URL(req.url, 'http://stand-in');
+  const query = Object.fromEntries(url.searchParams.entries());
+  for (const route of routes) {
+    if (route.method !== req.method) continue;
+    const match = compile(route.path).exec(url.pathname);
+    if (!match) continue;
+    const params = Object.fromEntries(Object.entries(match.groups ?? {}).map(([k, v]) => [k, decodeURIComponent(v)]));
+    return route.handle({ params, query, headers: req.headers, body: req.body });
+  }
+  return { status: 404, body: { error: { code: 'NotFound', message: `${name} stand-in has no route ${req.method} ${url.pathname}` } } };
+}
 
 /**
  * Starts a real HTTP server that answers `routes` and records every request. The control path

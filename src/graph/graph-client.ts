@@ -1,10 +1,19 @@
 import type { TokenCredential } from '@azure/identity';
-import { AuthenticationHandler, Client, HTTPMessageHandler, type Middleware } from '@microsoft/microsoft-graph-client';
-import { TokenCredentialAuthenticationProvider } from '@microsoft/microsoft-graph-client/authProviders/azureTokenCredentials';
-import { isTimeout } from '../timeout';
-import { UpstreamError } from '../enrichment/upstream';
-import { parseRetryAfter } from '../teams/connector-client';
-import { callSignal, RunAborted, throwIfStopped } from '../actions/run-aborted';
+import { bearerFrom } from '../http/bearer';
+import { createHttpClient, answerError, type HttpResponse } from '../http/http-client';
+import { NO_RETRY, type RetryPolicy } from '../http/retry-policy';
+import { UpstreamError } from '../http/upstream-error';
+
+export const GRAPH = 'Microsoft Graph';
+
+/** One request inside a JSON `$batch`: a GET relative to /v1.0 (`/users/{id}/manager`). */
+export interface BatchRequest {
+  id: string;
+  url: string;
+}
+
+/** One answer inside a `$batch` reply: its own status and body (a 404 or a 429 here is this request's, not the batch's). */
+export type BatchAnswer<T = unknown> = { ok: true; status: number; body: T | undefined } | { ok: false; status: number; error: UpstreamError };
 
 export interface GraphClient {
   /** GET a Graph path (relative to /v1.0); undefined for 404. Throws `UpstreamError` otherwise. */
@@ -18,60 +27,60 @@ export interface GraphClient {
    */
   postAction<T>(path: string, body: unknown, signal?: AbortSignal): Promise<T | undefined>;
   patch(path: string, body: unknown, signal?: AbortSignal): Promise<void>;
+  /**
+   * Up to 20 GETs in one JSON `$batch` round trip. Resolves with each request's own answer by id
+   * (200, 404, a throttled 429 with its `Retry-After`…); throws `UpstreamError` only when the batch
+   * itself failed (throttled, timed out, unreachable) or its answer lacks a request.
+   */
+  batch(requests: BatchRequest[]): Promise<Map<string, BatchAnswer>>;
+}
+
+interface BatchReply {
+  responses?: Array<{ id?: string; status?: number; headers?: Record<string, string>; body?: unknown }>;
 }
 
 /**
- * Microsoft Graph through `@microsoft/microsoft-graph-client`, at a configurable endpoint
- * (national clouds, the sandbox). With a credential, requests carry its token; without one they
- * carry none. No retry middleware: a throttled look-up shows as unavailable on the card instead
- * of holding it back.
+ * Microsoft Graph through the one HTTP layer, at a configurable endpoint (national clouds, the
+ * sandbox). With a credential, requests carry its token; without one they carry none. No retries
+ * unless `retry` asks for some: a throttled look-up shows as unavailable on the card instead of
+ * holding it back, and the action worker reschedules a throttled write on its own terms.
+ *
+ * Not `@microsoft/microsoft-graph-client`: its middleware chain is a second HTTP stack (its own
+ * errors, timeouts and retry handler), and its batching helper builds multipart-era requests.
  */
-export function createGraphClient(o: { baseUrl: string; timeoutMs: number; credential?: TokenCredential }): GraphClient {
-  const http = new HTTPMessageHandler();
-  let chain: Middleware = http;
-  if (o.credential) {
-    const auth = new AuthenticationHandler(new TokenCredentialAuthenticationProvider(o.credential, { scopes: [`${new URL(o.baseUrl).origin}/.default`] }));
-    auth.setNext(http);
-    chain = auth;
-  }
-  const client = Client.initWithMiddleware({
-    middleware: chain,
-    baseUrl: `${o.baseUrl.replace(/\/+$/, '')}/`,
-    defaultVersion: 'v1.0',
-    customHosts: new Set([new URL(o.baseUrl).hostname]),
+export function createGraphClient(o: { baseUrl: string; timeoutMs: number; credential?: TokenCredential; retry?: Partial<RetryPolicy> }): GraphClient {
+  const root = o.baseUrl.replace(/\/+$/, '');
+  const http = createHttpClient({
+    upstream: GRAPH,
+    baseUrl: `${root}/v1.0`,
+    token: bearerFrom(o.credential, `${new URL(root).origin}/.default`),
+    timeoutMs: o.timeoutMs,
+    retry: o.retry ?? NO_RETRY,
   });
-  const call = async <T>(path: string, send: (r: ReturnType<Client['api']>) => Promise<T>, stop?: AbortSignal): Promise<T | undefined> => {
-    throwIfStopped(stop);
-    const signal = callSignal(o.timeoutMs, stop);
-    try {
-      return await send(client.api(path).options({ signal }));
-    } catch (e) {
-      if (stop?.aborted) throw new RunAborted();
-      // GraphError carries the HTTP status; -1 or none means there was no answer at all.
-      const status = (e as { statusCode?: number }).statusCode ?? -1;
-      if (status === 404) return undefined;
-      if (status <= 0) {
-        throw new UpstreamError('Microsoft Graph', 0, signal.aborted || isTimeout(e) ? `timed out after ${o.timeoutMs} ms` : 'Microsoft Graph unreachable');
-      }
-      const code = (e as { code?: string }).code;
-      // Graph throttles writes too (429 with Retry-After): the worker waits as long as it says.
-      const headers = (e as { headers?: { get?: (name: string) => string | null } }).headers;
-      const retryAfterMs = typeof headers?.get === 'function' ? parseRetryAfter(headers.get('retry-after')) : undefined;
-      throw new UpstreamError('Microsoft Graph', status, `HTTP ${status} from Microsoft Graph${code ? ` (${code})` : ''}`, retryAfterMs);
-    }
-  };
+  const path = (p: string) => (p.startsWith('/') || /^https?:\/\//i.test(p) ? p : `/${p}`);
   /** For writes a 404 is a failure, not an answer: the user to change does not exist. */
-  const mustExist = async <T>(path: string, send: (r: ReturnType<Client['api']>) => Promise<T>, stop?: AbortSignal): Promise<T | undefined> => {
-    const done = await call(path, async (r) => ({ answer: await send(r) }), stop);
-    if (done === undefined) throw new UpstreamError('Microsoft Graph', 404, 'HTTP 404 from Microsoft Graph (no such user)');
-    return done.answer ?? undefined;
+  const mustExist = <T>(res: HttpResponse<T>): T | undefined => {
+    if (res.status === 404) throw new UpstreamError(GRAPH, 404, 'HTTP 404 from Microsoft Graph (no such user)', { code: 'Request_ResourceNotFound' });
+    return res.body ?? undefined;
   };
   return {
-    get: (path) => call(path, (r) => r.get()),
-    post: (path, body) => call(path, (r) => r.post(body)),
-    postAction: (path, body, signal) => mustExist(path, (r) => r.post(body), signal),
-    async patch(path, body, signal) {
-      await mustExist(path, (r) => r.patch(body), signal);
+    get: (p) => http.json(path(p)),
+    post: (p, body) => http.json(path(p), { method: 'POST', body }),
+    postAction: async (p, body, signal) => mustExist(await http.request({ method: 'POST', path: path(p), body, signal, accept: [404] })),
+    async patch(p, body, signal) {
+      mustExist(await http.request({ method: 'PATCH', path: path(p), body, signal, accept: [404] }));
+    },
+    async batch(requests) {
+      const res = await http.request<BatchReply>({ method: 'POST', path: '/$batch', body: { requests: requests.map((r) => ({ id: r.id, method: 'GET', url: path(r.url) })) } });
+      const byId = new Map((res.body?.responses ?? []).map((r) => [String(r.id), r]));
+      const answers = new Map<string, BatchAnswer>();
+      for (const r of requests) {
+        const a = byId.get(r.id);
+        if (!a || typeof a.status !== 'number') throw new UpstreamError(GRAPH, 502, `${GRAPH} answered the batch without request ${r.id}`);
+        if (a.status >= 200 && a.status < 300) answers.set(r.id, { ok: true, status: a.status, body: a.body });
+        else answers.set(r.id, { ok: false, status: a.status, error: answerError(GRAPH, { status: a.status, body: a.body, headers: new Headers(a.headers ?? {}) }) });
+      }
+      return answers;
     },
   };
 }

@@ -50,7 +50,8 @@ describe('incidents and indicators enriched from every source', () => {
     // VirusTotal and AbuseIPDB were asked about the IP, Graph about the account.
     expect(sandboxes.virustotal.requests('GET').map((r) => r.path)).toEqual(['/api/v3/ip_addresses/203.0.113.66']);
     expect(sandboxes.abuseipdb.requests('GET')).toHaveLength(1);
-    expect(sandboxes.graph.requests('GET', '/v1.0/users/:id')[0]!.path).toBe('/v1.0/users/admin.jane%40contoso.example');
+    const [batch] = sandboxes.graph.requests('POST', '/v1.0/$batch');
+    expect((batch!.body as { requests: Array<{ url: string }> }).requests[0]!.url).toMatch(/^\/users\/admin\.jane%40contoso\.example\?/);
   });
 
   it('shows the host, its hash and its URL for an endpoint incident', async () => {

@@ -1,4 +1,4 @@
-import { UpstreamError } from '../../enrichment/upstream';
+import { UpstreamError } from '../../http/upstream-error';
 import type { GraphClient } from '../../graph/graph-client';
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

@@ -1,6 +1,6 @@
-import type { GraphClient } from '../../graph/graph-client';
+import type { BatchRequest, GraphClient } from '../../graph/graph-client';
 import { createTtlCache } from '../ttl-cache';
-import { reasonOf } from '../upstream';
+import { reasonOf } from '../../http/upstream-error';
 import type { SourceResult } from '../types';
 import type { EnrichmentProvider } from '../orchestrator';
 
@@ -27,6 +27,9 @@ interface GraphUser {
   accountEnabled?: boolean | null;
 }
 
+/** The longest in-batch `Retry-After` waited before asking the throttled requests again. */
+const RETRY_THROTTLED_MS = 1000;
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const USER_ID = /^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[^\s/?#@]{1,113}@[^\s/?#@]{1,255})$/i;
 
 /**
@@ -37,17 +40,44 @@ const USER_ID = /^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12
 export function createGraphUser(o: { graph: GraphClient; cacheTtlMs: number }): EnrichmentProvider {
   const cache = createTtlCache<SourceResult>(o.cacheTtlMs);
   const name = 'Entra ID';
+  /**
+   * One `$batch`; the requests Graph throttled inside it (429 with a short `Retry-After`) are asked
+   * again once, alone, after the wait Graph named. A long wait leaves the 429 as the answer.
+   */
+  const batchWithRetry = async (requests: BatchRequest[]) => {
+    const answers = await o.graph.batch(requests);
+    const throttled = requests.filter((r) => answers.get(r.id)?.status === 429);
+    const waits = throttled.map((r) => { const a = answers.get(r.id)!; return a.ok ? 0 : (a.error.retryAfterMs ?? RETRY_THROTTLED_MS); });
+    if (throttled.length === 0 || Math.max(...waits) > RETRY_THROTTLED_MS) return answers;
+    await new Promise((resolve) => setTimeout(resolve, Math.max(...waits)));
+    for (const [key, answer] of await o.graph.batch(throttled)) answers.set(key, answer);
+    return answers;
+  };
   const lookup = async (id: string): Promise<SourceResult> => {
     const at = new Date().toISOString();
     try {
-      const user = await o.graph.get<GraphUser>(`/users/${encodeURIComponent(id)}?$select=id,displayName,userPrincipalName,jobTitle,department,accountEnabled`);
-      if (!user) return { status: 'ok', source: name, facts: { found: false }, at };
-      const uid = encodeURIComponent(user.id);
-      const [manager, roles, risk] = await Promise.all([
-        o.graph.get<{ displayName?: string }>(`/users/${uid}/manager?$select=displayName`),
-        o.graph.get<{ value: Array<{ displayName?: string; roleTemplateId?: string }> }>(`/users/${uid}/memberOf/microsoft.graph.directoryRole?$select=displayName,roleTemplateId`),
-        o.graph.get<{ riskLevel?: string }>(`/identityProtection/riskyUsers/${uid}`),
+      // One round trip: the user, manager, roles and risk addressed by the same UPN or object id.
+      const uid = encodeURIComponent(id);
+      const answers = await batchWithRetry([
+        { id: 'user', url: `/users/${uid}?$select=id,displayName,userPrincipalName,jobTitle,department,accountEnabled` },
+        { id: 'manager', url: `/users/${uid}/manager?$select=displayName` },
+        { id: 'roles', url: `/users/${uid}/memberOf/microsoft.graph.directoryRole?$select=displayName,roleTemplateId` },
+        // riskyUsers is keyed by object id only: a UPN is looked up by filter, in the same batch.
+        { id: 'risk', url: GUID.test(id) ? `/identityProtection/riskyUsers/${uid}` : `/identityProtection/riskyUsers?$filter=${encodeURIComponent(`userPrincipalName eq '${id.replace(/'/g, "''")}'`)}` },
       ]);
+      /** A part's body; undefined for its 404 (no manager, no risk record); its own error otherwise. */
+      const part = <T>(key: string): T | undefined => {
+        const a = answers.get(key)!;
+        if (a.ok) return a.body as T | undefined;
+        if (a.status === 404) return undefined;
+        throw a.error;
+      };
+      const user = part<GraphUser>('user');
+      if (!user) return { status: 'ok', source: name, facts: { found: false }, at };
+      const manager = part<{ displayName?: string }>('manager');
+      const roles = part<{ value: Array<{ displayName?: string; roleTemplateId?: string }> }>('roles');
+      const riskAnswer = part<{ riskLevel?: string; value?: Array<{ riskLevel?: string }> }>('risk');
+      const risk = riskAnswer?.value ? riskAnswer.value[0] : riskAnswer;
       const roleNames = (roles?.value ?? []).map((r) => r.displayName ?? PRIVILEGED_ROLE_TEMPLATES[r.roleTemplateId ?? ''] ?? 'role');
       const privileged = (roles?.value ?? []).some((r) => r.roleTemplateId !== undefined && r.roleTemplateId in PRIVILEGED_ROLE_TEMPLATES);
       return {
