@@ -56,12 +56,16 @@ export interface Enricher {
 
 /**
  * Runs every provider for every entity of an incident at once, each under its own timeout, and
- * stores each answer as it comes. The card is asked to refresh shortly after answers arrive
- * (`flushDelayMs` folds answers that land together into one refresh) and at once when the last
- * one is in, so a slow provider never holds back the others.
+ * stores each answer as it comes. The first refresh waits for the last answer, or at most
+ * `firstUpdateWaitMs` (the outbox's spacing between updates) after the first one, whichever comes
+ * first: sources that all answer within a few hundred milliseconds give one complete update, and a
+ * slow one holds the others back no longer than the spacing would have. After that, refreshes are
+ * asked for shortly after answers arrive (`flushDelayMs` folds answers that land together) and at
+ * once when the last one is in; the outbox spaces and coalesces the updates themselves.
  */
-export function createEnricher(o: { db: Db; providers: EnrichmentProvider[]; onResults: (incidentKey: string) => Promise<void>; logger: Logger; flushDelayMs?: number }): Enricher {
+export function createEnricher(o: { db: Db; providers: EnrichmentProvider[]; onResults: (incidentKey: string) => Promise<void>; logger: Logger; flushDelayMs?: number; firstUpdateWaitMs?: number }): Enricher {
   const flushDelayMs = o.flushDelayMs ?? 25;
+  const firstUpdateWaitMs = o.firstUpdateWaitMs ?? 1_000;
   const running = new Set<Promise<void>>();
 
   const lookup = async (provider: EnrichmentProvider, indicator: Indicator): Promise<SourceResult> => {
@@ -81,11 +85,13 @@ export function createEnricher(o: { db: Db; providers: EnrichmentProvider[]; onR
     let remaining = jobs.length;
     let timer: NodeJS.Timeout | undefined;
     let dirty = false;
+    let flushed = false;
     const flush = async () => {
       clearTimeout(timer);
       timer = undefined;
       if (!dirty) return;
       dirty = false;
+      flushed = true;
       try {
         await o.onResults(incident.key);
       } catch (e) {
@@ -99,7 +105,7 @@ export function createEnricher(o: { db: Db; providers: EnrichmentProvider[]; onR
         remaining -= 1;
         dirty = true;
         if (remaining === 0) await flush();
-        else timer ??= setTimeout(() => void flush(), flushDelayMs);
+        else timer ??= setTimeout(() => void flush(), flushed ? flushDelayMs : firstUpdateWaitMs);
       }),
     );
   };
