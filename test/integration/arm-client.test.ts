@@ -88,7 +88,7 @@ describe('ARM client', () => {
     stop.abort();
     const e = await call;
     expect(e).toBeInstanceOf(RunAborted);
-    expect(e).toMatchObject({ message: 'stopped: another Vigil process took this action over' });
+    expect(e).toMatchObject({ message: 'stopped by its caller' });
     expect(arm.requests('GET')).toHaveLength(1);
     expect(slept).toEqual([]);
     // Stopped before it starts: nothing is sent.

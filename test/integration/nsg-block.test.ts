@@ -46,7 +46,7 @@ describe('Block IP on a network security group', () => {
     expect(raced).toBe(true);
     expect(prefixes('vigil-block-in')).toEqual(['1.1.1.1', '8.8.8.8']);
     expect(prefixes('vigil-block-out')).toEqual(['1.1.1.1', '8.8.8.8']);
-    expect(arm.requests('PUT').slice(before).map((r) => r.path.split('/').pop())).toEqual(['vigil-block-in', 'vigil-block-in', 'vigil-block-out']);
+    expect(arm.requests('PUT').slice(before).map((r) => r.path.split('/').pop()).sort()).toEqual(['vigil-block-in', 'vigil-block-in', 'vigil-block-out']);
   });
 
   it('creates the deny rules with the address, following each write to its end', async () => {

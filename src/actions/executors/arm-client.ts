@@ -2,7 +2,8 @@ import type { TokenCredential } from '@azure/identity';
 import { bearerFor } from '../../azure-credential';
 import { parseRetryAfter } from '../../teams/connector-client';
 import { isTimeout } from '../../timeout';
-import { callSignal, pause, RunAborted, throwIfStopped } from '../run-aborted';
+import { stoppedError } from '../../http/call-stopped';
+import { callSignal, pause, throwIfStopped } from '../run-aborted';
 
 export const NETWORK_API = '2024-07-01';
 
@@ -89,7 +90,7 @@ export function createArmClient(o: { endpoint: string; credential?: TokenCredent
         });
       } catch (e) {
         // Stopped, not timed out: no retry, and no "did not answer" that would read as ARM's fault.
-        if (stop?.aborted) throw new RunAborted();
+        if (stop?.aborted) throw stoppedError(stop);
         if (attempt < maxAttempts) {
           await sleep(500 * attempt, stop);
           continue;
@@ -97,7 +98,7 @@ export function createArmClient(o: { endpoint: string; credential?: TokenCredent
         throw new ArmError(0, isTimeout(e) ? `Azure Resource Manager did not answer within ${o.timeoutMs} ms` : 'Azure Resource Manager is unreachable');
       }
       const text = await res.text().catch((e: unknown) => {
-        throw stop?.aborted ? new RunAborted() : e;
+        throw stop?.aborted ? stoppedError(stop) : e;
       });
       const body = parseBody(text);
       const retryAfterMs = parseRetryAfter(res.headers.get('retry-after'));
