@@ -171,23 +171,23 @@ export function createVmIsolator(o: { arm: ArmClient; isolationNsgId: string | s
    */
   const isolationNsgsFor = async (nicIds: string[], signal?: AbortSignal) => {
     const targets = new Map<string, string>();
-    for (const nicId of nicIds) {
-      const nic = await readNic(nicId, signal);
-      const current = nic.properties.networkSecurityGroup?.id ?? null;
-      if (isIsolation(current)) {
-        targets.set(nicId, current);
-        continue;
-      }
-      if (typeof nic.location !== 'string') throw new ArmError(0, `Azure Resource Manager answered without the location of the network interface ${nicName(nicId)}`);
-      const region = regionOf(nic.location);
-      // The regions are read once for every run, so one run's stop must not abort the others' read.
-      throwIfStopped(signal);
-      const nsgs = await regionsOfIsolationNsgs();
-      const match = nsgs.find((n) => n.region === region);
-      if (!match) throw new ArmError(400, `no isolation NSG in ${region} (ISOLATION_NSG_ID lists NSGs in ${[...new Set(nsgs.map((n) => n.region))].join(', ')})`);
-      targets.set(nicId, match.nsgId);
-    }
+    // Every NIC read side by side; the map keeps the VM's order.
+    const found = await Promise.all(nicIds.map(async (nicId) => [nicId, await targetFor(nicId, signal)] as const));
+    for (const [nicId, nsgId] of found) targets.set(nicId, nsgId);
     return targets;
+  };
+  const targetFor = async (nicId: string, signal?: AbortSignal): Promise<string> => {
+    const nic = await readNic(nicId, signal);
+    const current = nic.properties.networkSecurityGroup?.id ?? null;
+    if (isIsolation(current)) return current;
+    if (typeof nic.location !== 'string') throw new ArmError(0, `Azure Resource Manager answered without the location of the network interface ${nicName(nicId)}`);
+    const region = regionOf(nic.location);
+    // The regions are read once for every run, so one run's stop must not abort the others' read.
+    throwIfStopped(signal);
+    const nsgs = await regionsOfIsolationNsgs();
+    const match = nsgs.find((n) => n.region === region);
+    if (!match) throw new ArmError(400, `no isolation NSG in ${region} (ISOLATION_NSG_ID lists NSGs in ${[...new Set(nsgs.map((n) => n.region))].join(', ')})`);
+    return match.nsgId;
   };
 
   const setNsg = async (nicId: string, nsgId: string | null, expectCurrent?: (current: string | null) => boolean, signal?: AbortSignal) => {
@@ -223,15 +223,14 @@ export function createVmIsolator(o: { arm: ArmClient; isolationNsgId: string | s
    */
   const restore = async (previous: PreviousNsgs, signal?: AbortSignal) => {
     const failures: ArmError[] = [];
-    for (const [nicId, nsgId] of Object.entries(previous)) {
-      if (!ARM_ID.test(nicId)) {
-        failures.push(new ArmError(0, 'not a network interface id'));
-        continue;
-      }
-      await setNsg(nicId, nsgId, isIsolation, signal).catch((e: unknown) => {
-        if (e instanceof RunAborted) throw e;
-        failures.push(e instanceof ArmError ? e : new ArmError(0, String(e)));
-      });
+    // Every NIC side by side; a stop wins over the failures.
+    const outcomes = await Promise.allSettled(
+      Object.entries(previous).map(([nicId, nsgId]) => (ARM_ID.test(nicId) ? setNsg(nicId, nsgId, isIsolation, signal) : Promise.reject(new ArmError(0, 'not a network interface id')))),
+    );
+    for (const r of outcomes) {
+      if (r.status === 'fulfilled') continue;
+      if (r.reason instanceof RunAborted) throw r.reason;
+      failures.push(r.reason instanceof ArmError ? r.reason : new ArmError(0, String(r.reason)));
     }
     if (failures.length === 1) throw failures[0];
     if (failures.length > 1) throw new ArmError(failures[0]!.status, failures.map((f) => f.message).join('; '));
@@ -257,16 +256,20 @@ export function createVmIsolator(o: { arm: ArmClient; isolationNsgId: string | s
       const targets = await isolationNsgsFor(nics, signal);
       const moved: PreviousNsgs = {};
       const previous: PreviousNsgs = {};
-      try {
-        for (const nic of nics) {
-          const r = await setNsg(nic, targets.get(nic)!, undefined, signal);
-          if (r.changed) moved[nic] = previous[nic] = r.previous;
-          // Already isolated by an earlier run of Vigil's (the tag says what it had): the Undo still knows.
-          else if (r.recovered !== undefined) previous[nic] = r.recovered;
+      // Every NIC side by side; if one fails, the ones that moved are put back (in the VM's order).
+      const outcomes = await Promise.allSettled(nics.map((nic) => setNsg(nic, targets.get(nic)!, undefined, signal)));
+      let failed: { reason: unknown } | undefined;
+      outcomes.forEach((r, n) => {
+        const nic = nics[n]!;
+        if (r.status === 'rejected') {
+          if (!failed || r.reason instanceof RunAborted) failed = { reason: r.reason };
+          return;
         }
-      } catch (e) {
-        return putBack(moved, e, signal);
-      }
+        if (r.value.changed) moved[nic] = previous[nic] = r.value.previous;
+        // Already isolated by an earlier run of Vigil's (the tag says what it had): the Undo still knows.
+        else if (r.value.recovered !== undefined) previous[nic] = r.value.recovered;
+      });
+      if (failed) return putBack(moved, failed.reason, signal);
       return { nics, previousNsgId: previous, changed: Object.keys(moved).length > 0 };
     },
     async release(previous, signal) {
