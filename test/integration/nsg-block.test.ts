@@ -34,11 +34,13 @@ describe('Block IP on a network security group', () => {
     // Another writer (one Azure did not hold to the etag) puts back the list it read before our write.
     const racing = {
       ...client,
+      // The racing write lands while our operation runs, before the read-back that goes alongside it.
       async waitFor(response: Parameters<typeof client.waitFor>[0], what: string) {
+        if (!raced && what.includes('vigil-block-in')) {
+          raced = true;
+          arm.nsgRules.get('edge-nsg/vigil-block-in')!.properties.sourceAddressPrefixes = ['1.1.1.1'];
+        }
         await client.waitFor(response, what);
-        if (raced || !what.includes('vigil-block-in')) return;
-        raced = true;
-        arm.nsgRules.get('edge-nsg/vigil-block-in')!.properties.sourceAddressPrefixes = ['1.1.1.1'];
       },
     };
     const before = arm.requests('PUT').length;

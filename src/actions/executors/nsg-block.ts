@@ -24,13 +24,13 @@ export interface NsgBlocker {
  * Block IP against one network security group: two deny rules Vigil owns (`<rule>-in` for sources,
  * `<rule>-out` for destinations). Each change reads the rule, adds or removes the address and
  * writes with the rule's etag; a 412 means another writer got there first, so it reads again —
- * concurrent blocks never lose each other's addresses. Each write is followed to its end and then
- * read back, so a change that did not stick is made again. The two rules change side by side.
+ * concurrent blocks never lose each other's addresses. Each write is followed to its end and read
+ * back alongside, so a change that did not stick is made again. The two rules change side by side.
  */
 export function createNsgBlocker(o: { arm: ArmClient; nsgId: string; ruleName: string; priority: number }): NsgBlocker {
   /**
-   * One rule: read, write with its etag, follow the operation, read the rule back (the read-back
-   * is the next look: it finds our address and stops, or writes it again).
+   * One rule: read, write with its etag, follow the operation while reading the rule back (the
+   * read-back is the next look: it finds our address and stops, or writes it again).
    */
   const changeRule = async (d: (typeof DIRECTIONS)[number], address: string, add: boolean, signal?: AbortSignal): Promise<boolean> => {
     const name = `${o.ruleName}-${d.suffix}`;
@@ -70,11 +70,16 @@ export function createNsgBlocker(o: { arm: ArmClient; nsgId: string; ruleName: s
         continue;
       }
       // Read it back rather than trust the write: whether the Network RP enforces the etag on
-      // every rule write is not documented, and a writer that raced us while the operation ran may
-      // have put back an old list. So the read-back follows the operation's end (it is what makes a
-      // block safe); the other direction's rule is meanwhile changing alongside.
-      await o.arm.waitFor(write, `updating ${name}`, signal);
-      current = await o.arm.request<SecurityRule>('GET', path, { signal });
+      // every rule write is not documented, and a writer that raced us may have put back an old
+      // list. ARM shows a rule's new state while its operation runs, so the read-back goes
+      // alongside the operation; a deleted rule is gone only at the end, so that one waits.
+      const readBack = () => o.arm.request<SecurityRule>('GET', path, { signal });
+      if (next.length === 0) {
+        await o.arm.waitFor(write, `updating ${name}`, signal);
+        current = await readBack();
+      } else {
+        [, current] = await Promise.all([o.arm.waitFor(write, `updating ${name}`, signal), readBack()]);
+      }
       changed = true;
       if (attempt >= MAX_CONFLICTS) throw new ArmError(409, `${name} kept losing the change (${attempt} tries)`);
     }
