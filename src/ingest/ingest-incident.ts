@@ -1,6 +1,7 @@
 import { AppError } from '../errors';
 import type { Db } from '../store/db';
-import { upsertIncident, type UpsertOutcome } from '../store/incident-repository';
+import { groupCommitFor } from '../store/group-commit';
+import type { UpsertOutcome } from '../store/incident-repository';
 import { parseIncidentPayload } from '../incidents/parse-incident';
 import { describeWorkspace, sameWorkspace, workspaceOfIncidentId, type Incident, type WorkspaceRef } from '../incidents/incident';
 
@@ -49,7 +50,9 @@ export function checkWorkspace(incident: Incident, configured: WorkspaceRef, wor
 export async function ingestIncident(body: unknown, deps: IngestDeps): Promise<{ incident: Incident; outcome: UpsertOutcome }> {
   const { incident, workspaceInfo } = parseIncidentPayload(body, { portalUrl: deps.portalUrl });
   checkWorkspace(incident, deps.workspace, workspaceInfo);
-  const outcome = await upsertIncident(deps.db, incident);
+  // A grouped commit: in a storm, the incidents arriving together share one commit, each durable
+  // (and answered) only once it is done; one the database refuses is refused alone.
+  const outcome = await groupCommitFor(deps.db).upsert(incident);
   if (outcome.kind === 'created' || outcome.kind === 'updated') deps.onChange(incident, outcome);
   return { incident, outcome };
 }

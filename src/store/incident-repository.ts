@@ -34,7 +34,12 @@ const time = (iso?: string) => (iso ? new Date(iso).getTime() : undefined);
  * Idempotent: a replay is `unchanged`; an older `lastModifiedAt` is `stale` and writes nothing.
  */
 export async function upsertIncident(db: Db, incident: Incident): Promise<UpsertOutcome> {
-  return db.transaction(async (tx) => {
+  return db.transaction((tx) => upsertIncidentIn(tx, incident));
+}
+
+/** `upsertIncident` inside a transaction the caller owns (a grouped commit). */
+export async function upsertIncidentIn(tx: Queryable, incident: Incident): Promise<UpsertOutcome> {
+  {
     const hash = contentHash(incident);
     const existing = await tx.query<IncidentRow>('SELECT data, version, content_hash, last_modified_at FROM incidents WHERE key = $1 FOR UPDATE', [
       incident.key,
@@ -72,7 +77,7 @@ export async function upsertIncident(db: Db, incident: Incident): Promise<Upsert
     );
     await requestCards(tx, incident.key, version);
     return { kind: 'updated', version };
-  });
+  }
 }
 
 /**

@@ -1,0 +1,93 @@
+import type { Incident } from '../incidents/incident';
+import type { Db } from './db';
+import { upsertIncidentIn, type UpsertOutcome } from './incident-repository';
+
+export interface IncidentGroupCommit {
+  /**
+   * Stores the incident in the next grouped commit and resolves once that commit is durable — never
+   * before. An incident the database refuses is rolled back to its own savepoint and rejected with
+   * its error; the others of its group still commit. If the commit itself fails, every incident of
+   * the group is rejected (none of them was stored).
+   */
+  upsert(incident: Incident): Promise<UpsertOutcome>;
+}
+
+interface Pending {
+  incident: Incident;
+  resolve: (o: UpsertOutcome) => void;
+  reject: (e: unknown) => void;
+}
+
+/**
+ * Group commit for a storm: the incidents that arrive while a commit is running go into the next
+ * one, each behind a savepoint, so a storm costs one commit (one fsync) per group rather than per
+ * incident, and a lone incident is committed at once. Within a group, incidents are written in
+ * key order (two replicas' groups lock rows in the same order; one incident's events keep theirs).
+ */
+export function createIncidentGroupCommit(db: Db, o: { maxGroup?: number } = {}): IncidentGroupCommit {
+  const maxGroup = o.maxGroup ?? 500;
+  let queue: Pending[] = [];
+  let running = false;
+
+  const commit = async (group: Pending[]) => {
+    const sorted = group.map((p, n) => ({ p, n })).sort((a, b) => (a.p.incident.key < b.p.incident.key ? -1 : a.p.incident.key > b.p.incident.key ? 1 : a.n - b.n));
+    const results = new Map<Pending, { ok: true; outcome: UpsertOutcome } | { ok: false; error: unknown }>();
+    try {
+      await db.transaction(async (tx) => {
+        if (sorted.length === 1) {
+          results.set(sorted[0]!.p, { ok: true, outcome: await upsertIncidentIn(tx, sorted[0]!.p.incident) });
+          return;
+        }
+        for (const { p } of sorted) {
+          await tx.query('SAVEPOINT one_incident');
+          try {
+            results.set(p, { ok: true, outcome: await upsertIncidentIn(tx, p.incident) });
+            await tx.query('RELEASE SAVEPOINT one_incident');
+          } catch (e) {
+            await tx.query('ROLLBACK TO SAVEPOINT one_incident');
+            results.set(p, { ok: false, error: e });
+          }
+        }
+      });
+    } catch (e) {
+      for (const p of group) p.reject(results.get(p)?.ok === false ? (results.get(p) as { error: unknown }).error : e);
+      return;
+    }
+    for (const p of group) {
+      const r = results.get(p)!;
+      if (r.ok) p.resolve(r.outcome);
+      else p.reject(r.error);
+    }
+  };
+
+  const drain = async () => {
+    running = true;
+    try {
+      while (queue.length > 0) {
+        const group = queue.slice(0, maxGroup);
+        queue = queue.slice(group.length);
+        await commit(group);
+      }
+    } finally {
+      running = false;
+    }
+  };
+
+  return {
+    upsert(incident) {
+      return new Promise<UpsertOutcome>((resolve, reject) => {
+        queue.push({ incident, resolve, reject });
+        if (!running) void drain();
+      });
+    },
+  };
+}
+
+const perDb = new WeakMap<Db, IncidentGroupCommit>();
+
+/** The one group committer of a database handle, so every way in (webhook, poller) shares it. */
+export const groupCommitFor = (db: Db): IncidentGroupCommit => {
+  let g = perDb.get(db);
+  if (!g) perDb.set(db, (g = createIncidentGroupCommit(db)));
+  return g;
+};
