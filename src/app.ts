@@ -5,6 +5,7 @@ import { VigilBot } from './bot/vigil-bot';
 import { renderIncidentCard } from './incidents/render-incident-card';
 import { createLogger, type Logger } from './logger';
 import { createMetrics } from './metrics';
+import { metricResponseTimes } from './stats/soc-stats';
 import { createSentinelClient } from './sentinel/sentinel-client';
 import { createServer } from './server';
 import { createWebhookAuth } from './ingest/webhook-auth';
@@ -70,6 +71,7 @@ export async function createApp(config: Config, options: AppOptions = {}) {
   const metrics = createMetrics();
   const db = options.db ?? (await openDb(config.database));
   const ownsDb = !options.db;
+  metrics.readResponseTimesFrom(() => metricResponseTimes(db, clock()));
   const credential = createAzureCredential(config.azure);
   const { adapter, auth: botAuth, token } = createBotAdapter(config.bot, logger);
   const connector = createConnectorClient({ timeoutMs: config.upstreamTimeoutMs, token });

@@ -3,6 +3,8 @@ import client from 'prom-client';
 /** One registry per app instance, so tests can build several apps in one process. */
 export function createMetrics() {
   const registry = new client.Registry();
+  /** Where the response-time histograms read their figures at each scrape (the store, once wired). */
+  const responseSource: { read?: () => Promise<Record<ResponseStep, number[]>> } = {};
   client.collectDefaultMetrics({ register: registry });
   return {
     registry,
@@ -23,7 +25,33 @@ export function createMetrics() {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5, 30],
       registers: [registry],
     }),
+    /**
+     * The SOC's own numbers: per incident raised in the last 7 days, seconds from the incident to
+     * its page acknowledged, to its first action request, first approval and containment done.
+     * Rebuilt from the store at each scrape, so every replica reports the same distribution.
+     */
+    responseTimes: new client.Histogram({
+      name: 'vigil_response_seconds',
+      help: 'Incidents raised in the last 7 days: seconds from the incident to each response step (step: acknowledge, first_request, approval, containment)',
+      labelNames: ['step'],
+      buckets: [30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400, 43200, 86400],
+      registers: [registry],
+      async collect() {
+        if (!responseSource.read) return;
+        // A store that cannot answer leaves the last figures standing rather than failing the scrape.
+        const steps = await responseSource.read().catch(() => undefined);
+        if (!steps) return;
+        this.reset();
+        for (const [step, values] of Object.entries(steps)) for (const v of values) this.observe({ step }, v / 1000);
+      },
+    }),
+    /** Wires the response-time histograms to the store: `read` gives milliseconds per step. */
+    readResponseTimesFrom(read: () => Promise<Record<ResponseStep, number[]>>) {
+      responseSource.read = read;
+    },
   };
 }
+
+export type ResponseStep = 'acknowledge' | 'first_request' | 'approval' | 'containment';
 
 export type Metrics = ReturnType<typeof createMetrics>;

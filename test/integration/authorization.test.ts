@@ -36,6 +36,7 @@ const COMMANDS: Record<CommandName, { access: Access; text: string }> = {
   indicator: { access: 'staff', text: 'indicator evil.example' },
   actions: { access: 'staff', text: 'actions' },
   audit: { access: 'staff', text: 'audit 1042' },
+  stats: { access: 'staff', text: 'stats' },
   assign: { access: 'responder', text: 'assign 1042' },
   comment: { access: 'responder', text: 'comment 1042 looked at it' },
   close: { access: 'responder', text: 'close 1042 bp' },

@@ -12,6 +12,7 @@ import { pageCommand } from './page';
 import { requestCommand } from './request-action';
 import { actionsCommand } from './actions';
 import { auditCommand } from './audit';
+import { statsCommand } from './stats';
 import { assignCommand, closeCommand, commentCommand } from './incident-write';
 
 export type CommandName =
@@ -30,6 +31,7 @@ export type CommandName =
   | 'indicator'
   | 'actions'
   | 'audit'
+  | 'stats'
   | 'assign'
   | 'comment'
   | 'close';
@@ -51,6 +53,7 @@ export const commands: Record<CommandName, Command> = {
   indicator: requestCommand('indicator'),
   actions: actionsCommand,
   audit: auditCommand,
+  stats: statsCommand,
   assign: assignCommand,
   comment: commentCommand,
   close: closeCommand,
