@@ -62,3 +62,27 @@ export function escalationChain(s: Schedule, at: Date): ResolvedLevel[] {
     return { level: i + 1, target: { kind: 'channel' }, waitMinutes: l.waitMinutes, via: 'the SOC channel' };
   });
 }
+
+/**
+ * The next hand-off of any rotation after `at` (or of `rotationName` only): when, and the rotation.
+ * Overrides aside: it is the wall-clock hand-off of the rotation itself, in the schedule's zone.
+ */
+export function nextHandoff(s: Schedule, at: Date, rotationName?: string): { at: Date; rotation: string } | undefined {
+  const now = local(s, at);
+  const next = s.rotations
+    .filter((r) => !rotationName || r.name === rotationName)
+    .map((r) => {
+      const [hour, minute] = r.handoff.split(':').map(Number) as [number, number];
+      let t = now.set({ hour, minute, second: 0, millisecond: 0 });
+      if (r.length === 'weekly') {
+        t = t.set({ weekday: weekdayNumber(r.handoffDay!) as 1 | 2 | 3 | 4 | 5 | 6 | 7 });
+        if (t <= now) t = t.plus({ weeks: 1 });
+      } else if (t <= now) t = t.plus({ days: 1 });
+      return { at: t.toJSDate(), rotation: r.name };
+    })
+    .sort((a, b) => a.at.getTime() - b.at.getTime());
+  return next[0];
+}
+
+/** A time as the schedule's people read it: "Tue 09:00 (Europe/Amsterdam)". */
+export const scheduleTime = (s: Schedule, at: Date): string => `${DateTime.fromJSDate(at, { zone: s.timeZone }).toFormat('ccc d LLL HH:mm')} (${s.timeZone})`;

@@ -171,7 +171,10 @@ describe.each(storeDrivers())('on-call paging on $name', (driver) => {
     await app.sendActivity(say(connector.url, MEGAN, 'Megan Bowen', 'oncall'));
     const [oncall] = await connector.waitFor('POST', '/v3/conversations/:id/activities/:replyTo');
     // 11:00 on the 24th: Megan took primary over at 09:00; Isaiah has the secondary week.
-    expect((oncall!.body as { text: string }).text).toMatch(/\*\*L1\*\* Megan Bowen \(primary, 5 min\) · in 24 h: Alex Wilber[\s\S]*\*\*L2\*\* Isaiah Langer \(secondary, 10 min\)[\s\S]*\*\*L3\*\* the SOC channel/);
+    expect((oncall!.body as { text: string }).text).toMatch(/\*\*L1\*\* Megan Bowen \(primary, 5 min\) · then Alex Wilber[\s\S]*\*\*L2\*\* Isaiah Langer \(secondary, 10 min\) · stays on[\s\S]*\*\*L3\*\* the SOC channel/);
+    // Times in the schedule's own zone, and no object id anywhere.
+    expect((oncall!.body as { text: string }).text).toMatch(/Next hand-off: primary at Wed 25 Nov 09:00 \(Europe\/Amsterdam\)/);
+    expect((oncall!.body as { text: string }).text).not.toMatch(/[0-9a-f]{8}-[0-9a-f]{4}-/);
     connector.reset();
 
     await app.postIncident(demoIncident('powershell-web-01'));
