@@ -7,6 +7,9 @@ import { saveAssessedSeverity, upsertIncident } from '../../src/store/incident-r
 import { acknowledgePage, openPage } from '../../src/store/page-repository';
 import { migrate } from '../../src/store/migrations';
 import { createMetrics } from '../../src/metrics';
+import { loadSchedule } from '../../src/paging/load-schedule';
+import { computeShiftSummary, renderShiftSummaryCard } from '../../src/stats/shift-summary';
+import { cardBytes, CARD_BUDGET_BYTES } from '../../src/cards/budget';
 import { cardProblems } from '../helpers/card-validation';
 import { demoIncident, withProperties } from '../helpers/fixtures';
 import { openTestDb } from '../helpers/test-app';
@@ -88,5 +91,23 @@ describe('the SOC numbers, from stored data at a fixed clock', () => {
     expect(text).toContain('vigil_response_seconds_sum{step="containment"} 4800');
     expect(text).toContain('vigil_response_seconds_count{step="acknowledge"} 1');
     expect(text).toContain('vigil_response_seconds_bucket{le="300",step="acknowledge"} 1');
+  });
+
+  it('hands the shift over: what came in, what is still open, what was contained, who is on call next, by name', async () => {
+    const schedule = loadSchedule('demo/oncall.yaml');
+    const names: Record<string, string> = { 'a1b2c3d4-0000-4000-8000-000000000020': 'Alex Wilber', '7faf8ab2-3d56-4244-b585-20c8a42ed2b8': 'Megan Bowen' };
+    const summary = await computeShiftSummary(db, schedule, ago(min(8 * 60)), NOW, async (p) => ({ name: names[p] ?? p }));
+    expect(summary.cameIn.map((x) => x.incident.number)).toEqual([2003, 2002]);
+    expect(summary.stillOpen.map((x) => x.incident.number)).toEqual([2002, 2001, 2003]);
+    expect(summary.contained.map((x) => x.number)).toEqual([2002]);
+    expect(summary.next).toEqual([{ level: 1, who: 'Alex Wilber' }, { level: 2, who: 'Megan Bowen' }, { level: 3, who: 'the SOC channel' }]);
+    const card = renderShiftSummaryCard(summary);
+    expect(cardProblems(card.content)).toEqual([]);
+    expect(cardBytes(card)).toBeLessThanOrEqual(CARD_BUDGET_BYTES);
+    const text = JSON.stringify(card.content);
+    expect(text).toContain('On call next: L1 Alex Wilber → L2 Megan Bowen → L3 the SOC channel');
+    expect(text).toContain('✅ #2002 Block IP 203.0.113.66');
+    expect(text).toContain('Europe/Amsterdam');
+    expect(text).not.toMatch(/[0-9a-f]{8}-[0-9a-f]{4}-4000/);
   });
 });
