@@ -79,8 +79,10 @@ export function createEnricher(o: { db: Db; providers: EnrichmentProvider[]; onR
   };
 
   const enrich = async (incident: Incident) => {
+    const plan = enrichmentPlan(incident, o.providers);
+    if (plan.length === 0) return;
     const stored = new Set((await listEnrichments(o.db, incident.key)).map((e) => pairKey(e.entityKind, e.entityValue, e.source)));
-    const jobs = enrichmentPlan(incident, o.providers).filter((j) => !stored.has(pairKey(j.entity.kind, j.entity.value, j.provider.name)));
+    const jobs = plan.filter((j) => !stored.has(pairKey(j.entity.kind, j.entity.value, j.provider.name)));
     if (jobs.length === 0) return;
     let remaining = jobs.length;
     let timer: NodeJS.Timeout | undefined;

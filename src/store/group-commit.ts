@@ -21,24 +21,24 @@ interface Pending {
 /**
  * Group commit for a storm: the incidents that arrive while a commit is running go into the next
  * one, each behind a savepoint, so a storm costs one commit (one fsync) per group rather than per
- * incident, and a lone incident is committed at once. Within a group, incidents are written in
+ * incident, and a lone incident is committed within the same turn of the event loop. Within a group, incidents are written in
  * key order (two replicas' groups lock rows in the same order; one incident's events keep theirs).
  */
-export function createIncidentGroupCommit(db: Db, o: { maxGroup?: number } = {}): IncidentGroupCommit {
+export function createIncidentGroupCommit(db: Db, o: { maxGroup?: number; concurrency?: number } = {}): IncidentGroupCommit {
   const maxGroup = o.maxGroup ?? 500;
   let queue: Pending[] = [];
-  let running = false;
 
   const commit = async (group: Pending[]) => {
     const sorted = group.map((p, n) => ({ p, n })).sort((a, b) => (a.p.incident.key < b.p.incident.key ? -1 : a.p.incident.key > b.p.incident.key ? 1 : a.n - b.n));
     const results = new Map<Pending, { ok: true; outcome: UpsertOutcome } | { ok: false; error: unknown }>();
-    try {
-      await db.transaction(async (tx) => {
-        if (sorted.length === 1) {
-          results.set(sorted[0]!.p, { ok: true, outcome: await upsertIncidentIn(tx, sorted[0]!.p.incident) });
-          return;
-        }
+    const run = (savepoints: boolean) =>
+      db.transaction(async (tx) => {
+        results.clear();
         for (const { p } of sorted) {
+          if (!savepoints) {
+            results.set(p, { ok: true, outcome: await upsertIncidentIn(tx, p.incident) });
+            continue;
+          }
           await tx.query('SAVEPOINT one_incident');
           try {
             results.set(p, { ok: true, outcome: await upsertIncidentIn(tx, p.incident) });
@@ -49,6 +49,15 @@ export function createIncidentGroupCommit(db: Db, o: { maxGroup?: number } = {})
           }
         }
       });
+    try {
+      // Optimistic first: no savepoints (two statements fewer per incident). Only a group the
+      // database refused is written again, each incident behind its savepoint.
+      try {
+        await run(false);
+      } catch (e) {
+        if (sorted.length === 1) throw e;
+        await run(true);
+      }
     } catch (e) {
       for (const p of group) p.reject(results.get(p)?.ok === false ? (results.get(p) as { error: unknown }).error : e);
       return;
@@ -60,16 +69,20 @@ export function createIncidentGroupCommit(db: Db, o: { maxGroup?: number } = {})
     }
   };
 
-  const drain = async () => {
-    running = true;
-    try {
-      while (queue.length > 0) {
-        const group = queue.slice(0, maxGroup);
-        queue = queue.slice(group.length);
-        await commit(group);
-      }
-    } finally {
-      running = false;
+  /** Commits at once: one for PGlite (one connection), a few for a PostgreSQL pool, whose commits overlap. */
+  const concurrency = o.concurrency ?? (db.driver === 'pg' ? 4 : 1);
+  let active = 0;
+  let scheduled = false;
+  const pump = () => {
+    scheduled = false;
+    while (queue.length > 0 && active < concurrency) {
+      const group = queue.slice(0, maxGroup);
+      queue = queue.slice(group.length);
+      active += 1;
+      void commit(group).finally(() => {
+        active -= 1;
+        pump();
+      });
     }
   };
 
@@ -77,7 +90,10 @@ export function createIncidentGroupCommit(db: Db, o: { maxGroup?: number } = {})
     upsert(incident) {
       return new Promise<UpsertOutcome>((resolve, reject) => {
         queue.push({ incident, resolve, reject });
-        if (!running) void drain();
+        if (scheduled || active >= concurrency) return;
+        scheduled = true;
+        // The requests parsed in this turn of the event loop go into one group together.
+        setImmediate(pump);
       });
     },
   };
