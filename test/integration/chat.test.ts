@@ -70,6 +70,7 @@ describe('chat with Vigil', () => {
       'indicator \\<ip | domain | url | hash\\> \\[for \\<number\\>\\]',
       'actions',
       'audit \\<number\\>',
+      'stats',
       'assign \\<number\\>',
       'comment \\<number\\> \\<text\\>',
       'close \\<number\\> \\<tp | bp | fp | fp-data | undetermined\\> \\[comment\\]',
