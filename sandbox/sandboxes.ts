@@ -2,9 +2,11 @@ import { startAbuseIpDb } from './abuseipdb';
 import { nsgId, SANDBOX_SUBSCRIPTION, startArm } from './arm';
 import { startDefender } from './defender';
 import { startGraph } from './graph';
+import { SANDBOX_JIRA, startJira, type JiraStandIn } from './jira';
 import { startLogAnalytics, type LogAnalyticsStandIn } from './loganalytics';
 import { startPagerDuty } from './pagerduty';
 import { createSentinelRoutes, type SentinelIncidentResource } from './sentinel';
+import { SANDBOX_SERVICENOW_CLIENT, startServiceNow, type ServiceNowStandIn } from './servicenow';
 import type { StandIn } from './stand-in';
 import { startVirusTotal } from './virustotal';
 
@@ -26,6 +28,11 @@ export interface Sandboxes {
   /** Also holds the SecurityIncident and SecurityAlert rows of the seeded incidents, for the poller. */
   logAnalytics: LogAnalyticsStandIn;
   pagerDuty: StandIn;
+  /** Case systems: ServiceNow's Table API and OAuth, Jira Cloud REST v3. */
+  serviceNow: ServiceNowStandIn;
+  jira: JiraStandIn;
+  /** The settings for a ServiceNow case system (the default) and for Jira, pointing at these stand-ins. */
+  caseEnv: { servicenow: Record<string, string>; jira: Record<string, string> };
   /** Vigil's settings pointing every enrichment source at these stand-ins. */
   env: Record<string, string>;
   /** The executors' targets in the sandbox (they need an action policy, which the caller picks). */
@@ -38,7 +45,7 @@ export interface Sandboxes {
 export async function startSandboxes(basePort?: number, incidents: SentinelIncidentResource[] = []): Promise<Sandboxes> {
   const port = (n: number) => (basePort === undefined ? undefined : basePort + n);
   const sentinel = createSentinelRoutes(incidents);
-  const [virustotal, abuseipdb, graph, arm, defender, logAnalytics, pagerDuty] = await Promise.all([
+  const [virustotal, abuseipdb, graph, arm, defender, logAnalytics, pagerDuty, serviceNow, jira] = await Promise.all([
     startVirusTotal({ port: port(1), apiKey: SANDBOX_VT_KEY }),
     startAbuseIpDb({ port: port(2), apiKey: SANDBOX_ABUSEIPDB_KEY }),
     startGraph({ port: port(3) }),
@@ -46,8 +53,10 @@ export async function startSandboxes(basePort?: number, incidents: SentinelIncid
     startDefender({ port: port(5) }),
     startLogAnalytics({ port: port(6), incidents }),
     startPagerDuty({ port: port(7) }),
+    startServiceNow({ port: port(8) }),
+    startJira({ port: port(9) }),
   ]);
-  const all = [virustotal, abuseipdb, graph, arm, defender, logAnalytics, pagerDuty];
+  const all = [virustotal, abuseipdb, graph, arm, defender, logAnalytics, pagerDuty, serviceNow, jira];
   return {
     virustotal,
     abuseipdb,
@@ -56,6 +65,12 @@ export async function startSandboxes(basePort?: number, incidents: SentinelIncid
     defender,
     logAnalytics,
     pagerDuty,
+    serviceNow,
+    jira,
+    caseEnv: {
+      servicenow: { VIGIL_CASE_SYSTEM: 'servicenow', SERVICENOW_INSTANCE_URL: serviceNow.url, SERVICENOW_CLIENT_ID: SANDBOX_SERVICENOW_CLIENT.clientId, SERVICENOW_CLIENT_SECRET: SANDBOX_SERVICENOW_CLIENT.clientSecret },
+      jira: { VIGIL_CASE_SYSTEM: 'jira', JIRA_BASE_URL: jira.url, JIRA_EMAIL: SANDBOX_JIRA.email, JIRA_API_TOKEN: SANDBOX_JIRA.apiToken, JIRA_PROJECT_KEY: SANDBOX_JIRA.projectKey, JIRA_ISSUE_TYPE: SANDBOX_JIRA.issueType },
+    },
     putIncident: sentinel.putIncident,
     sentinel,
     all,
