@@ -36,7 +36,8 @@ export interface JiraStandIn extends StandIn {
 }
 
 const errors = (status: number, errorMessages: string[], fieldErrors: Record<string, string> = {}): Reply => ({ status, body: { errorMessages, errors: fieldErrors } });
-const isAdf = (v: unknown) => typeof v === 'object' && v !== null && (v as { type?: unknown }).type === 'doc' && (v as { version?: unknown }).version === 1 && Array.isArray((v as { content?: unknown }).content);
+const isAdf = (v: unknown) =>
+  typeof v === 'object' && v !== null && (v as { type?: unknown }).type === 'doc' && (v as { version?: unknown }).version === 1 && Array.isArray((v as { content?: unknown }).content);
 
 /**
  * Jira Cloud REST v3 as its OpenAPI spec describes it: issues with keys SOC-n, ADF descriptions and
@@ -71,7 +72,10 @@ export async function startJira(options: { port?: number } = {}): Promise<JiraSt
   /** `clause AND clause … [ORDER BY …]` with `field = value` clauses on project, labels, key. */
   const search = (jql: string): JiraIssue[] | Reply => {
     const [where] = jql.split(/\s+ORDER\s+BY\s+/i);
-    const clauses = (where ?? '').split(/\s+AND\s+/i).map((c) => c.trim()).filter(Boolean);
+    const clauses = (where ?? '')
+      .split(/\s+AND\s+/i)
+      .map((c) => c.trim())
+      .filter(Boolean);
     if (clauses.length === 0) return errors(400, ['Unbounded JQL queries are not allowed here. Please add a search restriction to your query.']);
     let found = issues;
     for (const c of clauses) {
@@ -92,7 +96,14 @@ export async function startJira(options: { port?: number } = {}): Promise<JiraSt
         path: '/rest/api/3/issue',
         handle: ({ headers, body }) => {
           if (!authorised(headers)) return unauthenticated();
-          const f = ((body as { fields?: Record<string, unknown> } | undefined)?.fields ?? {}) as { project?: { key?: string }; issuetype?: { name?: string }; summary?: unknown; description?: unknown; labels?: unknown; priority?: { name?: string } };
+          const f = ((body as { fields?: Record<string, unknown> } | undefined)?.fields ?? {}) as {
+            project?: { key?: string };
+            issuetype?: { name?: string };
+            summary?: unknown;
+            description?: unknown;
+            labels?: unknown;
+            priority?: { name?: string };
+          };
           const problems: Record<string, string> = {};
           if (f.project?.key !== SANDBOX_JIRA.projectKey) problems.project = 'Specify a valid project ID or key';
           if (!ISSUE_TYPES.includes(f.issuetype?.name ?? '')) problems.issuetype = 'Specify an issue type';
@@ -105,7 +116,17 @@ export async function startJira(options: { port?: number } = {}): Promise<JiraSt
           if (f.priority && !PRIORITIES.includes(f.priority.name ?? '')) problems.priority = 'Specify the Priority (name) in the string format';
           if (Object.keys(problems).length > 0) return errors(400, [], problems);
           ids += 1;
-          const issue: JiraIssue = { id: String(ids), key: `${SANDBOX_JIRA.projectKey}-${issues.length + 1}`, summary: f.summary as string, description: f.description, labels, priority: f.priority?.name, status: STATUSES[0]!, comments: [], created: new Date().toISOString() };
+          const issue: JiraIssue = {
+            id: String(ids),
+            key: `${SANDBOX_JIRA.projectKey}-${issues.length + 1}`,
+            summary: f.summary as string,
+            description: f.description,
+            labels,
+            priority: f.priority?.name,
+            status: STATUSES[0]!,
+            comments: [],
+            created: new Date().toISOString(),
+          };
           issues.push(issue);
           return { status: 201, body: { id: issue.id, key: issue.key, self: `${url}/rest/api/3/issue/${issue.id}` } };
         },

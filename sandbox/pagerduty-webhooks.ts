@@ -51,7 +51,13 @@ export function buildPagerDutyWebhook(type: PagerDutyWebhookType, o: WebhookOpti
         title: o.title ?? 'Sentinel incident #42: Brute force against admin.jane',
         service: { html_url: 'https://acme.pagerduty.com/services/PF9KMXH', id: 'PF9KMXH', self: 'https://api.pagerduty.com/services/PF9KMXH', summary: 'Vigil', type: 'service_reference' },
         assignees: (o.assignees ?? [agent ?? { id: 'PTUXL6G', name: 'User 123' }]).map(userRef),
-        escalation_policy: { html_url: 'https://acme.pagerduty.com/escalation_policies/PUS0KTE', id: 'PUS0KTE', self: 'https://api.pagerduty.com/escalation_policies/PUS0KTE', summary: 'Default', type: 'escalation_policy_reference' },
+        escalation_policy: {
+          html_url: 'https://acme.pagerduty.com/escalation_policies/PUS0KTE',
+          id: 'PUS0KTE',
+          self: 'https://api.pagerduty.com/escalation_policies/PUS0KTE',
+          summary: 'Default',
+          type: 'escalation_policy_reference',
+        },
         teams: [],
         priority: null,
         urgency: 'high',
@@ -69,10 +75,19 @@ export const signPagerDutyWebhook = (body: string, secrets: readonly string[]): 
  * Sends a signed webhook to `url` the way PagerDuty delivers one (JSON body, signature, webhook id,
  * user agent). `signature` overrides the header (a wrong or missing one, for tests); null sends none.
  */
-export async function sendPagerDutyWebhook(url: string, type: PagerDutyWebhookType, o: WebhookOptions & { secrets: readonly string[]; signature?: string | null; webhookId?: string }): Promise<{ status: number; body: unknown; sent: string }> {
+export async function sendPagerDutyWebhook(
+  url: string,
+  type: PagerDutyWebhookType,
+  o: WebhookOptions & { secrets: readonly string[]; signature?: string | null; webhookId?: string },
+): Promise<{ status: number; body: unknown; sent: string }> {
   const sent = JSON.stringify(buildPagerDutyWebhook(type, o));
   const signature = o.signature === undefined ? signPagerDutyWebhook(sent, o.secrets) : o.signature;
-  const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8', 'user-agent': 'PagerDuty-Webhook/V3.0', 'x-webhook-id': o.webhookId ?? crypto.randomUUID(), 'x-webhook-subscription': 'PY1OQOC' };
+  const headers: Record<string, string> = {
+    'content-type': 'application/json; charset=utf-8',
+    'user-agent': 'PagerDuty-Webhook/V3.0',
+    'x-webhook-id': o.webhookId ?? crypto.randomUUID(),
+    'x-webhook-subscription': 'PY1OQOC',
+  };
   if (signature !== null) headers['x-pagerduty-signature'] = signature;
   const res = await fetch(url, { method: 'POST', headers, body: sent, signal: AbortSignal.timeout(5000) });
   const text = await res.text();

@@ -10,7 +10,10 @@ const rule = z
     /** The effective severity: Vigil's assessed one when enrichment has it, else Sentinel's (as the paging policy reads it). */
     severity: z.array(anySeverity).min(1).optional(),
     sentinelSeverity: z.array(sentinelSeverity).min(1).optional(),
-    assessedSeverity: z.array(z.enum(['Critical', 'High'])).min(1).optional(),
+    assessedSeverity: z
+      .array(z.enum(['Critical', 'High']))
+      .min(1)
+      .optional(),
     /** Analytic rule ids: the rule's GUID or its full ARM id (compared by ending, case-insensitively). */
     ruleIds: z.array(z.string().trim().min(1)).min(1).optional(),
     /** Sentinel names an incident after its analytic rule unless the rule overrides it, so a rule's name is matched in the title. */

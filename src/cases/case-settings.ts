@@ -11,12 +11,22 @@ const optionalText = z
   .transform((v) => (v === '' ? undefined : v));
 
 /** https, or http to loopback only (the sandbox): credentials never cross a network in the clear. */
-const endpoint = optionalText.refine((v) => v === undefined || (URL.canParse(v) && (new URL(v).protocol === 'https:' || (new URL(v).protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(new URL(v).hostname)))), 'must be an https URL (http only to 127.0.0.1, for the sandbox)');
+const endpoint = optionalText.refine(
+  (v) => v === undefined || (URL.canParse(v) && (new URL(v).protocol === 'https:' || (new URL(v).protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(new URL(v).hostname)))),
+  'must be an https URL (http only to 127.0.0.1, for the sandbox)',
+);
 
 const stateList = z
   .string()
   .optional()
-  .transform((v) => (v === undefined ? undefined : v.split(',').map((s) => s.trim()).filter(Boolean)))
+  .transform((v) =>
+    v === undefined
+      ? undefined
+      : v
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean),
+  )
   .refine((v) => v === undefined || (v.length > 0 && v.every((s) => /^-?\d+$/.test(s))), 'must be a comma-separated list of state values (numbers, as 6,7,8)');
 
 const SEVERITIES = ['Critical', 'High', 'Medium', 'Low', 'Informational'] as const;
@@ -116,7 +126,9 @@ export function parseCaseSettings(env: Record<string, string | undefined>): Case
         kind: 'servicenow',
         instanceUrl: trim(e.SERVICENOW_INSTANCE_URL!),
         table,
-        auth: e.SERVICENOW_CLIENT_ID ? { kind: 'oauth', clientId: e.SERVICENOW_CLIENT_ID, clientSecret: e.SERVICENOW_CLIENT_SECRET! } : { kind: 'basic', username: e.SERVICENOW_USERNAME!, password: e.SERVICENOW_PASSWORD! },
+        auth: e.SERVICENOW_CLIENT_ID
+          ? { kind: 'oauth', clientId: e.SERVICENOW_CLIENT_ID, clientSecret: e.SERVICENOW_CLIENT_SECRET! }
+          : { kind: 'basic', username: e.SERVICENOW_USERNAME!, password: e.SERVICENOW_PASSWORD! },
         resolvedState,
         doneStates: [...new Set([resolvedState, ...(e.SERVICENOW_DONE_STATES ?? defaults.doneStates)])],
         closeCode: e.SERVICENOW_CLOSE_CODE,
@@ -126,7 +138,15 @@ export function parseCaseSettings(env: Record<string, string | undefined>): Case
   }
   return {
     policyFile: e.VIGIL_CASE_POLICY_FILE,
-    system: { kind: 'jira', baseUrl: trim(e.JIRA_BASE_URL!), email: e.JIRA_EMAIL!, apiToken: e.JIRA_API_TOKEN!, projectKey: e.JIRA_PROJECT_KEY!, issueType: e.JIRA_ISSUE_TYPE, priorities: e.JIRA_PRIORITIES },
+    system: {
+      kind: 'jira',
+      baseUrl: trim(e.JIRA_BASE_URL!),
+      email: e.JIRA_EMAIL!,
+      apiToken: e.JIRA_API_TOKEN!,
+      projectKey: e.JIRA_PROJECT_KEY!,
+      issueType: e.JIRA_ISSUE_TYPE,
+      priorities: e.JIRA_PRIORITIES,
+    },
   };
 }
 

@@ -81,7 +81,11 @@ export const safeLink = (url: string): string | undefined => {
  * first: a create whose answer was lost has made the case, and the look finds it. Two callers racing
  * can still both miss and both create; the caller serialises them (a durable job with a lease).
  */
-export async function ensureCase(cs: CaseSystem, c: NewCase, o: { signal?: AbortSignal; retry?: Partial<RetryPolicy>; sleep?: (ms: number) => Promise<void>; random?: () => number } = {}): Promise<{ case: CaseRef; created: boolean }> {
+export async function ensureCase(
+  cs: CaseSystem,
+  c: NewCase,
+  o: { signal?: AbortSignal; retry?: Partial<RetryPolicy>; sleep?: (ms: number) => Promise<void>; random?: () => number } = {},
+): Promise<{ case: CaseRef; created: boolean }> {
   assertCorrelationId(c.correlationId);
   const policy: RetryPolicy = { ...DEFAULT_RETRY, ...o.retry };
   const started = Date.now();

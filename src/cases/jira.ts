@@ -59,7 +59,12 @@ const refused = <T>(res: HttpResponse<T>): HttpResponse<T> => {
     ...(b?.errors && typeof b.errors === 'object' ? Object.entries(b.errors).map(([k, v]) => `${k}: ${String(v)}`) : []),
   ];
   const said = messages.length > 0 ? `: ${clip(messages.join('; ').replace(/\s+/g, ' '), 200)}` : '';
-  const hint = res.status === 401 ? '; check JIRA_EMAIL and JIRA_API_TOKEN (an API token from id.atlassian.com, not the password)' : res.status === 403 ? '; the Jira user needs Browse, Create, Edit, Add comments and Transition issues in the project' : '';
+  const hint =
+    res.status === 401
+      ? '; check JIRA_EMAIL and JIRA_API_TOKEN (an API token from id.atlassian.com, not the password)'
+      : res.status === 403
+        ? '; the Jira user needs Browse, Create, Edit, Add comments and Transition issues in the project'
+        : '';
   throw new UpstreamError(UPSTREAM, res.status, `${UPSTREAM} answered ${res.status}${said}${hint}`);
 };
 const REFUSALS = [400, 401, 403, 404, 409, 413, 422];

@@ -150,14 +150,16 @@ export function createServiceNow(o: ServiceNowOptions): CaseSystem {
       if (!current) throw new UpstreamError(UPSTREAM, 404, `${UPSTREAM} has no ${o.table} record ${id}`);
       if (current.state === 'resolved') return current;
       return call(async (h) => {
-        const res = await h.request<{ result: Record_ }>({
-          method: 'PATCH',
-          path: `${path}/${id}`,
-          query: { sysparm_fields: FIELDS },
-          body: { state: o.resolvedState, close_code: r.closeCode ?? o.closeCode, close_notes: plain(r.notes) },
-          accept: WRITE_REFUSALS,
-          signal,
-        }).then(refused);
+        const res = await h
+          .request<{ result: Record_ }>({
+            method: 'PATCH',
+            path: `${path}/${id}`,
+            query: { sysparm_fields: FIELDS },
+            body: { state: o.resolvedState, close_code: r.closeCode ?? o.closeCode, close_notes: plain(r.notes) },
+            accept: WRITE_REFUSALS,
+            signal,
+          })
+          .then(refused);
         return res.body?.result ? ref(res.body.result) : { ...current, state: 'resolved' as const };
       });
     },
@@ -174,7 +176,10 @@ function oauthToken(http: HttpClient, auth: { clientId: string; clientSecret: st
       const res = await http.request<{ access_token?: string; expires_in?: number | string }>({
         method: 'POST',
         path: '/oauth_token.do',
-        raw: { contentType: 'application/x-www-form-urlencoded', data: new URLSearchParams({ grant_type: 'client_credentials', client_id: auth.clientId, client_secret: auth.clientSecret }).toString() },
+        raw: {
+          contentType: 'application/x-www-form-urlencoded',
+          data: new URLSearchParams({ grant_type: 'client_credentials', client_id: auth.clientId, client_secret: auth.clientSecret }).toString(),
+        },
       });
       const token = res.body?.access_token;
       if (!token) throw new UpstreamError(UPSTREAM, res.status, `${UPSTREAM}'s /oauth_token.do answered without an access token`);
@@ -183,7 +188,12 @@ function oauthToken(http: HttpClient, auth: { clientId: string; clientSecret: st
       return token;
     } catch (e) {
       if (e instanceof UpstreamError && (e.status === 400 || e.status === 401)) {
-        throw new UpstreamError(UPSTREAM, e.status, `${UPSTREAM} refused the OAuth client credentials (${e.status}); check SERVICENOW_CLIENT_ID and SERVICENOW_CLIENT_SECRET and that the OAuth application allows the client_credentials grant`, { code: e.code });
+        throw new UpstreamError(
+          UPSTREAM,
+          e.status,
+          `${UPSTREAM} refused the OAuth client credentials (${e.status}); check SERVICENOW_CLIENT_ID and SERVICENOW_CLIENT_SECRET and that the OAuth application allows the client_credentials grant`,
+          { code: e.code },
+        );
       }
       throw e;
     }
@@ -202,6 +212,9 @@ function explain(e: unknown, auth: ServiceNowAuth): unknown {
     const settings = auth.kind === 'oauth' ? 'SERVICENOW_CLIENT_ID and SERVICENOW_CLIENT_SECRET' : 'SERVICENOW_USERNAME and SERVICENOW_PASSWORD';
     return new UpstreamError(UPSTREAM, 401, `${e.message}; check ${settings}`, { code: e.code });
   }
-  if (e.status === 403) return new UpstreamError(UPSTREAM, 403, `${e.message}; the ServiceNow user needs a role that may write the table (itil or sn_incident_write on incident, sn_si.analyst on sn_si_incident)`, { code: e.code });
+  if (e.status === 403)
+    return new UpstreamError(UPSTREAM, 403, `${e.message}; the ServiceNow user needs a role that may write the table (itil or sn_incident_write on incident, sn_si.analyst on sn_si_incident)`, {
+      code: e.code,
+    });
   return e;
 }

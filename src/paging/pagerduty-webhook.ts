@@ -93,12 +93,24 @@ export function verifyPagerDutySignature(rawBody: Buffer, signatureHeader: strin
 /** The typed event in a webhook body, `ignored` for a valid webhook of another kind, or why it is not a webhook. */
 export function parsePagerDutyWebhook(body: unknown, webhookId?: string): { event: PagerDutyIncidentEvent } | { ignored: string } | { invalid: string } {
   const env = envelope.safeParse(body);
-  if (!env.success) return { invalid: `not a PagerDuty v3 webhook: ${env.error.issues.map((i) => `${i.path.join('.') || '(body)'} ${i.message}`).join('; ').slice(0, 300)}` };
+  if (!env.success)
+    return {
+      invalid: `not a PagerDuty v3 webhook: ${env.error.issues
+        .map((i) => `${i.path.join('.') || '(body)'} ${i.message}`)
+        .join('; ')
+        .slice(0, 300)}`,
+    };
   const e = env.data.event;
   const type = HANDLED[e.event_type as keyof typeof HANDLED];
   if (!type) return { ignored: `${e.event_type.slice(0, 80)} is not an event Vigil acts on` };
   const data = incidentData.safeParse(e.data);
-  if (!data.success) return { invalid: `${e.event_type} without an incident: ${data.error.issues.map((i) => `data.${i.path.join('.')} ${i.message}`).join('; ').slice(0, 300)}` };
+  if (!data.success)
+    return {
+      invalid: `${e.event_type} without an incident: ${data.error.issues
+        .map((i) => `data.${i.path.join('.')} ${i.message}`)
+        .join('; ')
+        .slice(0, 300)}`,
+    };
   const d = data.data;
   const named = (r: z.infer<typeof reference>) => ({ id: r.id, name: r.summary ?? r.id });
   return {

@@ -4,7 +4,8 @@ import { createJira, DEFAULT_JIRA_PRIORITIES, type JiraOptions } from '../../src
 import { UpstreamError } from '../../src/http/upstream-error';
 import { fixture } from '../helpers/fixtures';
 
-const KEY = '/subscriptions/00000000-0000-0000-0000-000000000000/resourcegroups/soc-rg/providers/microsoft.operationalinsights/workspaces/soc-workspace/providers/microsoft.securityinsights/incidents/6a1f3b7c-0d2e-4c1a-9b8e-1f2a3b4c5d01';
+const KEY =
+  '/subscriptions/00000000-0000-0000-0000-000000000000/resourcegroups/soc-rg/providers/microsoft.operationalinsights/workspaces/soc-workspace/providers/microsoft.securityinsights/incidents/6a1f3b7c-0d2e-4c1a-9b8e-1f2a3b4c5d01';
 const newCase = (key = KEY): NewCase => ({
   correlationId: correlationIdOf(key),
   title: 'Sentinel #42: Brute force against admin.jane',
@@ -42,7 +43,10 @@ describe('Jira Cloud cases through REST v3', () => {
       content: [
         { type: 'paragraph', content: [{ type: 'text', text: 'Many failed sign-ins, then a success.' }, { type: 'hardBreak' }, { type: 'text', text: 'From 203.0.113.7.' }] },
         { type: 'paragraph', content: [{ type: 'text', text: 'Assessed Critical.' }] },
-        { type: 'paragraph', content: [{ type: 'text', text: 'Open in Sentinel', marks: [{ type: 'link', attrs: { href: 'https://portal.azure.com/#asset/Microsoft_Azure_Security_Insights/Incident/x' } }] }] },
+        {
+          type: 'paragraph',
+          content: [{ type: 'text', text: 'Open in Sentinel', marks: [{ type: 'link', attrs: { href: 'https://portal.azure.com/#asset/Microsoft_Azure_Security_Insights/Incident/x' } }] }],
+        },
       ],
     });
     // The answer has the published createIssue 201 shape.
@@ -69,7 +73,9 @@ describe('Jira Cloud cases through REST v3', () => {
     const cs = createJira(options());
     const { case: c } = await ensureCase(cs, newCase(), retry);
     await cs.addNote(c.id, 'Vigil: Block IP 203.0.113.7 succeeded.');
-    expect(jira.issues()[0]!.comments.map((x) => x.body)).toEqual([{ type: 'doc', version: 1, content: [{ type: 'paragraph', content: [{ type: 'text', text: 'Vigil: Block IP 203.0.113.7 succeeded.' }] }] }]);
+    expect(jira.issues()[0]!.comments.map((x) => x.body)).toEqual([
+      { type: 'doc', version: 1, content: [{ type: 'paragraph', content: [{ type: 'text', text: 'Vigil: Block IP 203.0.113.7 succeeded.' }] }] },
+    ]);
 
     await expect(cs.resolve(c.number, { notes: 'Closed in Sentinel as TruePositive.' })).resolves.toMatchObject({ state: 'resolved', number: 'SOC-1' });
     expect(jira.issues()[0]!.status.name).toBe('Done');
@@ -85,14 +91,16 @@ describe('Jira Cloud cases through REST v3', () => {
     await expect(cs.get('SOC-999')).resolves.toBeUndefined();
   });
 
-  it("picks the done transition by its status category, as in the published getTransitions shape", () => {
+  it('picks the done transition by its status category, as in the published getTransitions shape', () => {
     const published = fixture<{ transitions: Array<{ to: { statusCategory: { key: string } } }> }>('test/fixtures/contracts/getTransitions.GET.200.example.json');
     // The published example's categories are made up ("in-flight", "completed"): neither is `done`, so it would offer no transition to done.
     expect(published.transitions.map((t) => t.to.statusCategory.key)).not.toContain('done');
   });
 
   it("explains Jira's own errors: a refused field, and wrong credentials without the token", async () => {
-    const e1 = (await createJira(options({ issueType: 'Epicc' })).create(newCase()).catch((err: unknown) => err)) as UpstreamError;
+    const e1 = (await createJira(options({ issueType: 'Epicc' }))
+      .create(newCase())
+      .catch((err: unknown) => err)) as UpstreamError;
     expect(e1).toMatchObject({ upstream: 'Jira', status: 400, message: 'Jira answered 400: issuetype: Specify an issue type' });
 
     const wrong = 'wrong-api-token-0123456789';

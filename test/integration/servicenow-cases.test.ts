@@ -4,7 +4,8 @@ import { createServiceNow, SERVICENOW_TABLE_DEFAULTS, type ServiceNowOptions } f
 import { UpstreamError } from '../../src/http/upstream-error';
 import { fixture } from '../helpers/fixtures';
 
-const INCIDENT_KEY = '/subscriptions/00000000-0000-0000-0000-000000000000/resourcegroups/soc-rg/providers/microsoft.operationalinsights/workspaces/soc-workspace/providers/microsoft.securityinsights/incidents/6a1f3b7c-0d2e-4c1a-9b8e-1f2a3b4c5d01';
+const INCIDENT_KEY =
+  '/subscriptions/00000000-0000-0000-0000-000000000000/resourcegroups/soc-rg/providers/microsoft.operationalinsights/workspaces/soc-workspace/providers/microsoft.securityinsights/incidents/6a1f3b7c-0d2e-4c1a-9b8e-1f2a3b4c5d01';
 
 const newCase = (key = INCIDENT_KEY): NewCase => ({
   correlationId: correlationIdOf(key),
@@ -48,7 +49,11 @@ describe('ServiceNow cases through the Table API', () => {
     expect(c.id).toMatch(/^[0-9a-f]{32}$/);
 
     const [token] = sn.requests('POST', '/oauth_token.do');
-    expect(Object.fromEntries(new URLSearchParams(token!.body as string))).toEqual({ grant_type: 'client_credentials', client_id: SANDBOX_SERVICENOW_CLIENT.clientId, client_secret: SANDBOX_SERVICENOW_CLIENT.clientSecret });
+    expect(Object.fromEntries(new URLSearchParams(token!.body as string))).toEqual({
+      grant_type: 'client_credentials',
+      client_id: SANDBOX_SERVICENOW_CLIENT.clientId,
+      client_secret: SANDBOX_SERVICENOW_CLIENT.clientSecret,
+    });
     const [post] = sn.requests('POST', '/api/now/table/:table');
     expect(post!.headers.authorization).toMatch(/^Bearer /);
     expect(post!.body).toMatchObject({ correlation_id: correlationIdOf(INCIDENT_KEY), correlation_display: 'Vigil', impact: '1', urgency: '1' });
@@ -98,7 +103,11 @@ describe('ServiceNow cases through the Table API', () => {
     const resolved = await cs.resolve(c.id, { notes: 'Closed in Sentinel as TruePositive by Alex Wilber.' });
     expect(resolved).toMatchObject({ id: c.id, number: c.number, state: 'resolved' });
     expect(sn.records()[0]).toMatchObject({ state: '6', close_code: 'Solution provided', close_notes: 'Closed in Sentinel as TruePositive by Alex Wilber.' });
-    expect(sn.requests('PATCH', '/api/now/table/:table/:sysId').at(-1)!.body).toEqual({ state: '6', close_code: 'Solution provided', close_notes: 'Closed in Sentinel as TruePositive by Alex Wilber.' });
+    expect(sn.requests('PATCH', '/api/now/table/:table/:sysId').at(-1)!.body).toEqual({
+      state: '6',
+      close_code: 'Solution provided',
+      close_notes: 'Closed in Sentinel as TruePositive by Alex Wilber.',
+    });
 
     const patches = sn.requests('PATCH', '/api/now/table/:table/:sysId').length;
     await expect(cs.resolve(c.id, { notes: 'again' })).resolves.toMatchObject({ state: 'resolved' });
@@ -140,21 +149,27 @@ describe('ServiceNow cases through the Table API', () => {
     const { case: c } = await ensureCase(cs, newCase(), retry);
     expect(c.number).toMatch(/^SIR\d{7}$/);
     expect(sn.requests('POST', '/oauth_token.do')).toHaveLength(0);
-    expect(sn.requests('POST', '/api/now/table/:table')[0]!.headers.authorization).toBe(`Basic ${Buffer.from(`${SANDBOX_SERVICENOW_USER.username}:${SANDBOX_SERVICENOW_USER.password}`).toString('base64')}`);
+    expect(sn.requests('POST', '/api/now/table/:table')[0]!.headers.authorization).toBe(
+      `Basic ${Buffer.from(`${SANDBOX_SERVICENOW_USER.username}:${SANDBOX_SERVICENOW_USER.password}`).toString('base64')}`,
+    );
     await expect(cs.resolve(c.id, { notes: 'contained' })).resolves.toMatchObject({ state: 'resolved' });
     expect(sn.records('sn_si_incident')[0]!.state).toBe('3');
   });
 
   it('gives a clear UpstreamError for wrong credentials, without the secret', async () => {
     const wrongSecret = 'wrong-client-secret-0123456789';
-    const e1 = (await ensureCase(createServiceNow(options({ auth: { kind: 'oauth', clientId: SANDBOX_SERVICENOW_CLIENT.clientId, clientSecret: wrongSecret } })), newCase(), retry).catch((err: unknown) => err)) as UpstreamError;
+    const e1 = (await ensureCase(createServiceNow(options({ auth: { kind: 'oauth', clientId: SANDBOX_SERVICENOW_CLIENT.clientId, clientSecret: wrongSecret } })), newCase(), retry).catch(
+      (err: unknown) => err,
+    )) as UpstreamError;
     expect(e1).toBeInstanceOf(UpstreamError);
     expect(e1).toMatchObject({ upstream: 'ServiceNow', status: 401 });
     expect(e1.message).toMatch(/SERVICENOW_CLIENT_ID and SERVICENOW_CLIENT_SECRET/);
     expect(JSON.stringify({ ...e1, message: e1.message, stack: e1.stack })).not.toContain(wrongSecret);
 
     const wrongPassword = 'wrong-password-9876543210';
-    const e2 = (await ensureCase(createServiceNow(options({ auth: { kind: 'basic', username: SANDBOX_SERVICENOW_USER.username, password: wrongPassword } })), newCase(), retry).catch((err: unknown) => err)) as UpstreamError;
+    const e2 = (await ensureCase(createServiceNow(options({ auth: { kind: 'basic', username: SANDBOX_SERVICENOW_USER.username, password: wrongPassword } })), newCase(), retry).catch(
+      (err: unknown) => err,
+    )) as UpstreamError;
     expect(e2).toMatchObject({ upstream: 'ServiceNow', status: 401 });
     expect(e2.message).toBe('ServiceNow answered 401: User Not Authenticated; check SERVICENOW_USERNAME and SERVICENOW_PASSWORD');
     expect(JSON.stringify({ ...e2, message: e2.message, stack: e2.stack })).not.toContain(wrongPassword);
@@ -166,12 +181,23 @@ describe('ServiceNow cases through the Table API', () => {
     await ensureCase(cs, newCase(), retry);
     const example = fixture<{ result: Record<string, unknown> }>('test/fixtures/contracts/table-incident.POST.201.json').result;
     const token = fixture<Record<string, unknown>>('test/fixtures/contracts/oauth_token.do.200.json');
-    const res = await fetch(`${sn.url}/api/now/table/incident/${sn.records()[0]!.sys_id}`, { headers: { authorization: `Basic ${Buffer.from(`${SANDBOX_SERVICENOW_USER.username}:${SANDBOX_SERVICENOW_USER.password}`).toString('base64')}` } });
+    const res = await fetch(`${sn.url}/api/now/table/incident/${sn.records()[0]!.sys_id}`, {
+      headers: { authorization: `Basic ${Buffer.from(`${SANDBOX_SERVICENOW_USER.username}:${SANDBOX_SERVICENOW_USER.password}`).toString('base64')}` },
+    });
     const { result } = (await res.json()) as { result: Record<string, unknown> };
     for (const field of ['sys_id', 'number', 'state', 'impact', 'urgency', 'priority', 'correlation_id', 'close_code', 'close_notes', 'work_notes', 'short_description', 'active']) {
       expect(typeof result[field]).toBe(typeof example[field]);
     }
-    const issued = (await (await fetch(`${sn.url}/oauth_token.do`, { method: 'POST', body: new URLSearchParams({ grant_type: 'client_credentials', client_id: SANDBOX_SERVICENOW_CLIENT.clientId, client_secret: SANDBOX_SERVICENOW_CLIENT.clientSecret }) })).json()) as Record<string, unknown>;
-    expect(Object.keys(issued).sort()).toEqual(Object.keys(token).filter((k) => k !== 'refresh_token').sort());
+    const issued = (await (
+      await fetch(`${sn.url}/oauth_token.do`, {
+        method: 'POST',
+        body: new URLSearchParams({ grant_type: 'client_credentials', client_id: SANDBOX_SERVICENOW_CLIENT.clientId, client_secret: SANDBOX_SERVICENOW_CLIENT.clientSecret }),
+      })
+    ).json()) as Record<string, unknown>;
+    expect(Object.keys(issued).sort()).toEqual(
+      Object.keys(token)
+        .filter((k) => k !== 'refresh_token')
+        .sort(),
+    );
   });
 });

@@ -17,14 +17,39 @@ describe('case system settings', () => {
   });
 
   it('read ServiceNow with OAuth client credentials and the incident table defaults', () => {
-    expect(parseCaseSettings({ VIGIL_CASE_SYSTEM: 'servicenow', SERVICENOW_INSTANCE_URL: 'https://contoso.service-now.com/', SERVICENOW_CLIENT_ID: 'id', SERVICENOW_CLIENT_SECRET: 's3cret', VIGIL_CASE_POLICY_FILE: 'cases.yaml' })).toEqual({
+    expect(
+      parseCaseSettings({
+        VIGIL_CASE_SYSTEM: 'servicenow',
+        SERVICENOW_INSTANCE_URL: 'https://contoso.service-now.com/',
+        SERVICENOW_CLIENT_ID: 'id',
+        SERVICENOW_CLIENT_SECRET: 's3cret',
+        VIGIL_CASE_POLICY_FILE: 'cases.yaml',
+      }),
+    ).toEqual({
       policyFile: 'cases.yaml',
-      system: { kind: 'servicenow', instanceUrl: 'https://contoso.service-now.com', table: 'incident', auth: { kind: 'oauth', clientId: 'id', clientSecret: 's3cret' }, resolvedState: '6', doneStates: ['6', '7', '8'], closeCode: 'Solution provided', assignmentGroup: undefined },
+      system: {
+        kind: 'servicenow',
+        instanceUrl: 'https://contoso.service-now.com',
+        table: 'incident',
+        auth: { kind: 'oauth', clientId: 'id', clientSecret: 's3cret' },
+        resolvedState: '6',
+        doneStates: ['6', '7', '8'],
+        closeCode: 'Solution provided',
+        assignmentGroup: undefined,
+      },
     });
   });
 
   it('read ServiceNow basic auth on the Security Incident table, with its own resolved state', () => {
-    const s = parseCaseSettings({ VIGIL_CASE_SYSTEM: 'servicenow', SERVICENOW_INSTANCE_URL: 'http://127.0.0.1:4020', SERVICENOW_TABLE: 'sn_si_incident', SERVICENOW_USERNAME: 'u', SERVICENOW_PASSWORD: 'p', SERVICENOW_RESOLVED_STATE: '100', SERVICENOW_CLOSE_CODE: 'Resolved' });
+    const s = parseCaseSettings({
+      VIGIL_CASE_SYSTEM: 'servicenow',
+      SERVICENOW_INSTANCE_URL: 'http://127.0.0.1:4020',
+      SERVICENOW_TABLE: 'sn_si_incident',
+      SERVICENOW_USERNAME: 'u',
+      SERVICENOW_PASSWORD: 'p',
+      SERVICENOW_RESOLVED_STATE: '100',
+      SERVICENOW_CLOSE_CODE: 'Resolved',
+    });
     expect(s?.system).toMatchObject({ table: 'sn_si_incident', auth: { kind: 'basic', username: 'u', password: 'p' }, resolvedState: '100', doneStates: ['100', '3', '7'], closeCode: 'Resolved' });
   });
 
@@ -36,13 +61,29 @@ describe('case system settings', () => {
   });
 
   it('list every problem at once, and never a secret', () => {
-    const m = problemsOf({ VIGIL_CASE_SYSTEM: 'servicenow', SERVICENOW_INSTANCE_URL: 'http://contoso.service-now.com', SERVICENOW_CLIENT_SECRET: 'hunter2-secret', SERVICENOW_RESOLVED_STATE: 'Resolved', SERVICENOW_ASSIGNMENT_GROUP: 'SOC', JIRA_PRIORITIES: 'Urgent' });
+    const m = problemsOf({
+      VIGIL_CASE_SYSTEM: 'servicenow',
+      SERVICENOW_INSTANCE_URL: 'http://contoso.service-now.com',
+      SERVICENOW_CLIENT_SECRET: 'hunter2-secret',
+      SERVICENOW_RESOLVED_STATE: 'Resolved',
+      SERVICENOW_ASSIGNMENT_GROUP: 'SOC',
+      JIRA_PRIORITIES: 'Urgent',
+    });
     for (const name of ['SERVICENOW_INSTANCE_URL', 'SERVICENOW_RESOLVED_STATE', 'SERVICENOW_ASSIGNMENT_GROUP', 'JIRA_PRIORITIES']) expect(m).toContain(`${name}:`);
     expect(m).not.toContain('hunter2');
     const m2 = problemsOf({ VIGIL_CASE_SYSTEM: 'servicenow', SERVICENOW_CLIENT_SECRET: 'hunter2-secret' });
     expect(m2).toMatch(/SERVICENOW_INSTANCE_URL: required[\s\S]*SERVICENOW_CLIENT_ID: needed/);
     expect(problemsOf({ VIGIL_CASE_SYSTEM: 'servicenow', SERVICENOW_INSTANCE_URL: 'https://x.service-now.com' })).toMatch(/ServiceNow needs one way to sign in/);
-    expect(problemsOf({ VIGIL_CASE_SYSTEM: 'servicenow', SERVICENOW_INSTANCE_URL: 'https://x.service-now.com', SERVICENOW_CLIENT_ID: 'a', SERVICENOW_CLIENT_SECRET: 'b', SERVICENOW_USERNAME: 'c', SERVICENOW_PASSWORD: 'd' })).toMatch(/not both/);
+    expect(
+      problemsOf({
+        VIGIL_CASE_SYSTEM: 'servicenow',
+        SERVICENOW_INSTANCE_URL: 'https://x.service-now.com',
+        SERVICENOW_CLIENT_ID: 'a',
+        SERVICENOW_CLIENT_SECRET: 'b',
+        SERVICENOW_USERNAME: 'c',
+        SERVICENOW_PASSWORD: 'd',
+      }),
+    ).toMatch(/not both/);
     const m3 = problemsOf({ VIGIL_CASE_SYSTEM: 'jira', JIRA_PROJECT_KEY: 'soc' });
     for (const name of ['JIRA_BASE_URL', 'JIRA_EMAIL', 'JIRA_API_TOKEN', 'JIRA_PROJECT_KEY']) expect(m3).toContain(`${name}:`);
     expect(problemsOf({ VIGIL_CASE_SYSTEM: 'zendesk' })).toContain('VIGIL_CASE_SYSTEM:');

@@ -8,7 +8,8 @@ import { fixture } from '../helpers/fixtures';
 
 const OLD = 'old-webhook-secret-0123456789abcdef';
 const NEW = 'new-webhook-secret-fedcba9876543210';
-const KEY = '/subscriptions/00000000-0000-0000-0000-000000000000/resourcegroups/soc-rg/providers/microsoft.operationalinsights/workspaces/soc-workspace/providers/microsoft.securityinsights/incidents/6a1f3b7c';
+const KEY =
+  '/subscriptions/00000000-0000-0000-0000-000000000000/resourcegroups/soc-rg/providers/microsoft.operationalinsights/workspaces/soc-workspace/providers/microsoft.securityinsights/incidents/6a1f3b7c';
 
 /** PagerDuty's published payload with the event type changed (it publishes no acknowledged example). */
 const published = (eventType: string) => {
@@ -95,14 +96,19 @@ describe('PagerDuty v3 webhooks', () => {
 
   it('never throws and never applies without a valid signature, whatever the body and headers', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.oneof(fc.string(), fc.json(), fc.constant(published('incident.acknowledged'))), fc.dictionary(fc.string(), fc.oneof(fc.string(), fc.array(fc.string()))), fc.boolean(), async (body, headers, signIt) => {
-        const h: Record<string, string | string[]> = { ...headers };
-        if (signIt) h['X-PagerDuty-Signature'] = sign(body, NEW);
-        const res = await handlePagerDutyWebhook(body, h, deps());
-        expect([202, 400, 401, 413]).toContain(res.status);
-        const signed = Object.entries(h).some(([k, v]) => k.toLowerCase() === 'x-pagerduty-signature' && String(v).includes(sign(body, NEW)));
-        if (!signed) expect(res.status).toBe(401);
-      }),
+      fc.asyncProperty(
+        fc.oneof(fc.string(), fc.json(), fc.constant(published('incident.acknowledged'))),
+        fc.dictionary(fc.string(), fc.oneof(fc.string(), fc.array(fc.string()))),
+        fc.boolean(),
+        async (body, headers, signIt) => {
+          const h: Record<string, string | string[]> = { ...headers };
+          if (signIt) h['X-PagerDuty-Signature'] = sign(body, NEW);
+          const res = await handlePagerDutyWebhook(body, h, deps());
+          expect([202, 400, 401, 413]).toContain(res.status);
+          const signed = Object.entries(h).some(([k, v]) => k.toLowerCase() === 'x-pagerduty-signature' && String(v).includes(sign(body, NEW)));
+          if (!signed) expect(res.status).toBe(401);
+        },
+      ),
       { numRuns: 300 },
     );
     expect(applied.every((e) => e.type === 'acknowledged')).toBe(true);
@@ -125,7 +131,12 @@ describe('PagerDuty v3 webhooks', () => {
       const ack = await sendPagerDutyWebhook(url, 'incident.acknowledged', { dedupKey: KEY, agent: { id: 'PABC123', name: 'Alex Wilber' }, secrets: [NEW] });
       expect(ack.status).toBe(202);
       expect(applied[0]).toMatchObject({ type: 'acknowledged', dedupKey: KEY, by: { id: 'PABC123', name: 'Alex Wilber' } });
-      const moved = await sendPagerDutyWebhook(url, 'incident.reassigned', { dedupKey: KEY, agent: { id: 'PABC123', name: 'Alex Wilber' }, assignees: [{ id: 'PMEG456', name: 'Megan Bowen' }], secrets: [OLD] });
+      const moved = await sendPagerDutyWebhook(url, 'incident.reassigned', {
+        dedupKey: KEY,
+        agent: { id: 'PABC123', name: 'Alex Wilber' },
+        assignees: [{ id: 'PMEG456', name: 'Megan Bowen' }],
+        secrets: [OLD],
+      });
       expect(moved.status).toBe(202);
       expect(applied[1]).toMatchObject({ type: 'reassigned', assignees: [{ id: 'PMEG456', name: 'Megan Bowen' }] });
       expect((await sendPagerDutyWebhook(url, 'incident.resolved', { dedupKey: KEY, secrets: [NEW], signature: null })).status).toBe(401);
