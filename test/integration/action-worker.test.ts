@@ -167,9 +167,11 @@ describe.each(storeDrivers())('the action service on $name', (driver) => {
     expect(await getAction(db, block.id)).toMatchObject({ state: 'approved', attempts: 1 });
     expect(new Date(await due(block.id)).getTime() - now.getTime()).toBe(300_000);
     expect(new Date(await due(disable.id)).getTime() - now.getTime()).toBe(120_000);
-    // One call each: nothing was slept in place for minutes.
-    expect(arm.requests()).toHaveLength(1);
+    // Nothing was slept in place for minutes, and the throttled call was not repeated: Graph got one
+    // call; ARM got each rule's read at most once more than that rule's read-back (the two rules
+    // are changed side by side, so the rule that was not throttled may have gone on).
     expect(graph.requests()).toHaveLength(1);
+    for (const rule of ['vigil-block-in', 'vigil-block-out']) expect(arm.requests('GET').filter((r) => r.path.endsWith(`/${rule}`)).length).toBeLessThanOrEqual(2);
   });
 
   it('does not hold a quick action back behind a slow one', async () => {
@@ -209,15 +211,17 @@ describe.each(storeDrivers())('the action service on $name', (driver) => {
     arm.set({ hang: true });
     const started = Date.now();
     const first = worker({ clock: () => new Date(), leaseMs: 300 }).tick();
-    await arm.waitFor('GET', rules);
+    await arm.waitFor('GET', rules, 2); // both rules' reads, sent side by side
     arm.set({ hang: false });
     // The second process's clock runs 10 s ahead: to it the first one's lease ran out long ago.
     expect(await worker({ clock: () => new Date(Date.now() + 10_000), leaseMs: 300 }).tick()).toBe(1);
     await first;
     // The first run's read was aborted at its next renewal, not waited out.
     expect(Date.now() - started).toBeLessThan(2000);
-    // Its one read; then the second run's read and read-back of each rule, and its two writes: nothing more from the first.
-    expect(arm.requests('GET', rules)).toHaveLength(5);
+    // Its two reads (both rules side by side); then the second run's read and read-back of each
+    // rule (one more read if a read-back raced its own operation), and its two writes: nothing more from the first.
+    expect(arm.requests('GET', rules).length).toBeGreaterThanOrEqual(6);
+    expect(arm.requests('GET', rules).length).toBeLessThanOrEqual(8);
     expect(arm.requests('PUT')).toHaveLength(2);
     expect(arm.nsgRules.get('edge-nsg/vigil-block-in')!.properties.sourceAddressPrefixes).toEqual(['203.0.113.68']);
     expect(await getAction(db, a.id)).toMatchObject({ state: 'succeeded', attempts: 2, result: { changed: true } });

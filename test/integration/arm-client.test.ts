@@ -1,6 +1,7 @@
 import { nsgId, startArm } from '../../sandbox/arm';
 import { startStandIn, type StandIn } from '../../sandbox/stand-in';
-import { ArmError, createArmClient } from '../../src/actions/executors/arm-client';
+import { createArmClient } from '../../src/actions/executors/arm-client';
+import { UpstreamError } from '../../src/http/upstream-error';
 import { RunAborted } from '../../src/actions/run-aborted';
 
 const OPERATION = '/subscriptions/:sub/providers/Microsoft.Network/locations/westeurope/operationResults/:op';
@@ -49,8 +50,8 @@ describe('ARM client', () => {
 
     arm.set({ fail: { count: 2, status: 503, body: GATEWAY_PAGE } });
     const e = await client(arm.url, { maxAttempts: 2 }).request('GET', rule).catch((err: unknown) => err);
-    expect(e).toBeInstanceOf(ArmError);
-    expect(e).toMatchObject({ status: 503, message: 'Azure Resource Manager answered 503' });
+    expect(e).toBeInstanceOf(UpstreamError);
+    expect(e).toMatchObject({ upstream: 'Azure Resource Manager', status: 503, message: 'Azure Resource Manager answered 503' });
   });
 
   it('follows Location until it stops answering 202, waiting as Retry-After says', async () => {

@@ -18,7 +18,7 @@ describe('Block file hash with a Defender for Endpoint indicator', () => {
   });
   let slept: number[] = [];
   const client = (o: { timeoutMs?: number; credential?: TokenCredential } = {}) =>
-    createDefenderClient({ endpoint: mde.url, timeoutMs: o.timeoutMs ?? 2000, credential: o.credential, sleep: async (ms) => void slept.push(ms) });
+    createDefenderClient({ endpoint: mde.url, timeoutMs: o.timeoutMs ?? 2000, credential: o.credential, sleep: async (ms) => void slept.push(ms), random: () => 0.5 });
   const blocker = (o: { timeoutMs?: number } = {}) => createHashBlocker({ defender: client(o) });
   const details = { title: 'Vigil: incident 42', description: 'Dropped by the phishing mail in incident 42' };
 
@@ -86,7 +86,7 @@ describe('Block file hash with a Defender for Endpoint indicator', () => {
   it('waits as Retry-After says, backs off after a 5xx, and gives up with the wait Defender asked for', async () => {
     mde.set({ throttle: { count: 1, retryAfterSeconds: 5 }, fail: { count: 1, status: 503 } });
     await blocker().block(SHA256, 'SHA256', details);
-    expect(slept).toEqual([5000, 2000]);
+    expect(slept).toEqual([5000, 250]); // Retry-After, then half the second backoff ceiling (full jitter, pinned)
     expect(mde.indicators).toHaveLength(1);
 
     slept = [];

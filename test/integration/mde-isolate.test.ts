@@ -29,7 +29,7 @@ describe('Isolate device through Defender for Endpoint', () => {
   let slept: number[] = [];
   const sleep = async (ms: number) => void slept.push(ms);
   const isolator = (o: { timeoutMs?: number; maxWaitMs?: number } = {}) =>
-    createMachineIsolator({ defender: createDefenderClient({ endpoint: mde.url, timeoutMs: o.timeoutMs ?? 2000, sleep }), pollMs: 10, maxWaitMs: o.maxWaitMs, sleep });
+    createMachineIsolator({ defender: createDefenderClient({ endpoint: mde.url, timeoutMs: o.timeoutMs ?? 2000, sleep, random: () => 0.5 }), pollMs: 10, maxWaitMs: o.maxWaitMs, sleep });
 
   it('finds the machine by its FQDN, else by its short name, and refuses what is not a host name', async () => {
     expect(await isolator().findMachine('WEB-01.contoso.example')).toEqual({ id: WEB_01, computerDnsName: 'web-01.contoso.example' });
@@ -109,6 +109,6 @@ describe('Isolate device through Defender for Endpoint', () => {
   it('reports a Defender that never answers as a timeout (status 0)', async () => {
     mde.set({ hang: true });
     await expect(isolator({ timeoutMs: 50 }).isolate(WEB_01, 'Vigil')).rejects.toMatchObject({ name: 'UpstreamError', status: 0, message: 'Defender for Endpoint did not answer within 50 ms' });
-    expect(slept).toEqual([1000, 2000, 4000]);
+    expect(slept).toEqual([125, 250, 500]); // full-jitter backoff, the jitter pinned at one half
   });
 });

@@ -82,7 +82,7 @@ describe('Isolate VM behind the isolation NSG', () => {
 
   it('puts back the NICs it moved when another NIC cannot be isolated', async () => {
     arm.set({ fail: { count: 1, status: 400, method: 'PUT', path: NIC_PUT.replace(':nic', 'app-01-nic-backend') } });
-    await expect(isolator().isolate(vmId('app-01'))).rejects.toMatchObject({ name: 'ArmError', status: 400 });
+    await expect(isolator().isolate(vmId('app-01'))).rejects.toMatchObject({ name: 'UpstreamError', upstream: 'Azure Resource Manager', status: 400 });
     expect(vm('app-01').nsg).toBe('app-nsg');
     expect(vm('app-01').moreNics![0]!.nsg).toBeNull();
   });
@@ -149,7 +149,7 @@ describe('Isolate VM behind the isolation NSG', () => {
     });
 
     it('refuses a VM in a region with no isolation NSG, writing no NIC', async () => {
-      await expect(isolator().isolate(vmId('api-01'))).rejects.toMatchObject({ name: 'ArmError', status: 400, message: 'no isolation NSG in eastus (ISOLATION_NSG_ID lists NSGs in westeurope)' });
+      await expect(isolator().isolate(vmId('api-01'))).rejects.toMatchObject({ name: 'UpstreamError', upstream: 'Azure Resource Manager', status: 400, message: 'no isolation NSG in eastus (ISOLATION_NSG_ID lists NSGs in westeurope)' });
       expect(arm.requests('PUT')).toEqual([]);
       expect(vm('api-01').nsg).toBe('api-nsg');
     });

@@ -1,4 +1,4 @@
-import { UpstreamError } from '../../enrichment/upstream';
+import { UpstreamError } from '../../http/upstream-error';
 import { AppError } from '../../errors';
 import { DEFENDER, type DefenderClient } from './defender-client';
 import { MAX_INLINE_WAIT_MS } from './arm-client';

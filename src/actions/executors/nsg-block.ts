@@ -1,5 +1,5 @@
 import ipaddr from 'ipaddr.js';
-import { ArmError, NETWORK_API, type ArmClient } from './arm-client';
+import { armError, isArmError, NETWORK_API, type ArmClient } from './arm-client';
 
 interface SecurityRule {
   etag?: string;
@@ -65,7 +65,7 @@ export function createNsgBlocker(o: { arm: ArmClient; nsgId: string; ruleName: s
               },
             });
       if (write.status === 412) {
-        if (attempt >= MAX_CONFLICTS) throw new ArmError(412, `${name} kept changing under us (${attempt} tries)`);
+        if (attempt >= MAX_CONFLICTS) throw armError(412, `${name} kept changing under us (${attempt} tries)`);
         current = await o.arm.request<SecurityRule>('GET', path, { signal });
         continue;
       }
@@ -81,7 +81,7 @@ export function createNsgBlocker(o: { arm: ArmClient; nsgId: string; ruleName: s
         [, current] = await Promise.all([o.arm.waitFor(write, `updating ${name}`, signal), readBack()]);
       }
       changed = true;
-      if (attempt >= MAX_CONFLICTS) throw new ArmError(409, `${name} kept losing the change (${attempt} tries)`);
+      if (attempt >= MAX_CONFLICTS) throw armError(409, `${name} kept losing the change (${attempt} tries)`);
     }
   };
   const change = async (ip: string, add: boolean, signal?: AbortSignal) => {

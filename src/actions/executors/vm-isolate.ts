@@ -1,4 +1,5 @@
-import { ArmError, NETWORK_API, type ArmClient, type ArmResponse } from './arm-client';
+import type { UpstreamError } from '../../http/upstream-error';
+import { armError, isArmError, NETWORK_API, type ArmClient, type ArmResponse } from './arm-client';
 import { RunAborted, throwIfStopped } from '../run-aborted';
 
 const COMPUTE_API = '2025-04-01';
@@ -39,7 +40,7 @@ export interface VmFinder {
   /**
    * The Azure VM for a host: by its ARM id when one is known (Defender's `vmMetadata.resourceId`,
    * Sentinel's `azureID`), else by name (the host's first label) in the subscription. Undefined
-   * when there is none; throws `ArmError` when ARM cannot be read (refused, throttled, down).
+   * when there is none; throws an ARM `UpstreamError` when ARM cannot be read (refused, throttled, down).
    */
   find(host: string, resourceId?: string, signal?: AbortSignal): Promise<FoundVm | undefined>;
 }
@@ -90,7 +91,7 @@ export function createVmFinder(o: { arm: ArmClient; subscriptionId: string }): V
     let page: string | undefined = `/subscriptions/${encodeURIComponent(o.subscriptionId)}/providers/Microsoft.Compute/virtualMachines?api-version=${COMPUTE_API}`;
     while (page) {
       const list: ArmResponse<VmPage> = await o.arm.request<VmPage>('GET', page, { signal });
-      if (list.status >= 400) throw new ArmError(list.status, `Azure Resource Manager answered ${list.status} to the VM list`);
+      if (list.status >= 400) throw armError(list.status, `Azure Resource Manager answered ${list.status} to the VM list`);
       yield* list.body?.value ?? [];
       page = list.body?.nextLink;
     }
@@ -100,7 +101,7 @@ export function createVmFinder(o: { arm: ArmClient; subscriptionId: string }): V
     async find(host, resourceId, signal) {
       if (resourceId && VM_ID.test(resourceId)) {
         const vm = await o.arm.request<Vm>('GET', `${resourceId}?api-version=${COMPUTE_API}`, { signal });
-        if (vm.status !== 404 && vm.status >= 400) throw new ArmError(vm.status, `Azure Resource Manager answered ${vm.status} for the VM ${resourceId.split('/').pop()}`);
+        if (vm.status !== 404 && vm.status >= 400) throw armError(vm.status, `Azure Resource Manager answered ${vm.status} for the VM ${resourceId.split('/').pop()}`);
         if (vm.status !== 404 && vm.body?.id) return found(vm.body);
       }
       const short = host.split('.')[0]!.toLowerCase();
@@ -134,8 +135,8 @@ export function createVmIsolator(o: { arm: ArmClient; isolationNsgId: string | s
   let isolationRegions: Promise<Array<{ nsgId: string; region: string }>> | undefined;
   const locateIsolationNsg = async (nsgId: string) => {
     const nsg = await o.arm.request<Nsg>('GET', `${nsgId}?api-version=${NETWORK_API}`);
-    if (nsg.status === 404) throw new ArmError(404, `the isolation NSG ${nsgId.split('/').pop()} in ISOLATION_NSG_ID does not exist`);
-    if (typeof nsg.body?.location !== 'string') throw new ArmError(0, `Azure Resource Manager answered without the location of the isolation NSG ${nsgId.split('/').pop()}`);
+    if (nsg.status === 404) throw armError(404, `the isolation NSG ${nsgId.split('/').pop()} in ISOLATION_NSG_ID does not exist`);
+    if (typeof nsg.body?.location !== 'string') throw armError(0, `Azure Resource Manager answered without the location of the isolation NSG ${nsgId.split('/').pop()}`);
     return { nsgId, region: regionOf(nsg.body.location) };
   };
   const regionsOfIsolationNsgs = () => {
@@ -147,20 +148,20 @@ export function createVmIsolator(o: { arm: ArmClient; isolationNsgId: string | s
   };
 
   const nicsOf = async (vmId: string, signal?: AbortSignal) => {
-    if (!ARM_ID.test(vmId)) throw new ArmError(0, 'not an Azure VM id');
+    if (!ARM_ID.test(vmId)) throw armError(0, 'not an Azure VM id');
     const vm = await o.arm.request<Vm>('GET', `${vmId}?api-version=${COMPUTE_API}`, { signal });
-    if (vm.status === 404 || !vm.body) throw new ArmError(404, `the VM ${vmId.split('/').pop()} does not exist`);
-    if (isProtected(vm.body)) throw new ArmError(403, `${vm.body.name} is tagged vigil-protected and is never isolated by Vigil`);
+    if (vm.status === 404 || !vm.body) throw armError(404, `the VM ${vmId.split('/').pop()} does not exist`);
+    if (isProtected(vm.body)) throw armError(403, `${vm.body.name} is tagged vigil-protected and is never isolated by Vigil`);
     const nicIds = (vm.body.properties?.networkProfile?.networkInterfaces ?? []).map((n) => n?.id);
-    if (nicIds.length === 0 || !nicIds.every((id): id is string => typeof id === 'string' && ARM_ID.test(id))) throw new ArmError(0, `${vm.body.name} has no network interface Vigil can read`);
+    if (nicIds.length === 0 || !nicIds.every((id): id is string => typeof id === 'string' && ARM_ID.test(id))) throw armError(0, `${vm.body.name} has no network interface Vigil can read`);
     return nicIds;
   };
 
   const readNic = async (nicId: string, signal?: AbortSignal) => {
     const nic = await o.arm.request<Nic>('GET', `${nicId}?api-version=${NETWORK_API}`, { signal });
     // arm-client hands back a 404 with its error body: without this check a missing NIC would read as "no NSG".
-    if (nic.status === 404) throw new ArmError(404, `the network interface ${nicName(nicId)} no longer exists`);
-    if (!nic.body?.properties) throw new ArmError(0, `Azure Resource Manager answered without the properties of the network interface ${nicName(nicId)}`);
+    if (nic.status === 404) throw armError(404, `the network interface ${nicName(nicId)} no longer exists`);
+    if (!nic.body?.properties) throw armError(0, `Azure Resource Manager answered without the properties of the network interface ${nicName(nicId)}`);
     return { ...nic.body, properties: nic.body.properties };
   };
 
@@ -180,13 +181,13 @@ export function createVmIsolator(o: { arm: ArmClient; isolationNsgId: string | s
     const nic = await readNic(nicId, signal);
     const current = nic.properties.networkSecurityGroup?.id ?? null;
     if (isIsolation(current)) return current;
-    if (typeof nic.location !== 'string') throw new ArmError(0, `Azure Resource Manager answered without the location of the network interface ${nicName(nicId)}`);
+    if (typeof nic.location !== 'string') throw armError(0, `Azure Resource Manager answered without the location of the network interface ${nicName(nicId)}`);
     const region = regionOf(nic.location);
     // The regions are read once for every run, so one run's stop must not abort the others' read.
     throwIfStopped(signal);
     const nsgs = await regionsOfIsolationNsgs();
     const match = nsgs.find((n) => n.region === region);
-    if (!match) throw new ArmError(400, `no isolation NSG in ${region} (ISOLATION_NSG_ID lists NSGs in ${[...new Set(nsgs.map((n) => n.region))].join(', ')})`);
+    if (!match) throw armError(400, `no isolation NSG in ${region} (ISOLATION_NSG_ID lists NSGs in ${[...new Set(nsgs.map((n) => n.region))].join(', ')})`);
     return match.nsgId;
   };
 
@@ -199,7 +200,7 @@ export function createVmIsolator(o: { arm: ArmClient; isolationNsgId: string | s
         const recovered = remembered === undefined ? undefined : remembered === NO_NSG ? null : remembered;
         return { previous: current, changed: false, recovered };
       }
-      if (expectCurrent && !expectCurrent(current)) throw new ArmError(409, `the network interface ${nicName(nicId)} was changed by someone else since it was isolated; release it by hand`);
+      if (expectCurrent && !expectCurrent(current)) throw armError(409, `the network interface ${nicName(nicId)} was changed by someone else since it was isolated; release it by hand`);
       // Isolating remembers the NSG on the NIC; releasing forgets it.
       const memo = current ?? NO_NSG;
       const tags = isIsolation(nsgId) && memo.length <= MAX_TAG_VALUE ? { ...(nic.tags ?? {}), [PREVIOUS_NSG_TAG]: memo } : withoutTag(nic.tags);
@@ -210,7 +211,7 @@ export function createVmIsolator(o: { arm: ArmClient; isolationNsgId: string | s
         body: { ...nic, tags, properties: { ...nic.properties, networkSecurityGroup: nsgId ? { id: nsgId } : null } },
       });
       if (write.status === 412 && attempt < 5) continue;
-      if (write.status === 412) throw new ArmError(412, `the network interface ${nicName(nicId)} kept changing under us`);
+      if (write.status === 412) throw armError(412, `the network interface ${nicName(nicId)} kept changing under us`);
       await o.arm.waitFor(write, `updating the network interface ${nicName(nicId)}`, signal);
       return { previous: current, changed: true };
     }
@@ -222,18 +223,18 @@ export function createVmIsolator(o: { arm: ArmClient; isolationNsgId: string | s
    * is safe: the NICs already back are left alone). A stopped run stops here too.
    */
   const restore = async (previous: PreviousNsgs, signal?: AbortSignal) => {
-    const failures: ArmError[] = [];
+    const failures: UpstreamError[] = [];
     // Every NIC side by side; a stop wins over the failures.
     const outcomes = await Promise.allSettled(
-      Object.entries(previous).map(([nicId, nsgId]) => (ARM_ID.test(nicId) ? setNsg(nicId, nsgId, isIsolation, signal) : Promise.reject(new ArmError(0, 'not a network interface id')))),
+      Object.entries(previous).map(([nicId, nsgId]) => (ARM_ID.test(nicId) ? setNsg(nicId, nsgId, isIsolation, signal) : Promise.reject(armError(0, 'not a network interface id')))),
     );
     for (const r of outcomes) {
       if (r.status === 'fulfilled') continue;
       if (r.reason instanceof RunAborted) throw r.reason;
-      failures.push(r.reason instanceof ArmError ? r.reason : new ArmError(0, String(r.reason)));
+      failures.push(isArmError(r.reason) ? r.reason : armError(0, String(r.reason)));
     }
     if (failures.length === 1) throw failures[0];
-    if (failures.length > 1) throw new ArmError(failures[0]!.status, failures.map((f) => f.message).join('; '));
+    if (failures.length > 1) throw armError(failures[0]!.status, failures.map((f) => f.message).join('; '));
   };
 
   /** Half an isolation would be retried with the moved NICs' NSGs forgotten: put them back, then fail with `e`. */
@@ -246,7 +247,7 @@ export function createVmIsolator(o: { arm: ArmClient; isolationNsgId: string | s
     );
     if (!stuck) throw e;
     const message = e instanceof Error ? e.message : String(e);
-    throw new ArmError(e instanceof ArmError ? e.status : 0, `${message}; and the NICs already isolated could not be put back (${stuck}): release them by hand`);
+    throw armError(isArmError(e) ? e.status : 0, `${message}; and the NICs already isolated could not be put back (${stuck}): release them by hand`);
   };
 
   return {
