@@ -23,8 +23,15 @@ export interface Button {
 export interface ActionRowView {
   text: string;
   color: 'Default' | 'Good' | 'Warning' | 'Attention' | 'Accent';
+  /**
+   * The same state as a container style: cards tint the row and keep its text in the default
+   * colour, which stays readable where small yellow or light-green text on white would not.
+   */
+  tint: 'emphasis' | 'good' | 'warning' | 'attention' | 'accent';
   buttons: Button[];
 }
+
+const TINT: Record<ActionRowView['color'], ActionRowView['tint']> = { Default: 'emphasis', Good: 'good', Warning: 'warning', Attention: 'attention', Accent: 'accent' };
 
 const icon: Record<StoredAction['state'], string> = {
   requested: '⏳',
@@ -107,7 +114,7 @@ export function actionRow(a: StoredAction, names: Map<string, string>, all: Stor
   if (a.state === 'succeeded' && !a.undoOf && !undoOpenOrDone && (!viewer || viewer.canRequest.has(a.kind))) {
     buttons.push({ title: buttonText(`Undo: ${actionTitle(a.kind, true)}`), verb: 'action.undo', data, style: 'default' });
   }
-  return { text: actionLine(a, names), color: color[a.state], buttons };
+  return { text: actionLine(a, names), color: color[a.state], tint: TINT[color[a.state]], buttons };
 }
 
 /** Options not already asked for (or done and not undone) on this incident. */

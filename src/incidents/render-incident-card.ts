@@ -229,7 +229,6 @@ const RANK = ['Informational', 'Low', 'Medium', 'High', 'Critical'];
 export const headlineSeverity = (sentinel: Severity, assessed?: string): Severity | 'Critical' =>
   assessed && RANK.indexOf(assessed) > RANK.indexOf(sentinel) ? (assessed as Severity | 'Critical') : sentinel;
 
-const rowStyle: Record<ActionRowView['color'], string> = { Default: 'emphasis', Good: 'good', Warning: 'warning', Attention: 'attention', Accent: 'accent' };
 
 /** How many buttons stand on the first screen, one to a row; the rest are in the overflow menu. */
 const PRIMARY_BUTTONS = 3;
@@ -305,7 +304,7 @@ function detailedCard(incident: Incident, enrichment: IncidentEnrichment | undef
     ...enrichmentData(incident, enrichment, d),
     notice: response?.notice?.text ?? '',
     noticeColor: response?.notice?.ok === false ? 'Attention' : 'Default',
-    actionRows: rows.shown.map((r) => ({ ...r, style: rowStyle[r.color] })),
+    actionRows: rows.shown.map((r) => ({ ...r, style: r.tint })),
     moreRows: andMore(rows.hidden, `earlier actions · \`audit ${incident.number}\` has the record`),
     primaryButtons: ordered.slice(0, PRIMARY_BUTTONS).map((b) => ({ ...b })),
     secondaryButtons: ordered.slice(PRIMARY_BUTTONS, PRIMARY_BUTTONS + SECONDARY_BUTTONS),

@@ -123,7 +123,7 @@ const button = (title: string, verb: string): Button => ({ title, verb, data: { 
 
 /** Ten actions with long lines and their buttons, six entities' options, 60 users to refresh, a long notice. */
 const response = (): ResponseView => ({
-  rows: Array.from({ length: 10 }, (): ActionRowView => ({ text: untrusted(hostile(700), 700), color: 'Warning', buttons: [button('Approve', 'action.approve'), button('Reject', 'action.reject'), button('Cancel request', 'action.cancel')] })),
+  rows: Array.from({ length: 10 }, (): ActionRowView => ({ text: untrusted(hostile(700), 700), color: 'Warning', tint: 'warning', buttons: [button('Approve', 'action.approve'), button('Reject', 'action.reject'), button('Cancel request', 'action.cancel')] })),
   optionGroups: Array.from({ length: 6 }, () => ({ buttons: [button(`★ Block IP ${'9'.repeat(45)}`, 'action.request'), button(`Add indicator ${'9'.repeat(45)}`, 'action.request')] })),
   notice: { text: untrusted(hostile(400), 400), ok: false },
   hasOpen: true,
