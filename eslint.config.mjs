@@ -16,6 +16,8 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
       '@typescript-eslint/no-explicit-any': 'off',
       'no-control-regex': 'off',
+      // Late-bound parts of the composition root are declared before the closures that read them.
+      'prefer-const': ['error', { ignoreReadBeforeAssign: true }],
     },
   },
   {

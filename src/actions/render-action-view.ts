@@ -1,7 +1,7 @@
 import { defangIndicator, defangLinks, escapeMarkdown, truncate, untrusted, wellFormed } from '../cards/markdown';
 import { formatTime } from '../incidents/render-incident-card';
 import type { StoredAction } from '../store/action-repository';
-import { actionTitle, ACTION_LABELS, targetValue, type ActionKind } from './action-kinds';
+import { actionTitle, targetValue, type ActionKind } from './action-kinds';
 import type { ActionOption } from './action-options';
 
 /** What one person may do, checked before their view is drawn (and again on every click). */

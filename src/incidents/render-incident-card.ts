@@ -4,7 +4,7 @@ import { renderCard, type CardAttachment } from '../cards/render-card';
 import type { IncidentEnrichment } from '../enrichment/summarize';
 import type { SourceResult } from '../enrichment/types';
 import type { ActionRowView, Button } from '../actions/render-action-view';
-import type { Entity, EntityKind, Incident, Severity, Status } from './incident';
+import type { Entity, EntityKind, Incident, Severity } from './incident';
 
 /** The response part of the card: actions taken or asked for, options, and a note for one viewer. */
 export interface ResponseView {

@@ -1,6 +1,5 @@
 import { SANDBOX_SUBSCRIPTION, startArm } from '../../sandbox/arm';
 import { startDefender } from '../../sandbox/defender';
-import type { StandIn } from '../../sandbox/stand-in';
 import { createDevice } from '../../src/enrichment/providers/device';
 
 describe('device state from ARM and Defender for Endpoint', () => {

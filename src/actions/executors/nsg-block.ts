@@ -1,5 +1,5 @@
 import ipaddr from 'ipaddr.js';
-import { armError, isArmError, NETWORK_API, type ArmClient } from './arm-client';
+import { armError, NETWORK_API, type ArmClient } from './arm-client';
 
 interface SecurityRule {
   etag?: string;
