@@ -46,7 +46,12 @@ async function main() {
   const app = await createApp(config, { logger: createLogger('silent'), db, providers: [] });
   const url = await app.listen(0, '127.0.0.1');
   const post = (body: unknown) => fetch(`${url}/api/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  const base = { ...fixture('test/fixtures/contracts/activity.message.personal.json'), serviceUrl: connector.url, attachments: [], channelData: { tenant: { id: 'b28fdbfd-2b78-4f93-b0f8-8881793f0f8f' } } };
+  const base = {
+    ...fixture('test/fixtures/contracts/activity.message.personal.json'),
+    serviceUrl: connector.url,
+    attachments: [],
+    channelData: { tenant: { id: 'b28fdbfd-2b78-4f93-b0f8-8881793f0f8f' } },
+  };
   await post({ ...fixture<Record<string, unknown>>('test/fixtures/contracts/activity.installationUpdate.add.fixed.json'), serviceUrl: connector.url });
   for (const who of [ALEX, MEGAN]) await post({ ...base, from: who, text: 'help' });
 
@@ -112,17 +117,35 @@ async function main() {
     console.log(`  ${label.padEnd(44)} median ${ms(s.median)}   p99 ${ms(s.p99)}   max ${ms(s.max)}   (n=${s.n})`);
   };
   console.log(`Block IP through card clicks (${db.driver}); ARM answering at once:`);
-  line('invoke: request → card', quick.map((r) => r.request));
-  line('invoke: approve → card', quick.map((r) => r.approve));
-  line('click (approve) → done in Azure', quick.map((r) => r.done));
+  line(
+    'invoke: request → card',
+    quick.map((r) => r.request),
+  );
+  line(
+    'invoke: approve → card',
+    quick.map((r) => r.approve),
+  );
+  line(
+    'click (approve) → done in Azure',
+    quick.map((r) => r.done),
+  );
   // One rule's chain: GET, PUT, then the operation polled until Succeeded (the stand-in says
   // InProgress once, Retry-After 0: two polls) with the read-back alongside. The other rule runs alongside.
   const chain = 4;
   const limit = chain * slowMs;
   console.log(`ARM taking ${slowMs} ms per call (${slowRuns} blocks one after another; a block is 2 rules side by side, ${chain} ARM calls in a row each):`);
-  line('invoke: request → card', slow.map((r) => r.request));
-  line('invoke: approve → card', slow.map((r) => r.approve));
-  line('click (approve) → done in Azure', slow.map((r) => r.done));
+  line(
+    'invoke: request → card',
+    slow.map((r) => r.request),
+  );
+  line(
+    'invoke: approve → card',
+    slow.map((r) => r.approve),
+  );
+  line(
+    'click (approve) → done in Azure',
+    slow.map((r) => r.done),
+  );
   console.log(`  physical limit (${chain} ARM calls × ${slowMs} ms)              ${ms(limit)}   ratio ${(summary(slow.map((r) => r.done)).median / limit).toFixed(2)}×`);
 }
 

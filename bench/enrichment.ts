@@ -25,7 +25,14 @@ const SECRET = 'bench-secret-0123456789';
 async function main() {
   const connector = await startBotConnector();
   const sandboxes = await startSandboxes();
-  const config = loadConfig({ ...sandboxes.env, VIGIL_WEBHOOK_SECRET: SECRET, LOG_LEVEL: 'silent', VIGIL_DATA_DIR: 'memory://', VIGIL_ENRICHMENT_CACHE_SECONDS: '0', VIGIL_ENRICHMENT_TIMEOUT_MS: '10000' });
+  const config = loadConfig({
+    ...sandboxes.env,
+    VIGIL_WEBHOOK_SECRET: SECRET,
+    LOG_LEVEL: 'silent',
+    VIGIL_DATA_DIR: 'memory://',
+    VIGIL_ENRICHMENT_CACHE_SECONDS: '0',
+    VIGIL_ENRICHMENT_TIMEOUT_MS: '10000',
+  });
   const db = await openDb(config.database);
   const app = await createApp(config, { logger: createLogger('silent'), db });
   const url = await app.listen(0, '127.0.0.1');
@@ -46,8 +53,20 @@ async function main() {
       const team = `19:bench-team-${run}@thread.tacv2`;
       const channel = `19:bench-channel-${run}@thread.tacv2`;
       const previous = `19:bench-team-${run - 1}@thread.tacv2`;
-      await post('/api/messages', { ...install, type: 'conversationUpdate', membersRemoved: [{ id: install.recipient.id }], serviceUrl: connector.url, conversation: { ...install.conversation, id: previous }, channelData: { ...install.channelData, team: { id: previous } } });
-      await post('/api/messages', { ...install, serviceUrl: connector.url, conversation: { ...install.conversation, id: channel }, channelData: { ...install.channelData, team: { id: team }, channel: { id: channel } } });
+      await post('/api/messages', {
+        ...install,
+        type: 'conversationUpdate',
+        membersRemoved: [{ id: install.recipient.id }],
+        serviceUrl: connector.url,
+        conversation: { ...install.conversation, id: previous },
+        channelData: { ...install.channelData, team: { id: previous } },
+      });
+      await post('/api/messages', {
+        ...install,
+        serviceUrl: connector.url,
+        conversation: { ...install.conversation, id: channel },
+        channelData: { ...install.channelData, team: { id: team }, channel: { id: channel } },
+      });
       const body = JSON.parse(JSON.stringify(template));
       body.object.id = body.object.id.replace(/[^/]+$/, `bench-enrich-${run}`);
       body.object.properties.incidentNumber = 200_000 + run;
@@ -69,7 +88,9 @@ async function main() {
     const f = summary(first);
     const e = summary(enriched);
     const ratio = latency > 0 ? `${(e.median / latency).toFixed(2)}×` : '—';
-    console.log(`  L = ${String(latency).padStart(4)} ms   first ${ms(f.median)} / ${ms(f.p99)}   enriched ${ms(e.median)} / ${ms(e.p99)}   limit ${ms(latency)}   ratio ${ratio}   updates ${Math.min(...updates)}–${Math.max(...updates)}`);
+    console.log(
+      `  L = ${String(latency).padStart(4)} ms   first ${ms(f.median)} / ${ms(f.p99)}   enriched ${ms(e.median)} / ${ms(e.p99)}   limit ${ms(latency)}   ratio ${ratio}   updates ${Math.min(...updates)}–${Math.max(...updates)}`,
+    );
   }
   await app.close();
   await db.close();

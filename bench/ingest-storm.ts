@@ -51,7 +51,9 @@ async function main() {
   const goal = db.driver === 'pg' ? 1000 : 300;
   await app.close();
   await db.close();
-  console.log(`storm ingest (${db.driver}, one process, ${inflight} in flight, ${total} incidents): ${stored.toFixed(0)} stored/s   goal ${goal}/s   limit (webhook without the store) ${limit.toFixed(0)}/s   ratio ${(stored / limit).toFixed(2)}`);
+  console.log(
+    `storm ingest (${db.driver}, one process, ${inflight} in flight, ${total} incidents): ${stored.toFixed(0)} stored/s   goal ${goal}/s   limit (webhook without the store) ${limit.toFixed(0)}/s   ratio ${(stored / limit).toFixed(2)}`,
+  );
 }
 
 main().catch((e: unknown) => {

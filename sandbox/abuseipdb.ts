@@ -8,7 +8,15 @@ const report = (ip: string, score: number, extra: Record<string, unknown>) => ({
 /** AbuseIPDB API v2 `check`; needs the `Key` header like the real one. Unknown addresses score 0. */
 export async function startAbuseIpDb(options: { port?: number; apiKey?: string } = {}): Promise<StandIn> {
   const known: Record<string, unknown> = {
-    [MALICIOUS_IP]: report(MALICIOUS_IP, 100, { countryCode: 'NL', usageType: 'Data Center/Web Hosting/Transit', isp: 'Bulletproof Hosting BV', domain: 'bph.example', totalReports: 1234, numDistinctUsers: 321, lastReportedAt: '2026-11-23T22:10:00+00:00' }),
+    [MALICIOUS_IP]: report(MALICIOUS_IP, 100, {
+      countryCode: 'NL',
+      usageType: 'Data Center/Web Hosting/Transit',
+      isp: 'Bulletproof Hosting BV',
+      domain: 'bph.example',
+      totalReports: 1234,
+      numDistinctUsers: 321,
+      lastReportedAt: '2026-11-23T22:10:00+00:00',
+    }),
     [CLEAN_IP]: report(CLEAN_IP, 0, { countryCode: 'US', usageType: 'Fixed Line ISP', isp: 'Example ISP', domain: 'isp.example', totalReports: 0 }),
   };
   return startStandIn(

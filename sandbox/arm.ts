@@ -110,7 +110,13 @@ const nicResource = (vm: SandboxVm, index: number) => {
     type: 'Microsoft.Network/networkInterfaces',
     properties: {
       provisioningState: 'Succeeded',
-      ipConfigurations: [{ name: 'ipconfig1', id: `${nicId(nic.name)}/ipConfigurations/ipconfig1`, properties: { provisioningState: 'Succeeded', privateIPAddress: nic.privateIp, privateIPAllocationMethod: 'Dynamic', primary: true, privateIPAddressVersion: 'IPv4' } }],
+      ipConfigurations: [
+        {
+          name: 'ipconfig1',
+          id: `${nicId(nic.name)}/ipConfigurations/ipconfig1`,
+          properties: { provisioningState: 'Succeeded', privateIPAddress: nic.privateIp, privateIPAllocationMethod: 'Dynamic', primary: true, privateIPAddressVersion: 'IPv4' },
+        },
+      ],
       networkSecurityGroup: nic.nsg ? { id: nsgId(nic.nsg) } : undefined,
       primary: index === 0,
       virtualMachine: { id: vmId(vm.name) },
@@ -128,12 +134,21 @@ const nsgResource = (nsg: SandboxNsg, rules: Array<{ name: string; etag: string;
   properties: {
     provisioningState: 'Succeeded',
     resourceGuid: `guid-${nsg.name}`,
-    securityRules: rules.map((r) => ({ name: r.name, id: `${nsgId(nsg.name)}/securityRules/${r.name}`, etag: r.etag, type: 'Microsoft.Network/networkSecurityGroups/securityRules', properties: r.properties })),
+    securityRules: rules.map((r) => ({
+      name: r.name,
+      id: `${nsgId(nsg.name)}/securityRules/${r.name}`,
+      etag: r.etag,
+      type: 'Microsoft.Network/networkSecurityGroups/securityRules',
+      properties: r.properties,
+    })),
     defaultSecurityRules: [],
   },
 });
 
-const notFound = (type: string, name: string) => ({ status: 404, body: { error: { code: 'ResourceNotFound', message: `The Resource '${type}/${name}' under resource group 'prod-rg' was not found.` } } });
+const notFound = (type: string, name: string) => ({
+  status: 404,
+  body: { error: { code: 'ResourceNotFound', message: `The Resource '${type}/${name}' under resource group 'prod-rg' was not found.` } },
+});
 const needsVersion = (query: Record<string, string>) =>
   query['api-version'] ? undefined : { status: 400, body: { error: { code: 'MissingApiVersionParameter', message: 'The api-version query parameter (?api-version=) is required for all requests.' } } };
 
@@ -185,7 +200,17 @@ export async function startArm(
         handle: ({ params, query }) => {
           const v = vm(params.name!);
           if (!v) return notFound('Microsoft.Compute/virtualMachines', params.name!);
-          return needsVersion(query) ?? { status: 200, body: { statuses: [{ code: 'ProvisioningState/succeeded', level: 'Info', displayStatus: 'Provisioning succeeded' }, { code: `PowerState/${v.power}`, level: 'Info', displayStatus: `VM ${v.power}` }] } };
+          return (
+            needsVersion(query) ?? {
+              status: 200,
+              body: {
+                statuses: [
+                  { code: 'ProvisioningState/succeeded', level: 'Info', displayStatus: 'Provisioning succeeded' },
+                  { code: `PowerState/${v.power}`, level: 'Info', displayStatus: `VM ${v.power}` },
+                ],
+              },
+            }
+          );
         },
       },
       {
@@ -204,7 +229,8 @@ export async function startArm(
           if (!found) return notFound('Microsoft.Network/networkInterfaces', params.nic!);
           const bad = needsVersion(query);
           if (bad) return bad;
-          if (headers['if-match'] && headers['if-match'] !== nicEtag(found.vm, found.index)) return { status: 412, body: { error: { code: 'PreconditionFailed', message: 'The etag does not match.' } } };
+          if (headers['if-match'] && headers['if-match'] !== nicEtag(found.vm, found.index))
+            return { status: 412, body: { error: { code: 'PreconditionFailed', message: 'The etag does not match.' } } };
           const b = body as { location?: unknown; tags?: Record<string, string>; properties?: { networkSecurityGroup?: { id?: string } | null } } | undefined;
           if (typeof b?.location !== 'string') return { status: 400, body: { error: { code: 'LocationRequired', message: 'The location property is required for this definition.' } } };
           const nsgRef = b.properties?.networkSecurityGroup;
@@ -212,7 +238,16 @@ export async function startArm(
           if (nsgRef?.id && target?.location !== locationOf(found.vm)) {
             // The Network RP says the same for an NSG that does not exist and one in another region.
             const nic = `/subscriptions/${params.sub}/resourceGroups/${params.rg}/providers/Microsoft.Network/networkInterfaces/${params.nic}`;
-            return { status: 400, body: { error: { code: 'InvalidResourceReference', message: `Resource ${nsgRef.id} referenced by resource ${nic} was not found. Please make sure that the referenced resource exists, and that both resources are in the same region.`, details: [] } } };
+            return {
+              status: 400,
+              body: {
+                error: {
+                  code: 'InvalidResourceReference',
+                  message: `Resource ${nsgRef.id} referenced by resource ${nic} was not found. Please make sure that the referenced resource exists, and that both resources are in the same region.`,
+                  details: [],
+                },
+              },
+            };
           }
           writeNic(found.vm, found.index, { nsg: nsgRef?.id ? nsgRef.id.split('/').pop()! : null, tags: b.tags });
           return { status: 200, body: nicResource(found.vm, found.index) };

@@ -31,7 +31,13 @@ export async function startBotFrameworkKeys(options: { port?: number } = {}): Pr
         path: '/v1/.well-known/openidconfiguration',
         handle: () => ({
           status: 200,
-          body: { issuer: BOT_FRAMEWORK_ISSUER, authorization_endpoint: 'https://invalid.botframework.com', jwks_uri: `${base}/v1/.well-known/keys`, id_token_signing_alg_values_supported: ['RS256'], token_endpoint_auth_methods_supported: ['private_key_jwt'] },
+          body: {
+            issuer: BOT_FRAMEWORK_ISSUER,
+            authorization_endpoint: 'https://invalid.botframework.com',
+            jwks_uri: `${base}/v1/.well-known/keys`,
+            id_token_signing_alg_values_supported: ['RS256'],
+            token_endpoint_auth_methods_supported: ['private_key_jwt'],
+          },
         }),
       },
       {

@@ -79,7 +79,20 @@ const INDICATOR_TYPES = ['FileSha1', 'FileMd5', 'CertificateThumbprint', 'FileSh
 const INDICATOR_ACTIONS = ['Alert', 'Warn', 'Block', 'Audit', 'BlockAndRemediate', 'AlertAndBlock', 'Allowed'];
 const SEVERITIES = ['Informational', 'Low', 'Medium', 'High'];
 const HASH_LENGTH: Record<string, number> = { FileSha1: 40, FileSha256: 64, FileMd5: 32 };
-const INDICATOR_FIELDS = ['indicatorValue', 'indicatorType', 'action', 'application', 'title', 'description', 'expirationTime', 'severity', 'recommendedActions', 'rbacGroupNames', 'educateUrl', 'generateAlert'];
+const INDICATOR_FIELDS = [
+  'indicatorValue',
+  'indicatorType',
+  'action',
+  'application',
+  'title',
+  'description',
+  'expirationTime',
+  'severity',
+  'recommendedActions',
+  'rbacGroupNames',
+  'educateUrl',
+  'generateAlert',
+];
 
 const odataEq = (filter: string | undefined, field: string): string | undefined => {
   const m = new RegExp(`^${field} eq '((?:[^']|'')*)'$`).exec(filter?.trim() ?? '');

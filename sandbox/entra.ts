@@ -91,7 +91,9 @@ export async function startEntra(options: { port?: number; tenantId?: string; tl
   const issued: IssuedToken[] = [];
   const identityHeader = crypto.randomBytes(16).toString('hex');
   const wrongTenant = (t: string | undefined) =>
-    t?.toLowerCase() !== tenantId ? { status: 400, body: aadError('invalid_tenant', 90002, `Tenant '${t}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.`) } : undefined;
+    t?.toLowerCase() !== tenantId
+      ? { status: 400, body: aadError('invalid_tenant', 90002, `Tenant '${t}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.`) }
+      : undefined;
   /** The token endpoints answer for any registered app; roles follow the audience. */
   const issue = (app: SandboxApp, audience: string, base: string, grant: IssuedToken['grant']) => {
     const roles = typeof app.roles === 'function' ? app.roles(audience) : (app.roles?.[audience] ?? []);
@@ -132,12 +134,15 @@ export async function startEntra(options: { port?: number; tenantId?: string; tl
         handle: ({ query, headers }) => {
           if (headers['x-identity-header'] !== identityHeader) return { status: 401, body: { statusCode: 401, message: 'Unauthorized: X-IDENTITY-HEADER is missing or wrong.' } };
           if (query['api-version'] !== '2019-08-01') return { status: 400, body: { statusCode: 400, message: `Unsupported api-version '${query['api-version'] ?? ''}'.` } };
-          if (!query.resource) return { status: 400, body: { statusCode: 400, message: 'Required query variable \'resource\' is missing.' } };
+          if (!query.resource) return { status: 400, body: { statusCode: 400, message: "Required query variable 'resource' is missing." } };
           const app = [...apps.values()].find((a) => a.managedIdentity && (query.client_id ? a.clientId === query.client_id : query.principal_id ? a.objectId === query.principal_id : true));
           if (!app) return { status: 400, body: { statusCode: 400, message: 'No managed identity found for the given identity.', correlationId: crypto.randomUUID() } };
           const audience = query.resource.replace(/\/\.default$/, '').replace(/\/+$/, '');
           const expiresOn = Math.floor(Date.now() / 1000) + 3600;
-          return { status: 200, body: { access_token: issue(app, audience, authority, 'managed_identity'), expires_on: String(expiresOn), resource: query.resource, token_type: 'Bearer', client_id: app.clientId } };
+          return {
+            status: 200,
+            body: { access_token: issue(app, audience, authority, 'managed_identity'), expires_on: String(expiresOn), resource: query.resource, token_type: 'Bearer', client_id: app.clientId },
+          };
         },
       },
     ],
@@ -157,17 +162,32 @@ export async function startEntra(options: { port?: number; tenantId?: string; tl
     const app = apps.get(form.get('client_id') ?? '');
     if (!app) return { status: 400, body: aadError('unauthorized_client', 700016, `Application with identifier '${form.get('client_id')}' was not found in the directory.`) };
     if (!app.clientSecret || form.get('client_secret') !== app.clientSecret) {
-      return { status: 401, body: aadError('invalid_client', 7000215, 'Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID.') };
+      return {
+        status: 401,
+        body: aadError('invalid_client', 7000215, 'Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID.'),
+      };
     }
     const scope = (form.get('scope') ?? '').split(' ').find((s) => s.endsWith('/.default'));
-    if (!scope) return { status: 400, body: aadError('invalid_scope', 1002012, `The provided value for scope ${form.get('scope') ?? ''} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).`) };
+    if (!scope)
+      return {
+        status: 400,
+        body: aadError(
+          'invalid_scope',
+          1002012,
+          `The provided value for scope ${form.get('scope') ?? ''} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).`,
+        ),
+      };
     const audience = scope.slice(0, -'/.default'.length);
     return { status: 200, body: { token_type: 'Bearer', expires_in: 3599, ext_expires_in: 3599, access_token: issue(app, audience, baseOf(headers), 'client_credentials') } };
   }
 
   const signature = (input: string, o: TokenOptions): string => {
     if (o.alg === 'none') return '';
-    if (o.alg === 'HS256') return crypto.createHmac('sha256', key.publicKey.export({ format: 'pem', type: 'spki' })).update(input).digest('base64url');
+    if (o.alg === 'HS256')
+      return crypto
+        .createHmac('sha256', key.publicKey.export({ format: 'pem', type: 'spki' }))
+        .update(input)
+        .digest('base64url');
     return crypto.sign('sha256', Buffer.from(input), (o.signWith === 'foreign' ? foreign : key).privateKey).toString('base64url');
   };
   function sign(claims: { aud: string; oid: string } & Record<string, unknown>, o: TokenOptions): string {
@@ -251,7 +271,27 @@ const openIdConfiguration = (base: string, tenantId: string) => ({
   http_logout_supported: true,
   frontchannel_logout_supported: true,
   end_session_endpoint: `${base}/${tenantId}/oauth2/v2.0/logout`,
-  claims_supported: ['sub', 'iss', 'cloud_instance_name', 'cloud_instance_host_name', 'cloud_graph_host_name', 'msgraph_host', 'aud', 'exp', 'iat', 'auth_time', 'acr', 'nonce', 'preferred_username', 'name', 'tid', 'ver', 'at_hash', 'c_hash', 'email'],
+  claims_supported: [
+    'sub',
+    'iss',
+    'cloud_instance_name',
+    'cloud_instance_host_name',
+    'cloud_graph_host_name',
+    'msgraph_host',
+    'aud',
+    'exp',
+    'iat',
+    'auth_time',
+    'acr',
+    'nonce',
+    'preferred_username',
+    'name',
+    'tid',
+    'ver',
+    'at_hash',
+    'c_hash',
+    'email',
+  ],
   kerberos_endpoint: `${base}/${tenantId}/kerberos`,
   tenant_region_scope: 'EU',
   cloud_instance_name: 'microsoftonline.com',
@@ -268,7 +308,29 @@ const loopbackCertificate = () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-sandbox-tls-'));
   const keyFile = path.join(dir, 'key.pem');
   const caFile = path.join(dir, 'cert.pem');
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', keyFile, '-out', caFile, '-days', '7', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost'], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      keyFile,
+      '-out',
+      caFile,
+      '-days',
+      '7',
+      '-subj',
+      '/CN=127.0.0.1',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1,DNS:localhost',
+    ],
+    { stdio: 'ignore' },
+  );
   certificate = { key: fs.readFileSync(keyFile, 'utf8'), cert: fs.readFileSync(caFile, 'utf8'), caFile };
   return certificate;
 };

@@ -15,7 +15,9 @@ const table = (columns: Column[], rows: unknown[][]) => ({ tables: [{ name: 'Pri
 
 const badArgument = (message: string) => ({
   status: 400,
-  body: { error: { message: 'The request had some invalid properties', code: 'BadArgumentError', correlationId: '00000000-0000-0000-0000-000000000000', innererror: { code: 'SemanticError', message } } },
+  body: {
+    error: { message: 'The request had some invalid properties', code: 'BadArgumentError', correlationId: '00000000-0000-0000-0000-000000000000', innererror: { code: 'SemanticError', message } },
+  },
 });
 
 const SIGNINS: Record<string, [number, number, string[]]> = {
@@ -54,16 +56,38 @@ interface Ingested {
 }
 
 const INCIDENT_COLUMNS: Column[] = [
-  ['TimeGenerated', 'datetime'], ['IncidentName', 'string'], ['IncidentNumber', 'int'], ['Title', 'string'], ['Description', 'string'], ['Severity', 'string'],
-  ['Status', 'string'], ['Classification', 'string'], ['Owner', 'dynamic'], ['Labels', 'dynamic'], ['CreatedTime', 'datetime'], ['LastModifiedTime', 'datetime'],
-  ['FirstActivityTime', 'datetime'], ['LastActivityTime', 'datetime'], ['AdditionalData', 'dynamic'], ['RelatedAnalyticRuleIds', 'dynamic'], ['AlertIds', 'dynamic'],
-  ['IncidentUrl', 'string'], ['ProviderName', 'string'], ['ProviderIncidentId', 'string'], ['IngestedAt', 'string'],
+  ['TimeGenerated', 'datetime'],
+  ['IncidentName', 'string'],
+  ['IncidentNumber', 'int'],
+  ['Title', 'string'],
+  ['Description', 'string'],
+  ['Severity', 'string'],
+  ['Status', 'string'],
+  ['Classification', 'string'],
+  ['Owner', 'dynamic'],
+  ['Labels', 'dynamic'],
+  ['CreatedTime', 'datetime'],
+  ['LastModifiedTime', 'datetime'],
+  ['FirstActivityTime', 'datetime'],
+  ['LastActivityTime', 'datetime'],
+  ['AdditionalData', 'dynamic'],
+  ['RelatedAnalyticRuleIds', 'dynamic'],
+  ['AlertIds', 'dynamic'],
+  ['IncidentUrl', 'string'],
+  ['ProviderName', 'string'],
+  ['ProviderIncidentId', 'string'],
+  ['IngestedAt', 'string'],
 ].map(([name, type]) => ({ name: name!, type: type! }));
 
 // SecurityAlert keeps entities, tactics and techniques as text (JSON, or a comma-separated list).
-const ALERT_COLUMNS: Column[] = [['TimeGenerated', 'datetime'], ['SystemAlertId', 'string'], ['ProductName', 'string'], ['Tactics', 'string'], ['Techniques', 'string'], ['Entities', 'string']].map(
-  ([name, type]) => ({ name: name!, type: type! }),
-);
+const ALERT_COLUMNS: Column[] = [
+  ['TimeGenerated', 'datetime'],
+  ['SystemAlertId', 'string'],
+  ['ProductName', 'string'],
+  ['Tactics', 'string'],
+  ['Techniques', 'string'],
+  ['Entities', 'string'],
+].map(([name, type]) => ({ name: name!, type: type! }));
 
 /** `2026-11-24T01:12:05.1230000Z`: any ISO time in ingestion_time()'s text form. */
 export const ingestionTimeText = (t: Date | string): string => {
@@ -81,7 +105,10 @@ const cell = (value: unknown, type: string): unknown => {
 };
 
 const answer = (columns: Column[], items: Ingested[]) =>
-  table(columns, items.map((i) => columns.map((c) => cell(c.name === 'IngestedAt' ? i.ingestedAt : i.row[c.name], c.type))));
+  table(
+    columns,
+    items.map((i) => columns.map((c) => cell(c.name === 'IngestedAt' ? i.ingestedAt : i.row[c.name], c.type))),
+  );
 
 /** The latest row (by `by`, then by ingestion) of each `key`. */
 const argMax = (items: Ingested[], key: string, by: (i: Ingested) => number): Ingested[] => {
@@ -118,7 +145,10 @@ const securityAlerts = (query: string, rows: Ingested[]) => {
   const ids = new Set(kqlLiterals(query).map((id) => id.toLowerCase()));
   const now = ingestionTimeText(new Date());
   const wanted = rows.filter((r) => r.ingestedAt <= now && ids.has(String(r.row.SystemAlertId).toLowerCase()));
-  return answer(ALERT_COLUMNS, argMax(wanted, 'SystemAlertId', (i) => timeOf(i.row.TimeGenerated)));
+  return answer(
+    ALERT_COLUMNS,
+    argMax(wanted, 'SystemAlertId', (i) => timeOf(i.row.TimeGenerated)),
+  );
 };
 
 /** The alert schema's entity kinds for the SecurityInsights ones. */
@@ -221,7 +251,8 @@ export async function startLogAnalytics(options: { port?: number; incidents?: Se
         handle: ({ body }) => {
           const given = body as SentinelIncidentResource | { object: SentinelIncidentResource } | undefined;
           const incident = given && 'object' in given ? given.object : given;
-          if (!incident?.name || typeof incident.properties !== 'object') return { status: 400, body: { error: { code: 'BadRequest', message: 'expected a Sentinel incident (or its trigger envelope)' } } };
+          if (!incident?.name || typeof incident.properties !== 'object')
+            return { status: 400, body: { error: { code: 'BadRequest', message: 'expected a Sentinel incident (or its trigger envelope)' } } };
           ingestIncident(incident);
           return { status: 202, body: { ingested: incident.name } };
         },
@@ -231,22 +262,51 @@ export async function startLogAnalytics(options: { port?: number; incidents?: Se
         path: '/v1/workspaces/:workspaceId/query',
         handle: ({ body }) => {
           const query = String((body as { query?: unknown } | undefined)?.query ?? '');
-          if (query.trim() === '') return badArgument('Query could not be parsed at \'\' on line [1,0]');
+          if (query.trim() === '') return badArgument("Query could not be parsed at '' on line [1,0]");
           const source = /^\s*([A-Za-z_][A-Za-z0-9_]*)/.exec(query)?.[1];
           if (source === 'SecurityIncident' && query.includes('ingestion_time()')) return { status: 200, body: securityIncidentPage(query, incidentRows) };
           if (source === 'SecurityAlert' && query.includes('SystemAlertId in (')) return { status: 200, body: securityAlerts(query, alertRows) };
           const [entity = ''] = kqlLiterals(query);
           if (query.includes('UserPrincipalName =~')) {
             const [n, failed, countries] = SIGNINS[entity.toLowerCase()] ?? [0, 0, []];
-            return { status: 200, body: table([{ name: 'SignIns24h', type: 'long' }, { name: 'Failed24h', type: 'long' }, { name: 'Countries', type: 'dynamic' }], [[n, failed, countries]]) };
+            return {
+              status: 200,
+              body: table(
+                [
+                  { name: 'SignIns24h', type: 'long' },
+                  { name: 'Failed24h', type: 'long' },
+                  { name: 'Countries', type: 'dynamic' },
+                ],
+                [[n, failed, countries]],
+              ),
+            };
           }
           if (query.includes('IPAddress ==')) {
             const hits = SAMPLE_SIGNINS.filter((r) => r[2] === entity);
-            return { status: 200, body: table([{ name: 'SignIns24h', type: 'long' }, { name: 'Accounts', type: 'long' }, { name: 'Failed24h', type: 'long' }], [[hits.length, new Set(hits.map((r) => r[1])).size, hits.filter((r) => r[3] !== '0').length]]) };
+            return {
+              status: 200,
+              body: table(
+                [
+                  { name: 'SignIns24h', type: 'long' },
+                  { name: 'Accounts', type: 'long' },
+                  { name: 'Failed24h', type: 'long' },
+                ],
+                [[hits.length, new Set(hits.map((r) => r[1])).size, hits.filter((r) => r[3] !== '0').length]],
+              ),
+            };
           }
           if (query.includes('Entities has')) {
             const related = entity === MALICIOUS_IP ? [[2, [1038, 1041]]] : [[0, []]];
-            return { status: 200, body: table([{ name: 'RelatedIncidents7d', type: 'long' }, { name: 'Incidents', type: 'dynamic' }], related) };
+            return {
+              status: 200,
+              body: table(
+                [
+                  { name: 'RelatedIncidents7d', type: 'long' },
+                  { name: 'Incidents', type: 'dynamic' },
+                ],
+                related,
+              ),
+            };
           }
           const first = /^\s*([A-Za-z_][A-Za-z0-9_]*)/.exec(query)?.[1];
           if (first === 'SigninLogs') {
@@ -254,7 +314,13 @@ export async function startLogAnalytics(options: { port?: number; incidents?: Se
             return {
               status: 200,
               body: table(
-                [{ name: 'TimeGenerated', type: 'datetime' }, { name: 'UserPrincipalName', type: 'string' }, { name: 'IPAddress', type: 'string' }, { name: 'ResultType', type: 'string' }, { name: 'Location', type: 'string' }],
+                [
+                  { name: 'TimeGenerated', type: 'datetime' },
+                  { name: 'UserPrincipalName', type: 'string' },
+                  { name: 'IPAddress', type: 'string' },
+                  { name: 'ResultType', type: 'string' },
+                  { name: 'Location', type: 'string' },
+                ],
                 SAMPLE_SIGNINS.slice(0, take),
               ),
             };

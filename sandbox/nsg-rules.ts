@@ -64,11 +64,10 @@ export function createNsgRuleRoutes(baseUrl: () => string, o: { pollsPerOperatio
     if (typeof priority !== 'number' || !Number.isInteger(priority) || priority < 100 || priority > 4096) {
       return error(400, 'SecurityRuleInvalidPriority', `Security rule has invalid Priority. Value provided: ${String(priority)} Allowed range 100-4096.`);
     }
-    if (!PROTOCOLS.includes(props.protocol as string)) return error(400, 'SecurityRuleInvalidProtocol', `Security rule has invalid Protocol. Value provided: ${String(props.protocol)}. Allowed values: ${PROTOCOLS.join(', ')}.`);
+    if (!PROTOCOLS.includes(props.protocol as string))
+      return error(400, 'SecurityRuleInvalidProtocol', `Security rule has invalid Protocol. Value provided: ${String(props.protocol)}. Allowed values: ${PROTOCOLS.join(', ')}.`);
     if (!DIRECTIONS.includes(props.direction as string)) return error(400, 'SecurityRuleInvalidDirection', `Security rule has invalid Direction. Value provided: ${String(props.direction)}.`);
-    const clash = [...rules.entries()].find(
-      ([k, r]) => k.startsWith(`${p.nsg!.toLowerCase()}/`) && k !== key(p) && r.properties.priority === priority && r.properties.direction === props.direction,
-    );
+    const clash = [...rules.entries()].find(([k, r]) => k.startsWith(`${p.nsg!.toLowerCase()}/`) && k !== key(p) && r.properties.priority === priority && r.properties.direction === props.direction);
     if (clash) return error(400, 'SecurityRuleConflict', `Security rule ${clash[1].name} conflicts with rule ${p.rule}. Rules cannot have the same Priority and Direction.`);
     return undefined;
   };
@@ -109,7 +108,10 @@ export function createNsgRuleRoutes(baseUrl: () => string, o: { pollsPerOperatio
         const saved = rules.get(key(params));
         return {
           status: existing ? 200 : 201,
-          headers: { 'azure-asyncoperation': `${baseUrl()}/subscriptions/${params.sub}/providers/Microsoft.Network/locations/westeurope/operations/${op.name}?api-version=2024-07-01`, 'retry-after': '0' },
+          headers: {
+            'azure-asyncoperation': `${baseUrl()}/subscriptions/${params.sub}/providers/Microsoft.Network/locations/westeurope/operations/${op.name}?api-version=2024-07-01`,
+            'retry-after': '0',
+          },
           body: saved ? resource(params, { ...saved, properties: { ...saved.properties, provisioningState: 'Updating' } }) : undefined,
         };
       },
@@ -127,7 +129,10 @@ export function createNsgRuleRoutes(baseUrl: () => string, o: { pollsPerOperatio
         existing.properties = { ...existing.properties, provisioningState: 'Deleting' };
         const name = crypto.randomUUID();
         deletions.set(name, { key: key(params), pollsLeft: o.pollsPerOperation ?? 1 });
-        return { status: 202, headers: { location: `${baseUrl()}/subscriptions/${params.sub}/providers/Microsoft.Network/locations/westeurope/operationResults/${name}?api-version=2024-07-01`, 'retry-after': '0' } };
+        return {
+          status: 202,
+          headers: { location: `${baseUrl()}/subscriptions/${params.sub}/providers/Microsoft.Network/locations/westeurope/operationResults/${name}?api-version=2024-07-01`, 'retry-after': '0' },
+        };
       },
     },
     {
@@ -136,7 +141,14 @@ export function createNsgRuleRoutes(baseUrl: () => string, o: { pollsPerOperatio
       handle: ({ params }) => {
         const d = deletions.get(params.op!);
         if (!d) return error(404, 'NotFound', 'Operation not found.');
-        if (d.pollsLeft-- > 0) return { status: 202, headers: { location: `${baseUrl()}/subscriptions/${params.sub}/providers/Microsoft.Network/locations/${params.location}/operationResults/${params.op}?api-version=2024-07-01`, 'retry-after': '0' } };
+        if (d.pollsLeft-- > 0)
+          return {
+            status: 202,
+            headers: {
+              location: `${baseUrl()}/subscriptions/${params.sub}/providers/Microsoft.Network/locations/${params.location}/operationResults/${params.op}?api-version=2024-07-01`,
+              'retry-after': '0',
+            },
+          };
         rules.delete(d.key);
         deletions.delete(params.op!);
         return { status: 204 };

@@ -68,8 +68,20 @@ export async function startSandboxes(basePort?: number, incidents: SentinelIncid
     serviceNow,
     jira,
     caseEnv: {
-      servicenow: { VIGIL_CASE_SYSTEM: 'servicenow', SERVICENOW_INSTANCE_URL: serviceNow.url, SERVICENOW_CLIENT_ID: SANDBOX_SERVICENOW_CLIENT.clientId, SERVICENOW_CLIENT_SECRET: SANDBOX_SERVICENOW_CLIENT.clientSecret },
-      jira: { VIGIL_CASE_SYSTEM: 'jira', JIRA_BASE_URL: jira.url, JIRA_EMAIL: SANDBOX_JIRA.email, JIRA_API_TOKEN: SANDBOX_JIRA.apiToken, JIRA_PROJECT_KEY: SANDBOX_JIRA.projectKey, JIRA_ISSUE_TYPE: SANDBOX_JIRA.issueType },
+      servicenow: {
+        VIGIL_CASE_SYSTEM: 'servicenow',
+        SERVICENOW_INSTANCE_URL: serviceNow.url,
+        SERVICENOW_CLIENT_ID: SANDBOX_SERVICENOW_CLIENT.clientId,
+        SERVICENOW_CLIENT_SECRET: SANDBOX_SERVICENOW_CLIENT.clientSecret,
+      },
+      jira: {
+        VIGIL_CASE_SYSTEM: 'jira',
+        JIRA_BASE_URL: jira.url,
+        JIRA_EMAIL: SANDBOX_JIRA.email,
+        JIRA_API_TOKEN: SANDBOX_JIRA.apiToken,
+        JIRA_PROJECT_KEY: SANDBOX_JIRA.projectKey,
+        JIRA_ISSUE_TYPE: SANDBOX_JIRA.issueType,
+      },
     },
     putIncident: sentinel.putIncident,
     sentinel,

@@ -31,8 +31,7 @@ const PATTERN_TYPES = ['ipv4-addr', 'ipv6-addr', 'domain-name', 'url', 'file', '
 
 const notFound = (what: string) => ({ status: 404, body: { error: { code: 'NotFound', message: `${what} not found` } } });
 const badRequest = (message: string): Reply => ({ status: 400, body: { error: { code: 'BadRequest', message } } });
-const workspaceId = (p: Record<string, string>) =>
-  `/subscriptions/${p.sub}/resourceGroups/${p.rg}/providers/Microsoft.OperationalInsights/workspaces/${p.ws}/providers/Microsoft.SecurityInsights`;
+const workspaceId = (p: Record<string, string>) => `/subscriptions/${p.sub}/resourceGroups/${p.rg}/providers/Microsoft.OperationalInsights/workspaces/${p.ws}/providers/Microsoft.SecurityInsights`;
 const etag = () => `"${randomUUID()}"`;
 
 /** Why Sentinel would refuse these incident properties on PUT (required title, severity, status; a closed incident's classification), or undefined. */
@@ -99,57 +98,60 @@ export function createSentinelRoutes(seed: SentinelIncidentResource[] = []): {
   const indicators = new Map<string, unknown>();
   for (const i of seed) incidents.set(i.name.toLowerCase(), i);
   const requireApiVersion = (query: Record<string, string>) =>
-    query['api-version'] ? undefined : { status: 400, body: { error: { code: 'MissingApiVersionParameter', message: "The api-version query parameter (?api-version=) is required for all requests." } } };
+    query['api-version']
+      ? undefined
+      : { status: 400, body: { error: { code: 'MissingApiVersionParameter', message: 'The api-version query parameter (?api-version=) is required for all requests.' } } };
 
   const routes: Route[] = [
-      {
-        method: 'GET',
-        path: `${WORKSPACE}/incidents`,
-        handle: ({ query }) => {
-          const bad = requireApiVersion(query);
-          if (bad) return bad;
-          let value = [...incidents.values()].sort((a, b) => b.properties.incidentNumber - a.properties.incidentNumber);
-          const filter = query.$filter;
-          if (filter) {
-            const m = /^properties\/incidentNumber eq (\d+)$/.exec(filter.trim());
-            if (!m) return { status: 400, body: { error: { code: 'BadRequest', message: `Unsupported $filter: ${filter}` } } };
-            value = value.filter((i) => i.properties.incidentNumber === Number(m[1]));
-          }
-          const top = Number(query.$top ?? 50);
-          return { status: 200, body: { value: value.slice(0, top) } };
-        },
+    {
+      method: 'GET',
+      path: `${WORKSPACE}/incidents`,
+      handle: ({ query }) => {
+        const bad = requireApiVersion(query);
+        if (bad) return bad;
+        let value = [...incidents.values()].sort((a, b) => b.properties.incidentNumber - a.properties.incidentNumber);
+        const filter = query.$filter;
+        if (filter) {
+          const m = /^properties\/incidentNumber eq (\d+)$/.exec(filter.trim());
+          if (!m) return { status: 400, body: { error: { code: 'BadRequest', message: `Unsupported $filter: ${filter}` } } };
+          value = value.filter((i) => i.properties.incidentNumber === Number(m[1]));
+        }
+        const top = Number(query.$top ?? 50);
+        return { status: 200, body: { value: value.slice(0, top) } };
       },
-      {
-        method: 'GET',
-        path: `${WORKSPACE}/incidents/:incidentId`,
-        handle: ({ params, query }) => requireApiVersion(query) ?? (incidents.has(params.incidentId!.toLowerCase()) ? { status: 200, body: incidents.get(params.incidentId!.toLowerCase()) } : notFound('Incident')),
+    },
+    {
+      method: 'GET',
+      path: `${WORKSPACE}/incidents/:incidentId`,
+      handle: ({ params, query }) =>
+        requireApiVersion(query) ?? (incidents.has(params.incidentId!.toLowerCase()) ? { status: 200, body: incidents.get(params.incidentId!.toLowerCase()) } : notFound('Incident')),
+    },
+    {
+      method: 'PUT',
+      path: `${WORKSPACE}/incidents/:incidentId`,
+      handle: ({ params, query, body }) => {
+        const bad = requireApiVersion(query);
+        if (bad) return bad;
+        const existing = incidents.get(params.incidentId!.toLowerCase());
+        const b = body as { etag?: string; properties?: Record<string, unknown> } | undefined;
+        const problem = incidentProblem(b?.properties);
+        if (problem) return badRequest(problem);
+        if (existing && b?.etag && b.etag !== existing.etag) {
+          return { status: 409, body: { error: { code: 'Conflict', message: `Newer version of resource '${existing.name}' exists. Data was not saved` } } };
+        }
+        const resource: SentinelIncidentResource = {
+          ...(existing ?? {
+            id: `${workspaceId(params)}/incidents/${params.incidentId}`,
+            name: params.incidentId!,
+            type: 'Microsoft.SecurityInsights/incidents',
+          }),
+          etag: etag(),
+          properties: replacedProperties(existing, b!.properties!, incidents.size + 1),
+        };
+        incidents.set(params.incidentId!.toLowerCase(), resource);
+        return { status: existing ? 200 : 201, body: resource };
       },
-      {
-        method: 'PUT',
-        path: `${WORKSPACE}/incidents/:incidentId`,
-        handle: ({ params, query, body }) => {
-          const bad = requireApiVersion(query);
-          if (bad) return bad;
-          const existing = incidents.get(params.incidentId!.toLowerCase());
-          const b = body as { etag?: string; properties?: Record<string, unknown> } | undefined;
-          const problem = incidentProblem(b?.properties);
-          if (problem) return badRequest(problem);
-          if (existing && b?.etag && b.etag !== existing.etag) {
-            return { status: 409, body: { error: { code: 'Conflict', message: `Newer version of resource '${existing.name}' exists. Data was not saved` } } };
-          }
-          const resource: SentinelIncidentResource = {
-            ...(existing ?? {
-              id: `${workspaceId(params)}/incidents/${params.incidentId}`,
-              name: params.incidentId!,
-              type: 'Microsoft.SecurityInsights/incidents',
-            }),
-            etag: etag(),
-            properties: replacedProperties(existing, b!.properties!, incidents.size + 1),
-          };
-          incidents.set(params.incidentId!.toLowerCase(), resource);
-          return { status: existing ? 200 : 201, body: resource };
-        },
-      },
+    },
     {
       method: 'PUT',
       path: `${WORKSPACE}/incidents/:incidentId/comments/:commentId`,
@@ -158,7 +160,8 @@ export function createSentinelRoutes(seed: SentinelIncidentResource[] = []): {
         if (bad) return bad;
         if (!incidents.has(params.incidentId!.toLowerCase())) return notFound('Incident');
         const message = (body as { properties?: { message?: unknown } } | undefined)?.properties?.message;
-        if (typeof message !== 'string' || message.length === 0 || message.length > 30_000) return { status: 400, body: { error: { code: 'BadRequest', message: 'properties.message must be a string of 1 to 30000 characters' } } };
+        if (typeof message !== 'string' || message.length === 0 || message.length > 30_000)
+          return { status: 400, body: { error: { code: 'BadRequest', message: 'properties.message must be a string of 1 to 30000 characters' } } };
         const list = comments.get(params.incidentId!.toLowerCase()) ?? [];
         const existing = list.find((c) => c.name === params.commentId);
         if (existing) existing.message = message;
@@ -166,7 +169,12 @@ export function createSentinelRoutes(seed: SentinelIncidentResource[] = []): {
         comments.set(params.incidentId!.toLowerCase(), list);
         return {
           status: existing ? 200 : 201,
-          body: { id: `${params.incidentId}/comments/${params.commentId}`, name: params.commentId, type: 'Microsoft.SecurityInsights/incidents/comments', properties: { message, createdTimeUtc: new Date().toISOString() } },
+          body: {
+            id: `${params.incidentId}/comments/${params.commentId}`,
+            name: params.commentId,
+            type: 'Microsoft.SecurityInsights/incidents/comments',
+            properties: { message, createdTimeUtc: new Date().toISOString() },
+          },
         };
       },
     },
@@ -202,7 +210,11 @@ export function createSentinelRoutes(seed: SentinelIncidentResource[] = []): {
         const bad = requireApiVersion(query);
         if (bad) return bad;
         const c = (body ?? {}) as { keywords?: string[]; sources?: string[]; pageSize?: number; skipToken?: string; includeDisabled?: boolean };
-        const text = (i: { properties: Record<string, unknown> }) => ['displayName', 'description', 'pattern'].map((k) => String(i.properties[k] ?? '')).join(' ').toLowerCase();
+        const text = (i: { properties: Record<string, unknown> }) =>
+          ['displayName', 'description', 'pattern']
+            .map((k) => String(i.properties[k] ?? ''))
+            .join(' ')
+            .toLowerCase();
         const all = ([...indicators.values()] as Array<{ properties: Record<string, unknown> }>).filter(
           (i) =>
             (c.includeDisabled || !i.properties.revoked) &&
@@ -211,7 +223,10 @@ export function createSentinelRoutes(seed: SentinelIncidentResource[] = []): {
         );
         const size = Math.min(Math.max(Number(c.pageSize ?? 100), 1), 100);
         const from = Number(c.skipToken ?? 0) || 0;
-        const next = from + size < all.length ? `https://management.azure.com${workspaceId(params)}/threatIntelligence/main/queryIndicators?api-version=${String(query['api-version'])}&$skipToken=${from + size}` : undefined;
+        const next =
+          from + size < all.length
+            ? `https://management.azure.com${workspaceId(params)}/threatIntelligence/main/queryIndicators?api-version=${String(query['api-version'])}&$skipToken=${from + size}`
+            : undefined;
         return { status: 200, body: { value: all.slice(from, from + size), ...(next ? { nextLink: next } : {}) } };
       },
     },

@@ -100,8 +100,7 @@ const parseBody = (text: string): unknown => {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-const failsNow = (fail: Behaviour['fail'], method: string, path: string) =>
-  fail.count > 0 && (!fail.method || fail.method === method) && (!fail.path || compile(fail.path).test(path));
+const failsNow = (fail: Behaviour['fail'], method: string, path: string) => fail.count > 0 && (!fail.method || fail.method === method) && (!fail.path || compile(fail.path).test(path));
 
 /**
  * The first of `routes` that answers `method` and `path` (the way the server picks one), for a

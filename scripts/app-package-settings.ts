@@ -11,7 +11,9 @@ const text = z
   .transform((v) => (v === '' ? undefined : v));
 
 /** Teams opens these links for users, so only https, and never the placeholder domain. */
-const httpsUrl = text.refine((v) => v === undefined || isHttps(v), 'must be an https:// URL').refine((v) => v === undefined || !PLACEHOLDER_HOST.test(new URL(v).hostname), 'is still a placeholder (example.com)');
+const httpsUrl = text
+  .refine((v) => v === undefined || isHttps(v), 'must be an https:// URL')
+  .refine((v) => v === undefined || !PLACEHOLDER_HOST.test(new URL(v).hostname), 'is still a placeholder (example.com)');
 
 const isHttps = (v: string) => {
   try {
@@ -33,7 +35,12 @@ const schema = z.object({
   VIGIL_VALID_DOMAINS: z
     .string()
     .default('')
-    .transform((v) => v.split(',').map((d) => d.trim().toLowerCase()).filter((d) => d !== ''))
+    .transform((v) =>
+      v
+        .split(',')
+        .map((d) => d.trim().toLowerCase())
+        .filter((d) => d !== ''),
+    )
     .refine((ds) => ds.every((d) => DOMAIN.test(d)), 'must be a comma-separated list of host names (a leading *. is allowed), without scheme or path'),
 });
 

@@ -27,7 +27,9 @@ const executes = (node: unknown): Found[] => {
 export async function approveAs(o: { botUrl: string; playgroundUrl: string; incident: number; user?: typeof MEGAN; conversationId?: string }): Promise<string[]> {
   const user = o.user ?? MEGAN;
   const conversationId = o.conversationId ?? 'team-soc-id';
-  const template = (await (await fetch(`${o.playgroundUrl}/_internal/v1/customActivities/template?conversationId=${encodeURIComponent(conversationId)}&type=userAdded`, { signal: AbortSignal.timeout(10_000) })).json()) as Record<string, unknown>;
+  const template = (await (
+    await fetch(`${o.playgroundUrl}/_internal/v1/customActivities/template?conversationId=${encodeURIComponent(conversationId)}&type=userAdded`, { signal: AbortSignal.timeout(10_000) })
+  ).json()) as Record<string, unknown>;
   const invoke = (verb: string, data: Record<string, unknown>, id: string) => ({
     type: 'invoke',
     name: 'adaptiveCard/action',
@@ -40,13 +42,23 @@ export async function approveAs(o: { botUrl: string; playgroundUrl: string; inci
     channelData: template.channelData,
     value: { action: { type: 'Action.Execute', verb, data }, trigger: 'manual' },
   });
-  const res = await fetch(`${o.botUrl}/api/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(invoke('card.refresh', { incident: o.incident }, `refresh-${Date.now()}`)), signal: AbortSignal.timeout(10_000) });
+  const res = await fetch(`${o.botUrl}/api/messages`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(invoke('card.refresh', { incident: o.incident }, `refresh-${Date.now()}`)),
+    signal: AbortSignal.timeout(10_000),
+  });
   if (!res.ok) throw new Error(`Vigil answered ${res.status} to ${user.name}'s view of incident #${o.incident}: ${await res.text()}`);
   const card = ((await res.json()) as { value?: unknown }).value;
   const approves = executes(card).filter((b) => b.verb === 'action.approve');
   const approved: string[] = [];
   for (const [n, b] of approves.entries()) {
-    const sent = await fetch(`${o.playgroundUrl}/_internal/v1/customActivities`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(invoke('action.approve', b.data, `approve-${Date.now()}-${n}`)), signal: AbortSignal.timeout(10_000) });
+    const sent = await fetch(`${o.playgroundUrl}/_internal/v1/customActivities`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(invoke('action.approve', b.data, `approve-${Date.now()}-${n}`)),
+      signal: AbortSignal.timeout(10_000),
+    });
     if (!sent.ok) throw new Error(`the Playground refused the approval (${sent.status}): ${await sent.text()}`);
     approved.push(String(b.data.action));
   }
@@ -65,7 +77,11 @@ async function main() {
     console.error(`${e.message}\nIs \`npm run dev\` running?`);
     process.exit(1);
   });
-  console.log(approved.length === 0 ? `Megan Bowen has nothing to approve on incident #${incident} (ask for an action on its card first).` : `Megan Bowen approved ${approved.length} request${approved.length === 1 ? '' : 's'} on incident #${incident}; watch the card in the team channel.`);
+  console.log(
+    approved.length === 0
+      ? `Megan Bowen has nothing to approve on incident #${incident} (ask for an action on its card first).`
+      : `Megan Bowen approved ${approved.length} request${approved.length === 1 ? '' : 's'} on incident #${incident}; watch the card in the team channel.`,
+  );
 }
 
 if (require.main === module) void main();

@@ -21,8 +21,7 @@ const argument = (name: string) => {
  * pipeline). Either needs AppRoleAssignment.ReadWrite.All and Application.Read.All, or the
  * Privileged Role Administrator role.
  */
-const adminCredential = (kind: string, authorityHost?: string): TokenCredential =>
-  kind === 'env' ? new EnvironmentCredential(authorityOptions(authorityHost)) : new AzureCliCredential();
+const adminCredential = (kind: string, authorityHost?: string): TokenCredential => (kind === 'env' ? new EnvironmentCredential(authorityOptions(authorityHost)) : new AzureCliCredential());
 
 /**
  * `npm run grant-permissions -- --principal-id <oid> [--dry-run]`: grants Vigil's identity exactly
@@ -56,14 +55,19 @@ async function main(): Promise<number> {
     return 0;
   }
   await applyGrants(graph, plan, (g) => console.log(`+ ${RESOURCE_APPS[g.api].name} ${g.role} — granted, for ${why(g)}`));
-  console.log(plan.missing.length === 0 ? 'Nothing to grant: the identity has every role its features need.' : `Granted ${plan.missing.length}. Tokens issued from now on carry them (a running Vigil picks them up within the hour, or at restart).`);
+  console.log(
+    plan.missing.length === 0
+      ? 'Nothing to grant: the identity has every role its features need.'
+      : `Granted ${plan.missing.length}. Tokens issued from now on carry them (a running Vigil picks them up within the hour, or at restart).`,
+  );
   return 0;
 }
 
 main().then(
   (code) => process.exit(code),
   (e: unknown) => {
-    const message = e instanceof GrantError || (e as { name?: string })?.name === 'AppError' || (e as { name?: string })?.name === 'UpstreamError' ? (e as Error).message : String((e as Error)?.message ?? e);
+    const message =
+      e instanceof GrantError || (e as { name?: string })?.name === 'AppError' || (e as { name?: string })?.name === 'UpstreamError' ? (e as Error).message : String((e as Error)?.message ?? e);
     console.error(`grant-permissions failed: ${message}`);
     process.exit(1);
   },

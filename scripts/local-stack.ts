@@ -62,7 +62,10 @@ const waitForHttp = async (url: string, timeoutMs: number) => {
  * drives the very same stack.
  */
 export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack> {
-  const sandboxes = await startSandboxes(o.sandboxBasePort, demoEnvelopes().map((d) => d.body.object));
+  const sandboxes = await startSandboxes(
+    o.sandboxBasePort,
+    demoEnvelopes().map((d) => d.body.object),
+  );
   const config = loadConfig({
     LOG_LEVEL: o.logLevel,
     VIGIL_DATA_DIR: o.dataDir,

@@ -50,21 +50,25 @@ const inShield = (u: number, v: number) => {
 const inEye = (u: number, v: number) => ((u - 0.5) / 0.22) ** 2 + ((v - 0.47) / 0.12) ** 2 <= 1;
 const inPupil = (u: number, v: number) => (u - 0.5) ** 2 + (v - 0.47) ** 2 <= 0.065 ** 2;
 
-const colour = (size: number) => (x: number, y: number): Pixel => {
-  const u = (x + 0.5) / size;
-  const v = (y + 0.5) / size;
-  if (!inShield(u, v)) return [0x1f, 0x3a, 0x93, 255];
-  if (inPupil(u, v)) return [0x1f, 0x3a, 0x93, 255];
-  if (inEye(u, v)) return [255, 255, 255, 255];
-  return [0x4f, 0x7c, 0xe8, 255];
-};
+const colour =
+  (size: number) =>
+  (x: number, y: number): Pixel => {
+    const u = (x + 0.5) / size;
+    const v = (y + 0.5) / size;
+    if (!inShield(u, v)) return [0x1f, 0x3a, 0x93, 255];
+    if (inPupil(u, v)) return [0x1f, 0x3a, 0x93, 255];
+    if (inEye(u, v)) return [255, 255, 255, 255];
+    return [0x4f, 0x7c, 0xe8, 255];
+  };
 
-const outline = (size: number) => (x: number, y: number): Pixel => {
-  const u = (x + 0.5) / size;
-  const v = (y + 0.5) / size;
-  const edge = inShield(u, v) && !inShield(0.5 + (u - 0.5) * 1.25, 0.12 + (v - 0.12) * 1.12);
-  return edge || (inEye(u, v) && !inPupil(u, v)) ? [255, 255, 255, 255] : [0, 0, 0, 0];
-};
+const outline =
+  (size: number) =>
+  (x: number, y: number): Pixel => {
+    const u = (x + 0.5) / size;
+    const v = (y + 0.5) / size;
+    const edge = inShield(u, v) && !inShield(0.5 + (u - 0.5) * 1.25, 0.12 + (v - 0.12) * 1.12);
+    return edge || (inEye(u, v) && !inPupil(u, v)) ? [255, 255, 255, 255] : [0, 0, 0, 0];
+  };
 
 if (require.main === module) {
   const dir = path.resolve(__dirname, '../appPackage');

@@ -23,7 +23,7 @@ export function pngSize(png: Buffer): { width: number; height: number } {
 export function pngPixels(png: Buffer): Buffer {
   const { width, height } = pngSize(png);
   const idat: Buffer[] = [];
-  for (let at = 8; at < png.length; ) {
+  for (let at = 8; at < png.length;) {
     const len = png.readUInt32BE(at);
     const type = png.subarray(at + 4, at + 8).toString('ascii');
     if (type === 'IHDR' && (png[at + 16] !== 8 || png[at + 17] !== 6)) throw new Error('only 8-bit RGBA PNGs are checked');
@@ -61,7 +61,8 @@ export function validateManifest(manifest: unknown, dir = APP_PACKAGE): string[]
   }
   const errors: string[] = [];
   if (!validateSchema(manifest)) {
-    for (const e of validateSchema.errors ?? []) errors.push(`${e.instancePath || '(manifest)'} ${e.message}${e.params && 'allowedValues' in e.params ? ` (${(e.params.allowedValues as string[]).join(', ')})` : ''}`);
+    for (const e of validateSchema.errors ?? [])
+      errors.push(`${e.instancePath || '(manifest)'} ${e.message}${e.params && 'allowedValues' in e.params ? ` (${(e.params.allowedValues as string[]).join(', ')})` : ''}`);
   }
   const m = manifest as { icons?: Record<string, string>; bots?: Array<{ commandLists?: Array<{ scopes: string[]; commands: Array<{ title: string }> }> }> };
   for (const [kind, size] of Object.entries(ICON_SIZES)) {

@@ -95,8 +95,7 @@ export async function createApp(config: Config, options: AppOptions = {}) {
   const authGraph = config.enrichment.graph ? createGraphClient({ baseUrl: config.enrichment.graph.baseUrl, timeoutMs: Math.min(config.upstreamTimeoutMs, AUTH_TIMEOUT_MS), credential }) : undefined;
   const membership = createGroupMembership({ graph: authGraph });
   const resolvePerson = createPersonResolver({ db, graph });
-  const assessedSeverity = async (incident: Incident) =>
-    summarizeEnrichment(incident, await listEnrichments<SourceResult>(db, incident.key), providers).assessedSeverity ?? incident.severity;
+  const assessedSeverity = async (incident: Incident) => summarizeEnrichment(incident, await listEnrichments<SourceResult>(db, incident.key), providers).assessedSeverity ?? incident.severity;
   const pager =
     schedule &&
     createPager({

@@ -19,8 +19,7 @@ const httpUrl = (fallback: string) =>
     .refine((v) => /^https?:\/\/[^\s/]+/.test(v), 'must be an http(s) URL')
     .transform((v) => v.replace(/\/+$/, ''));
 
-const integer = (fallback: number, min: number, max: number) =>
-  z.coerce.number().int().min(min).max(max).default(fallback);
+const integer = (fallback: number, min: number, max: number) => z.coerce.number().int().min(min).max(max).default(fallback);
 
 const NSG_ID = /^\/subscriptions\/[0-9a-f-]{36}\/resourceGroups\/[\w.()-]{1,90}\/providers\/Microsoft\.Network\/networkSecurityGroups\/[\w.-]{1,80}$/i;
 
@@ -30,20 +29,35 @@ const envSchema = z.object({
   PORT: integer(3978, 0, 65535),
   HOST: optionalText,
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  MicrosoftAppId: optionalText.refine((v) => v === undefined || guid.test(v), 'must be the bot\'s app id (a GUID)'),
+  MicrosoftAppId: optionalText.refine((v) => v === undefined || guid.test(v), "must be the bot's app id (a GUID)"),
   MicrosoftAppPassword: optionalText,
   MicrosoftAppType: z.enum(['MultiTenant', 'SingleTenant', 'UserAssignedMSI']).default('MultiTenant'),
   MicrosoftAppTenantId: optionalText.refine((v) => v === undefined || guid.test(v), 'must be a tenant id (a GUID)'),
-  VIGIL_BOT_OPENID_METADATA_URL: optionalText.pipe(z.string().regex(/^https?:\/\/[^\s/]+/, 'must be an http(s) URL').optional()),
+  VIGIL_BOT_OPENID_METADATA_URL: optionalText.pipe(
+    z
+      .string()
+      .regex(/^https?:\/\/[^\s/]+/, 'must be an http(s) URL')
+      .optional(),
+  ),
   VIGIL_WEBHOOK_SECRET: optionalText,
   VIGIL_WEBHOOK_AUDIENCE: z
     .string()
     .default('')
-    .transform((v) => v.split(',').map((x) => x.trim()).filter((x) => x !== '')),
+    .transform((v) =>
+      v
+        .split(',')
+        .map((x) => x.trim())
+        .filter((x) => x !== ''),
+    ),
   VIGIL_WEBHOOK_ALLOWED_CALLERS: z
     .string()
     .default('')
-    .transform((v) => v.split(',').map((x) => x.trim().toLowerCase()).filter((x) => x !== ''))
+    .transform((v) =>
+      v
+        .split(',')
+        .map((x) => x.trim().toLowerCase())
+        .filter((x) => x !== ''),
+    )
     .refine((ids) => ids.every((id) => guid.test(id)), 'must be a comma-separated list of managed identity object ids (the oid claim, GUIDs)'),
   VIGIL_WEBHOOK_TENANT_ID: optionalText.refine((v) => v === undefined || guid.test(v), 'must be a tenant id (a GUID)'),
   VIGIL_WEBHOOK_AUTHORITY: httpUrl(ENTRA_AUTHORITY),
@@ -67,36 +81,76 @@ const envSchema = z.object({
   VIRUSTOTAL_PER_MINUTE: integer(4, 1, 10_000),
   ABUSEIPDB_API_KEY: optionalText,
   ABUSEIPDB_ENDPOINT: httpUrl('https://api.abuseipdb.com'),
-  GRAPH_ENDPOINT: optionalText.pipe(z.string().regex(/^https?:\/\/[^\s/]+/, 'must be an http(s) URL').optional()),
-  MDE_ENDPOINT: optionalText.pipe(z.string().regex(/^https?:\/\/[^\s/]+/, 'must be an http(s) URL').optional()),
-  LOGS_ENDPOINT: optionalText.pipe(z.string().regex(/^https?:\/\/[^\s/]+/, 'must be an http(s) URL').optional()),
+  GRAPH_ENDPOINT: optionalText.pipe(
+    z
+      .string()
+      .regex(/^https?:\/\/[^\s/]+/, 'must be an http(s) URL')
+      .optional(),
+  ),
+  MDE_ENDPOINT: optionalText.pipe(
+    z
+      .string()
+      .regex(/^https?:\/\/[^\s/]+/, 'must be an http(s) URL')
+      .optional(),
+  ),
+  LOGS_ENDPOINT: optionalText.pipe(
+    z
+      .string()
+      .regex(/^https?:\/\/[^\s/]+/, 'must be an http(s) URL')
+      .optional(),
+  ),
   VIGIL_ENRICHMENT_TIMEOUT_MS: integer(5_000, 50, 120_000),
   VIGIL_ENRICHMENT_CACHE_SECONDS: integer(3_600, 0, 7 * 86_400),
   VIGIL_RESPONDER_GROUP_IDS: z
     .string()
     .default('')
-    .transform((v) => v.split(',').map((x) => x.trim()).filter((x) => x !== ''))
+    .transform((v) =>
+      v
+        .split(',')
+        .map((x) => x.trim())
+        .filter((x) => x !== ''),
+    )
     .refine((ids) => ids.every((id) => guid.test(id)), 'must be a comma-separated list of Entra group object ids'),
   VIGIL_RESPONDER_USER_IDS: z
     .string()
     .default('')
-    .transform((v) => v.split(',').map((x) => x.trim()).filter((x) => x !== ''))
+    .transform((v) =>
+      v
+        .split(',')
+        .map((x) => x.trim())
+        .filter((x) => x !== ''),
+    )
     .refine((ids) => ids.every((id) => guid.test(id)), 'must be a comma-separated list of Entra user object ids'),
   VIGIL_ONCALL_FILE: optionalText,
   PAGERDUTY_ROUTING_KEY: optionalText,
   PAGERDUTY_ENDPOINT: httpUrl('https://events.pagerduty.com'),
-  VIGIL_PAGE_WEBHOOK_URL: optionalText.pipe(z.string().regex(/^https?:\/\/[^\s/]+/, 'must be an http(s) URL').optional()),
+  VIGIL_PAGE_WEBHOOK_URL: optionalText.pipe(
+    z
+      .string()
+      .regex(/^https?:\/\/[^\s/]+/, 'must be an http(s) URL')
+      .optional(),
+  ),
   VIGIL_PAGE_WEBHOOK_SECRET: optionalText,
   VIGIL_ACTION_POLICY_FILE: optionalText,
   BLOCK_NSG_ID: optionalText.refine((v) => v === undefined || NSG_ID.test(v), 'must be the ARM id of a network security group (/subscriptions/…/networkSecurityGroups/<name>)'),
-  BLOCK_RULE_NAME: z.string().trim().regex(/^[A-Za-z0-9][\w.-]{0,60}$/, 'must be a security rule name (letters, digits, . _ -)').default('vigil-block'),
+  BLOCK_RULE_NAME: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z0-9][\w.-]{0,60}$/, 'must be a security rule name (letters, digits, . _ -)')
+    .default('vigil-block'),
   BLOCK_RULE_PRIORITY: integer(100, 100, 4095),
   ISOLATION_NSG_ID: z
     .string()
     .default('')
-    .transform((v) => v.split(',').map((x) => x.trim()).filter((x) => x !== ''))
+    .transform((v) =>
+      v
+        .split(',')
+        .map((x) => x.trim())
+        .filter((x) => x !== ''),
+    )
     .refine((ids) => ids.every((id) => NSG_ID.test(id)), {
-      error: (issue) => `must be the ARM id of a network security group (/subscriptions/…/networkSecurityGroups/<name>), or a comma-separated list of them, one per region; not an NSG id: ${(issue.input as string[]).filter((id) => !NSG_ID.test(id)).join(', ')}`,
+      error: (issue) =>
+        `must be the ARM id of a network security group (/subscriptions/…/networkSecurityGroups/<name>), or a comma-separated list of them, one per region; not an NSG id: ${(issue.input as string[]).filter((id) => !NSG_ID.test(id)).join(', ')}`,
     }),
   VIGIL_ACTION_WORKER: z.enum(['on', 'off']).default('on'),
   VIGIL_KQL_MAX_ROWS: integer(20, 1, 1_000),
@@ -182,9 +236,7 @@ export interface Config {
  */
 export function loadConfig(env: Record<string, string | undefined>): Config {
   const parsed = envSchema.safeParse(env);
-  const problems: string[] = parsed.success
-    ? []
-    : parsed.error.issues.map((i) => `${i.path.join('.') || '(environment)'}: ${i.message}`);
+  const problems: string[] = parsed.success ? [] : parsed.error.issues.map((i) => `${i.path.join('.') || '(environment)'}: ${i.message}`);
   if (!parsed.success) throw configError(problems);
   const e = parsed.data;
 
@@ -292,10 +344,14 @@ const webhookAuthProblems = (e: ParsedEnv, localMode: boolean): string[] => {
     problems.push('VIGIL_WEBHOOK_SECRET: at least 16 characters outside local mode; use the value the Sentinel playbook sends');
   }
   if (!localMode && e.VIGIL_WEBHOOK_SECRET === undefined && !entra) {
-    problems.push('VIGIL_WEBHOOK_SECRET or VIGIL_WEBHOOK_AUDIENCE: outside local mode /api/incidents needs a shared secret (the value the playbook sends), an Entra ID token audience (what its managed identity requests a token for), or both');
+    problems.push(
+      'VIGIL_WEBHOOK_SECRET or VIGIL_WEBHOOK_AUDIENCE: outside local mode /api/incidents needs a shared secret (the value the playbook sends), an Entra ID token audience (what its managed identity requests a token for), or both',
+    );
   }
   if (entra && e.VIGIL_WEBHOOK_ALLOWED_CALLERS.length === 0) {
-    problems.push('VIGIL_WEBHOOK_ALLOWED_CALLERS: required with VIGIL_WEBHOOK_AUDIENCE; list the object ids of the playbooks\' managed identities (any identity in the tenant can get a token for the audience)');
+    problems.push(
+      "VIGIL_WEBHOOK_ALLOWED_CALLERS: required with VIGIL_WEBHOOK_AUDIENCE; list the object ids of the playbooks' managed identities (any identity in the tenant can get a token for the audience)",
+    );
   }
   if (entra && !(e.VIGIL_WEBHOOK_TENANT_ID ?? e.MicrosoftAppTenantId)) {
     problems.push('VIGIL_WEBHOOK_TENANT_ID: required with VIGIL_WEBHOOK_AUDIENCE (or set MicrosoftAppTenantId); tokens from other tenants are refused');
@@ -322,7 +378,9 @@ const pollerProblems = (e: ParsedEnv, env: Record<string, string | undefined>, l
   const problems: string[] = [];
   const logs = Boolean(e.LOGS_ENDPOINT || (e.AZURE_TENANT_ID && e.AZURE_CLIENT_ID && e.AZURE_CLIENT_SECRET) || e.AZURE_USE_MANAGED_IDENTITY === 'true');
   if (!logs) {
-    problems.push('VIGIL_POLL_SECURITY_INCIDENTS: reads the SecurityIncident table through Log Analytics; set an Azure credential (AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET or AZURE_USE_MANAGED_IDENTITY=true) or LOGS_ENDPOINT');
+    problems.push(
+      'VIGIL_POLL_SECURITY_INCIDENTS: reads the SecurityIncident table through Log Analytics; set an Azure credential (AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET or AZURE_USE_MANAGED_IDENTITY=true) or LOGS_ENDPOINT',
+    );
   }
   if (!localMode) {
     for (const name of ['SENTINEL_SUBSCRIPTION_ID', 'SENTINEL_RESOURCE_GROUP', 'SENTINEL_WORKSPACE_NAME', 'SENTINEL_WORKSPACE_ID']) {
@@ -344,7 +402,9 @@ const databaseAuthProblems = (e: ParsedEnv): string[] => {
   const problems: string[] = [];
   const credential = Boolean((e.AZURE_TENANT_ID && e.AZURE_CLIENT_ID && e.AZURE_CLIENT_SECRET) || e.AZURE_USE_MANAGED_IDENTITY === 'true');
   if (!credential) {
-    problems.push('VIGIL_DATABASE_AUTH: entra needs an Azure credential to ask for the database token; set AZURE_USE_MANAGED_IDENTITY=true (with AZURE_CLIENT_ID for a user-assigned identity) or AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET');
+    problems.push(
+      'VIGIL_DATABASE_AUTH: entra needs an Azure credential to ask for the database token; set AZURE_USE_MANAGED_IDENTITY=true (with AZURE_CLIENT_ID for a user-assigned identity) or AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET',
+    );
   }
   const url = URL.canParse(e.DATABASE_URL) ? new URL(e.DATABASE_URL) : undefined;
   if (url?.password) problems.push('DATABASE_URL: has a password, but VIGIL_DATABASE_AUTH=entra signs in with an Entra ID token instead; take the password out of the URL');
@@ -354,5 +414,4 @@ const databaseAuthProblems = (e: ParsedEnv): string[] => {
 
 const trimUrl = (url: string) => url.replace(/\/+$/, '');
 
-const configError = (problems: string[]) =>
-  new AppError('CONFIG_INVALID', `Vigil cannot start; fix these settings:\n  - ${problems.join('\n  - ')}`, { problems });
+const configError = (problems: string[]) => new AppError('CONFIG_INVALID', `Vigil cannot start; fix these settings:\n  - ${problems.join('\n  - ')}`, { problems });

@@ -9,13 +9,22 @@ export function createMetrics() {
   return {
     registry,
     incidentsReceived: new client.Counter({ name: 'vigil_incidents_received_total', help: 'Incidents received, by outcome', labelNames: ['outcome'], registers: [registry] }),
-    cardsDelivered: new client.Counter({ name: 'vigil_cards_delivered_total', help: 'Incident cards posted or updated (op: post, update, digest_post, digest_update)', labelNames: ['op'], registers: [registry] }),
-    cardsFolded: new client.Counter({ name: 'vigil_cards_folded_total', help: 'Incident cards folded into a channel\'s storm digest instead of posted alone', registers: [registry] }),
-    cardsPromoted: new client.Counter({ name: 'vigil_cards_promoted_total', help: 'Folded incidents that rose to High (or were assessed High/Critical) and got their own card', registers: [registry] }),
+    cardsDelivered: new client.Counter({
+      name: 'vigil_cards_delivered_total',
+      help: 'Incident cards posted or updated (op: post, update, digest_post, digest_update)',
+      labelNames: ['op'],
+      registers: [registry],
+    }),
+    cardsFolded: new client.Counter({ name: 'vigil_cards_folded_total', help: "Incident cards folded into a channel's storm digest instead of posted alone", registers: [registry] }),
+    cardsPromoted: new client.Counter({
+      name: 'vigil_cards_promoted_total',
+      help: 'Folded incidents that rose to High (or were assessed High/Critical) and got their own card',
+      registers: [registry],
+    }),
     cardFailures: new client.Counter({ name: 'vigil_card_failures_total', help: 'Failed card deliveries (retried later), by status', labelNames: ['status'], registers: [registry] }),
     outboxTakeovers: new client.Counter({
       name: 'vigil_outbox_takeovers_total',
-      help: 'Sends claimed after another process\'s lease ran out mid-send (it may have died after Teams took the activity and before the store heard: a possible duplicate)',
+      help: "Sends claimed after another process's lease ran out mid-send (it may have died after Teams took the activity and before the store heard: a possible duplicate)",
       labelNames: ['kind', 'op'],
       registers: [registry],
     }),

@@ -51,13 +51,9 @@ export function createServer(deps: ServerDeps): restify.Server {
     res.send(status, { error: { code: err.code, message } });
   };
 
-  server.post(
-    '/api/messages',
-    restify.plugins.bodyParser({ maxBodySize: MAX_BODY_BYTES, mapParams: false, rejectUnknown: true }),
-    async (req: restify.Request, res: restify.Response) => {
-      await deps.handleActivity(req, res);
-    },
-  );
+  server.post('/api/messages', restify.plugins.bodyParser({ maxBodySize: MAX_BODY_BYTES, mapParams: false, rejectUnknown: true }), async (req: restify.Request, res: restify.Response) => {
+    await deps.handleActivity(req, res);
+  });
 
   server.post('/api/incidents', async (req: restify.Request, res: restify.Response) => {
     try {

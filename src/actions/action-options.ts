@@ -31,7 +31,12 @@ const targetsFor = (e: Entity): ActionTarget[] => {
   const value = e.value.trim();
   switch (e.kind) {
     case 'ip':
-      return ipaddr.isValid(value) ? [{ kind: 'block-ip', ip: value }, { kind: 'add-indicator', indicator: value, type: 'ip' }] : [];
+      return ipaddr.isValid(value)
+        ? [
+            { kind: 'block-ip', ip: value },
+            { kind: 'add-indicator', indicator: value, type: 'ip' },
+          ]
+        : [];
     case 'host':
       return [{ kind: 'isolate-vm', host: value, ...(e.details.azureID ? { azureId: e.details.azureID } : {}) }];
     case 'account': {
@@ -40,7 +45,12 @@ const targetsFor = (e: Entity): ActionTarget[] => {
     }
     case 'filehash': {
       const algorithm = /^[a-f0-9]+$/i.test(value) ? HASH_ALGORITHM[value.length] : undefined;
-      return algorithm ? [{ kind: 'block-hash', hash: value.toLowerCase(), algorithm }, { kind: 'add-indicator', indicator: value.toLowerCase(), type: 'hash' }] : [];
+      return algorithm
+        ? [
+            { kind: 'block-hash', hash: value.toLowerCase(), algorithm },
+            { kind: 'add-indicator', indicator: value.toLowerCase(), type: 'hash' },
+          ]
+        : [];
     }
     case 'url':
       return [{ kind: 'add-indicator', indicator: value, type: 'url' }];
@@ -52,7 +62,11 @@ const targetsFor = (e: Entity): ActionTarget[] => {
 };
 
 export const optionId = (incidentKey: string, target: ActionTarget): string =>
-  crypto.createHash('sha256').update(`${incidentKey}|${targetKey(target)}`).digest('base64url').slice(0, 16);
+  crypto
+    .createHash('sha256')
+    .update(`${incidentKey}|${targetKey(target)}`)
+    .digest('base64url')
+    .slice(0, 16);
 
 /**
  * The actions the incident card offers, per entity. BLOCK IMMEDIATELY favours containing the

@@ -18,8 +18,20 @@ export function createActionPermissions(policy: ApprovalPolicy, membership: Grou
       return [
         kind,
         {
-          request: createMembershipCheck({ membership, groupIds: p.requesterGroups, userIds: p.requesterUsers, role: `${label} requester`, unconfigured: `nobody may request ${label} in this Vigil (see its action policy)` }),
-          approve: createMembershipCheck({ membership, groupIds: p.approverGroups, userIds: p.approverUsers, role: `${label} approver`, unconfigured: `nobody may approve ${label} in this Vigil (see its action policy)` }),
+          request: createMembershipCheck({
+            membership,
+            groupIds: p.requesterGroups,
+            userIds: p.requesterUsers,
+            role: `${label} requester`,
+            unconfigured: `nobody may request ${label} in this Vigil (see its action policy)`,
+          }),
+          approve: createMembershipCheck({
+            membership,
+            groupIds: p.approverGroups,
+            userIds: p.approverUsers,
+            role: `${label} approver`,
+            unconfigured: `nobody may approve ${label} in this Vigil (see its action policy)`,
+          }),
         },
       ];
     }),

@@ -23,7 +23,10 @@ const insideDocumentationRanges = (v: string) => {
     return doc.kind() === net.kind() && bits >= docBits && net.match([doc, docBits] as [typeof net, number]);
   });
 };
-const documentationRange = cidr.refine((v) => !(ipaddr.isValidCIDR(v) || ipaddr.isValid(v)) || insideDocumentationRanges(v), `only the documentation ranges (${DOCUMENTATION_RANGES.join(', ')}) may be treated as public`);
+const documentationRange = cidr.refine(
+  (v) => !(ipaddr.isValidCIDR(v) || ipaddr.isValid(v)) || insideDocumentationRanges(v),
+  `only the documentation ranges (${DOCUMENTATION_RANGES.join(', ')}) may be treated as public`,
+);
 
 /** A protected name: read in NFKC, and never one holding a character nobody can see (it would protect nothing). */
 const protectedName = z
@@ -40,14 +43,22 @@ const kindSettings = z
     requesters: people.optional(),
     approvers: people.optional(),
     approvals: z.number().int().min(0).max(5).optional(),
-    expiresAfterMinutes: z.number().int().min(1).max(7 * 24 * 60).optional(),
+    expiresAfterMinutes: z
+      .number()
+      .int()
+      .min(1)
+      .max(7 * 24 * 60)
+      .optional(),
   })
   .strict();
 
 const policySchema = z
   .object({
     defaults: kindSettings.default({}),
-    kinds: z.object(Object.fromEntries(ACTION_KINDS.map((k) => [k, kindSettings.optional()])) as Record<ActionKind, z.ZodOptional<typeof kindSettings>>).strict().default({}),
+    kinds: z
+      .object(Object.fromEntries(ACTION_KINDS.map((k) => [k, kindSettings.optional()])) as Record<ActionKind, z.ZodOptional<typeof kindSettings>>)
+      .strict()
+      .default({}),
     guardrails: z
       .object({
         ownRanges: z.array(cidr).default([]),
@@ -80,7 +91,9 @@ export function parseActionPolicy(text: string, source = 'the action policy'): A
       const requesters = (k.requesters?.groups.length ?? 0) + (k.requesters?.users.length ?? 0);
       const approvers = (k.approvers?.groups.length ?? 0) + (k.approvers?.users.length ?? 0);
       if (requesters > 0 && (k.approvals ?? 1) > 0 && approvers === 0) {
-        problems.push(`${where(d.kinds[kind] ? ['kinds', kind] : ['defaults'])}: ${ACTION_LABELS[kind]} needs approvals but names no approvers (approvers.groups or approvers.users), or set approvals: 0`);
+        problems.push(
+          `${where(d.kinds[kind] ? ['kinds', kind] : ['defaults'])}: ${ACTION_LABELS[kind]} needs approvals but names no approvers (approvers.groups or approvers.users), or set approvals: 0`,
+        );
       }
     }
     return problems;

@@ -1,15 +1,6 @@
 import type { Logger } from '../logger';
 import type { Db } from '../store/db';
-import {
-  approveAction,
-  closeRequest,
-  expireRequests,
-  getAction,
-  findUndo,
-  requestAction,
-  type ActionCardRef,
-  type StoredAction,
-} from '../store/action-repository';
+import { approveAction, closeRequest, expireRequests, getAction, findUndo, requestAction, type ActionCardRef, type StoredAction } from '../store/action-repository';
 import { actionTitle, targetValue, type ActionKind, type ActionTarget } from './action-kinds';
 import type { ActionPermissions } from './action-permissions';
 import type { ActionPolicy } from './action-policy';

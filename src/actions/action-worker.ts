@@ -345,7 +345,11 @@ export function createActionWorker(o: ActionWorkerOptions) {
     pumping = (async () => {
       do {
         again = false;
-        await claimAndStart().catch((e: unknown) => o.logger.error({ err: e }, 'action worker could not read its queue; retrying'));
+        // The runs it started are owned by `inFlight`, which stop() awaits.
+        await claimAndStart().then(
+          () => undefined,
+          (e: unknown) => o.logger.error({ err: e }, 'action worker could not read its queue; retrying'),
+        );
       } while (again);
     })().finally(() => (pumping = undefined));
     return pumping;

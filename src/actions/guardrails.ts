@@ -24,7 +24,27 @@ const refuse = (reason: string): Verdict => ({ allowed: false, reason });
 const ALLOWED: Verdict = { allowed: true };
 
 /** Address kinds that are never an attacker's public address: blocking them only hurts us. */
-const NOT_PUBLIC = new Set(['private', 'loopback', 'linkLocal', 'multicast', 'broadcast', 'reserved', 'unspecified', 'carrierGradeNat', 'uniqueLocal', 'ipv4Mapped', 'rfc6145', 'rfc6052', '6to4', 'teredo', 'benchmarking', 'amt', 'as112', 'deprecated', 'orchid2']);
+const NOT_PUBLIC = new Set([
+  'private',
+  'loopback',
+  'linkLocal',
+  'multicast',
+  'broadcast',
+  'reserved',
+  'unspecified',
+  'carrierGradeNat',
+  'uniqueLocal',
+  'ipv4Mapped',
+  'rfc6145',
+  'rfc6052',
+  '6to4',
+  'teredo',
+  'benchmarking',
+  'amt',
+  'as112',
+  'deprecated',
+  'orchid2',
+]);
 
 const inRanges = (ip: ipaddr.IPv4 | ipaddr.IPv6, ranges: string[]) =>
   ranges.some((cidr) => {
@@ -55,7 +75,8 @@ export function checkTarget(raw: ActionTarget, g: Guardrails): Verdict {
     }
     case 'disable-user': {
       const names = [target.user, target.upn].filter((n): n is string => n !== undefined);
-      if (g.protectedAccounts.some((a) => names.includes(canonicalName(a)))) return refuse(`${target.upn ?? target.user} is a protected account (break-glass or listed admin) and is never disabled by Vigil`);
+      if (g.protectedAccounts.some((a) => names.includes(canonicalName(a))))
+        return refuse(`${target.upn ?? target.user} is a protected account (break-glass or listed admin) and is never disabled by Vigil`);
       return ALLOWED;
     }
     case 'isolate-vm': {

@@ -120,7 +120,14 @@ export function actionRow(a: StoredAction, names: Map<string, string>, all: Stor
 /** Options not already asked for (or done and not undone) on this incident. */
 export function openOptions(options: ActionOption[], actions: StoredAction[]): ActionOption[] {
   const live = (o: ActionOption) =>
-    actions.some((a) => !a.undoOf && a.kind === o.target.kind && targetValue(a.target).toLowerCase() === targetValue(o.target).toLowerCase() && !['rejected', 'expired', 'cancelled', 'failed'].includes(a.state) && !actions.some((u) => u.undoOf === a.id && u.state === 'succeeded'));
+    actions.some(
+      (a) =>
+        !a.undoOf &&
+        a.kind === o.target.kind &&
+        targetValue(a.target).toLowerCase() === targetValue(o.target).toLowerCase() &&
+        !['rejected', 'expired', 'cancelled', 'failed'].includes(a.state) &&
+        !actions.some((u) => u.undoOf === a.id && u.state === 'succeeded'),
+    );
   return options.filter((o) => !live(o));
 }
 

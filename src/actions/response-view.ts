@@ -79,18 +79,28 @@ export function createResponseViews(o: { db: Queryable; permissions: ActionPermi
       row.buttons = row.buttons.map((b) => ({ ...b, data: { ...b.data, view: 'action' } }));
       const userIds = !viewer && a.state === 'requested' ? await refreshUsers([a]) : [];
       // The row is one line; what can grow is the refresh list (60 Teams ids at most) and the title.
-      return fitCard([{ users: 60, title: 120 }, { users: 20, title: 60 }, { users: 0, title: 40 }], (d) => {
-        const card = renderCard('action', {
-          ...row,
-          id: a.id,
-          open: a.state === 'requested',
-          notice: notice?.text ?? '',
-          noticeColor: notice?.ok === false ? 'Attention' : 'Good',
-          context: incident ? `For incident #${incident.incident.number}: ${untrusted(incident.incident.title, d.title)} · ref ${a.id.slice(0, 8)}` : `Not linked to an incident · ref ${a.id.slice(0, 8)}`,
-        });
-        if (userIds.length > 0 && d.users > 0) card.content.refresh = { action: { type: 'Action.Execute', title: 'Refresh', verb: 'card.refresh', data: { action: a.id } }, userIds: userIds.slice(0, d.users) };
-        return card;
-      });
+      return fitCard(
+        [
+          { users: 60, title: 120 },
+          { users: 20, title: 60 },
+          { users: 0, title: 40 },
+        ],
+        (d) => {
+          const card = renderCard('action', {
+            ...row,
+            id: a.id,
+            open: a.state === 'requested',
+            notice: notice?.text ?? '',
+            noticeColor: notice?.ok === false ? 'Attention' : 'Good',
+            context: incident
+              ? `For incident #${incident.incident.number}: ${untrusted(incident.incident.title, d.title)} · ref ${a.id.slice(0, 8)}`
+              : `Not linked to an incident · ref ${a.id.slice(0, 8)}`,
+          });
+          if (userIds.length > 0 && d.users > 0)
+            card.content.refresh = { action: { type: 'Action.Execute', title: 'Refresh', verb: 'card.refresh', data: { action: a.id } }, userIds: userIds.slice(0, d.users) };
+          return card;
+        },
+      );
     },
   };
 }

@@ -6,5 +6,4 @@
 export { CallStopped as RunAborted, pause, throwIfStopped } from '../http/call-stopped';
 
 /** The signal for one call: its own timeout, and the run's stop when there is one. */
-export const callSignal = (timeoutMs: number, stop?: AbortSignal): AbortSignal =>
-  stop ? AbortSignal.any([AbortSignal.timeout(timeoutMs), stop]) : AbortSignal.timeout(timeoutMs);
+export const callSignal = (timeoutMs: number, stop?: AbortSignal): AbortSignal => (stop ? AbortSignal.any([AbortSignal.timeout(timeoutMs), stop]) : AbortSignal.timeout(timeoutMs));

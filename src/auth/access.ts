@@ -79,7 +79,9 @@ export function createAccessControl(d: AccessDeps) {
 export type AccessControl = ReturnType<typeof createAccessControl>;
 
 /** Everyone a schedule names, in rotations, overrides and escalation levels (object ids or UPNs). */
-export const schedulePeople = (s: Schedule): string[] => [...new Set([...s.rotations.flatMap((r) => r.people), ...s.overrides.map((o) => o.person), ...s.escalation.flatMap((l) => (l.person ? [l.person] : []))])];
+export const schedulePeople = (s: Schedule): string[] => [
+  ...new Set([...s.rotations.flatMap((r) => r.people), ...s.overrides.map((o) => o.person), ...s.escalation.flatMap((l) => (l.person ? [l.person] : []))]),
+];
 
 /**
  * The on-call people's object ids, resolved once (UPNs through `resolvePerson`); a failed look-up

@@ -33,7 +33,12 @@ export function createGroupMembership(o: { graph?: GraphClient; cacheTtlMs?: num
   };
   return {
     /** True, false, or 'unknown' when Graph could not be asked. */
-    isMember: (user: string, groupIds: string[]) => cache.get(`${user.toLowerCase()}|${[...groupIds].sort().join(',')}`, () => load(user, groupIds), (v) => v !== 'unknown'),
+    isMember: (user: string, groupIds: string[]) =>
+      cache.get(
+        `${user.toLowerCase()}|${[...groupIds].sort().join(',')}`,
+        () => load(user, groupIds),
+        (v) => v !== 'unknown',
+      ),
   };
 }
 

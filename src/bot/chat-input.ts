@@ -22,7 +22,10 @@ export interface ChatInput {
  * (U+200B–U+200D, U+2060, U+FEFF) removed. Pure.
  */
 export function normaliseChatInput(raw: string): ChatInput {
-  const asTyped = raw.replace(/&nbsp;/g, ' ').normalize('NFKC').trim();
+  const asTyped = raw
+    .replace(/&nbsp;/g, ' ')
+    .normalize('NFKC')
+    .trim();
   return { asTyped, text: asTyped.replace(ZERO_WIDTH, '').trim() };
 }
 

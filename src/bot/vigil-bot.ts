@@ -16,15 +16,18 @@ export interface BotDeps extends CommandDeps {
   tenantId?: string;
 }
 
-const invokeErrorResponse = (code: number, message: string): AdaptiveCardInvokeResponse => ({ statusCode: code, type: 'application/vnd.microsoft.error', value: { code: String(code), message } as never });
+const invokeErrorResponse = (code: number, message: string): AdaptiveCardInvokeResponse => ({
+  statusCode: code,
+  type: 'application/vnd.microsoft.error',
+  value: { code: String(code), message } as never,
+});
 
 /** Longer than any command may be (kql's limit is the largest): not normalised, not parsed. */
 const MAX_READ = 30_000;
 
 const FOREIGN_TENANT = 'Vigil works only for people in its own organisation (Microsoft Entra tenant).';
 
-const tenantOf = (a: Partial<Activity>): string | undefined =>
-  (a.channelData as { tenant?: { id?: string } } | undefined)?.tenant?.id ?? a.conversation?.tenantId;
+const tenantOf = (a: Partial<Activity>): string | undefined => (a.channelData as { tenant?: { id?: string } } | undefined)?.tenant?.id ?? a.conversation?.tenantId;
 
 /**
  * Whether the activity comes from the configured tenant: both places Teams names the tenant

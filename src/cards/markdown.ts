@@ -22,7 +22,10 @@ export const escapeMarkdown = (text: string): string =>
 
 /** Breaks auto-linking of schemes and `www.` without changing what an analyst reads. */
 export const defangLinks = (text: string): string =>
-  text.replace(/\b(h)(tt)(ps?|p)(?=:\/\/)/gi, (_m, h: string, _tt: string, rest: string) => `${h}xx${rest}`).replace(/:\/\//g, '[://]').replace(/\bwww\./gi, 'www[.]');
+  text
+    .replace(/\b(h)(tt)(ps?|p)(?=:\/\/)/gi, (_m, h: string, _tt: string, rest: string) => `${h}xx${rest}`)
+    .replace(/:\/\//g, '[://]')
+    .replace(/\bwww\./gi, 'www[.]');
 
 /** Defangs an indicator completely (every dot), the SOC convention for URLs and domains. */
 export const defangIndicator = (text: string): string => defangLinks(text).replace(/(?<!\[)\.(?!\])/g, '[.]');

@@ -32,7 +32,10 @@ const compile = (file: string): ACData.Template => {
  * card later. Returns the names loaded.
  */
 export function loadCardTemplates(dir = assetPath('cards')): string[] {
-  const files = fs.readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
+  const files = fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .sort();
   if (files.length === 0) throw new Error(`no card templates in ${dir}`);
   const loaded = new Map(files.map((f) => [f.replace(/\.json$/, ''), compile(path.join(dir, f))] as const));
   templates.clear();

@@ -68,9 +68,15 @@ export async function planGrants(graph: GraphClient, principalId: string, requir
     const { appId, name } = RESOURCE_APPS[api];
     const found = await graph.get<{ value: ServicePrincipal[] }>(`/servicePrincipals?$filter=${encodeURIComponent(`appId eq '${appId}'`)}&$select=id,appId,displayName,appRoles`);
     const resource = found?.value[0];
-    if (!resource) throw new GrantError(`the ${name} service principal (appId ${appId}) is not in this tenant${api === 'defender' ? ': Defender for Endpoint is not set up here, or MDE_ENDPOINT is set by mistake' : ''}`);
+    if (!resource)
+      throw new GrantError(
+        `the ${name} service principal (appId ${appId}) is not in this tenant${api === 'defender' ? ': Defender for Endpoint is not set up here, or MDE_ENDPOINT is set by mistake' : ''}`,
+      );
     const roles = (resource.appRoles ?? []).filter((r) => r.value && r.isEnabled !== false && (r.allowedMemberTypes ?? []).includes('Application'));
-    const held = assignments.filter((a) => a.resourceId === resource.id).map((a) => roles.find((r) => r.id === a.appRoleId)?.value).filter((v): v is string => Boolean(v));
+    const held = assignments
+      .filter((a) => a.resourceId === resource.id)
+      .map((a) => roles.find((r) => r.id === a.appRoleId)?.value)
+      .filter((v): v is string => Boolean(v));
     const unknown = needed.filter((n) => !roles.some((r) => r.value === n.role));
     if (unknown.length > 0) throw new GrantError(`${name} publishes no application role ${unknown.map((u) => u.role).join(', ')}`);
     for (const need of needed) {

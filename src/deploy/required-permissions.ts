@@ -27,8 +27,7 @@ export interface Feature {
 const actionOn = (config: Config, policy: ActionPolicy | undefined, kind: ActionKind) =>
   Boolean(config.actions) && (!policy || policy.kinds[kind].requesterGroups.length + policy.kinds[kind].requesterUsers.length > 0);
 
-const policyNamesGroups = (policy: ActionPolicy | undefined) =>
-  !policy || Object.values(policy.kinds).some((k) => k.requesterGroups.length + k.approverGroups.length > 0);
+const policyNamesGroups = (policy: ActionPolicy | undefined) => !policy || Object.values(policy.kinds).some((k) => k.requesterGroups.length + k.approverGroups.length > 0);
 
 const graph = (role: string, why: string): RoleNeed => ({ api: 'graph', role, why });
 const defender = (role: string, why: string): RoleNeed => ({ api: 'defender', role, why });
@@ -45,7 +44,10 @@ export const FEATURES: Feature[] = [
     enabled: (c) => Boolean(c.enrichment.graph),
     roles: [
       graph('User.Read.All', 'GET /users/{id} (name, job, department, accountEnabled) and /users/{id}/manager'),
-      graph('RoleManagement.Read.Directory', 'GET /users/{id}/memberOf/microsoft.graph.directoryRole: without it Graph returns the roles without their names or template ids, so a privileged user cannot be told apart'),
+      graph(
+        'RoleManagement.Read.Directory',
+        'GET /users/{id}/memberOf/microsoft.graph.directoryRole: without it Graph returns the roles without their names or template ids, so a privileged user cannot be told apart',
+      ),
       graph('IdentityRiskyUser.Read.All', 'GET /identityProtection/riskyUsers/{id} (Identity Protection risk level)'),
     ],
   },

@@ -7,7 +7,12 @@ export const checkAzureCredential: Check = async ({ config, credential }) => {
   const kind = config.azure.clientSecret ? `app ${config.azure.clientId} (client secret)` : config.azure.clientId ? `managed identity ${config.azure.clientId}` : 'system-assigned managed identity';
   if (!credential) {
     if (config.localMode) return [off(NAME, 'none: requests carry no token (local mode, the sandbox)')];
-    return [fail(NAME, 'none: Vigil cannot read or write Sentinel; set AZURE_USE_MANAGED_IDENTITY=true (with AZURE_CLIENT_ID for a user-assigned identity) or AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET')];
+    return [
+      fail(
+        NAME,
+        'none: Vigil cannot read or write Sentinel; set AZURE_USE_MANAGED_IDENTITY=true (with AZURE_CLIENT_ID for a user-assigned identity) or AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET',
+      ),
+    ];
   }
   try {
     const token = await credential.getToken(`${config.sentinel.armEndpoint}/.default`);

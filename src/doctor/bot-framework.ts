@@ -17,7 +17,10 @@ export const checkBotFramework: Check = async ({ config }) => {
     if (!token) return [fail(NAME, `no token for app ${bot.appId} (${how}); check MicrosoftAppId and MicrosoftAppPassword`)];
     return [ok(NAME, `token for app ${bot.appId} (${how})`)];
   } catch (e) {
-    const fix = bot.appType === 'UserAssignedMSI' ? 'MicrosoftAppId must be the client id of the identity the web app runs as' : 'check MicrosoftAppPassword (a client secret of app MicrosoftAppId, not its id) and MicrosoftAppTenantId';
+    const fix =
+      bot.appType === 'UserAssignedMSI'
+        ? 'MicrosoftAppId must be the client id of the identity the web app runs as'
+        : 'check MicrosoftAppPassword (a client secret of app MicrosoftAppId, not its id) and MicrosoftAppTenantId';
     return [fail(NAME, `no token for app ${bot.appId} (${how}): ${reason(e)}; ${fix}`)];
   }
 };

@@ -83,7 +83,9 @@ export const tokenClaims = (token: string): { roles?: string[]; oid?: string; ap
 
 /** The reason an `@azure/identity` or other failure gives, on one line and cut short. */
 export const reason = (e: unknown): string => {
-  const message = String((e as { message?: unknown })?.message ?? e).replace(/\s+/g, ' ').trim();
+  const message = String((e as { message?: unknown })?.message ?? e)
+    .replace(/\s+/g, ' ')
+    .trim();
   return message.length > 300 ? `${message.slice(0, 297)}…` : message;
 };
 

@@ -25,7 +25,8 @@ export const checkGraph: Check = async (ctx) => {
     const p = await probe(`${graph.baseUrl}/v1.0/users?$top=1&$select=id`, { timeoutMs: ctx.timeoutMs, headers: token ? { authorization: `Bearer ${token}` } : {} });
     if (p.status === 200) lines.push(ok(NAME, `${graph.baseUrl} answers the identity (reads users)`));
     else if (p.status === 403) lines.push(fail(NAME, `${httpStatus(p)}: the identity may not read users (User.Read.All); run ${GRANT} <object id>`));
-    else if (p.status === 401) lines.push(fail(NAME, `${httpStatus(p)}: Graph refused the token${errorCode(p.json) ? '' : ''}; check AZURE_TENANT_ID and that GRAPH_ENDPOINT is the Graph of this cloud`));
+    else if (p.status === 401)
+      lines.push(fail(NAME, `${httpStatus(p)}: Graph refused the token${errorCode(p.json) ? '' : ''}; check AZURE_TENANT_ID and that GRAPH_ENDPOINT is the Graph of this cloud`));
     else lines.push(fail(NAME, `${httpStatus(p)} from ${graph.baseUrl}`));
   } catch (e) {
     lines.push(fail(NAME, `${e instanceof NoAnswer ? e.message : reason(e)} (GRAPH_ENDPOINT ${graph.baseUrl})`));

@@ -10,7 +10,11 @@ export const checkLogAnalytics: Check = async ({ config, credential, timeoutMs }
   if (!logs) return [off(NAME, 'off (no Azure credential or LOGS_ENDPOINT)')];
   const runner = createKqlRunner({ baseUrl: logs.baseUrl, workspaceId: config.sentinel.workspaceId, credential });
   try {
-    const table = await runner.run(securityIncidentQuery({ from: new Date(Date.now() - 3_600_000), take: 1 }), { timespan: 'PT1H', maxRows: 1, timeoutSeconds: Math.max(1, Math.floor(timeoutMs / 1000) - 2) });
+    const table = await runner.run(securityIncidentQuery({ from: new Date(Date.now() - 3_600_000), take: 1 }), {
+      timespan: 'PT1H',
+      maxRows: 1,
+      timeoutSeconds: Math.max(1, Math.floor(timeoutMs / 1000) - 2),
+    });
     return [ok(NAME, `workspace ${config.sentinel.workspaceId} answers KQL (SecurityIncident: ${table.totalRows} row(s) in the last hour)`)];
   } catch (e) {
     const status = e instanceof KqlError ? e.status : undefined;

@@ -10,7 +10,8 @@ async function readNsg(ctx: DoctorContext, setting: string, nsgId: string): Prom
     const p = await probe(`${arm}${nsgId}?api-version=${NETWORK_API}`, { timeoutMs: ctx.timeoutMs, headers: await bearer(ctx, `${arm}/.default`) });
     if (p.status === 200) return ok(name, `readable (${(p.json as { location?: string } | undefined)?.location ?? 'no location'})`);
     if (p.status === 404) return fail(name, `${httpStatus(p)}: no network security group ${nsgId}; check ${setting}`);
-    if (p.status === 403) return fail(name, `${httpStatus(p)}: the identity may not read ${nsgId}; assign it Network Contributor (or a role with networkSecurityGroups read and write) on its resource group`);
+    if (p.status === 403)
+      return fail(name, `${httpStatus(p)}: the identity may not read ${nsgId}; assign it Network Contributor (or a role with networkSecurityGroups read and write) on its resource group`);
     return fail(name, `${httpStatus(p)} from ${arm}`);
   } catch (e) {
     return fail(name, `${e instanceof NoAnswer ? e.message : reason(e)} (ARM_ENDPOINT ${arm})`);

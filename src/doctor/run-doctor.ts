@@ -36,7 +36,16 @@ export const CHECKS: Array<{ name: string; check: Check }> = [
 ];
 
 /** Settings whose values must never reach the report, even inside an upstream's error message. */
-const SECRET_SETTINGS = ['MicrosoftAppPassword', 'AZURE_CLIENT_SECRET', 'VIRUSTOTAL_API_KEY', 'ABUSEIPDB_API_KEY', 'PAGERDUTY_ROUTING_KEY', 'VIGIL_WEBHOOK_SECRET', 'VIGIL_PAGE_WEBHOOK_SECRET', 'IDENTITY_HEADER'];
+const SECRET_SETTINGS = [
+  'MicrosoftAppPassword',
+  'AZURE_CLIENT_SECRET',
+  'VIRUSTOTAL_API_KEY',
+  'ABUSEIPDB_API_KEY',
+  'PAGERDUTY_ROUTING_KEY',
+  'VIGIL_WEBHOOK_SECRET',
+  'VIGIL_PAGE_WEBHOOK_SECRET',
+  'IDENTITY_HEADER',
+];
 
 const secretsIn = (env: Record<string, string | undefined>): string[] => {
   const values = SECRET_SETTINGS.map((k) => env[k]?.trim()).filter((v): v is string => Boolean(v && v.length >= 4));
@@ -48,7 +57,11 @@ const secretsIn = (env: Record<string, string | undefined>): string[] => {
 const line = (o: Outcome, secrets: string[]) => secrets.reduce((text, s) => text.split(s).join('[redacted]'), `${SYMBOLS[o.status]} ${o.name} — ${o.detail}`);
 
 const summary = (config: Config, roles: number) =>
-  [config.localMode ? 'local mode' : `bot ${config.bot.appType}`, config.database.kind === 'pg' ? `PostgreSQL${config.database.entra ? ' with Entra sign-in' : ''}` : 'PGlite', `${roles} app role(s) needed`].join(', ');
+  [
+    config.localMode ? 'local mode' : `bot ${config.bot.appType}`,
+    config.database.kind === 'pg' ? `PostgreSQL${config.database.entra ? ' with Entra sign-in' : ''}` : 'PGlite',
+    `${roles} app role(s) needed`,
+  ].join(', ');
 
 /**
  * `npm run doctor`: checks each configured piece of a deployment with the settings in `env`, and

@@ -63,7 +63,14 @@ export interface Enricher {
  * asked for shortly after answers arrive (`flushDelayMs` folds answers that land together) and at
  * once when the last one is in; the outbox spaces and coalesces the updates themselves.
  */
-export function createEnricher(o: { db: Db; providers: EnrichmentProvider[]; onResults: (incidentKey: string) => Promise<void>; logger: Logger; flushDelayMs?: number; firstUpdateWaitMs?: number }): Enricher {
+export function createEnricher(o: {
+  db: Db;
+  providers: EnrichmentProvider[];
+  onResults: (incidentKey: string) => Promise<void>;
+  logger: Logger;
+  flushDelayMs?: number;
+  firstUpdateWaitMs?: number;
+}): Enricher {
   const flushDelayMs = o.flushDelayMs ?? 25;
   const firstUpdateWaitMs = o.firstUpdateWaitMs ?? 1_000;
   const running = new Set<Promise<void>>();

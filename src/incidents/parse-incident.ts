@@ -109,10 +109,7 @@ const propertiesSchema = z
       labels: z.array(z.object({ labelName: text }, { message: 'must be an object' }).loose(), { message: 'must be an array of labels' }).nullish(),
       relatedAnalyticRuleIds: textList.nullish(),
       additionalData: z
-        .object(
-          { alertsCount: count('', 0).nullish(), alertProductNames: textList.nullish(), tactics: textList.nullish(), techniques: textList.nullish() },
-          { message: 'must be an object' },
-        )
+        .object({ alertsCount: count('', 0).nullish(), alertProductNames: textList.nullish(), tactics: textList.nullish(), techniques: textList.nullish() }, { message: 'must be an object' })
         .loose()
         .nullish(),
       relatedEntities: z.array(z.unknown(), { message: 'must be an array' }).nullish(),
@@ -133,13 +130,7 @@ const incidentResourceSchema = z
   )
   .loose();
 
-const workspaceInfoSchema = z
-  .object(
-    { SubscriptionId: text.optional(), ResourceGroupName: text.optional(), WorkspaceName: text.optional() },
-    { message: 'must be an object' },
-  )
-  .loose()
-  .optional();
+const workspaceInfoSchema = z.object({ SubscriptionId: text.optional(), ResourceGroupName: text.optional(), WorkspaceName: text.optional() }, { message: 'must be an object' }).loose().optional();
 
 const envelopeSchema = z
   .object({

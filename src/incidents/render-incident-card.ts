@@ -66,7 +66,6 @@ const severityLook: Record<Severity | 'Critical', { style: string; color: string
   Informational: { style: 'default', color: 'Default', label: '⚪ INFORMATIONAL' },
 };
 
-
 export const entityLabel: Record<EntityKind, string> = {
   ip: 'IP',
   account: 'Account',
@@ -145,7 +144,13 @@ const kqlSentences = (facts: Record<string, string | number | boolean | null>, s
       .split(/[,\s]+/)
       .filter((x) => /^\d+$/.test(x) && Number(x) !== self);
     const counted = Number(rest.RelatedIncidents7d ?? listed.length);
-    const others = self !== undefined && String(rest.Incidents ?? '').split(/[,\s]+/).includes(String(self)) ? Math.max(0, counted - 1) : counted;
+    const others =
+      self !== undefined &&
+      String(rest.Incidents ?? '')
+        .split(/[,\s]+/)
+        .includes(String(self))
+        ? Math.max(0, counted - 1)
+        : counted;
     out.push(others === 0 ? 'no other incidents in 7 days' : `${plural(others, 'related incident')} in 7 days${listed.length ? `: ${listed.map((n) => `#${n}`).join(', ')}` : ''}`);
     delete rest.RelatedIncidents7d;
     delete rest.Incidents;
@@ -229,7 +234,6 @@ const RANK = ['Informational', 'Low', 'Medium', 'High', 'Critical'];
 export const headlineSeverity = (sentinel: Severity, assessed?: string): Severity | 'Critical' =>
   assessed && RANK.indexOf(assessed) > RANK.indexOf(sentinel) ? (assessed as Severity | 'Critical') : sentinel;
 
-
 /** How many buttons stand on the first screen, one to a row; the rest are in the overflow menu. */
 const PRIMARY_BUTTONS = 3;
 const KEY_ENTITIES = 4;
@@ -250,7 +254,11 @@ const keyLine = (x: { entity: Entity; score?: number }) => {
 };
 
 /** Speech is plain words: no markdown, no links. */
-const spoken = (text: string, max: number) => defangIndicator(cleanText(text, max)).replace(/[[\]()*_`#<>\\~|{}$]/g, ' ').replace(/\s+/g, ' ').trim();
+const spoken = (text: string, max: number) =>
+  defangIndicator(cleanText(text, max))
+    .replace(/[[\]()*_`#<>\\~|{}$]/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
 
 /** "contained 4 min after it was raised", or how far the response got. */
 const responseFooter = (incident: Incident, t?: ResponseTimeline): string => {
@@ -289,7 +297,9 @@ function detailedCard(incident: Incident, enrichment: IncidentEnrichment | undef
     number: incident.number,
     title: untrusted(incident.title, d.title),
     status,
-    subtitle: [owner ? untrusted(owner, 60) : 'Unassigned', plural(incident.alertCount, 'alert'), incident.techniques.length ? untrusted(incident.techniques.slice(0, 3).join(', '), 60) : ''].filter(Boolean).join(' · '),
+    subtitle: [owner ? untrusted(owner, 60) : 'Unassigned', plural(incident.alertCount, 'alert'), incident.techniques.length ? untrusted(incident.techniques.slice(0, 3).join(', '), 60) : '']
+      .filter(Boolean)
+      .join(' · '),
     severity: assessed === incident.severity ? incident.severity : `${assessed} (assessed by Vigil; Sentinel says ${incident.severity})`,
     owner: owner ? untrusted(owner, 100) : 'Unassigned',
     alerts: String(incident.alertCount),
@@ -319,7 +329,10 @@ function detailedCard(incident: Incident, enrichment: IncidentEnrichment | undef
     canClose: (response?.canWrite ?? false) && incident.status !== 'Closed',
   });
   if (response?.hasOpen && response.refreshUserIds && response.refreshUserIds.length > 0) {
-    card.content.refresh = { action: { type: 'Action.Execute', title: 'Refresh', verb: 'card.refresh', data: { incident: incident.number } }, userIds: response.refreshUserIds.slice(0, Math.min(d.refreshUsers, MAX_REFRESH_USERS)) };
+    card.content.refresh = {
+      action: { type: 'Action.Execute', title: 'Refresh', verb: 'card.refresh', data: { incident: incident.number } },
+      userIds: response.refreshUserIds.slice(0, Math.min(d.refreshUsers, MAX_REFRESH_USERS)),
+    };
   }
   return card;
 }

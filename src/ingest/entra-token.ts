@@ -53,7 +53,7 @@ const refusals: Record<string, (e: { claim?: string }) => AppError> = {
   ERR_JOSE_NOT_SUPPORTED: () => refuse('the token must be signed by Entra ID with RS256'),
   ERR_JWS_SIGNATURE_VERIFICATION_FAILED: () => refuse("the token's signature does not verify against the tenant's signing keys"),
   ERR_JWKS_NO_MATCHING_KEY: () => refuse('the token is signed with a key the tenant does not publish'),
-  ERR_JWKS_MULTIPLE_MATCHING_KEYS: () => refuse('the token does not say which of the tenant\'s keys signed it (kid)'),
+  ERR_JWKS_MULTIPLE_MATCHING_KEYS: () => refuse("the token does not say which of the tenant's keys signed it (kid)"),
   ERR_JWS_INVALID: () => refuse('the bearer credential is not a well-formed Entra ID token'),
   ERR_JWT_INVALID: () => refuse('the bearer credential is not a well-formed Entra ID token'),
 };

@@ -38,9 +38,7 @@ export interface SecurityIncidentPollerOptions {
 }
 
 export type PollReport =
-  | { kind: 'busy' }
-  | { kind: 'failed'; reason: string; handled: number }
-  | { kind: 'polled'; rows: number; created: number; updated: number; unchanged: number; malformed: number };
+  { kind: 'busy' } | { kind: 'failed'; reason: string; handled: number } | { kind: 'polled'; rows: number; created: number; updated: number; unchanged: number; malformed: number };
 
 export interface SecurityIncidentPoller {
   start(): void;
@@ -152,7 +150,10 @@ export function createSecurityIncidentPoller(o: SecurityIncidentPollerOptions): 
         const table = await query(securityIncidentQuery({ from, after, take: pageSize }), from.getTime() - DAY_MS, pageSize);
         const candidates = rowObjects(table).map(candidateOf);
         const valid = candidates.filter((c) => c.incident);
-        const stored = await storedModificationTimes(db, valid.map((c) => c.incident!.key));
+        const stored = await storedModificationTimes(
+          db,
+          valid.map((c) => c.incident!.key),
+        );
         // Re-read rows (the overlap) and versions the webhook already stored cost no alert query, and
         // an equal version never replaces what the webhook stored with the poller's rendering of it.
         const isNew = (i: Incident) => {
@@ -169,7 +170,11 @@ export function createSecurityIncidentPoller(o: SecurityIncidentPollerOptions): 
             counts.unchanged += 1;
           } else {
             const ids = alertIdsOf(c.row);
-            const resource = incidentResourceFromRow(c.row, o.workspace, ids.flatMap((id) => (alerts.has(id) ? [alerts.get(id)] : [])));
+            const resource = incidentResourceFromRow(
+              c.row,
+              o.workspace,
+              ids.flatMap((id) => (alerts.has(id) ? [alerts.get(id)] : [])),
+            );
             const { outcome } = await ingestIncident(resource, o.ingest);
             counts[outcome.kind === 'stale' ? 'unchanged' : outcome.kind] += 1;
           }

@@ -12,8 +12,7 @@ const MAX_ALERTS_PER_INCIDENT = 150;
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** A table's rows as objects keyed by column name (the SDK gives arrays). */
-export const rowObjects = (table: KqlTable): Array<Record<string, unknown>> =>
-  table.rows.map((values) => Object.fromEntries(table.columns.map((c, i) => [c, values[i]])));
+export const rowObjects = (table: KqlTable): Array<Record<string, unknown>> => table.rows.map((values) => Object.fromEntries(table.columns.map((c, i) => [c, values[i]])));
 
 /**
  * The SDK turns `datetime` columns into Dates (an Invalid Date when Log Analytics sent nonsense);
@@ -86,7 +85,12 @@ export function alertFromRow(row: Record<string, unknown>): unknown {
   return {
     properties: {
       productName: row.ProductName,
-      tactics: typeof row.Tactics === 'string' ? row.Tactics.split(',').map((t) => t.trim()).filter((t) => t !== '') : [],
+      tactics:
+        typeof row.Tactics === 'string'
+          ? row.Tactics.split(',')
+              .map((t) => t.trim())
+              .filter((t) => t !== '')
+          : [],
       techniques: Array.isArray(techniques) ? techniques : [],
       entities: Array.isArray(entities) ? entities : [],
     },

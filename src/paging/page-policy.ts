@@ -12,9 +12,7 @@ const matches = (r: PageRule, incident: Incident, severity: string, afterHours: 
 
 /** The rule that matched, in words; it names the severity the incident had (not the rule's list). */
 const describe = (r: PageRule, severity: string) =>
-  [r.severity && `severity ${severity}`, r.outsideBusinessHours && 'outside business hours', r.titleMatches && `title /${r.titleMatches}/`, r.ruleIds && 'analytic rule']
-    .filter(Boolean)
-    .join(', ');
+  [r.severity && `severity ${severity}`, r.outsideBusinessHours && 'outside business hours', r.titleMatches && `title /${r.titleMatches}/`, r.ruleIds && 'analytic rule'].filter(Boolean).join(', ');
 
 /**
  * Whether an incident pages: a `never` rule wins over any `page` rule. `severity` is Vigil's

@@ -112,7 +112,7 @@ export function createPager(o: PagerOptions): Pager {
     const notices = (await listNotices(o.db, page.id)).filter((n) => n.channel === 'teams' || (n.channel === 'mention' && n.target === 'channel'));
     const levels = await Promise.all(notices.map(async (n) => ({ level: n.level, who: n.target === 'channel' ? 'the SOC channel' : (await o.resolvePerson(n.target)).name })));
     const severity = await o.severityOf(stored.incident);
-    const ackedByName = page.ackedBy ? (await getTeamsUser(o.db, page.ackedBy))?.name ?? page.ackedBy : undefined;
+    const ackedByName = page.ackedBy ? ((await getTeamsUser(o.db, page.ackedBy))?.name ?? page.ackedBy) : undefined;
     return { incident: stored.incident, card: renderPageCard({ page, incident: stored.incident, severity, levels, ackedByName }) };
   };
 
@@ -165,7 +165,13 @@ export function createPager(o: PagerOptions): Pager {
       kind: 'personal',
       tenantId: user.tenantId,
       serviceUrl: user.serviceUrl,
-      reference: { conversation: { id, conversationType: 'personal', isGroup: false, name: '' }, user: { id: user.teamsId, name: user.name ?? name, aadObjectId }, bot: { id: botId, name: 'Vigil' }, serviceUrl: user.serviceUrl, channelId: 'msteams' },
+      reference: {
+        conversation: { id, conversationType: 'personal', isGroup: false, name: '' },
+        user: { id: user.teamsId, name: user.name ?? name, aadObjectId },
+        bot: { id: botId, name: 'Vigil' },
+        serviceUrl: user.serviceUrl,
+        channelId: 'msteams',
+      },
       subscribed: false,
     });
     return { id, serviceUrl: user.serviceUrl };
@@ -207,7 +213,11 @@ export function createPager(o: PagerOptions): Pager {
       await takeTurn(c.conversation_id, user?.tenantId);
       await o.connector.sendToConversation(c.service_url, `${c.conversation_id};messageid=${c.activity_id}`, {
         type: 'message',
-        ...pageMention(person?.name, user?.teamsId, `: you are paged for incident #${stored?.incident.number} (level ${n.level}). Acknowledge in your chat with Vigil or type \`ack ${stored?.incident.number}\`.`),
+        ...pageMention(
+          person?.name,
+          user?.teamsId,
+          `: you are paged for incident #${stored?.incident.number} (level ${n.level}). Acknowledge in your chat with Vigil or type \`ack ${stored?.incident.number}\`.`,
+        ),
       });
     }
     await completeNotice(o.db, n, { activityId: 'sent' });
@@ -223,7 +233,12 @@ export function createPager(o: PagerOptions): Pager {
       dedup_key: page.incidentKey,
       payload:
         page.state === 'open'
-          ? { summary: `Sentinel incident #${stored?.incident.number}: ${stored?.incident.title.slice(0, 900)}`, source: 'Vigil (Microsoft Sentinel)', severity: 'critical', custom_details: { reason: page.reason } }
+          ? {
+              summary: `Sentinel incident #${stored?.incident.number}: ${stored?.incident.title.slice(0, 900)}`,
+              source: 'Vigil (Microsoft Sentinel)',
+              severity: 'critical',
+              custom_details: { reason: page.reason },
+            }
           : undefined,
       links: stored ? [{ href: stored.incident.url, text: 'Open in Sentinel' }] : undefined,
     };
@@ -234,7 +249,11 @@ export function createPager(o: PagerOptions): Pager {
 
   const deliverWebhook = async (n: Notice, page: Page) => {
     const stored = await getIncident(o.db, page.incidentKey);
-    const body = JSON.stringify({ event: `page.${page.state}`, page: { id: page.id, level: page.level, reason: page.reason, ackedBy: page.ackedBy ?? null }, incident: { id: stored?.incident.id, number: stored?.incident.number, title: stored?.incident.title, url: stored?.incident.url } });
+    const body = JSON.stringify({
+      event: `page.${page.state}`,
+      page: { id: page.id, level: page.level, reason: page.reason, ackedBy: page.ackedBy ?? null },
+      incident: { id: stored?.incident.id, number: stored?.incident.number, title: stored?.incident.title, url: stored?.incident.url },
+    });
     const signature = crypto.createHmac('sha256', o.webhook!.secret).update(body).digest('hex');
     await webhook!.request({ method: 'POST', path: o.webhook!.url, raw: { contentType: 'application/json', data: body }, headers: { 'x-vigil-signature': `sha256=${signature}` } });
     await completeNotice(o.db, n, {});

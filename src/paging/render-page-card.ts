@@ -17,7 +17,8 @@ export interface PageView {
 
 const stateText = (v: PageView): { text: string; style: string } => {
   const p = v.page;
-  if (p.state === 'acknowledged') return { text: `✅ Acknowledged by ${untrusted(v.ackedByName ?? p.ackedBy ?? 'someone', 80)} ${duration(p.ackedAt!.getTime() - p.createdAt.getTime())} after the page`, style: 'good' };
+  if (p.state === 'acknowledged')
+    return { text: `✅ Acknowledged by ${untrusted(v.ackedByName ?? p.ackedBy ?? 'someone', 80)} ${duration(p.ackedAt!.getTime() - p.createdAt.getTime())} after the page`, style: 'good' };
   if (p.state === 'resolved') return { text: `Resolved: the incident was closed at ${formatTime(p.resolvedAt!.toISOString())}`, style: 'default' };
   const last = v.levels.at(-1);
   return { text: last && last.level > 1 ? `⏫ Escalated to level ${last.level}: ${untrusted(last.who, 80)} — not acknowledged yet` : 'Waiting for acknowledgement', style: 'attention' };

@@ -22,7 +22,8 @@ export interface ResolvedPerson {
 export function createPersonResolver(o: { db: Queryable; graph?: GraphClient }) {
   const cache = createTtlCache<ResolvedPerson>(300_000);
   const fromGraph = (person: string) =>
-    o.graph?.get<{ id: string; displayName?: string; userPrincipalName?: string }>(`/users/${encodeURIComponent(person)}?$select=id,displayName,userPrincipalName`).catch(() => undefined) ?? Promise.resolve(undefined);
+    o.graph?.get<{ id: string; displayName?: string; userPrincipalName?: string }>(`/users/${encodeURIComponent(person)}?$select=id,displayName,userPrincipalName`).catch(() => undefined) ??
+    Promise.resolve(undefined);
   return (person: string): Promise<ResolvedPerson> =>
     cache.get(
       person.toLowerCase(),

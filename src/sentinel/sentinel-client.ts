@@ -248,20 +248,26 @@ export function createSentinelClient(o: SentinelClientOptions): SentinelClient {
       if (Number.isNaN(validFrom.getTime())) throw badRequest('validFrom is not a valid time');
       // Not idempotent, so never retried here: a retry could create a second indicator. The worker
       // looks for the labelled one first (`findThreatIndicators`) before it tries again.
-      const answer = await http.request({ method: 'POST', path: `/threatIntelligence/main/createIndicator?api-version=${SENTINEL_API_VERSION}`, signal: stop, retry: { maxAttempts: 1 }, body: {
-        kind: 'indicator',
-        properties: {
-          source: 'Vigil',
-          displayName: `Vigil: ${value}`,
-          description: i.description,
-          pattern,
-          patternType,
-          threatTypes: ['malicious-activity'],
-          validFrom: validFrom.toISOString(),
-          labels: cleanLabels(i.labels ?? []),
-          revoked: false,
+      const answer = await http.request({
+        method: 'POST',
+        path: `/threatIntelligence/main/createIndicator?api-version=${SENTINEL_API_VERSION}`,
+        signal: stop,
+        retry: { maxAttempts: 1 },
+        body: {
+          kind: 'indicator',
+          properties: {
+            source: 'Vigil',
+            displayName: `Vigil: ${value}`,
+            description: i.description,
+            pattern,
+            patternType,
+            threatTypes: ['malicious-activity'],
+            validFrom: validFrom.toISOString(),
+            labels: cleanLabels(i.labels ?? []),
+            revoked: false,
+          },
         },
-      } });
+      });
       const name = (answer.body as { name?: unknown } | undefined)?.name;
       if (typeof name !== 'string' || !NAME.test(name)) throw new UpstreamError(UPSTREAM, answer.status, 'Sentinel created the indicator but answered without its name');
       return { name };

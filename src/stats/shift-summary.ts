@@ -55,25 +55,42 @@ export async function computeShiftSummary(db: Queryable, s: Schedule, from: Date
 
 /** The shift summary card for the SOC channel: longest lists cut first, each with "…and N more". */
 export function renderShiftSummaryCard(v: ShiftSummary): CardAttachment {
-  return fitCard([{ n: 10, title: 100 }, { n: 5, title: 60 }, { n: 3, title: 40 }], (d) => {
-    const came = cutList(v.cameIn, d.n);
-    const open = cutList(v.stillOpen, d.n);
-    const done = cutList(v.contained, d.n);
-    return renderCard('shift-summary', {
-      heading: '🔁 Shift hand-off',
-      period: v.handoffText,
-      speak: `Shift hand-off. ${v.cameIn.length} incidents came in, ${v.stillOpen.length} still open, ${v.contained.length} contained. On call next: ${v.next.map((n) => n.who).join(', ')}.`,
-      next: v.next.map((n) => `L${n.level} ${untrusted(n.who, 60)}`).join(' → ') || '—',
-      sections: [
-        { title: `Came in (${v.cameIn.length})`, lines: came.shown.map((x) => ({ line: incidentLine(x.incident, d.title, x.assessedSeverity) })), more: andMore(came.hidden), empty: v.cameIn.length === 0 ? 'Nothing came in.' : '' },
-        { title: `Still open (${v.stillOpen.length})`, lines: open.shown.map((x) => ({ line: incidentLine(x.incident, d.title, x.assessedSeverity) })), more: andMore(open.hidden, '· `incidents` lists them'), empty: v.stillOpen.length === 0 ? 'Nothing is open. ✅' : '' },
-        {
-          title: `Contained (${v.contained.length})`,
-          lines: done.shown.map((x) => ({ line: `✅ #${x.number} ${ACTION_LABELS[x.kind]} ${untrusted(targetValue(x.target), 80)}` })),
-          more: andMore(done.hidden, '· `audit <n>` has each record'),
-          empty: v.contained.length === 0 ? 'Nothing was contained.' : '',
-        },
-      ],
-    });
-  });
+  return fitCard(
+    [
+      { n: 10, title: 100 },
+      { n: 5, title: 60 },
+      { n: 3, title: 40 },
+    ],
+    (d) => {
+      const came = cutList(v.cameIn, d.n);
+      const open = cutList(v.stillOpen, d.n);
+      const done = cutList(v.contained, d.n);
+      return renderCard('shift-summary', {
+        heading: '🔁 Shift hand-off',
+        period: v.handoffText,
+        speak: `Shift hand-off. ${v.cameIn.length} incidents came in, ${v.stillOpen.length} still open, ${v.contained.length} contained. On call next: ${v.next.map((n) => n.who).join(', ')}.`,
+        next: v.next.map((n) => `L${n.level} ${untrusted(n.who, 60)}`).join(' → ') || '—',
+        sections: [
+          {
+            title: `Came in (${v.cameIn.length})`,
+            lines: came.shown.map((x) => ({ line: incidentLine(x.incident, d.title, x.assessedSeverity) })),
+            more: andMore(came.hidden),
+            empty: v.cameIn.length === 0 ? 'Nothing came in.' : '',
+          },
+          {
+            title: `Still open (${v.stillOpen.length})`,
+            lines: open.shown.map((x) => ({ line: incidentLine(x.incident, d.title, x.assessedSeverity) })),
+            more: andMore(open.hidden, '· `incidents` lists them'),
+            empty: v.stillOpen.length === 0 ? 'Nothing is open. ✅' : '',
+          },
+          {
+            title: `Contained (${v.contained.length})`,
+            lines: done.shown.map((x) => ({ line: `✅ #${x.number} ${ACTION_LABELS[x.kind]} ${untrusted(targetValue(x.target), 80)}` })),
+            more: andMore(done.hidden, '· `audit <n>` has each record'),
+            empty: v.contained.length === 0 ? 'Nothing was contained.' : '',
+          },
+        ],
+      });
+    },
+  );
 }

@@ -95,7 +95,10 @@ export async function computeSocStats(db: Queryable, now: Date, windowMs: number
       seen.set(key, hit);
     }
   }
-  const topEntities = [...seen.values()].filter((x) => x.incidents > 1).sort((a, b) => b.incidents - a.incidents || a.value.localeCompare(b.value)).slice(0, topN);
+  const topEntities = [...seen.values()]
+    .filter((x) => x.incidents > 1)
+    .sort((a, b) => b.incidents - a.incidents || a.value.localeCompare(b.value))
+    .slice(0, topN);
   return { from, to: now, bySeverity, incidents: incidents.rows.length, durations, actions: actions.rows.map((r) => ({ kind: r.kind, outcome: r.state, count: r.count })), topEntities };
 }
 

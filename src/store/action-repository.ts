@@ -129,7 +129,22 @@ export async function requestAction(db: Db, a: NewAction, o: { now: Date; maxPer
         `INSERT INTO actions (id, incident_key, kind, target, target_key, undo_of, state, requested_by, requested_by_name, approvals_needed, expires_at, next_attempt_at, card, created_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
          ON CONFLICT DO NOTHING RETURNING *`,
-        [crypto.randomUUID(), a.incidentKey ?? null, a.target.kind, a.target, key, a.undoOf ?? null, approved ? 'approved' : 'requested', a.requestedBy, a.requestedByName ?? null, Math.max(0, a.approvalsNeeded), a.expiresAt, approved ? o.now : null, a.card ?? null, o.now],
+        [
+          crypto.randomUUID(),
+          a.incidentKey ?? null,
+          a.target.kind,
+          a.target,
+          key,
+          a.undoOf ?? null,
+          approved ? 'approved' : 'requested',
+          a.requestedBy,
+          a.requestedByName ?? null,
+          Math.max(0, a.approvalsNeeded),
+          a.expiresAt,
+          approved ? o.now : null,
+          a.card ?? null,
+          o.now,
+        ],
       );
       const row = r.rows[0];
       if (!row) {
@@ -189,10 +204,7 @@ export async function closeRequest(db: Db, id: string, o: { state: 'rejected' | 
 /** Requests nobody decided on in time become `expired`; returns them so their cards can say so. */
 export async function expireRequests(db: Db, now: Date): Promise<StoredAction[]> {
   return db.transaction(async (tx) => {
-    const r = await tx.query<ActionRow>(
-      `UPDATE actions SET state = 'expired', version = version + 1, updated_at = now() WHERE state = 'requested' AND expires_at <= $1 RETURNING *`,
-      [now],
-    );
+    const r = await tx.query<ActionRow>(`UPDATE actions SET state = 'expired', version = version + 1, updated_at = now() WHERE state = 'requested' AND expires_at <= $1 RETURNING *`, [now]);
     for (const row of r.rows) await audit(tx, 'vigil', 'action.expired', row.incident_key ?? row.id, { action: row.id });
     return r.rows.map(toAction);
   });
@@ -226,7 +238,14 @@ export async function claimRunnableActions(db: Db, limit: number, leaseMs: numbe
 /** The attempt a dead process left: an attempt row and an audit row, so the record has no gap. */
 async function recordAbandoned(tx: Queryable, row: ActionRow & { lost_since: Date }, now: Date): Promise<void> {
   const lost = row.attempts - 1;
-  await tx.query('INSERT INTO action_attempts (action_id, attempt, started_at, ended_at, outcome, detail) VALUES ($1, $2, $3, $4, $5, $6)', [row.id, lost, row.lost_since, now, 'abandoned', { error: ABANDONED }]);
+  await tx.query('INSERT INTO action_attempts (action_id, attempt, started_at, ended_at, outcome, detail) VALUES ($1, $2, $3, $4, $5, $6)', [
+    row.id,
+    lost,
+    row.lost_since,
+    now,
+    'abandoned',
+    { error: ABANDONED },
+  ]);
   await audit(tx, 'vigil', 'action.attempt-abandoned', row.incident_key ?? row.id, { action: row.id, attempt: lost });
 }
 
@@ -243,8 +262,21 @@ export async function failAbandonedActions(db: Db, now: Date, maxAttempts = 5): 
       [now, maxAttempts, { error: `gave up after ${maxAttempts} attempts: ${ABANDONED}` }],
     );
     for (const row of r.rows) {
-      await tx.query('INSERT INTO action_attempts (action_id, attempt, started_at, ended_at, outcome, detail) VALUES ($1, $2, $3, $4, $5, $6)', [row.id, row.attempts, row.lost_since, now, 'abandoned', { error: ABANDONED }]);
-      await audit(tx, 'vigil', 'action.failed', row.incident_key ?? row.id, { action: row.id, kind: row.kind, target: row.target, attempts: row.attempts, error: (row.result as { error: string }).error });
+      await tx.query('INSERT INTO action_attempts (action_id, attempt, started_at, ended_at, outcome, detail) VALUES ($1, $2, $3, $4, $5, $6)', [
+        row.id,
+        row.attempts,
+        row.lost_since,
+        now,
+        'abandoned',
+        { error: ABANDONED },
+      ]);
+      await audit(tx, 'vigil', 'action.failed', row.incident_key ?? row.id, {
+        action: row.id,
+        kind: row.kind,
+        target: row.target,
+        attempts: row.attempts,
+        error: (row.result as { error: string }).error,
+      });
     }
     return r.rows.map(toAction);
   });
@@ -284,11 +316,10 @@ const insertAttempt = (tx: Queryable, a: StoredAction, at: Attempt) =>
 export async function retryActionAt(db: Db, a: StoredAction, attempt: Attempt, at: Date): Promise<boolean> {
   return db.transaction(async (tx) => {
     await insertAttempt(tx, a, attempt);
-    const r = await tx.query(`UPDATE actions SET state = 'approved', claimed_until = NULL, next_attempt_at = $2, version = version + 1, updated_at = now() WHERE id = $1 AND state = 'running' AND attempts = $3`, [
-      a.id,
-      at,
-      a.attempts,
-    ]);
+    const r = await tx.query(
+      `UPDATE actions SET state = 'approved', claimed_until = NULL, next_attempt_at = $2, version = version + 1, updated_at = now() WHERE id = $1 AND state = 'running' AND attempts = $3`,
+      [a.id, at, a.attempts],
+    );
     return r.rowCount > 0;
   });
 }
@@ -306,7 +337,14 @@ export async function finishAction(db: Db, a: StoredAction, attempt: Attempt, o:
       [a.id, o.state, o.result, attempt.ended, a.attempts],
     );
     const row = r.rows[0];
-    if (row) await audit(tx, 'vigil', `action.${o.state}`, row.incident_key ?? row.id, { action: row.id, kind: row.kind, target: row.target, attempts: row.attempts, ...(o.state === 'failed' ? { error: (o.result as { error?: string }).error } : {}) });
+    if (row)
+      await audit(tx, 'vigil', `action.${o.state}`, row.incident_key ?? row.id, {
+        action: row.id,
+        kind: row.kind,
+        target: row.target,
+        attempts: row.attempts,
+        ...(o.state === 'failed' ? { error: (o.result as { error?: string }).error } : {}),
+      });
     return row ? toAction(row) : undefined;
   });
 }

@@ -93,10 +93,7 @@ export async function retryCardLater(db: Queryable, job: CardJob, delayMs: numbe
 
 /** The card's activity is gone (deleted in Teams): post it afresh on the next attempt. */
 export async function forgetCardActivity(db: Queryable, job: CardJob): Promise<void> {
-  await db.query('UPDATE incident_cards SET activity_id = NULL, claimed_until = NULL, next_attempt_at = now() WHERE incident_key = $1 AND conversation_id = $2', [
-    job.incidentKey,
-    job.conversationId,
-  ]);
+  await db.query('UPDATE incident_cards SET activity_id = NULL, claimed_until = NULL, next_attempt_at = now() WHERE incident_key = $1 AND conversation_id = $2', [job.incidentKey, job.conversationId]);
 }
 
 /**

@@ -78,10 +78,9 @@ async function foldConversation(tx: Queryable, conversationId: string, policy: D
     )
   ).rows[0];
   // Counted again under the lock: the first look was outside it.
-  const count = await tx.query<{ n: number }>(
-    `SELECT count(*)::int AS n FROM incident_cards ic JOIN incidents i ON i.key = ic.incident_key WHERE ic.conversation_id = $1 AND ${FOLDABLE}`,
-    [conversationId],
-  );
+  const count = await tx.query<{ n: number }>(`SELECT count(*)::int AS n FROM incident_cards ic JOIN incidents i ON i.key = ic.incident_key WHERE ic.conversation_id = $1 AND ${FOLDABLE}`, [
+    conversationId,
+  ]);
   const waiting = count.rows[0]?.n ?? 0;
   if (waiting === 0 || (waiting <= policy.foldAbove && !latest?.recent)) return 0;
 

@@ -27,9 +27,6 @@ export async function listEnrichments<R = unknown>(db: Queryable, incidentKey: s
 
 /** Open incidents changed recently: the ones worth finishing enrichment for after a restart. */
 export async function listRecentOpenIncidentKeys(db: Queryable, sinceHours: number): Promise<string[]> {
-  const r = await db.query<{ key: string }>(
-    `SELECT key FROM incidents WHERE status <> 'Closed' AND updated_at > now() - make_interval(hours => $1) ORDER BY updated_at DESC LIMIT 500`,
-    [sinceHours],
-  );
+  const r = await db.query<{ key: string }>(`SELECT key FROM incidents WHERE status <> 'Closed' AND updated_at > now() - make_interval(hours => $1) ORDER BY updated_at DESC LIMIT 500`, [sinceHours]);
   return r.rows.map((row) => row.key);
 }

@@ -2,11 +2,7 @@ import crypto from 'node:crypto';
 import type { Incident } from '../incidents/incident';
 import type { Db, Queryable } from './db';
 
-export type UpsertOutcome =
-  | { kind: 'created'; version: number }
-  | { kind: 'updated'; version: number }
-  | { kind: 'unchanged' }
-  | { kind: 'stale'; storedLastModifiedAt: string };
+export type UpsertOutcome = { kind: 'created'; version: number } | { kind: 'updated'; version: number } | { kind: 'unchanged' } | { kind: 'stale'; storedLastModifiedAt: string };
 
 export interface StoredIncident {
   incident: Incident;
@@ -41,9 +37,7 @@ export async function upsertIncident(db: Db, incident: Incident): Promise<Upsert
 export async function upsertIncidentIn(tx: Queryable, incident: Incident): Promise<UpsertOutcome> {
   {
     const hash = contentHash(incident);
-    const existing = await tx.query<IncidentRow>('SELECT data, version, content_hash, last_modified_at FROM incidents WHERE key = $1 FOR UPDATE', [
-      incident.key,
-    ]);
+    const existing = await tx.query<IncidentRow>('SELECT data, version, content_hash, last_modified_at FROM incidents WHERE key = $1 FOR UPDATE', [incident.key]);
     const row = existing.rows[0];
     if (!row) {
       const inserted = await tx.query(

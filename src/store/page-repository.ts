@@ -252,7 +252,9 @@ export async function getTeamsUser(db: Queryable, aadObjectId: string) {
 /** Display names of Teams users Vigil has seen, by lower-cased Entra object id. */
 export async function teamsUserNames(db: Queryable, aadObjectIds: string[]): Promise<Map<string, string>> {
   if (aadObjectIds.length === 0) return new Map();
-  const r = await db.query<{ aad_object_id: string; name: string | null }>('SELECT aad_object_id, name FROM teams_users WHERE aad_object_id = ANY($1::text[])', [aadObjectIds.map((id) => id.toLowerCase())]);
+  const r = await db.query<{ aad_object_id: string; name: string | null }>('SELECT aad_object_id, name FROM teams_users WHERE aad_object_id = ANY($1::text[])', [
+    aadObjectIds.map((id) => id.toLowerCase()),
+  ]);
   return new Map(r.rows.filter((row) => row.name).map((row) => [row.aad_object_id, row.name!]));
 }
 

@@ -129,10 +129,16 @@ describe('Vigil in the Agents Playground', () => {
     const numbers = [1041, 1042, 1043];
     for (const name of ['powershell-web-01', 'unfamiliar-signin']) expect((await stack.postIncident(demoIncident(name))).status).toBe(202);
     for (const n of numbers) {
-      const card = cards().filter({ hasText: `Incident #${n}` }).first();
+      const card = cards()
+        .filter({ hasText: `Incident #${n}` })
+        .first();
       await card.waitFor({ timeout: 30_000 });
       // Enrichment done: no look-up still pending on the card.
-      await cards().filter({ hasText: `Incident #${n}` }).filter({ hasNotText: 'Enriching…' }).first().waitFor({ timeout: 30_000 });
+      await cards()
+        .filter({ hasText: `Incident #${n}` })
+        .filter({ hasNotText: 'Enriching…' })
+        .first()
+        .waitFor({ timeout: 30_000 });
       const m = await measure(card);
       measured[`#${n}`] = m;
       expect({ n, cut: m.cutButtons }).toEqual({ n, cut: [] });

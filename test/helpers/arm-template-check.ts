@@ -78,7 +78,7 @@ export const SCHEMA_PATCHES: Array<{ file: string; pointer: string[]; value: Sch
     },
     why:
       'this file defines the automation rule types (AutomationRuleProperties…) but not the extension resource itself; ' +
-      'the wrapper is the one schemas/2025-09-01/Microsoft.SecurityInsights.Stable.json publishes, around this file\'s own definitions',
+      "the wrapper is the one schemas/2025-09-01/Microsoft.SecurityInsights.Stable.json publishes, around this file's own definitions",
   },
 ];
 
@@ -101,7 +101,9 @@ class SchemaSet {
   private readonly compiled = new Map<string, ValidateFunction>();
 
   constructor(dir: string) {
-    for (const name of readdirSync(dir).filter((n) => n.endsWith('.json')).sort()) {
+    for (const name of readdirSync(dir)
+      .filter((n) => n.endsWith('.json'))
+      .sort()) {
       const schema = JSON.parse(readFileSync(join(dir, name), 'utf8')) as Schema;
       this.byFileName.set(name, schema);
     }
@@ -334,7 +336,8 @@ export function referencesIn(node: unknown, skip?: (key: string, value: unknown,
 }
 
 /** A nested deployment's inline template: it is checked as a template of its own. */
-const isNestedTemplate = (key: string, value: unknown, parent: Schema) => key === 'template' && isObject(value) && 'resources' in value && ('mode' in parent || 'expressionEvaluationOptions' in parent);
+const isNestedTemplate = (key: string, value: unknown, parent: Schema) =>
+  key === 'template' && isObject(value) && 'resources' in value && ('mode' in parent || 'expressionEvaluationOptions' in parent);
 
 /**
  * References that resolve to nothing, declarations nothing uses, and nested deployments that pass
@@ -383,7 +386,8 @@ export function createArmChecker(schemaDir: string): ArmChecker {
     if (!isObject(resource) || typeof resource.type !== 'string' || typeof resource.apiVersion !== 'string') return ['a resource needs a type and an apiVersion'];
     if (Array.isArray(resource.resources) && resource.resources.length > 0) return ['declare child resources at the top level (name them parent/child), where their schema is checked'];
     const def = set.resourceDefinition(resource.type, resource.apiVersion);
-    if (!def) return [`no published schema for ${resource.type} at API version ${resource.apiVersion} in ${schemaDir}: pick an API version that has one (or add its schema there, unchanged, with its source)`];
+    if (!def)
+      return [`no published schema for ${resource.type} at API version ${resource.apiVersion} in ${schemaDir}: pick an API version that has one (or add its schema there, unchanged, with its source)`];
     const deployment = def.canonicalType === 'Microsoft.Resources/deployments';
     const validate = set.validator(def.ref, () => ({ allOf: [{ $ref: def.ref }, { $ref: RESOURCE_BASE_REF }, ...(deployment ? [NESTED_DEPLOYMENT_TARGET] : [])] }));
     // ARM resource types are case-insensitive; the schemas spell them one way.

@@ -107,7 +107,12 @@ describe.each(storeDrivers())('the action service on $name', (driver) => {
     const [created] = [...sentinel.indicators.keys()];
     await worker({ clock: () => new Date(now.getTime() + 5_000) }).tick();
     expect(await getAction(db, a.id)).toMatchObject({ state: 'succeeded', attempts: 2, result: { name: created, foundFromEarlierAttempt: true } });
-    expect(sentinelServer.requests('POST', '/subscriptions/:s/resourceGroups/:rg/providers/Microsoft.OperationalInsights/workspaces/:ws/providers/Microsoft.SecurityInsights/threatIntelligence/main/createIndicator')).toHaveLength(1);
+    expect(
+      sentinelServer.requests(
+        'POST',
+        '/subscriptions/:s/resourceGroups/:rg/providers/Microsoft.OperationalInsights/workspaces/:ws/providers/Microsoft.SecurityInsights/threatIntelligence/main/createIndicator',
+      ),
+    ).toHaveLength(1);
     expect(sentinel.indicators.size).toBe(1);
 
     // A stray copy (say, from a process that lost its lease) carries the same label: the Undo finds it too.
@@ -115,7 +120,10 @@ describe.each(storeDrivers())('the action service on $name', (driver) => {
     await sentinelClient().createThreatIndicator({ type: 'domain', value: 'evil.example', description: 'someone else submitted this one', labels: ['vigil'] });
     const undo = await requestAction(db, { incidentKey: a.incidentKey, target: a.target, undoOf: a.id, requestedBy: 'alex', approvalsNeeded: 0, expiresAt: new Date(now.getTime() + 60_000) }, { now });
     await worker({ clock: () => new Date(now.getTime() + 6_000) }).tick();
-    expect(await getAction(db, undo.kind === 'over-limit' ? '' : undo.action.id)).toMatchObject({ state: 'succeeded', result: { removed: true, names: expect.arrayContaining([created, stray.name]) } });
+    expect(await getAction(db, undo.kind === 'over-limit' ? '' : undo.action.id)).toMatchObject({
+      state: 'succeeded',
+      result: { removed: true, names: expect.arrayContaining([created, stray.name]) },
+    });
     expect([...sentinel.indicators.values()].map((i) => (i as { properties: { description: string } }).properties.description)).toEqual(['someone else submitted this one']);
   });
 
@@ -142,7 +150,10 @@ describe.each(storeDrivers())('the action service on $name', (driver) => {
     const unknown = await approved({ kind: 'isolate-vm', host: 'ghost-07.contoso.example' });
     await worker().tick();
     expect(await getAction(db, tagged.id)).toMatchObject({ state: 'failed', result: { error: 'dc-01 is tagged vigil-protected and is never isolated by Vigil' } });
-    expect(await getAction(db, unknown.id)).toMatchObject({ state: 'failed', result: { error: 'ghost-07.contoso.example is neither onboarded to Defender for Endpoint nor an Azure VM Vigil can see' } });
+    expect(await getAction(db, unknown.id)).toMatchObject({
+      state: 'failed',
+      result: { error: 'ghost-07.contoso.example is neither onboarded to Defender for Endpoint nor an Azure VM Vigil can see' },
+    });
     expect(arm.requests('PUT')).toEqual([]);
   });
 

@@ -23,7 +23,13 @@ describe.each(storeDrivers())('approvals and the action service on $name', (driv
   const machines: SandboxMachine[] = [];
 
   beforeAll(async () => {
-    [connector, sandboxes] = await Promise.all([startBotConnector(), startSandboxes(undefined, INCIDENTS.map((i) => i.object))]);
+    [connector, sandboxes] = await Promise.all([
+      startBotConnector(),
+      startSandboxes(
+        undefined,
+        INCIDENTS.map((i) => i.object),
+      ),
+    ]);
     ({ db, url, drop } = await driver.open());
     machines.push(...sandboxes.defender.machines);
   });
@@ -64,7 +70,8 @@ describe.each(storeDrivers())('approvals and the action service on $name', (driv
     if (!button) throw new Error(`no ${title} button on incident #${number}'s card`);
     return button.data;
   };
-  const actionState = (kind: string) => db.query<{ id: string; state: string; attempts: number }>('SELECT id, state, attempts FROM actions WHERE kind = $1 ORDER BY created_at', [kind]).then((r) => r.rows);
+  const actionState = (kind: string) =>
+    db.query<{ id: string; state: string; attempts: number }>('SELECT id, state, attempts FROM actions WHERE kind = $1 ORDER BY created_at', [kind]).then((r) => r.rows);
   const done = (kind: string, state = 'succeeded') => eventually(`${kind} to be ${state}`, async () => (await actionState(kind)).find((a) => a.state === state));
   const auditOf = async (actionId: string) => (await db.query<{ actor: string; action: string }>(`SELECT actor, action FROM audit WHERE details->>'action' = $1 ORDER BY id`, [actionId])).rows;
   /** Writes to the network resource provider (the ARM stand-in also serves Sentinel). */
@@ -114,7 +121,9 @@ describe.each(storeDrivers())('approvals and the action service on $name', (driv
     const incidentName = INCIDENTS[0].object.name;
     const [comment] = await eventually('the comment', () => sandboxes.sentinel.comments.get(incidentName.toLowerCase()));
     expect(comment!.message).toMatch(new RegExp(`^Vigil: Block IP ${BLOCKED_IP.replace(/\./g, '\\.')} — done in [\\d.]+ s\\.\\nRequested by Alex Wilber; approved by Megan Bowen\\.`));
-    await eventually('the label', () => (sandboxes.sentinel.getIncident(incidentName)?.properties.labels as Array<{ labelName: string }> | undefined)?.some((l) => l.labelName === 'Vigil: IP blocked'));
+    await eventually('the label', () =>
+      (sandboxes.sentinel.getIncident(incidentName)?.properties.labels as Array<{ labelName: string }> | undefined)?.some((l) => l.labelName === 'Vigil: IP blocked'),
+    );
     // The card everyone sees shows the outcome, with an Undo.
     await eventually('the card to show the outcome', async () => {
       await app.app.outbox.idle();
@@ -185,7 +194,12 @@ describe.each(storeDrivers())('approvals and the action service on $name', (driv
     await done('disable-user');
     // The account was resolved through Graph to its object id, and that is what was disabled.
     const BOB = '5f0c6a1e-2b7d-4e1a-9c3d-000000000002';
-    expect(sandboxes.graph.requests().filter((r) => r.method !== 'GET' && !r.path.endsWith('/checkMemberGroups') && !r.path.endsWith('/$batch')).map((r) => [r.method, r.path, r.body])).toEqual([
+    expect(
+      sandboxes.graph
+        .requests()
+        .filter((r) => r.method !== 'GET' && !r.path.endsWith('/checkMemberGroups') && !r.path.endsWith('/$batch'))
+        .map((r) => [r.method, r.path, r.body]),
+    ).toEqual([
       ['PATCH', `/v1.0/users/${BOB}`, { accountEnabled: false }],
       ['POST', `/v1.0/users/${BOB}/revokeSignInSessions`, {}],
     ]);
@@ -202,7 +216,10 @@ describe.each(storeDrivers())('approvals and the action service on $name', (driv
     expect((await approve(app, ALEX, a!.id)).text).toContain('you asked for this action, so someone else must approve it (four-eyes)');
     // Adele is neither a responder nor named in the action policy: her clicks stop at the door.
     const outsider = 'you are not a member of a responder group and you may not request or approve any action.';
-    expect(await approve(app, ADELE, a!.id)).toMatchObject({ statusCode: 403, text: expect.stringContaining(`Only responders and those who may request or approve actions may decide on action requests, and ${outsider}`) });
+    expect(await approve(app, ADELE, a!.id)).toMatchObject({
+      statusCode: 403,
+      text: expect.stringContaining(`Only responders and those who may request or approve actions may decide on action requests, and ${outsider}`),
+    });
     // Isaiah may approve but not ask: the action service says so.
     expect((await click(app, connector.url, ISAIAH, 'action.request', disableOption)).text).toContain('You cannot request Disable user: you are not a member of a Disable user requester group.');
     // Guarded targets, from chat: our own range, a private address, a break-glass account.
@@ -292,7 +309,12 @@ describe.each(storeDrivers())('approvals and the action service on $name', (driv
     expect((await say(ADELE, 'close 1041 tp done')).body).toMatchObject({ text: 'Only responders may close incidents, and you are not a member of a responder group.' });
     const closed = await click(app, connector.url, MEGAN, 'incident.close', { incident: 1041, classification: 'TruePositive/SuspiciousActivity', closeComment: 'Contained.' });
     expect(closed.text).toContain('Incident #1041 is closed as true positive.');
-    expect(sandboxes.sentinel.getIncident(incidentName)!.properties).toMatchObject({ status: 'Closed', classification: 'TruePositive', classificationReason: 'SuspiciousActivity', classificationComment: 'Closed by Megan Bowen via Vigil: Contained.' });
+    expect(sandboxes.sentinel.getIncident(incidentName)!.properties).toMatchObject({
+      status: 'Closed',
+      classification: 'TruePositive',
+      classificationReason: 'SuspiciousActivity',
+      classificationComment: 'Closed by Megan Bowen via Vigil: Contained.',
+    });
     await app.app.outbox.idle();
     expect(JSON.stringify(channelCard(connector, 1041))).toContain('Closed (TruePositive)');
   });

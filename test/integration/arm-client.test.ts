@@ -24,9 +24,11 @@ describe('ARM client', () => {
         method: 'GET',
         path: OPERATION,
         handle: ({ params }) =>
-          params.op === 'failing' ? { status: 500, body: { error: { code: 'InternalServerError', message: 'the delete failed' } } }
-          : pollsLeft-- > 0 ? { status: 202, headers: { location: location(params.op!), 'retry-after': '3' } }
-          : { status: 204 },
+          params.op === 'failing'
+            ? { status: 500, body: { error: { code: 'InternalServerError', message: 'the delete failed' } } }
+            : pollsLeft-- > 0
+              ? { status: 202, headers: { location: location(params.op!), 'retry-after': '3' } }
+              : { status: 204 },
       },
     ]);
     base = lro.url;
@@ -49,7 +51,9 @@ describe('ARM client', () => {
     expect(arm.requests('GET')).toHaveLength(2);
 
     arm.set({ fail: { count: 2, status: 503, body: GATEWAY_PAGE } });
-    const e = await client(arm.url, { maxAttempts: 2 }).request('GET', rule).catch((err: unknown) => err);
+    const e = await client(arm.url, { maxAttempts: 2 })
+      .request('GET', rule)
+      .catch((err: unknown) => err);
     expect(e).toBeInstanceOf(UpstreamError);
     expect(e).toMatchObject({ upstream: 'Azure Resource Manager', status: 503, message: 'Azure Resource Manager answered 503' });
   });
@@ -84,7 +88,9 @@ describe('ARM client', () => {
   it('stops when the run is stopped: the call in flight is aborted, never retried, and reported as stopped, not as a timeout', async () => {
     arm.set({ hang: true });
     const stop = new AbortController();
-    const call = client(arm.url).request('GET', rule, { signal: stop.signal }).catch((e: unknown) => e);
+    const call = client(arm.url)
+      .request('GET', rule, { signal: stop.signal })
+      .catch((e: unknown) => e);
     await arm.waitFor('GET', rule.split('?')[0]!);
     stop.abort();
     const e = await call;

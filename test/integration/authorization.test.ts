@@ -80,7 +80,11 @@ describe('authorization on every command and every card verb', () => {
   });
 
   /** From another tenant: the same person and conversation, with the tenant Teams names for it changed. */
-  const foreign = (activity: Record<string, unknown>) => ({ ...activity, channelData: { tenant: { id: OTHER_TENANT } }, conversation: { ...(activity.conversation as object), tenantId: OTHER_TENANT } });
+  const foreign = (activity: Record<string, unknown>) => ({
+    ...activity,
+    channelData: { tenant: { id: OTHER_TENANT } },
+    conversation: { ...(activity.conversation as object), tenantId: OTHER_TENANT },
+  });
 
   const reply = async (activity: Record<string, unknown>): Promise<string> => {
     const before = connector.requests('POST', '/v3/conversations/:id/activities/:replyTo').length;
@@ -115,7 +119,10 @@ describe('authorization on every command and every card verb', () => {
     if (c.access === 'anyone') expect(asOutsider).toContain('What Vigil can do');
     else expect(asOutsider).toMatch(REFUSAL);
     if (c.access === 'responder') expect(asOutsider).toMatch(/^Only responders may .+, and you are not a member of a responder group\.$/);
-    if (c.access === 'staff') expect(asOutsider).toMatch(/^Only responders and those who may request or approve actions may .+, and you are not a member of a responder group and you may not request or approve any action\.$/);
+    if (c.access === 'staff')
+      expect(asOutsider).toMatch(
+        /^Only responders and those who may request or approve actions may .+, and you are not a member of a responder group and you may not request or approve any action\.$/,
+      );
     // The on-call schedule alone opens oncall, page and ack, nothing else.
     const asOnCall = await say(ADELE, c.text);
     if (c.access === 'oncall' || c.access === 'anyone') expect(asOnCall).not.toMatch(REFUSAL);
@@ -147,7 +154,9 @@ describe('authorization on every command and every card verb', () => {
   it('kql refuses control commands, also after comments and blank lines, and says why', async () => {
     const before = sandboxes.logAnalytics.requests('POST').length;
     for (const query of ['.drop table SigninLogs', '  // tidy up\n\n  .set-or-append T <| print 1', 'SigninLogs | take 1; .drop table SigninLogs']) {
-      expect(await say(MEGAN, `kql ${query}`)).toMatch(/^Refused: "\.(drop|set-or-append)" is a Kusto control command \(it starts with a dot\), which can change or delete data; `kql` runs read-only queries only\.$/);
+      expect(await say(MEGAN, `kql ${query}`)).toMatch(
+        /^Refused: "\.(drop|set-or-append)" is a Kusto control command \(it starts with a dot\), which can change or delete data; `kql` runs read-only queries only\.$/,
+      );
     }
     expect(sandboxes.logAnalytics.requests('POST')).toHaveLength(before);
   });

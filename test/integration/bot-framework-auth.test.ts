@@ -39,7 +39,14 @@ describe('/api/messages with Bot Framework authentication', () => {
   /** Vigil with an app id (so tokens are checked), trusting the keys published at `metadataUrl`. */
   const start = (metadataUrl: string) =>
     startTestApp(
-      { MicrosoftAppId: APP_ID, MicrosoftAppPassword: 'not-used-by-these-tests', MicrosoftAppType: 'SingleTenant', MicrosoftAppTenantId: TENANT_ID, HOST: '127.0.0.1', VIGIL_BOT_OPENID_METADATA_URL: metadataUrl },
+      {
+        MicrosoftAppId: APP_ID,
+        MicrosoftAppPassword: 'not-used-by-these-tests',
+        MicrosoftAppType: 'SingleTenant',
+        MicrosoftAppTenantId: TENANT_ID,
+        HOST: '127.0.0.1',
+        VIGIL_BOT_OPENID_METADATA_URL: metadataUrl,
+      },
       { db, botAuthTimeoutMs: BUDGET_MS },
     );
   const send = async (bearer: string | undefined, activity = botInstalledInTeam(connector.url)) => {

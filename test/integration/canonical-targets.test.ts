@@ -51,7 +51,8 @@ describe('targets are canonical before any guardrail: each bypass of issue 11 is
     const reply = (await connector.waitFor('POST', '/v3/conversations/:id/activities/:replyTo', before + 1)).at(-1)!.body as { text?: string };
     return reply.text ?? JSON.stringify(reply);
   };
-  const actions = async () => (await db.query<{ id: string; state: string; target: Record<string, unknown>; result: Record<string, unknown> }>('SELECT id, state, target, result FROM actions ORDER BY created_at')).rows;
+  const actions = async () =>
+    (await db.query<{ id: string; state: string; target: Record<string, unknown>; result: Record<string, unknown> }>('SELECT id, state, target, result FROM actions ORDER BY created_at')).rows;
   const graphWrites = () => sandboxes.graph.requests().filter((r) => r.method === 'PATCH' || r.path.endsWith('/revokeSignInSessions'));
 
   it('refuses the break-glass account named by its object id, from the card (Sentinel sent the id) and from chat', async () => {
@@ -115,7 +116,9 @@ describe('targets are canonical before any guardrail: each bypass of issue 11 is
       'dirsvc.contoso.example is the Azure VM dc-01: dc-01 is a protected VM and is never isolated by Vigil',
     ]);
     // Defender found each machine and ARM was read for its VM; nothing was isolated anywhere.
-    expect(sandboxes.arm.requests('GET', '/subscriptions/:s/resourceGroups/:rg/providers/Microsoft.Compute/virtualMachines/:name').map((r) => r.path.split('/').pop())).toEqual(expect.arrayContaining(['sql-01', 'dc-01']));
+    expect(sandboxes.arm.requests('GET', '/subscriptions/:s/resourceGroups/:rg/providers/Microsoft.Compute/virtualMachines/:name').map((r) => r.path.split('/').pop())).toEqual(
+      expect.arrayContaining(['sql-01', 'dc-01']),
+    );
     expect(sandboxes.defender.requests('POST')).toEqual([]);
     expect(sandboxes.arm.requests('PUT')).toEqual([]);
   });
@@ -140,7 +143,10 @@ describe('targets are canonical before any guardrail: each bypass of issue 11 is
     await click(t, connector.url, MEGAN, 'action.approve', { action: jane.id, view: 'action' });
     await click(t, connector.url, ISAIAH, 'action.approve', { action: jane.id, view: 'action' });
     await eventually('the disable', async () => (await actions()).some((r) => r.id === jane.id && r.state === 'succeeded'));
-    const calls = sandboxes.graph.requests().filter((r) => !r.path.endsWith('/checkMemberGroups')).map((r) => `${r.method} ${decodeURIComponent(r.path)}`);
+    const calls = sandboxes.graph
+      .requests()
+      .filter((r) => !r.path.endsWith('/checkMemberGroups'))
+      .map((r) => `${r.method} ${decodeURIComponent(r.path)}`);
     expect(calls).toEqual(['GET /v1.0/users/admin.jane@contoso.example', `GET /v1.0/users/${JANE}`, `PATCH /v1.0/users/${JANE}`, `POST /v1.0/users/${JANE}/revokeSignInSessions`]);
   });
 });

@@ -79,7 +79,11 @@ describe('a card Teams refuses as too large', () => {
 
   it('the sandbox connector, like Teams, refuses a message over 100 KB counted in UTF-16', async () => {
     const send = (chars: number) =>
-      fetch(`${connector.url}/v3/conversations/${encodeURIComponent(CHANNEL_ID)}/activities`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ type: 'message', text: 'x'.repeat(chars) }) });
+      fetch(`${connector.url}/v3/conversations/${encodeURIComponent(CHANNEL_ID)}/activities`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ type: 'message', text: 'x'.repeat(chars) }),
+      });
     const refused = await send(60_000);
     expect(refused.status).toBe(413);
     expect(await refused.json()).toMatchObject({ error: { code: 'MessageSizeTooBig' } });

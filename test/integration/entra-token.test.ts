@@ -20,7 +20,13 @@ describe('the Entra ID token check against the tenant keys endpoint', () => {
   const token = () => entra.token({ aud: AUDIENCE, oid: SANDBOX_PLAYBOOK_OID });
 
   it('returns the caller, and matches object ids whatever their case', async () => {
-    const verify = createEntraTokenVerifier({ tenantId: entra.tenantId.toUpperCase(), audiences: [AUDIENCE], allowedCallers: [SANDBOX_PLAYBOOK_OID.toUpperCase()], authority: entra.authority, timeoutMs: 2000 });
+    const verify = createEntraTokenVerifier({
+      tenantId: entra.tenantId.toUpperCase(),
+      audiences: [AUDIENCE],
+      allowedCallers: [SANDBOX_PLAYBOOK_OID.toUpperCase()],
+      authority: entra.authority,
+      timeoutMs: 2000,
+    });
     await expect(verify(token())).resolves.toEqual({ objectId: SANDBOX_PLAYBOOK_OID });
   });
 
@@ -44,7 +50,13 @@ describe('the Entra ID token check against the tenant keys endpoint', () => {
   });
 
   it('names the keys endpoint when the tenant is unknown there', async () => {
-    const verify = createEntraTokenVerifier({ tenantId: '0e3c1c55-8a43-4f5e-9d0a-7f1f6a2b9c01', audiences: [AUDIENCE], allowedCallers: [SANDBOX_PLAYBOOK_OID], authority: entra.authority, timeoutMs: 2000 });
+    const verify = createEntraTokenVerifier({
+      tenantId: '0e3c1c55-8a43-4f5e-9d0a-7f1f6a2b9c01',
+      audiences: [AUDIENCE],
+      allowedCallers: [SANDBOX_PLAYBOOK_OID],
+      authority: entra.authority,
+      timeoutMs: 2000,
+    });
     await expect(verify(token())).rejects.toMatchObject({ code: 'UPSTREAM_FAILED', message: expect.stringContaining(`${entra.authority}/0e3c1c55-8a43-4f5e-9d0a-7f1f6a2b9c01/discovery/v2.0/keys`) });
   });
 });

@@ -13,8 +13,11 @@ const DEFENDER_APP = 'fc780465-2017-40d4-a0c5-307022471b92';
 /** Runs `npm run grant-permissions` as a deployer would: its own process, settings from the environment. */
 const run = (args: string[], env: Record<string, string>) =>
   new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-    execFile(path.join(ROOT, 'node_modules/.bin/tsx'), [path.join(ROOT, 'scripts/grant-permissions.ts'), ...args], { cwd: os.tmpdir(), env: { PATH: process.env.PATH ?? '', ...env }, timeout: 60_000 }, (error, stdout, stderr) =>
-      resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    execFile(
+      path.join(ROOT, 'node_modules/.bin/tsx'),
+      [path.join(ROOT, 'scripts/grant-permissions.ts'), ...args],
+      { cwd: os.tmpdir(), env: { PATH: process.env.PATH ?? '', ...env }, timeout: 60_000 },
+      (error, stdout, stderr) => resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
   });
 
@@ -72,7 +75,17 @@ describe('npm run grant-permissions against the sandbox tenant', () => {
     const graphSp = graph.servicePrincipals.find((p) => p.appId === GRAPH_APP)!;
     // Held already: User.Read.All, and an unrelated role Vigil does not ask about.
     for (const value of ['User.Read.All', 'SecurityIncident.Read.All']) {
-      graph.appRoleAssignments.push({ id: `pre-${value}`, deletedDateTime: null, appRoleId: graphSp.appRoles.find((r) => r.value === value)!.id, createdDateTime: '2026-01-01T00:00:00Z', principalDisplayName: SANDBOX_IDENTITY.displayName, principalId: SANDBOX_IDENTITY.objectId, principalType: 'ServicePrincipal', resourceDisplayName: graphSp.displayName, resourceId: graphSp.id });
+      graph.appRoleAssignments.push({
+        id: `pre-${value}`,
+        deletedDateTime: null,
+        appRoleId: graphSp.appRoles.find((r) => r.value === value)!.id,
+        createdDateTime: '2026-01-01T00:00:00Z',
+        principalDisplayName: SANDBOX_IDENTITY.displayName,
+        principalId: SANDBOX_IDENTITY.objectId,
+        principalType: 'ServicePrincipal',
+        resourceDisplayName: graphSp.displayName,
+        resourceId: graphSp.id,
+      });
     }
     const result = await run(['--principal-id', SANDBOX_IDENTITY.objectId, '--credential', 'env'], env(everything));
     expect(result.stderr).toBe('');
@@ -111,7 +124,12 @@ describe('npm run grant-permissions against the sandbox tenant', () => {
   it('grants only the read roles when the policy lets nobody disable, isolate or block hashes', async () => {
     const result = await run(['--principal-id', SANDBOX_IDENTITY.objectId, '--credential', 'env'], env(blockIpOnly));
     expect(result.code).toBe(0);
-    expect(grantedNames().sort()).toEqual(['Microsoft Graph:IdentityRiskyUser.Read.All', 'Microsoft Graph:RoleManagement.Read.Directory', 'Microsoft Graph:User.Read.All', 'WindowsDefenderATP:Machine.Read.All']);
+    expect(grantedNames().sort()).toEqual([
+      'Microsoft Graph:IdentityRiskyUser.Read.All',
+      'Microsoft Graph:RoleManagement.Read.Directory',
+      'Microsoft Graph:User.Read.All',
+      'WindowsDefenderATP:Machine.Read.All',
+    ]);
   });
 
   it('prints the az rest commands on a dry run and writes nothing', async () => {

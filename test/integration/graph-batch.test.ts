@@ -2,7 +2,7 @@ import { startGraph } from '../../sandbox/graph';
 import { createGraphUser } from '../../src/enrichment/providers/graph-user';
 import { createGraphClient } from '../../src/graph/graph-client';
 
-describe("Entra ID user facts in one Graph $batch", () => {
+describe('Entra ID user facts in one Graph $batch', () => {
   let graph: Awaited<ReturnType<typeof startGraph>>;
   beforeAll(async () => {
     graph = await startGraph();
@@ -44,7 +44,10 @@ describe("Entra ID user facts in one Graph $batch", () => {
 
   it('is unavailable, with the reason, when a request stays throttled for longer than it waits', async () => {
     graph.throttleInBatch(1, 30, /memberOf/);
-    expect(await provider().lookup({ kind: 'account', value: 'admin.jane@contoso.example' })).toMatchObject({ status: 'unavailable', reason: expect.stringMatching(/^Microsoft Graph answered 429 TooManyRequests.*\(retry after 30 s\)$/) });
+    expect(await provider().lookup({ kind: 'account', value: 'admin.jane@contoso.example' })).toMatchObject({
+      status: 'unavailable',
+      reason: expect.stringMatching(/^Microsoft Graph answered 429 TooManyRequests.*\(retry after 30 s\)$/),
+    });
     expect(graph.requests('POST', '/v1.0/$batch')).toHaveLength(1);
   });
 
@@ -52,13 +55,25 @@ describe("Entra ID user facts in one Graph $batch", () => {
     const res = await fetch(`${graph.url}/v1.0/$batch`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ requests: [{ id: '1', method: 'GET', url: '/users/admin.jane@contoso.example/memberOf/microsoft.graph.directoryRole' }, { id: '2', method: 'GET', url: 'users/nobody@contoso.example' }] }),
+      body: JSON.stringify({
+        requests: [
+          { id: '1', method: 'GET', url: '/users/admin.jane@contoso.example/memberOf/microsoft.graph.directoryRole' },
+          { id: '2', method: 'GET', url: 'users/nobody@contoso.example' },
+        ],
+      }),
     });
     const body = (await res.json()) as { responses: Array<{ id: string; status: number; body: { value?: unknown[]; error?: { code: string } } }> };
     expect(res.status).toBe(200);
-    expect(body.responses.map((r) => [r.id, r.status])).toEqual([['1', 200], ['2', 404]]);
+    expect(body.responses.map((r) => [r.id, r.status])).toEqual([
+      ['1', 200],
+      ['2', 404],
+    ]);
     expect(body.responses[1]!.body.error!.code).toBe('Request_ResourceNotFound');
-    const tooMany = await fetch(`${graph.url}/v1.0/$batch`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ requests: Array.from({ length: 21 }, (_, n) => ({ id: String(n), method: 'GET', url: '/users' })) }) });
+    const tooMany = await fetch(`${graph.url}/v1.0/$batch`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ requests: Array.from({ length: 21 }, (_, n) => ({ id: String(n), method: 'GET', url: '/users' })) }),
+    });
     expect(tooMany.status).toBe(400);
   });
 });

@@ -20,7 +20,9 @@ describe('Entra ID user context through Microsoft Graph', () => {
       facts: { name: 'Jane Admin', title: 'IT Administrator', department: 'IT', enabled: true, manager: 'Chris Manager', roles: 'Global Administrator', privileged: true, risk: 'none' },
     });
     const [batch] = graph.requests('POST', '/v1.0/$batch');
-    expect((batch!.body as { requests: Array<{ url: string }> }).requests[0]!.url).toBe('/users/admin.jane%40contoso.example?$select=id,displayName,userPrincipalName,jobTitle,department,accountEnabled');
+    expect((batch!.body as { requests: Array<{ url: string }> }).requests[0]!.url).toBe(
+      '/users/admin.jane%40contoso.example?$select=id,displayName,userPrincipalName,jobTitle,department,accountEnabled',
+    );
     expect(graph.requests().every((req) => req.headers.authorization === undefined)).toBe(true);
     expect(graph.requests()).toHaveLength(1);
   });

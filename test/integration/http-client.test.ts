@@ -13,7 +13,11 @@ describe('the upstream HTTP client', () => {
 
   beforeAll(async () => {
     upstream = await startStandIn('example', [
-      { method: 'GET', path: '/things/:id', handle: ({ params }) => (params.id === 'known' ? { status: 200, body: { id: 'known' } } : { status: 404, body: { error: { code: 'NotFound', message: 'no such thing' } } }) },
+      {
+        method: 'GET',
+        path: '/things/:id',
+        handle: ({ params }) => (params.id === 'known' ? { status: 200, body: { id: 'known' } } : { status: 404, body: { error: { code: 'NotFound', message: 'no such thing' } } }),
+      },
       { method: 'PUT', path: '/things/:id', handle: ({ body }) => ({ status: 200, body }) },
       { method: 'GET', path: '/forbidden', handle: () => ({ status: 403, body: { error: { code: 'AuthorizationFailed', message: 'The client does not have authorization' } } }) },
     ]);
@@ -57,7 +61,9 @@ describe('the upstream HTTP client', () => {
 
   it('gives up on a Retry-After longer than it sleeps in place, handing the wait to the caller', async () => {
     upstream.set({ throttle: { count: 1, retryAfterSeconds: 120 } });
-    const e = await client().json('/things/known').catch((err: unknown) => err);
+    const e = await client()
+      .json('/things/known')
+      .catch((err: unknown) => err);
     expect(e).toBeInstanceOf(UpstreamError);
     expect(e).toMatchObject({ upstream: 'Example', status: 429, retryAfterMs: 120_000 });
     expect(upstream.requests('GET', '/things/:id')).toHaveLength(1);
@@ -65,7 +71,9 @@ describe('the upstream HTTP client', () => {
 
   it('stops after its attempts with a coded error that names the upstream and never the token', async () => {
     upstream.set({ fail: { count: 10, status: 502, body: '<html><body>Bad gateway</body></html>' } });
-    const e = (await client().json('/things/known').catch((err: unknown) => err)) as UpstreamError;
+    const e = (await client()
+      .json('/things/known')
+      .catch((err: unknown) => err)) as UpstreamError;
     expect(e).toMatchObject({ upstream: 'Example', status: 502 });
     expect(e.message).toBe('Example answered 502');
     expect(upstream.requests('GET', '/things/:id')).toHaveLength(DEFAULT_RETRY.maxAttempts);
@@ -73,14 +81,18 @@ describe('the upstream HTTP client', () => {
   });
 
   it('does not retry what a retry cannot fix', async () => {
-    const e = await client().json('/forbidden').catch((err: unknown) => err);
+    const e = await client()
+      .json('/forbidden')
+      .catch((err: unknown) => err);
     expect(e).toMatchObject({ status: 403, code: 'AuthorizationFailed', message: 'Example answered 403 AuthorizationFailed: The client does not have authorization' });
     expect(upstream.requests('GET', '/forbidden')).toHaveLength(1);
   });
 
   it('times out each attempt and retries what did not answer', async () => {
     upstream.set({ hang: true });
-    const e = await client({ timeoutMs: 50, retry: { maxAttempts: 3 } }).json('/things/known').catch((err: unknown) => err);
+    const e = await client({ timeoutMs: 50, retry: { maxAttempts: 3 } })
+      .json('/things/known')
+      .catch((err: unknown) => err);
     expect(e).toMatchObject({ status: 0, timedOut: true, message: 'Example did not answer within 50 ms' });
     expect(upstream.requests('GET', '/things/:id')).toHaveLength(3);
   });
@@ -88,7 +100,9 @@ describe('the upstream HTTP client', () => {
   it('stops at once when the caller gives up, aborting the call in flight and starting no other', async () => {
     upstream.set({ hang: true });
     const stop = new AbortController();
-    const call = client({ timeoutMs: 5000 }).json('/things/known', { signal: stop.signal }).catch((err: unknown) => err);
+    const call = client({ timeoutMs: 5000 })
+      .json('/things/known', { signal: stop.signal })
+      .catch((err: unknown) => err);
     await upstream.waitFor('GET', '/things/:id');
     stop.abort();
     expect(await call).toBeInstanceOf(CallStopped);
@@ -104,15 +118,22 @@ describe('the upstream HTTP client', () => {
 
   it('retry delays: never past the ceiling or the budget, Retry-After first, unretriable never', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 10 }), fc.constantFrom(0, 400, 404, 429, 500, 503), fc.option(fc.integer({ min: 0, max: 100_000 }), { nil: undefined }), fc.integer({ min: 0, max: 70_000 }), fc.double({ min: 0, max: 0.999, noNaN: true }), (attempt, status, retryAfterMs, elapsed, r) => {
-        const wait = retryDelay(DEFAULT_RETRY, attempt, new UpstreamError('x', status, 'x', { retryAfterMs }), elapsed, () => r);
-        if (wait === undefined) return;
-        expect(attempt).toBeLessThan(DEFAULT_RETRY.maxAttempts);
-        expect([0, 429, 500, 503]).toContain(status);
-        expect(elapsed + wait).toBeLessThanOrEqual(DEFAULT_RETRY.budgetMs);
-        if (retryAfterMs !== undefined) expect(wait).toBe(retryAfterMs);
-        else expect(wait).toBeLessThan(Math.min(DEFAULT_RETRY.maxDelayMs, DEFAULT_RETRY.baseDelayMs * 2 ** (attempt - 1)) + 1);
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 10 }),
+        fc.constantFrom(0, 400, 404, 429, 500, 503),
+        fc.option(fc.integer({ min: 0, max: 100_000 }), { nil: undefined }),
+        fc.integer({ min: 0, max: 70_000 }),
+        fc.double({ min: 0, max: 0.999, noNaN: true }),
+        (attempt, status, retryAfterMs, elapsed, r) => {
+          const wait = retryDelay(DEFAULT_RETRY, attempt, new UpstreamError('x', status, 'x', { retryAfterMs }), elapsed, () => r);
+          if (wait === undefined) return;
+          expect(attempt).toBeLessThan(DEFAULT_RETRY.maxAttempts);
+          expect([0, 429, 500, 503]).toContain(status);
+          expect(elapsed + wait).toBeLessThanOrEqual(DEFAULT_RETRY.budgetMs);
+          if (retryAfterMs !== undefined) expect(wait).toBe(retryAfterMs);
+          else expect(wait).toBeLessThan(Math.min(DEFAULT_RETRY.maxDelayMs, DEFAULT_RETRY.baseDelayMs * 2 ** (attempt - 1)) + 1);
+        },
+      ),
     );
   });
 });

@@ -71,7 +71,12 @@ describe('Block file hash with a Defender for Endpoint indicator', () => {
     const scopes: unknown[] = [];
     const credential: TokenCredential = { getToken: async (scope) => (scopes.push(scope), { token: 'sandbox-bearer-token', expiresOnTimestamp: Date.now() + 3_600_000 }) };
     const wrongCase = client({ credential }).request('POST', '/api/indicators', { IndicatorValue: SHA1, indicatorType: 'FileSha1', action: 'Block', title: 't', description: 'd' });
-    await expect(wrongCase).rejects.toMatchObject({ name: 'UpstreamError', upstream: 'Defender for Endpoint', status: 400, message: 'Defender for Endpoint answered 400 InvalidRequestBody: Request body is incorrect' });
+    await expect(wrongCase).rejects.toMatchObject({
+      name: 'UpstreamError',
+      upstream: 'Defender for Endpoint',
+      status: 400,
+      message: 'Defender for Endpoint answered 400 InvalidRequestBody: Request body is incorrect',
+    });
     await expect(wrongCase).rejects.not.toMatchObject({ message: expect.stringContaining('sandbox-bearer-token') });
     expect(mde.requests('POST', '/api/indicators')[0]!.headers.authorization).toBe('Bearer sandbox-bearer-token');
     // The scope follows the configured endpoint (here the sandbox's own origin), as for Graph.

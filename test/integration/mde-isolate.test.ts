@@ -16,7 +16,14 @@ describe('Isolate device through Defender for Endpoint', () => {
       machines: [
         ...SANDBOX_MACHINES.map((m) => ({ ...m })),
         { id: LAPTOP_7, computerDnsName: 'laptop-7', healthStatus: 'Active', riskScore: 'Low', exposureLevel: 'Low' },
-        { id: SQL_01, computerDnsName: 'sql-01.contoso.example', healthStatus: 'Active', riskScore: 'Low', exposureLevel: 'Low', vmMetadata: { vmId: 'vm-sql-01', cloudProvider: 'Azure', resourceId: SQL_01_VM, subscriptionId: '00000000-0000-0000-0000-000000000000' } },
+        {
+          id: SQL_01,
+          computerDnsName: 'sql-01.contoso.example',
+          healthStatus: 'Active',
+          riskScore: 'Low',
+          exposureLevel: 'Low',
+          vmMetadata: { vmId: 'vm-sql-01', cloudProvider: 'Azure', resourceId: SQL_01_VM, subscriptionId: '00000000-0000-0000-0000-000000000000' },
+        },
       ],
     });
   });
@@ -65,7 +72,11 @@ describe('Isolate device through Defender for Endpoint', () => {
   });
 
   it('follows an isolation someone else already asked for, and absorbs the 400 when two requests race', async () => {
-    const portal = await fetch(`${mde.url}/api/machines/${WEB_01}/isolate`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ Comment: 'from the portal', IsolationType: 'Selective' }) });
+    const portal = await fetch(`${mde.url}/api/machines/${WEB_01}/isolate`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ Comment: 'from the portal', IsolationType: 'Selective' }),
+    });
     const pending = (await portal.json()) as { id: string; status: string };
     expect([portal.status, pending.status]).toEqual([201, 'Pending']);
     expect(await isolator().isolate(WEB_01, 'Vigil')).toEqual({ machineActionId: pending.id });
@@ -102,7 +113,10 @@ describe('Isolate device through Defender for Endpoint', () => {
     mde.reset();
     slept = [];
     mde.control.pollsPerAction = 1000;
-    await expect(isolator({ maxWaitMs: 50 }).isolate(WEB_01, 'Vigil')).rejects.toMatchObject({ status: 0, message: 'Defender has not finished the isolation of web-01.contoso.example after 1 s (still InProgress)' });
+    await expect(isolator({ maxWaitMs: 50 }).isolate(WEB_01, 'Vigil')).rejects.toMatchObject({
+      status: 0,
+      message: 'Defender has not finished the isolation of web-01.contoso.example after 1 s (still InProgress)',
+    });
     expect(mde.requests('GET', POLL)).toHaveLength(5);
   });
 

@@ -48,7 +48,13 @@ describe('Block IP on a network security group', () => {
     expect(raced).toBe(true);
     expect(prefixes('vigil-block-in')).toEqual(['1.1.1.1', '8.8.8.8']);
     expect(prefixes('vigil-block-out')).toEqual(['1.1.1.1', '8.8.8.8']);
-    expect(arm.requests('PUT').slice(before).map((r) => r.path.split('/').pop()).sort()).toEqual(['vigil-block-in', 'vigil-block-in', 'vigil-block-out']);
+    expect(
+      arm
+        .requests('PUT')
+        .slice(before)
+        .map((r) => r.path.split('/').pop())
+        .sort(),
+    ).toEqual(['vigil-block-in', 'vigil-block-in', 'vigil-block-out']);
   });
 
   it('creates the deny rules with the address, following each write to its end', async () => {
@@ -95,7 +101,16 @@ describe('Block IP on a network security group', () => {
 
   it('the stand-in refuses a rule the Network RP would', async () => {
     const rules = `${arm.url}${nsgId('edge-nsg')}/securityRules`;
-    const valid = { protocol: '*', access: 'Deny', direction: 'Inbound', priority: 120, sourcePortRange: '*', destinationPortRange: '*', sourceAddressPrefix: '203.0.113.9', destinationAddressPrefix: '*' };
+    const valid = {
+      protocol: '*',
+      access: 'Deny',
+      direction: 'Inbound',
+      priority: 120,
+      sourcePortRange: '*',
+      destinationPortRange: '*',
+      sourceAddressPrefix: '203.0.113.9',
+      destinationAddressPrefix: '*',
+    };
     const put = (url: string, properties: Record<string, unknown>) => fetch(url, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ properties }) });
     const refusal = async (res: Response) => ({ status: res.status, code: ((await res.json()) as { error: { code: string } }).error.code });
 
@@ -114,7 +129,15 @@ describe('Block IP on a network security group', () => {
     expect(await refusal(await put(`${rules}/soc-in-2?api-version=2024-07-01`, valid))).toEqual({ status: 400, code: 'SecurityRuleConflict' });
     expect((await put(`${rules}/soc-out?api-version=2024-07-01`, { ...valid, direction: 'Outbound' })).status).toBe(201);
     const etag = arm.nsgRules.get('edge-nsg/soc-in')!.etag;
-    expect((await fetch(`${rules}/soc-in?api-version=2024-07-01`, { method: 'PUT', headers: { 'content-type': 'application/json', 'if-match': etag }, body: JSON.stringify({ properties: { ...valid, protocol: 'Tcp' } }) })).status).toBe(200);
+    expect(
+      (
+        await fetch(`${rules}/soc-in?api-version=2024-07-01`, {
+          method: 'PUT',
+          headers: { 'content-type': 'application/json', 'if-match': etag },
+          body: JSON.stringify({ properties: { ...valid, protocol: 'Tcp' } }),
+        })
+      ).status,
+    ).toBe(200);
   });
 
   it('waits out throttling and reports a failed operation', async () => {

@@ -48,7 +48,12 @@ describe.each(storeDrivers())('on-call paging on $name', (driver) => {
   const apps: TestApp[] = [];
 
   beforeAll(async () => {
-    [connector, sandboxes, pagerDuty, webhook] = await Promise.all([startBotConnector(), startSandboxes(), startPagerDuty(), startStandIn('webhook', [{ method: 'POST', path: '/hook', handle: () => ({ status: 204 }) }])]);
+    [connector, sandboxes, pagerDuty, webhook] = await Promise.all([
+      startBotConnector(),
+      startSandboxes(),
+      startPagerDuty(),
+      startStandIn('webhook', [{ method: 'POST', path: '/hook', handle: () => ({ status: 204 }) }]),
+    ]);
     ({ db, drop } = await driver.open());
   });
   afterAll(async () => {
@@ -83,7 +88,11 @@ describe.each(storeDrivers())('on-call paging on $name', (driver) => {
     await app.sendActivity(botInstalledInTeam(connector.url));
     // Alex has only talked to Vigil in a channel (Vigil must open a 1:1 chat); the others installed it.
     await app.sendActivity(say(connector.url, ALEX, 'Alex Wilber', 'help'));
-    for (const [id, name] of [[ISAIAH, 'Isaiah Langer'], [MEGAN, 'Megan Bowen']] as const) await app.sendActivity(installedInChat(connector.url, id, name));
+    for (const [id, name] of [
+      [ISAIAH, 'Isaiah Langer'],
+      [MEGAN, 'Megan Bowen'],
+    ] as const)
+      await app.sendActivity(installedInChat(connector.url, id, name));
     connector.reset();
   };
   const pagesIn = (chat: (path: string) => boolean) => connector.requests('POST', '/v3/conversations/:id/activities').filter((r) => isPage(r) && chat(decodeURIComponent(r.path)));
@@ -171,7 +180,9 @@ describe.each(storeDrivers())('on-call paging on $name', (driver) => {
     await app.sendActivity(say(connector.url, MEGAN, 'Megan Bowen', 'oncall'));
     const [oncall] = await connector.waitFor('POST', '/v3/conversations/:id/activities/:replyTo');
     // 11:00 on the 24th: Megan took primary over at 09:00; Isaiah has the secondary week.
-    expect((oncall!.body as { text: string }).text).toMatch(/\*\*L1\*\* Megan Bowen \(primary, 5 min\) · then Alex Wilber[\s\S]*\*\*L2\*\* Isaiah Langer \(secondary, 10 min\) · stays on[\s\S]*\*\*L3\*\* the SOC channel/);
+    expect((oncall!.body as { text: string }).text).toMatch(
+      /\*\*L1\*\* Megan Bowen \(primary, 5 min\) · then Alex Wilber[\s\S]*\*\*L2\*\* Isaiah Langer \(secondary, 10 min\) · stays on[\s\S]*\*\*L3\*\* the SOC channel/,
+    );
     // Times in the schedule's own zone, and no object id anywhere.
     expect((oncall!.body as { text: string }).text).toMatch(/Next hand-off: primary at Wed 25 Nov 09:00 \(Europe\/Amsterdam\)/);
     expect((oncall!.body as { text: string }).text).not.toMatch(/[0-9a-f]{8}-[0-9a-f]{4}-/);

@@ -187,7 +187,11 @@ describe.each(storeDrivers())('the SecurityIncident poller on $name', (driver) =
     la.addSecurityIncidentRow(validRow('f00dfeed-0000-4000-8000-000000000904', 904));
     expect(await poll()).toEqual({ kind: 'polled', rows: 5, created: 2, updated: 0, unchanged: 0, malformed: 3 });
     await connector.waitFor('POST', '/v3/conversations/:id/activities', 2);
-    expect(posts().map((p) => cardText(p.body as Record<string, unknown>)).some((c) => c.includes('Polled incident 904'))).toBe(true);
+    expect(
+      posts()
+        .map((p) => cardText(p.body as Record<string, unknown>))
+        .some((c) => c.includes('Polled incident 904')),
+    ).toBe(true);
     expect((await db.query('SELECT count(*)::int AS n FROM incidents')).rows[0]).toEqual({ n: 2 });
     const skipped = logs.filter((l) => l.includes('skipped a SecurityIncident row'));
     expect(skipped).toHaveLength(3);

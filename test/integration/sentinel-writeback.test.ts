@@ -24,7 +24,10 @@ const clientFor = (url: string, o: { timeoutMs?: number; credential?: TokenCrede
   createSentinelClient({ armEndpoint: url, subscriptionId: SUBSCRIPTION, resourceGroup: 'soc-rg', workspaceName: 'soc-workspace', timeoutMs: o.timeoutMs ?? 2000, credential: o.credential });
 
 const failure = async (p: Promise<unknown>): Promise<UpstreamError> => {
-  const e = await p.then(() => undefined, (err: unknown) => err);
+  const e = await p.then(
+    () => undefined,
+    (err: unknown) => err,
+  );
   expect(e).toBeInstanceOf(UpstreamError);
   return e as UpstreamError;
 };
@@ -80,7 +83,14 @@ describe('Sentinel write-back: incidents', () => {
     });
     expect(res.status).toBe(200);
     const stored = sentinel.getIncident(incident.name)!;
-    expect(stored.properties).toMatchObject({ title: 'Renamed', severity: 'Low', status: 'Active', incidentNumber: 1041, createdTimeUtc: '2026-11-24T01:00:00Z', lastModifiedTimeUtc: expect.any(String) });
+    expect(stored.properties).toMatchObject({
+      title: 'Renamed',
+      severity: 'Low',
+      status: 'Active',
+      incidentNumber: 1041,
+      createdTimeUtc: '2026-11-24T01:00:00Z',
+      lastModifiedTimeUtc: expect.any(String),
+    });
     expect(stored.properties).not.toHaveProperty('owner');
     expect(stored.properties).not.toHaveProperty('labels');
     expect(stored.properties).not.toHaveProperty('description');
@@ -125,11 +135,7 @@ describe('Sentinel write-back: incidents', () => {
     const change = { addLabels: ['  contained ', 'VIP', 'contained', 'phishing', '', 'x'.repeat(300)] };
     await client.updateIncident(incident.id, change);
     await client.updateIncident(incident.id, change);
-    expect(sentinel.getIncident(incident.name)!.properties.labels).toEqual([
-      ...existing,
-      { labelName: 'contained', labelType: 'User' },
-      { labelName: 'x'.repeat(128), labelType: 'User' },
-    ]);
+    expect(sentinel.getIncident(incident.name)!.properties.labels).toEqual([...existing, { labelName: 'contained', labelType: 'User' }, { labelName: 'x'.repeat(128), labelType: 'User' }]);
   });
 
   it('says what Sentinel answered when the incident is gone', async () => {
@@ -179,7 +185,13 @@ describe('Sentinel write-back: incidents', () => {
     const put = (properties: Record<string, unknown>) =>
       fetch(`${sentinel.url}${incident.id}?api-version=2025-09-01`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ properties }) });
     const ok = { title: 'T', severity: 'Low', status: 'Active' };
-    for (const bad of [{ ...ok, title: undefined }, { ...ok, severity: 'Critical' }, { ...ok, status: 'Resolved' }, { ...ok, status: 'Closed' }, { ...ok, status: 'Closed', classification: 'BenignPositive' }]) {
+    for (const bad of [
+      { ...ok, title: undefined },
+      { ...ok, severity: 'Critical' },
+      { ...ok, status: 'Resolved' },
+      { ...ok, status: 'Closed' },
+      { ...ok, status: 'Closed', classification: 'BenignPositive' },
+    ]) {
       const res = await put(bad);
       expect(res.status).toBe(400);
       expect(await res.json()).toMatchObject({ error: { code: 'BadRequest' } });
@@ -317,7 +329,9 @@ describe('Sentinel write-back: threat-intelligence indicators', () => {
     await expect(client.deleteThreatIndicator(name)).resolves.toEqual({ removed: true });
     await expect(client.deleteThreatIndicator(name)).resolves.toEqual({ removed: false });
     expect(sentinel.requests('DELETE', `${INDICATORS}/indicators/:name`)).toHaveLength(2);
-    const again = await fetch(`${sentinel.url}${INDICATORS.replace(':sub', SUBSCRIPTION).replace(':rg', 'soc-rg').replace(':ws', 'soc-workspace')}/indicators/${name}?api-version=2025-09-01`, { method: 'DELETE' });
+    const again = await fetch(`${sentinel.url}${INDICATORS.replace(':sub', SUBSCRIPTION).replace(':rg', 'soc-rg').replace(':ws', 'soc-workspace')}/indicators/${name}?api-version=2025-09-01`, {
+      method: 'DELETE',
+    });
     expect(again.status).toBe(204);
     await expect(client.deleteThreatIndicator('../incidents/x')).rejects.toMatchObject({ code: 'BAD_REQUEST' });
   });
@@ -337,7 +351,12 @@ describe('Sentinel write-back: threat-intelligence indicators', () => {
     const post = (body: unknown, query = '?api-version=2025-09-01') => fetch(`${url}${query}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
     const properties = { source: 'Vigil', pattern: "[url:value = 'https://evil.example']", patternType: 'url' };
     expect((await post({ kind: 'indicator', properties }, '')).status).toBe(400);
-    for (const bad of [{ properties }, { kind: 'indicator', properties: { ...properties, source: '' } }, { kind: 'indicator', properties: { ...properties, patternType: undefined } }, { kind: 'indicator', properties: { ...properties, patternType: 'domain-name' } }]) {
+    for (const bad of [
+      { properties },
+      { kind: 'indicator', properties: { ...properties, source: '' } },
+      { kind: 'indicator', properties: { ...properties, patternType: undefined } },
+      { kind: 'indicator', properties: { ...properties, patternType: 'domain-name' } },
+    ]) {
       const res = await post(bad);
       expect(res.status).toBe(400);
       expect(await res.json()).toMatchObject({ error: { code: 'BadRequest' } });

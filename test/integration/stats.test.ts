@@ -65,14 +65,22 @@ describe('the SOC numbers, from stored data at a fixed clock', () => {
     expect(day.durations.containmentMs).toEqual([min(20)]);
     expect(day.durations.approvalMs).toEqual([min(10)]);
     expect(day.durations.firstRequestMs.sort((a, b) => a - b)).toEqual([min(2), min(10)]);
-    expect(day.actions).toEqual(expect.arrayContaining([{ kind: 'block-ip', outcome: 'succeeded', count: 1 }, { kind: 'block-ip', outcome: 'requested', count: 1 }]));
+    expect(day.actions).toEqual(
+      expect.arrayContaining([
+        { kind: 'block-ip', outcome: 'succeeded', count: 1 },
+        { kind: 'block-ip', outcome: 'requested', count: 1 },
+      ]),
+    );
 
     const week = await computeSocStats(db, NOW, 7 * 24 * 3_600_000);
     expect(week.incidents).toBe(3);
     expect(median(week.durations.containmentMs)).toBe(min(40));
     expect(week.topEntities[0]).toMatchObject({ kind: 'ip', value: '203.0.113.66', incidents: 2 });
 
-    const card = renderStatsCard([{ title: 'Last 24 hours', stats: day }, { title: 'Last 7 days', stats: week }]).content;
+    const card = renderStatsCard([
+      { title: 'Last 24 hours', stats: day },
+      { title: 'Last 7 days', stats: week },
+    ]).content;
     expect(cardProblems(card)).toEqual([]);
     const text = JSON.stringify(card);
     expect(text).toContain('"Median to contain","value":"20 min (1)"');
@@ -100,7 +108,11 @@ describe('the SOC numbers, from stored data at a fixed clock', () => {
     expect(summary.cameIn.map((x) => x.incident.number)).toEqual([2003, 2002]);
     expect(summary.stillOpen.map((x) => x.incident.number)).toEqual([2002, 2001, 2003]);
     expect(summary.contained.map((x) => x.number)).toEqual([2002]);
-    expect(summary.next).toEqual([{ level: 1, who: 'Alex Wilber' }, { level: 2, who: 'Megan Bowen' }, { level: 3, who: 'the SOC channel' }]);
+    expect(summary.next).toEqual([
+      { level: 1, who: 'Alex Wilber' },
+      { level: 2, who: 'Megan Bowen' },
+      { level: 3, who: 'the SOC channel' },
+    ]);
     const card = renderShiftSummaryCard(summary);
     expect(cardProblems(card.content)).toEqual([]);
     expect(cardBytes(card)).toBeLessThanOrEqual(CARD_BUDGET_BYTES);

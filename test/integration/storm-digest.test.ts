@@ -8,7 +8,10 @@ import { openTestDb, resetDb, startTestApp, type TestApp } from '../helpers/test
 const contentOf = (activity: Record<string, unknown>): any => (activity.attachments as Array<{ content: unknown }>)[0]!.content;
 const isDigest = (activity: Record<string, unknown>) => JSON.stringify(contentOf(activity)).includes('Storm digest');
 /** The incident numbers a digest lists: one Open button per line. */
-const digestNumbers = (activity: Record<string, unknown>) => buttonsOf(contentOf(activity)).filter((b) => b.verb === 'digest.open').map((b) => Number(b.data.incident));
+const digestNumbers = (activity: Record<string, unknown>) =>
+  buttonsOf(contentOf(activity))
+    .filter((b) => b.verb === 'digest.open')
+    .map((b) => Number(b.data.incident));
 const cardNumber = (activity: Record<string, unknown>) => Number(/Incident #(\d+)/.exec(JSON.stringify(contentOf(activity)))?.[1]);
 
 /** Incident `n` of a storm, with its own ARM id and number. */
@@ -62,7 +65,10 @@ describe('a storm in one channel: High incidents get their own cards, the rest f
     await t.app.outbox.stop();
     for (const body of bodies) expect((await t.postIncident(body)).status).toBe(202);
     t.app.outbox.start();
-    await eventually('the outbox to find the storm', async () => (await t.db.query<{ n: number }>('SELECT count(*)::int AS n FROM incident_cards WHERE sent_version < desired_version')).rows[0]!.n === 0);
+    await eventually(
+      'the outbox to find the storm',
+      async () => (await t.db.query<{ n: number }>('SELECT count(*)::int AS n FROM incident_cards WHERE sent_version < desired_version')).rows[0]!.n === 0,
+    );
     await t.app.outbox.idle();
   };
 
@@ -71,7 +77,11 @@ describe('a storm in one channel: High incidents get their own cards, the rest f
     const highs = Array.from({ length: 3 }, (_, n) => stormIncident(100 + n, 'High'));
     await stormWhileOutboxWaits([...lows.slice(0, 30), ...highs, ...lows.slice(30)]);
 
-    expect(ownCards().map((a) => cardNumber(a.versions.at(-1)!)).sort()).toEqual([7100, 7101, 7102]);
+    expect(
+      ownCards()
+        .map((a) => cardNumber(a.versions.at(-1)!))
+        .sort(),
+    ).toEqual([7100, 7101, 7102]);
     expect(ownCards().every((a) => JSON.stringify(contentOf(a.versions[0]!)).includes('HIGH'))).toBe(true);
     const listed = digests().flatMap((a) => digestNumbers(a.versions.at(-1)!));
     expect(listed.sort()).toEqual(Array.from({ length: 60 }, (_, n) => 7000 + n));
@@ -88,7 +98,11 @@ describe('a storm in one channel: High incidents get their own cards, the rest f
 
   it('loses and repeats nothing when the storm arrives while cards are going out', async () => {
     for (let n = 0; n < 60; n++) expect((await t.postIncident(stormIncident(n, n % 3 === 0 ? 'Medium' : 'Low'))).status).toBe(202);
-    await eventually('every card or digest line out', async () => (await t.db.query<{ n: number }>('SELECT count(*)::int AS n FROM incident_cards WHERE sent_version < desired_version')).rows[0]!.n === 0, 20_000);
+    await eventually(
+      'every card or digest line out',
+      async () => (await t.db.query<{ n: number }>('SELECT count(*)::int AS n FROM incident_cards WHERE sent_version < desired_version')).rows[0]!.n === 0,
+      20_000,
+    );
     await t.app.outbox.idle();
     await eventually('digests settled', async () => (await t.db.query<{ n: number }>('SELECT count(*)::int AS n FROM digests WHERE sent_version < desired_version')).rows[0]!.n === 0, 20_000);
     await t.app.outbox.idle();

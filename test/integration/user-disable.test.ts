@@ -51,7 +51,9 @@ describe('Disable user through Microsoft Graph', () => {
   it('stops when the run is stopped: the PATCH in flight is aborted and the revoke never sent', async () => {
     graph.set({ hang: true });
     const stop = new AbortController();
-    const disabling = disabler().disable('bob.risky@contoso.example', stop.signal).catch((e: unknown) => e);
+    const disabling = disabler()
+      .disable('bob.risky@contoso.example', stop.signal)
+      .catch((e: unknown) => e);
     await graph.waitFor('PATCH', '/v1.0/users/:id');
     stop.abort();
     expect(await disabling).toBeInstanceOf(RunAborted);

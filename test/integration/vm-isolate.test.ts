@@ -13,7 +13,8 @@ describe('Isolate VM behind the isolation NSG', () => {
   afterAll(() => arm.close());
   beforeEach(() => arm.reset());
   const armClient = (a = arm) => createArmClient({ endpoint: a.url, timeoutMs: 2000, sleep: async () => undefined });
-  const isolator = (a = arm, isolationNsgId: string | string[] = nsgId('isolation-nsg')) => createVmIsolator({ arm: armClient(a), isolationNsgId, subscriptionId: '00000000-0000-0000-0000-000000000000' });
+  const isolator = (a = arm, isolationNsgId: string | string[] = nsgId('isolation-nsg')) =>
+    createVmIsolator({ arm: armClient(a), isolationNsgId, subscriptionId: '00000000-0000-0000-0000-000000000000' });
   /** ISOLATION_NSG_ID with one NSG per region: westeurope and eastus. */
   const everyRegion = () => isolator(arm, [nsgId('isolation-nsg'), nsgId('isolation-nsg-eastus')]);
   const vm = (name: string) => arm.vms.find((v) => v.name === name)!;
@@ -56,7 +57,7 @@ describe('Isolate VM behind the isolation NSG', () => {
     }
   });
 
-  it("writes the whole NIC back, so its tags survive isolation and release", async () => {
+  it('writes the whole NIC back, so its tags survive isolation and release', async () => {
     const r = await isolator().isolate(vmId('web-01'));
     const [put] = arm.requests('PUT', NIC_PUT);
     expect(put!.body).toMatchObject({ location: 'westeurope', tags: { env: 'prod', costCenter: 'cc-1042' }, properties: { ipConfigurations: [expect.objectContaining({ name: 'ipconfig1' })] } });
@@ -149,7 +150,12 @@ describe('Isolate VM behind the isolation NSG', () => {
     });
 
     it('refuses a VM in a region with no isolation NSG, writing no NIC', async () => {
-      await expect(isolator().isolate(vmId('api-01'))).rejects.toMatchObject({ name: 'UpstreamError', upstream: 'Azure Resource Manager', status: 400, message: 'no isolation NSG in eastus (ISOLATION_NSG_ID lists NSGs in westeurope)' });
+      await expect(isolator().isolate(vmId('api-01'))).rejects.toMatchObject({
+        name: 'UpstreamError',
+        upstream: 'Azure Resource Manager',
+        status: 400,
+        message: 'no isolation NSG in eastus (ISOLATION_NSG_ID lists NSGs in westeurope)',
+      });
       expect(arm.requests('PUT')).toEqual([]);
       expect(vm('api-01').nsg).toBe('api-nsg');
     });
@@ -166,7 +172,11 @@ describe('Isolate VM behind the isolation NSG', () => {
     it('the ARM stand-in refuses an NSG in another region than the NIC, as the Network RP does', async () => {
       const url = `${arm.url}${nicId('api-01-nic')}?api-version=2024-07-01`;
       const nic = (await (await fetch(url)).json()) as { properties: Record<string, unknown> };
-      const put = await fetch(url, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ...nic, properties: { ...nic.properties, networkSecurityGroup: { id: nsgId('isolation-nsg') } } }) });
+      const put = await fetch(url, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ ...nic, properties: { ...nic.properties, networkSecurityGroup: { id: nsgId('isolation-nsg') } } }),
+      });
       expect(put.status).toBe(400);
       expect(await put.json()).toEqual({
         error: {

@@ -25,8 +25,7 @@ describe('POST /api/incidents with a playbook managed identity token', () => {
     );
   const post = (bearer: string | null) => t.postIncident(demoIncident('brute-force-admin'), { secret: bearer });
   const stored = async () => (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM incidents')).rows[0]!.n;
-  const playbookToken = (claims: Record<string, unknown> = {}, options?: Parameters<EntraStandIn['token']>[1]) =>
-    entra.token({ aud: AUDIENCE, oid: SANDBOX_PLAYBOOK_OID, ...claims }, options);
+  const playbookToken = (claims: Record<string, unknown> = {}, options?: Parameters<EntraStandIn['token']>[1]) => entra.token({ aud: AUDIENCE, oid: SANDBOX_PLAYBOOK_OID, ...claims }, options);
 
   beforeAll(async () => {
     entra = await startEntra();
@@ -72,7 +71,11 @@ describe('POST /api/incidents with a playbook managed identity token', () => {
     ['an expired token', () => playbookToken({ iat: now() - 7200, nbf: now() - 7200, exp: now() - 600 }), /expired/],
     ['a token not valid yet', () => playbookToken({ nbf: now() + 600 }), /not valid yet/],
     ['a token without an expiry', () => playbookToken({ exp: undefined }), /no expiry/],
-    ['a token from an identity not on the allow-list', () => playbookToken({ oid: '9d1e2f3a-0000-4000-8000-0000000000ff' }), /caller 9d1e2f3a-0000-4000-8000-0000000000ff is not in VIGIL_WEBHOOK_ALLOWED_CALLERS/],
+    [
+      'a token from an identity not on the allow-list',
+      () => playbookToken({ oid: '9d1e2f3a-0000-4000-8000-0000000000ff' }),
+      /caller 9d1e2f3a-0000-4000-8000-0000000000ff is not in VIGIL_WEBHOOK_ALLOWED_CALLERS/,
+    ],
     ['a token signed by another key under the tenant key id', () => playbookToken({}, { signWith: 'foreign' }), /signature does not verify/],
     ['a token signed by a key the tenant does not publish', () => playbookToken({}, { signWith: 'foreign', kid: 'not-a-tenant-key' }), /key the tenant does not publish/],
     ['an unsigned token (alg none)', () => playbookToken({}, { alg: 'none' }), /RS256/],

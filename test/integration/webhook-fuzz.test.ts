@@ -37,7 +37,10 @@ type Path = Array<string | number>;
 
 const rebase = (resource: any) => {
   const copy = JSON.parse(JSON.stringify(resource));
-  copy.id = copy.id.replace(/^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.OperationalInsights\/workspaces\/[^/]+\//, `/subscriptions/${CONFIGURED.subscriptionId}/resourceGroups/${CONFIGURED.resourceGroup}/providers/Microsoft.OperationalInsights/workspaces/${CONFIGURED.workspaceName}/`);
+  copy.id = copy.id.replace(
+    /^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.OperationalInsights\/workspaces\/[^/]+\//,
+    `/subscriptions/${CONFIGURED.subscriptionId}/resourceGroups/${CONFIGURED.resourceGroup}/providers/Microsoft.OperationalInsights/workspaces/${CONFIGURED.workspaceName}/`,
+  );
   return copy;
 };
 
@@ -129,7 +132,13 @@ const hostileValue: fc.Arbitrary<Json | (() => Json)> = fc.oneof(
   { arbitrary: fc.constantFrom<Json>(true, false, null, [], {}, [7], ['High'], { $ref: '1' }, { labelName: 7 }), weight: 3 },
   { arbitrary: fc.jsonValue({ maxDepth: 2 }) as fc.Arbitrary<Json>, weight: 2 },
   { arbitrary: hugeString, weight: 1 },
-  { arbitrary: fc.constantFrom(() => deepArray(70), () => deepArray(5000)), weight: 1 },
+  {
+    arbitrary: fc.constantFrom(
+      () => deepArray(70),
+      () => deepArray(5000),
+    ),
+    weight: 1,
+  },
 );
 
 type Mutation =
@@ -274,14 +283,16 @@ describe('webhook fuzz: 10,000 mutated bodies, 1,000 of them over HTTP', () => {
     const tally = (xs: Answer[]) => xs.reduce<Record<number, number>>((acc, a) => ({ ...acc, [a.status]: (acc[a.status] ?? 0) + 1 }), {});
     const byStatus = tally(answers);
     // The figures a reader of the test log wants: how many of each, and how long.
-    process.stdout.write(
-      `webhook fuzz: ${answers.length} bodies in ${elapsedMs} ms, answers ${JSON.stringify(byStatus)}; over HTTP ${JSON.stringify(tally(answers.filter((a) => a.overHttp)))}\n`,
-    );
+    process.stdout.write(`webhook fuzz: ${answers.length} bodies in ${elapsedMs} ms, answers ${JSON.stringify(byStatus)}; over HTTP ${JSON.stringify(tally(answers.filter((a) => a.overHttp)))}\n`);
     const serverErrors = answers.filter((a) => a.status >= 500);
     expect(serverErrors.map((a) => ({ n: a.n, status: a.status, error: a.body?.error, body: a.text.slice(0, 300) }))).toEqual([]);
     expect(answers).toHaveLength(BODIES);
     expect(answers.filter((a) => a.overHttp)).toHaveLength(BODIES / OVER_HTTP_EVERY);
-    expect(Object.keys(byStatus).map(Number).every((s) => s === 202 || (s >= 400 && s < 500))).toBe(true);
+    expect(
+      Object.keys(byStatus)
+        .map(Number)
+        .every((s) => s === 202 || (s >= 400 && s < 500)),
+    ).toBe(true);
     // Both outcomes are well represented, or the fuzz is not testing much.
     expect(byStatus[202]).toBeGreaterThan(1000);
     expect(answers.length - (byStatus[202] ?? 0)).toBeGreaterThan(1000);

@@ -101,7 +101,11 @@ describe.each(storeDrivers())('hostile webhook input on $name', (driver) => {
     const numbers = (await db.query<{ number: string }>('SELECT number::text AS number FROM incidents ORDER BY number')).rows.map((r) => r.number);
     expect(numbers).toEqual(['2147483648', '9007199254740991']);
     await emptyTables(db);
-    await refusedNaming(await t.postIncident(undefined, { raw: JSON.stringify(at(1, 'n-big')).replace('"incidentNumber":1', '"incidentNumber":9223372036854775807') }), 400, /object\.properties\.incidentNumber: must be at most 9007199254740991/);
+    await refusedNaming(
+      await t.postIncident(undefined, { raw: JSON.stringify(at(1, 'n-big')).replace('"incidentNumber":1', '"incidentNumber":9223372036854775807') }),
+      400,
+      /object\.properties\.incidentNumber: must be at most 9007199254740991/,
+    );
   });
 
   it.each([

@@ -93,15 +93,37 @@ describe('npm run doctor against the sandbox', () => {
     const out = lines(result.stdout);
     expect(out.filter((l) => !l.startsWith('✓ '))).toEqual([]);
     expect(result.code).toBe(0);
-    for (const name of ['settings', 'database', 'Bot Framework credential', 'Azure credential', 'Sentinel workspace', 'BLOCK_NSG_ID edge-nsg', 'ISOLATION_NSG_ID isolation-nsg', 'Microsoft Graph', 'Graph app roles', 'Defender for Endpoint', 'Defender app roles', 'Log Analytics', 'VirusTotal', 'AbuseIPDB', 'PagerDuty', 'action policy', 'on-call schedule']) {
+    for (const name of [
+      'settings',
+      'database',
+      'Bot Framework credential',
+      'Azure credential',
+      'Sentinel workspace',
+      'BLOCK_NSG_ID edge-nsg',
+      'ISOLATION_NSG_ID isolation-nsg',
+      'Microsoft Graph',
+      'Graph app roles',
+      'Defender for Endpoint',
+      'Defender app roles',
+      'Log Analytics',
+      'VirusTotal',
+      'AbuseIPDB',
+      'PagerDuty',
+      'action policy',
+      'on-call schedule',
+    ]) {
       expect(lineFor(result.stdout, name)).toBeDefined();
     }
     for (const s of [...secrets, entra.identityHeader]) expect(result.stdout + result.stderr).not.toContain(s);
     // What reached the other side: the identity's tokens, a no-op PagerDuty event, reads only.
-    expect(entra.issued.filter((t) => t.grant === 'managed_identity').map((t) => t.audience)).toEqual(expect.arrayContaining(['https://api.botframework.com', sandboxes.graph.url, sandboxes.defender.url, sandboxes.arm.url, logs.url]));
+    expect(entra.issued.filter((t) => t.grant === 'managed_identity').map((t) => t.audience)).toEqual(
+      expect.arrayContaining(['https://api.botframework.com', sandboxes.graph.url, sandboxes.defender.url, sandboxes.arm.url, logs.url]),
+    );
     expect(sandboxes.pagerDuty.requests('POST', '/v2/enqueue').map((r) => (r.body as { event_action: string }).event_action)).toEqual(['resolve']);
     for (const s of sandboxes.all) expect(s.requests().filter((r) => r.method !== 'GET' && s !== sandboxes.pagerDuty && s !== sandboxes.logAnalytics)).toEqual([]);
-    expect(sandboxes.arm.requests('GET', '/subscriptions/:sub/resourceGroups/:rg/providers/Microsoft.OperationalInsights/workspaces/:ws/providers/Microsoft.SecurityInsights/incidents')[0]!.query).toMatchObject({ $top: '1' });
+    expect(
+      sandboxes.arm.requests('GET', '/subscriptions/:sub/resourceGroups/:rg/providers/Microsoft.OperationalInsights/workspaces/:ws/providers/Microsoft.SecurityInsights/incidents')[0]!.query,
+    ).toMatchObject({ $top: '1' });
     expect(sandboxes.graph.requests('GET', '/v1.0/users')[0]!.headers.authorization).toMatch(/^Bearer /);
   });
 
@@ -125,7 +147,9 @@ describe('npm run doctor against the sandbox', () => {
     expect(result.code).toBe(1);
     expect(lineFor(result.stdout, 'VirusTotal')).toMatch(/^✗ VirusTotal — HTTP 401.*VIRUSTOTAL_API_KEY/);
     expect(lineFor(result.stdout, 'BLOCK_NSG_ID no-such-nsg')).toMatch(/^✗ .*HTTP 404 ResourceNotFound: no network security group .*no-such-nsg; check BLOCK_NSG_ID/);
-    expect(lineFor(result.stdout, 'Graph app roles')).toMatch(/^✗ Graph app roles — missing User\.RevokeSessions\.All \(Disable user\); run npm run grant-permissions -- --principal-id 6b8f2e1d-0000-4000-8000-0000000f1d01/);
+    expect(lineFor(result.stdout, 'Graph app roles')).toMatch(
+      /^✗ Graph app roles — missing User\.RevokeSessions\.All \(Disable user\); run npm run grant-permissions -- --principal-id 6b8f2e1d-0000-4000-8000-0000000f1d01/,
+    );
     expect(lineFor(result.stdout, 'database')).toMatch(/^✗ database — PGlite in .*: not migrated \(schema at version 1 of \d+\)/);
     expect(lineFor(result.stdout, 'action policy')).toMatch(/^✗ action policy — .*broken-actions\.yaml.*must be an Entra object id/);
     // The rest still works, and says so.
@@ -153,9 +177,19 @@ describe('npm run doctor against the sandbox', () => {
       const wrongSecret = 'wrong-client-secret-7f3e9c1b';
       const env = production();
       delete env.IDENTITY_ENDPOINT;
-      const result = await doctor({ ...env, AZURE_USE_MANAGED_IDENTITY: 'false', AZURE_TENANT_ID: tls.tenantId, AZURE_CLIENT_ID: '5e1f0c2a-0000-4000-8000-00000000c5ec', AZURE_CLIENT_SECRET: wrongSecret, AZURE_AUTHORITY_HOST: tls.authorityHost!, NODE_EXTRA_CA_CERTS: tls.caFile! });
+      const result = await doctor({
+        ...env,
+        AZURE_USE_MANAGED_IDENTITY: 'false',
+        AZURE_TENANT_ID: tls.tenantId,
+        AZURE_CLIENT_ID: '5e1f0c2a-0000-4000-8000-00000000c5ec',
+        AZURE_CLIENT_SECRET: wrongSecret,
+        AZURE_AUTHORITY_HOST: tls.authorityHost!,
+        NODE_EXTRA_CA_CERTS: tls.caFile!,
+      });
       expect(result.code).toBe(1);
-      expect(lineFor(result.stdout, 'Azure credential')).toMatch(/^✗ Azure credential — app 5e1f0c2a-0000-4000-8000-00000000c5ec \(client secret\) gets no token: .*AADSTS7000215.*check AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET/);
+      expect(lineFor(result.stdout, 'Azure credential')).toMatch(
+        /^✗ Azure credential — app 5e1f0c2a-0000-4000-8000-00000000c5ec \(client secret\) gets no token: .*AADSTS7000215.*check AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET/,
+      );
       expect(result.stdout + result.stderr).not.toContain(wrongSecret);
       expect(tls.requests('POST', '/:tenant/oauth2/v2.0/token').length).toBeGreaterThan(0);
     } finally {

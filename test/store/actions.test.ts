@@ -1,5 +1,18 @@
 import type { Db } from '../../src/store/db';
-import { approveAction, claimRunnableActions, closeRequest, expireRequests, extendLease, failAbandonedActions, finishAction, getAction, listAttempts, requestAction, retryActionAt, type StoredAction } from '../../src/store/action-repository';
+import {
+  approveAction,
+  claimRunnableActions,
+  closeRequest,
+  expireRequests,
+  extendLease,
+  failAbandonedActions,
+  finishAction,
+  getAction,
+  listAttempts,
+  requestAction,
+  retryActionAt,
+  type StoredAction,
+} from '../../src/store/action-repository';
 import { createPgDb } from '../../src/store/pg-db';
 import { emptyTables, storeDrivers } from '../helpers/store-drivers';
 
@@ -61,7 +74,9 @@ describe.each(storeDrivers())('actions on $name', (driver) => {
 
   it('one open request per target: a double click or a second process gets the same request back', async () => {
     const target = { kind: 'block-ip' as const, ip: '192.0.2.9' };
-    const asks = await Promise.all(Array.from({ length: 6 }, (_, i) => requestAction(i % 2 ? other : db, { incidentKey: undefined, target, requestedBy: `analyst-${i}`, approvalsNeeded: 1, expiresAt: later }, { now })));
+    const asks = await Promise.all(
+      Array.from({ length: 6 }, (_, i) => requestAction(i % 2 ? other : db, { incidentKey: undefined, target, requestedBy: `analyst-${i}`, approvalsNeeded: 1, expiresAt: later }, { now })),
+    );
     const ids = new Set(asks.map((a) => (a.kind === 'over-limit' ? 'none' : a.action.id)));
     expect(ids.size).toBe(1);
     expect(asks.filter((a) => a.kind === 'created')).toHaveLength(1);
@@ -112,7 +127,12 @@ describe.each(storeDrivers())('actions on $name', (driver) => {
     expect(await getAction(db, action.id)).toMatchObject({ state: 'running', attempts: 2 });
     expect(await extendLease(other, fresh!, 30_000, seconds(35))).toBe(true);
     expect((await finishAction(other, fresh!, attempt(seconds(36)), { state: 'succeeded', result: { ok: true } }))?.state).toBe('succeeded');
-    expect((await listAttempts(db, action.id)).map((x) => [x.attempt, x.outcome])).toEqual([[1, 'abandoned'], [1, 'retrying'], [1, 'succeeded'], [2, 'succeeded']]);
+    expect((await listAttempts(db, action.id)).map((x) => [x.attempt, x.outcome])).toEqual([
+      [1, 'abandoned'],
+      [1, 'retrying'],
+      [1, 'succeeded'],
+      [2, 'succeeded'],
+    ]);
     const audit = await db.query<{ action: string }>(`SELECT action FROM audit WHERE details->>'action' = $1 ORDER BY id`, [action.id]);
     expect(audit.rows.map((r) => r.action)).toEqual(['action.requested', 'action.approved', 'action.attempt-abandoned', 'action.succeeded']);
   });
@@ -127,7 +147,10 @@ describe.each(storeDrivers())('actions on $name', (driver) => {
     const [failed] = await failAbandonedActions(other, seconds(62), 2);
     expect(failed).toMatchObject({ id: action.id, state: 'failed', result: { error: expect.stringMatching(/gave up after 2 attempts: the process running it stopped/) } });
     expect(await failAbandonedActions(db, seconds(63), 2)).toEqual([]);
-    expect((await listAttempts(db, action.id)).map((x) => [x.attempt, x.outcome])).toEqual([[1, 'abandoned'], [2, 'abandoned']]);
+    expect((await listAttempts(db, action.id)).map((x) => [x.attempt, x.outcome])).toEqual([
+      [1, 'abandoned'],
+      [2, 'abandoned'],
+    ]);
   });
 
   it('one Undo per action: two at once give one request, and a done Undo is not asked for again', async () => {
@@ -135,7 +158,8 @@ describe.each(storeDrivers())('actions on $name', (driver) => {
     const blocked = await requestAction(db, { target: { kind: 'block-ip', ip }, requestedBy: 'alice', approvalsNeeded: 0, expiresAt: later }, { now });
     const [run] = await claimRunnableActions(db, 5, 30_000, now);
     await finishAction(db, run!, attempt(now), { state: 'succeeded', result: {} });
-    const undo = (by: string, on: Db) => requestAction(on, { target: { kind: 'block-ip', ip }, undoOf: blocked.kind === 'created' ? blocked.action.id : '', requestedBy: by, approvalsNeeded: 0, expiresAt: later }, { now });
+    const undo = (by: string, on: Db) =>
+      requestAction(on, { target: { kind: 'block-ip', ip }, undoOf: blocked.kind === 'created' ? blocked.action.id : '', requestedBy: by, approvalsNeeded: 0, expiresAt: later }, { now });
     const asks = await Promise.all([undo('bob', db), undo('carol', other), undo('dave', db)]);
     expect(asks.map((a) => a.kind).sort()).toEqual(['created', 'existing', 'existing']);
     const [undoRun] = await claimRunnableActions(other, 5, 30_000, now);

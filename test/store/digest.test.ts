@@ -20,7 +20,6 @@ const stormIncident = (n: number, severity: Severity = 'Low', changes: Record<st
   return parseIncident(body, { portalUrl });
 };
 
-
 describe.each(storeDrivers())('storm digests on $name', (driver) => {
   let db: Db;
   let drop: () => Promise<void>;
@@ -118,7 +117,12 @@ describe.each(storeDrivers())('storm digests on $name', (driver) => {
     const claimed = await claimDueCards(db, 3, 30_000);
     expect(await foldWaitingCards(db, policy)).toBe(12);
     const rows = await folded();
-    expect(rows.filter((r) => r.digest_id === null).map((r) => r.number).sort()).toEqual(claimed.map((c) => Number(c.incidentKey.match(/storm-(\d+)/)![1]) + 5000).sort());
+    expect(
+      rows
+        .filter((r) => r.digest_id === null)
+        .map((r) => r.number)
+        .sort(),
+    ).toEqual(claimed.map((c) => Number(c.incidentKey.match(/storm-(\d+)/)![1]) + 5000).sort());
   });
 
   it('lets two processes fold one channel without folding a card twice', async () => {

@@ -166,7 +166,10 @@ maybe('PostgreSQL with Entra ID sign-in (VIGIL_DATABASE_AUTH=entra)', () => {
   });
 
   it('is refused by a server that gets something other than a database token', async () => {
-    const db = await connectDb({ kind: 'pg', url: settings().DATABASE_URL, entra: { managedIdentity: false } }, { credential: { getToken: async () => ({ token: 'not-a-token', expiresOnTimestamp: Date.now() + 60_000 }) } });
+    const db = await connectDb(
+      { kind: 'pg', url: settings().DATABASE_URL, entra: { managedIdentity: false } },
+      { credential: { getToken: async () => ({ token: 'not-a-token', expiresOnTimestamp: Date.now() + 60_000 }) } },
+    );
     try {
       await expect(db.query('SELECT 1')).rejects.toThrow(/password authentication failed/);
     } finally {

@@ -28,9 +28,15 @@ describe.each(storeDrivers())('incident values on $name', (driver) => {
   };
 
   it('keeps incident numbers past 32 bits, up to 2^53 - 1, in a bigint column', async () => {
-    const column = await db.query<{ data_type: string }>("SELECT data_type FROM information_schema.columns WHERE table_name = 'incidents' AND column_name = 'number' AND table_schema = current_schema()");
+    const column = await db.query<{ data_type: string }>(
+      "SELECT data_type FROM information_schema.columns WHERE table_name = 'incidents' AND column_name = 'number' AND table_schema = current_schema()",
+    );
     expect(column.rows[0]?.data_type).toBe('bigint');
-    for (const [name, n] of [['n31', 2 ** 31], ['n32', 2 ** 32 + 7], ['nmax', Number.MAX_SAFE_INTEGER]] as const) {
+    for (const [name, n] of [
+      ['n31', 2 ** 31],
+      ['n32', 2 ** 32 + 7],
+      ['nmax', Number.MAX_SAFE_INTEGER],
+    ] as const) {
       expect((await upsertIncident(db, incident(name, { incidentNumber: n }))).kind).toBe('created');
       expect((await getIncidentByNumber(db, n))?.incident.number).toBe(n);
     }

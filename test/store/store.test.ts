@@ -11,7 +11,6 @@ import { emptyTables, storeDrivers } from '../helpers/store-drivers';
 const portalUrl = 'https://portal.azure.com';
 const incident = (name: string, changes: Record<string, unknown> = {}) => parseIncident(withProperties(demoIncident(name), changes), { portalUrl });
 
-
 describe.each(storeDrivers())('store on $name', (driver) => {
   let db: Db;
   let drop: () => Promise<void>;

@@ -33,7 +33,19 @@ const hostile = (length: number) => HOSTILE.repeat(Math.ceil(length / HOSTILE.le
 /** The envelope of a reply in a Teams channel thread (Microsoft's own activity): ids as long as Teams makes them. */
 const REPLY_ENVELOPE = (() => {
   const a = fixture('test/fixtures/contracts/activity.message.channel-mention.json');
-  return { type: 'message', serviceUrl: a.serviceUrl, channelId: a.channelId, from: a.recipient, recipient: a.from, conversation: a.conversation, replyToId: a.id, channelData: a.channelData, locale: 'en-US', inputHint: 'acceptingInput', summary: `Incident #4294967296: Informational` };
+  return {
+    type: 'message',
+    serviceUrl: a.serviceUrl,
+    channelId: a.channelId,
+    from: a.recipient,
+    recipient: a.from,
+    conversation: a.conversation,
+    replyToId: a.id,
+    channelData: a.channelData,
+    locale: 'en-US',
+    inputHint: 'acceptingInput',
+    summary: `Incident #4294967296: Informational`,
+  };
 })();
 
 /** The activity as it would leave Vigil: the card in the largest envelope it is sent in. */
@@ -104,7 +116,13 @@ const enrichmentOf = (i: Incident): IncidentEnrichment => {
   const at = '2026-11-24T02:01:00Z';
   const results = (n: number): SourceResult[] => [
     { status: 'ok', source: 'virustotal', score: 64, facts: { malicious: '58/90', reputation: -42, asOwner: hostile(120), country: 'NL', lastAnalysis: at, tags: hostile(200) }, at },
-    { status: 'ok', source: 'abuseipdb', score: 100, facts: { confidence: '100%', reports: 1200 + n, isp: hostile(120), usage: 'Data Center/Web Hosting/Transit', domain: hostile(80), tor: false }, at },
+    {
+      status: 'ok',
+      source: 'abuseipdb',
+      score: 100,
+      facts: { confidence: '100%', reports: 1200 + n, isp: hostile(120), usage: 'Data Center/Web Hosting/Transit', domain: hostile(80), tor: false },
+      at,
+    },
     { status: 'ok', source: 'kql', facts: { SignIns24h: 41, FailedSignIns24h: 388, Users: hostile(150) }, at },
     { status: 'unavailable', source: 'device', reason: hostile(300), at },
   ];
@@ -123,7 +141,12 @@ const button = (title: string, verb: string): Button => ({ title, verb, data: { 
 
 /** Ten actions with long lines and their buttons, six entities' options, 60 users to refresh, a long notice. */
 const response = (): ResponseView => ({
-  rows: Array.from({ length: 10 }, (): ActionRowView => ({ text: untrusted(hostile(700), 700), color: 'Warning', tint: 'warning', buttons: [button('Approve', 'action.approve'), button('Reject', 'action.reject'), button('Cancel request', 'action.cancel')] })),
+  rows: Array.from({ length: 10 }, (): ActionRowView => ({
+    text: untrusted(hostile(700), 700),
+    color: 'Warning',
+    tint: 'warning',
+    buttons: [button('Approve', 'action.approve'), button('Reject', 'action.reject'), button('Cancel request', 'action.cancel')],
+  })),
   optionGroups: Array.from({ length: 6 }, () => ({ buttons: [button(`★ Block IP ${'9'.repeat(45)}`, 'action.request'), button(`Add indicator ${'9'.repeat(45)}`, 'action.request')] })),
   notice: { text: untrusted(hostile(400), 400), ok: false },
   hasOpen: true,
@@ -215,7 +238,15 @@ describe('chat cards at their largest, from a store full of hostile data', () =>
   let db: Db;
   /** As ingest stores them: PostgreSQL takes no NUL, and a lone surrogate became U+FFFD on the way in. */
   const storable = (length: number) => hostile(length).replace(/\u0000|\ud800(?![\udc00-\udfff])/g, '\ufffd');
-  const storedIncident = (over: Partial<Incident>): Incident => ({ ...incident(over), title: storable(1_024), description: storable(10_240), owner: { name: storable(300) }, entities: entities().map((e) => ({ ...e, value: e.value.replace(/\u0000|\ud800(?![\udc00-\udfff])/g, '\ufffd') })), lastModifiedAt: '2026-11-24T02:00:00Z', ...over });
+  const storedIncident = (over: Partial<Incident>): Incident => ({
+    ...incident(over),
+    title: storable(1_024),
+    description: storable(10_240),
+    owner: { name: storable(300) },
+    entities: entities().map((e) => ({ ...e, value: e.value.replace(/\u0000|\ud800(?![\udc00-\udfff])/g, '\ufffd') })),
+    lastModifiedAt: '2026-11-24T02:00:00Z',
+    ...over,
+  });
   const NUMBER = 999_999_999;
   const caller = { conversationId: 'c' };
   const cardOf = (reply: unknown) => {
@@ -236,17 +267,47 @@ describe('chat cards at their largest, from a store full of hostile data', () =>
     for (let n = 0; n < 30; n++) await upsertIncident(db, storedIncident({ number: NUMBER - n, key: `k${n}`, id: `${incident().id}${n}` }));
     const now = new Date();
     for (let n = 0; n < 20; n++) {
-      await requestAction(db, { incidentKey: 'k0', target: { kind: 'isolate-vm', host: `host-${n}-${'h'.repeat(200)}` }, requestedBy: `5f0c6a1e-2b7d-4e1a-9c3d-${String(n).padStart(12, '0')}`, requestedByName: storable(200), approvalsNeeded: 2, expiresAt: new Date(now.getTime() + 3_600_000) }, { now });
+      await requestAction(
+        db,
+        {
+          incidentKey: 'k0',
+          target: { kind: 'isolate-vm', host: `host-${n}-${'h'.repeat(200)}` },
+          requestedBy: `5f0c6a1e-2b7d-4e1a-9c3d-${String(n).padStart(12, '0')}`,
+          requestedByName: storable(200),
+          approvalsNeeded: 2,
+          expiresAt: new Date(now.getTime() + 3_600_000),
+        },
+        { now },
+      );
     }
-    for (let n = 0; n < 80; n++) await saveTeamsUser(db, { aadObjectId: `6f0c6a1e-2b7d-4e1a-9c3d-${String(n).padStart(12, '0')}`, teamsId: `29:1${String(n).padStart(3, '0')}${'aZ9-_'.repeat(20)}`, name: storable(200), serviceUrl: 'https://smba.trafficmanager.net/emea/' });
-    for (let n = 0; n < 60; n++) await audit(db, storable(100), `action.${storable(60)}`, 'k0', { kind: 'block-ip', target: { ip: storable(300) }, error: storable(500), reason: storable(500), action: '5c1f2b9a-0000-4000-8000-000000000001' });
+    for (let n = 0; n < 80; n++)
+      await saveTeamsUser(db, {
+        aadObjectId: `6f0c6a1e-2b7d-4e1a-9c3d-${String(n).padStart(12, '0')}`,
+        teamsId: `29:1${String(n).padStart(3, '0')}${'aZ9-_'.repeat(20)}`,
+        name: storable(200),
+        serviceUrl: 'https://smba.trafficmanager.net/emea/',
+      });
+    for (let n = 0; n < 60; n++)
+      await audit(db, storable(100), `action.${storable(60)}`, 'k0', {
+        kind: 'block-ip',
+        target: { ip: storable(300) },
+        error: storable(500),
+        reason: storable(500),
+        action: '5c1f2b9a-0000-4000-8000-000000000001',
+      });
     const allowed = async () => ({ allowed: true as const });
     deps = {
       db,
       providers: ['virustotal', 'abuseipdb', 'kql', 'graph', 'device'].map((name) => ({
         name,
         supports: () => true,
-        lookup: async (): Promise<SourceResult> => ({ status: 'ok', source: name, score: 90, facts: Object.fromEntries(Array.from({ length: 20 }, (_, n) => [`fact${n}`, storable(200)])), at: '2026-11-24T02:01:00Z' }),
+        lookup: async (): Promise<SourceResult> => ({
+          status: 'ok',
+          source: name,
+          score: 90,
+          facts: Object.fromEntries(Array.from({ length: 20 }, (_, n) => [`fact${n}`, storable(200)])),
+          at: '2026-11-24T02:01:00Z',
+        }),
       })),
       kql: { runner: { run: async () => kqlTable() }, maxRows: 1_000, timeoutSeconds: 10 },
       responders: { check: allowed },
@@ -289,14 +350,22 @@ describe('chat cards at their largest, from a store full of hostile data', () =>
     const [a] = (await db.query<{ id: string }>('SELECT id FROM actions LIMIT 1')).rows;
     const { getAction } = await import('../../src/store/action-repository');
     const action = (await getAction(db, a!.id))!;
-    const views = createResponseViews({ db, permissions: { mayApprove: async () => ({ allowed: true }), mayRequest: async () => ({ allowed: true }), mayTakePart: async () => ({ allowed: true }) } as never, enabled: () => true });
+    const views = createResponseViews({
+      db,
+      permissions: { mayApprove: async () => ({ allowed: true }), mayRequest: async () => ({ allowed: true }), mayTakePart: async () => ({ allowed: true }) } as never,
+      enabled: () => true,
+    });
     const card = measure('action', await views.actionCard(action, undefined, { text: untrusted(storable(400), 400), ok: false }));
     expectFits(card);
     expect((card.content.refresh as { userIds: string[] }).userIds.length).toBeGreaterThan(0);
   });
 
   it('incident (from the store, with its actions as the response): the card the outbox sends', async () => {
-    const views = createResponseViews({ db, permissions: { mayApprove: async () => ({ allowed: true }), mayRequest: async () => ({ allowed: true }), mayTakePart: async () => ({ allowed: true }) } as never, enabled: () => true });
+    const views = createResponseViews({
+      db,
+      permissions: { mayApprove: async () => ({ allowed: true }), mayRequest: async () => ({ allowed: true }), mayTakePart: async () => ({ allowed: true }) } as never,
+      enabled: () => true,
+    });
     const i = storedIncident({ number: NUMBER, key: 'k0', id: `${incident().id}0` });
     const e = enrichmentOf(i);
     expectFits(measure('incident', renderIncidentCard(i, e, new Date(), await views.forIncident(i, e))));
@@ -305,7 +374,11 @@ describe('chat cards at their largest, from a store full of hostile data', () =>
 
 describe('renderers over arbitrary strings (fast-check)', () => {
   const text = fc.string({ unit: 'binary', maxLength: 2_000 });
-  const entity = fc.record({ kind: fc.constantFrom<Entity['kind']>('ip', 'account', 'host', 'url', 'domain', 'filehash', 'process', 'other'), value: fc.string({ unit: 'binary', maxLength: 1_200 }), details: fc.constant({}) });
+  const entity = fc.record({
+    kind: fc.constantFrom<Entity['kind']>('ip', 'account', 'host', 'url', 'domain', 'filehash', 'process', 'other'),
+    value: fc.string({ unit: 'binary', maxLength: 1_200 }),
+    details: fc.constant({}),
+  });
 
   it('the incident card is parser-clean, inside the budget and free of broken text, whatever the incident says', () => {
     fc.assert(
@@ -321,7 +394,13 @@ describe('renderers over arbitrary strings (fast-check)', () => {
   it('the digest and page cards too', () => {
     fc.assert(
       fc.property(fc.array(text, { minLength: 1, maxLength: 120 }), text, (titles, who) => {
-        const digest: Digest = { id: 1, conversationId: 'c', startedAt: new Date(0), sealed: false, lines: titles.map((title, n) => ({ incident: incident({ title, number: n + 1, severity: 'Medium' }), ownCard: false })) };
+        const digest: Digest = {
+          id: 1,
+          conversationId: 'c',
+          startedAt: new Date(0),
+          sealed: false,
+          lines: titles.map((title, n) => ({ incident: incident({ title, number: n + 1, severity: 'Medium' }), ownCard: false })),
+        };
         expectFits(renderDigestCard(digest));
         const page = { id: 1, incidentKey: 'k', state: 'open', reason: who, createdAt: new Date(0) } as unknown as Parameters<typeof renderPageCard>[0]['page'];
         expectFits(renderPageCard({ page, incident: incident({ title: titles[0]! }), severity: 'High', levels: [{ level: 1, who }] }));

@@ -23,11 +23,16 @@ describe('chat input', () => {
 
   it('any command word with zero-width characters sprinkled in, in any case, is still that command', () => {
     fc.assert(
-      fc.property(fc.constantFrom('help', 'incidents', 'incident', 'kql', 'oncall', 'ack', 'audit'), fc.array(fc.tuple(fc.nat(10), fc.constantFrom(...ZERO_WIDTH)), { maxLength: 4 }), fc.boolean(), (word, inserts, upper) => {
-        const chars = [...(upper ? word.toUpperCase() : word)];
-        for (const [at, zw] of inserts) chars.splice(at % (chars.length + 1), 0, zw);
-        expect(parseCommand(`${chars.join('')} 7`)?.name).toBe(word);
-      }),
+      fc.property(
+        fc.constantFrom('help', 'incidents', 'incident', 'kql', 'oncall', 'ack', 'audit'),
+        fc.array(fc.tuple(fc.nat(10), fc.constantFrom(...ZERO_WIDTH)), { maxLength: 4 }),
+        fc.boolean(),
+        (word, inserts, upper) => {
+          const chars = [...(upper ? word.toUpperCase() : word)];
+          for (const [at, zw] of inserts) chars.splice(at % (chars.length + 1), 0, zw);
+          expect(parseCommand(`${chars.join('')} 7`)?.name).toBe(word);
+        },
+      ),
     );
   });
 
@@ -50,14 +55,25 @@ describe('canonical targets', () => {
   });
 
   it('NFKC, trimmed, case folded where case means nothing (not in a URL)', () => {
-    expect(canonicalTarget({ kind: 'disable-user', user: ' ＢｒｅａｋＧｌａｓｓ＠ｃｏｎｔｏｓｏ．ｅｘａｍｐｌｅ ' })).toEqual({ ok: true, target: { kind: 'disable-user', user: 'breakglass@contoso.example' } });
+    expect(canonicalTarget({ kind: 'disable-user', user: ' ＢｒｅａｋＧｌａｓｓ＠ｃｏｎｔｏｓｏ．ｅｘａｍｐｌｅ ' })).toEqual({
+      ok: true,
+      target: { kind: 'disable-user', user: 'breakglass@contoso.example' },
+    });
     expect(canonicalTarget({ kind: 'block-ip', ip: '２０３．０．１１３．７' })).toEqual({ ok: true, target: { kind: 'block-ip', ip: '203.0.113.7' } });
     expect(canonicalTarget({ kind: 'isolate-vm', host: 'ＤＣ－０１' })).toEqual({ ok: true, target: { kind: 'isolate-vm', host: 'dc-01' } });
-    expect(canonicalTarget({ kind: 'add-indicator', type: 'url', indicator: 'https://Evil.example/Path' })).toEqual({ ok: true, target: { kind: 'add-indicator', type: 'url', indicator: 'https://Evil.example/Path' } });
+    expect(canonicalTarget({ kind: 'add-indicator', type: 'url', indicator: 'https://Evil.example/Path' })).toEqual({
+      ok: true,
+      target: { kind: 'add-indicator', type: 'url', indicator: 'https://Evil.example/Path' },
+    });
   });
 
   it('finds no invisible character in plain text, whatever it is', () => {
-    fc.assert(fc.property(fc.string({ unit: 'grapheme-ascii' }).filter((s) => !/[\x00-\x1f\x7f]/.test(s)), (s) => expect(findInvisible(s)).toBeUndefined()));
+    fc.assert(
+      fc.property(
+        fc.string({ unit: 'grapheme-ascii' }).filter((s) => !/[\x00-\x1f\x7f]/.test(s)),
+        (s) => expect(findInvisible(s)).toBeUndefined(),
+      ),
+    );
   });
 });
 

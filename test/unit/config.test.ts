@@ -45,7 +45,12 @@ describe('loadConfig', () => {
     });
 
     it('takes the audiences, callers, tenant and the public-cloud authority', () => {
-      const c = loadConfig({ ...bot, VIGIL_WEBHOOK_AUDIENCE: 'api://vigil, 608cacfd-1cea-40c9-b678-4b93e69bb72b', VIGIL_WEBHOOK_ALLOWED_CALLERS: ` ${caller.toUpperCase()} ,${caller.replace(/1$/, '2')}`, VIGIL_WEBHOOK_TENANT_ID: tenant });
+      const c = loadConfig({
+        ...bot,
+        VIGIL_WEBHOOK_AUDIENCE: 'api://vigil, 608cacfd-1cea-40c9-b678-4b93e69bb72b',
+        VIGIL_WEBHOOK_ALLOWED_CALLERS: ` ${caller.toUpperCase()} ,${caller.replace(/1$/, '2')}`,
+        VIGIL_WEBHOOK_TENANT_ID: tenant,
+      });
       expect(c.webhookEntra).toEqual({
         tenantId: tenant,
         audiences: ['api://vigil', '608cacfd-1cea-40c9-b678-4b93e69bb72b'],
@@ -57,13 +62,22 @@ describe('loadConfig', () => {
     });
 
     it('falls back to MicrosoftAppTenantId and takes a stand-in authority', () => {
-      const c = loadConfig({ ...bot, MicrosoftAppTenantId: tenant, VIGIL_WEBHOOK_AUDIENCE: 'api://vigil', VIGIL_WEBHOOK_ALLOWED_CALLERS: caller, VIGIL_WEBHOOK_AUTHORITY: 'http://127.0.0.1:4010/', VIGIL_WEBHOOK_SECRET: 'a-long-enough-secret' });
+      const c = loadConfig({
+        ...bot,
+        MicrosoftAppTenantId: tenant,
+        VIGIL_WEBHOOK_AUDIENCE: 'api://vigil',
+        VIGIL_WEBHOOK_ALLOWED_CALLERS: caller,
+        VIGIL_WEBHOOK_AUTHORITY: 'http://127.0.0.1:4010/',
+        VIGIL_WEBHOOK_SECRET: 'a-long-enough-secret',
+      });
       expect(c.webhookEntra).toMatchObject({ tenantId: tenant, authority: 'http://127.0.0.1:4010' });
       expect(c.webhookSecret).toBe('a-long-enough-secret');
     });
 
     it('will not take a token without a caller allow-list and a tenant', () => {
-      expect(() => loadConfig({ ...bot, VIGIL_WEBHOOK_AUDIENCE: 'api://vigil' })).toThrow(/VIGIL_WEBHOOK_ALLOWED_CALLERS: required with VIGIL_WEBHOOK_AUDIENCE[\s\S]*VIGIL_WEBHOOK_TENANT_ID: required/);
+      expect(() => loadConfig({ ...bot, VIGIL_WEBHOOK_AUDIENCE: 'api://vigil' })).toThrow(
+        /VIGIL_WEBHOOK_ALLOWED_CALLERS: required with VIGIL_WEBHOOK_AUDIENCE[\s\S]*VIGIL_WEBHOOK_TENANT_ID: required/,
+      );
       expect(() => loadConfig({ VIGIL_WEBHOOK_ALLOWED_CALLERS: caller })).toThrow(/VIGIL_WEBHOOK_AUDIENCE: needed with VIGIL_WEBHOOK_ALLOWED_CALLERS/);
     });
 
@@ -110,7 +124,9 @@ describe('isolation NSGs', () => {
   });
 
   it('names the entry of the list that is not an NSG id', () => {
-    expect(() => loadConfig({ ...actions, ISOLATION_NSG_ID: `${nsg('isolation-weu')},isolation-eus` })).toThrow(/ISOLATION_NSG_ID: must be the ARM id of a network security group .* one per region; not an NSG id: isolation-eus$/m);
+    expect(() => loadConfig({ ...actions, ISOLATION_NSG_ID: `${nsg('isolation-weu')},isolation-eus` })).toThrow(
+      /ISOLATION_NSG_ID: must be the ARM id of a network security group .* one per region; not an NSG id: isolation-eus$/m,
+    );
   });
 
   it('needs the action policy, with one NSG or several', () => {

@@ -7,7 +7,6 @@ import { demoIncident, withProperties } from '../helpers/fixtures';
 
 const portalUrl = 'https://portal.azure.com';
 
-
 const digestOf = (titles: string[], severity = 'Low'): Digest => ({
   id: 3,
   conversationId: 'c1',

@@ -51,7 +51,10 @@ describe('guardrails', () => {
 
   it('compares canonical forms: a resolved account is protected by its object id or its UPN; fullwidth and hidden characters do not slip past', () => {
     // The card named the account by object id; Graph said its UPN is the break-glass one.
-    expect(checkTarget({ kind: 'disable-user', user: '5f0c6a1e-2b7d-4e1a-9c3d-0000000000bb', upn: 'BreakGlass@contoso.example' }, guardrails)).toMatchObject({ allowed: false, reason: expect.stringContaining('breakglass@contoso.example is a protected account') });
+    expect(checkTarget({ kind: 'disable-user', user: '5f0c6a1e-2b7d-4e1a-9c3d-0000000000bb', upn: 'BreakGlass@contoso.example' }, guardrails)).toMatchObject({
+      allowed: false,
+      reason: expect.stringContaining('breakglass@contoso.example is a protected account'),
+    });
     // Listed by object id, asked for by UPN (and resolved).
     expect(checkTarget({ kind: 'disable-user', user: '5f0c6a1e-2b7d-4e1a-9c3d-000000000099', upn: 'ops@contoso.example' }, guardrails).allowed).toBe(false);
     expect(checkTarget({ kind: 'disable-user', user: 'ｂｒｅａｋｇｌａｓｓ＠ｃｏｎｔｏｓｏ．ｅｘａｍｐｌｅ' }, guardrails).allowed).toBe(false);
@@ -72,7 +75,14 @@ describe('guardrails', () => {
 describe('approvals', () => {
   const policy: KindPolicy = { requesterGroups: [], requesterUsers: [], approverGroups: [], approverUsers: [], approvals: 2, expiresAfterMinutes: 30 };
   const now = new Date('2026-11-24T03:00:00Z');
-  const action = (changes: Partial<ActionRecord> = {}): ActionRecord => ({ kind: 'block-ip', state: 'requested', requestedBy: 'alice', approvals: [], expiresAt: new Date('2026-11-24T03:30:00Z'), ...changes });
+  const action = (changes: Partial<ActionRecord> = {}): ActionRecord => ({
+    kind: 'block-ip',
+    state: 'requested',
+    requestedBy: 'alice',
+    approvals: [],
+    expiresAt: new Date('2026-11-24T03:30:00Z'),
+    ...changes,
+  });
 
   it.each([
     ['a first approver', action(), 'bob', true, { allowed: true, completes: false }],

@@ -6,7 +6,6 @@ import { demoIncident, withProperties } from '../helpers/fixtures';
 
 const portalUrl = 'https://portal.azure.com';
 
-
 const texts = (node: unknown): string[] => {
   if (Array.isArray(node)) return node.flatMap(texts);
   if (node && typeof node === 'object') {

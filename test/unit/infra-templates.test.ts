@@ -111,9 +111,7 @@ describe('the template check', () => {
     delete admin.properties.principalType;
     resourceOfType(t, 'Microsoft.BotService/botServices/channels').properties.properties.isEnabeld = true;
     t.parameters.namePrefix.defaultVaule = 'x';
-    expect(checker.checkTemplate(t, 'main').join('\n')).toEqual(
-      expect.stringContaining('unknown property parameters.namePrefix.defaultVaule'),
-    );
+    expect(checker.checkTemplate(t, 'main').join('\n')).toEqual(expect.stringContaining('unknown property parameters.namePrefix.defaultVaule'));
     const problems = checker.checkTemplate(t, 'main').join('\n');
     expect(problems).toContain('unknown property properties.principalTyp');
     expect(problems).toContain('unknown property properties.properties.isEnabeld');
@@ -160,7 +158,7 @@ describe('the template check', () => {
   });
 
   const shared = resolve(ROOT, '../shared/contracts/arm-templates');
-  (existsSync(shared) ? it : it.skip)('holds the shared contracts\' schemas unchanged', () => {
+  (existsSync(shared) ? it : it.skip)("holds the shared contracts' schemas unchanged", () => {
     const copied = readdirSync(shared).filter((n) => n.endsWith('.json'));
     expect(copied.length).toBeGreaterThan(10);
     for (const name of copied) expect([name, readFileSync(join(SCHEMAS, name)).equals(readFileSync(join(shared, name)))]).toEqual([name, true]);
@@ -168,8 +166,7 @@ describe('the template check', () => {
 });
 
 describe('the Vigil deployment', () => {
-  const settingsOf = (t: Json): Record<string, string> =>
-    Object.fromEntries((resourceOfType(t, 'Microsoft.Web/sites').properties.siteConfig.appSettings as Json[]).map((s) => [s.name, s.value]));
+  const settingsOf = (t: Json): Record<string, string> => Object.fromEntries((resourceOfType(t, 'Microsoft.Web/sites').properties.siteConfig.appSettings as Json[]).map((s) => [s.name, s.value]));
 
   /** The settings src/config.ts reads: the keys of its envSchema. */
   const settingsVigilReads = (): Set<string> => {
@@ -206,7 +203,14 @@ describe('the Vigil deployment', () => {
     const site = resourceOfType(mainTemplate(), 'Microsoft.Web/sites');
     expect(site.identity).toEqual({ type: 'UserAssigned', userAssignedIdentities: { "[variables('identityId')]": {} } });
     expect(site.properties).toMatchObject({ httpsOnly: true, keyVaultReferenceIdentity: "[variables('identityId')]" });
-    expect(site.properties.siteConfig).toMatchObject({ linuxFxVersion: 'NODE|24-lts', appCommandLine: 'npm start', minTlsVersion: '1.2', scmMinTlsVersion: '1.2', ftpsState: 'Disabled', healthCheckPath: '/readyz' });
+    expect(site.properties.siteConfig).toMatchObject({
+      linuxFxVersion: 'NODE|24-lts',
+      appCommandLine: 'npm start',
+      minTlsVersion: '1.2',
+      scmMinTlsVersion: '1.2',
+      ftpsState: 'Disabled',
+      healthCheckPath: '/readyz',
+    });
     const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as Json;
     expect(pkg.scripts.start).toMatch(/^node (--[\w-]+ )*dist\/src\/index\.js$/);
     expect(settingsOf(mainTemplate()).SCM_DO_BUILD_DURING_DEPLOYMENT).toBe('false');
@@ -266,18 +270,16 @@ describe('the Vigil deployment', () => {
   };
 
   it('grants each enabled action its rights, and no others', () => {
-    const roles = { responder: '3e150937-b8fe-4cfb-8069-0eaf05ecd056', sentinelContributor: 'ab8e14d6-4a74-4a29-9ba8-549422addade', network: '4d97b98b-1d4f-4787-a291-c67834d212e7', reader: 'acdd72a7-3385-48ef-bd42-f606fba81ae7', secrets: '4633458b-17de-408a-b874-0445c86b69e6' };
+    const roles = {
+      responder: '3e150937-b8fe-4cfb-8069-0eaf05ecd056',
+      sentinelContributor: 'ab8e14d6-4a74-4a29-9ba8-549422addade',
+      network: '4d97b98b-1d4f-4787-a291-c67834d212e7',
+      reader: 'acdd72a7-3385-48ef-bd42-f606fba81ae7',
+      secrets: '4633458b-17de-408a-b874-0445c86b69e6',
+    };
     const grants = roleAssignments(mainTemplate()).map(({ role, gates }) => `${Object.entries(roles).find(([, id]) => id === role)?.[0] ?? role} ${gates.join('+') || 'always'}`);
     expect(grants.sort()).toEqual(
-      [
-        'secrets always',
-        'responder always',
-        'sentinelContributor enableThreatIntel',
-        'network enableBlockIp',
-        'network enableIsolateVm',
-        'reader enableIsolateVm',
-        'network enableIsolateVm',
-      ].sort(),
+      ['secrets always', 'responder always', 'sentinelContributor enableThreatIntel', 'network enableBlockIp', 'network enableIsolateVm', 'reader enableIsolateVm', 'network enableIsolateVm'].sort(),
     );
     const scopes = roleAssignments(mainTemplate()).map((a) => a.scope);
     expect(scopes.filter((s) => s?.includes('Microsoft.Network/networkSecurityGroups/'))).toHaveLength(2);

@@ -17,7 +17,11 @@ describe('the Teams app package', () => {
     ['a bot without scopes', (m: any) => delete m.bots[0].scopes, /\/bots\/0 must have required property 'scopes'/],
     ['a bad manifestVersion', (m: any) => (m.manifestVersion = '1.18.5'), /\/manifestVersion/],
     ['an unknown scope', (m: any) => (m.bots[0].scopes = ['personal', 'everywhere']), /\/bots\/0\/scopes\/1 must be equal to one of the allowed values/],
-    ['a command title over 128 characters', (m: any) => (m.bots[0].commandLists[0].commands[0].title = 'x'.repeat(129)), /\/bots\/0\/commandLists\/0\/commands\/0\/title must NOT have more than 128 characters/],
+    [
+      'a command title over 128 characters',
+      (m: any) => (m.bots[0].commandLists[0].commands[0].title = 'x'.repeat(129)),
+      /\/bots\/0\/commandLists\/0\/commands\/0\/title must NOT have more than 128 characters/,
+    ],
     ['a duplicate command', (m: any) => m.bots[0].commandLists[0].commands.push({ title: 'help', description: 'again' }), /has the command "help" twice/],
     ['a missing id', (m: any) => delete m.id, /must have required property 'id'/],
   ])('names what is wrong: %s', (_name, breakIt, message) => {
@@ -36,7 +40,7 @@ describe('the Teams app package', () => {
     expect([...kinds].sort()).toEqual(['255,255,255,255', 'transparent']);
   });
 
-  it('suggests only chat commands the bot has, within Teams\' limit of 12', () => {
+  it("suggests only chat commands the bot has, within Teams' limit of 12", () => {
     const listed: string[] = manifest().bots[0].commandLists[0].commands.map((c: { title: string }) => c.title);
     expect(listed.length).toBeLessThanOrEqual(12);
     expect(listed.filter((c) => !Object.hasOwn(commands, c))).toEqual([]);
@@ -66,7 +70,11 @@ describe('the Teams app package', () => {
   it('packages manifest and icons with the app id, publisher, links and valid domains from .env', () => {
     const { dir, status, output } = packageFrom(TENANT_SETTINGS);
     expect({ status, output }).toEqual({ status: 0, output: expect.stringContaining('vigil.zip') });
-    const listing = execFileSync('python3', ['-c', 'import sys,zipfile,json; z=zipfile.ZipFile(sys.argv[1]); print(json.dumps({"names": sorted(z.namelist()), "manifest": json.loads(z.read("manifest.json"))}))', path.join(dir, 'vigil.zip')]).toString();
+    const listing = execFileSync('python3', [
+      '-c',
+      'import sys,zipfile,json; z=zipfile.ZipFile(sys.argv[1]); print(json.dumps({"names": sorted(z.namelist()), "manifest": json.loads(z.read("manifest.json"))}))',
+      path.join(dir, 'vigil.zip'),
+    ]).toString();
     const { names, manifest: packaged } = JSON.parse(listing);
     expect(names).toEqual(['color.png', 'manifest.json', 'outline.png']);
     expect(packaged.id).toBe(APP_ID);
@@ -89,6 +97,7 @@ describe('the Teams app package', () => {
     expect(output).toMatch(/VIGIL_VALID_DOMAINS: must be a comma-separated list of host names/);
     const missing = packageFrom([`MicrosoftAppId=${APP_ID}`]);
     expect(missing.status).toBe(1);
-    for (const name of ['VIGIL_PUBLIC_URL', 'VIGIL_DEVELOPER_NAME', 'VIGIL_DEVELOPER_WEBSITE_URL', 'VIGIL_PRIVACY_URL', 'VIGIL_TERMS_URL']) expect(missing.output).toContain(`${name}: required with MicrosoftAppId`);
+    for (const name of ['VIGIL_PUBLIC_URL', 'VIGIL_DEVELOPER_NAME', 'VIGIL_DEVELOPER_WEBSITE_URL', 'VIGIL_PRIVACY_URL', 'VIGIL_TERMS_URL'])
+      expect(missing.output).toContain(`${name}: required with MicrosoftAppId`);
   });
 });

@@ -16,7 +16,14 @@ const short = (entities: ReturnType<typeof parseEntities>) => entities.map((e) =
 const alertSchemaEntities = [
   { $id: '2', Name: 'admin.jane', UPNSuffix: 'contoso.example', AadUserId: '5d3c2a1b-0f9e-4d8c-b7a6-112233445566', Sid: 'S-1-12-1-1', Type: 'account' },
   { $id: '3', Address: '203.0.113.66', Type: 'ip' },
-  { $id: '4', HostName: 'web-01', DnsDomain: 'contoso.example', AzureID: '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/prod-rg/providers/Microsoft.Compute/virtualMachines/web-01', OSFamily: 'Linux', Type: 'host' },
+  {
+    $id: '4',
+    HostName: 'web-01',
+    DnsDomain: 'contoso.example',
+    AzureID: '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/prod-rg/providers/Microsoft.Compute/virtualMachines/web-01',
+    OSFamily: 'Linux',
+    Type: 'host',
+  },
   {
     $id: '5',
     CommandLine: 'powershell.exe -enc SQBFAFgA',
@@ -111,7 +118,14 @@ describe('one entity parser on every ingest path', () => {
       relatedEntities: [],
       alerts: [
         { properties: { entities: [{ $id: '2', Type: 'ip', Address: '203.0.113.1' }] } },
-        { properties: { entities: [{ $id: '2', Type: 'account', Name: 'bob', UPNSuffix: 'contoso.example' }, { $id: '3', Type: 'process', CommandLine: 'x.exe', Account: { $ref: '2' } }] } },
+        {
+          properties: {
+            entities: [
+              { $id: '2', Type: 'account', Name: 'bob', UPNSuffix: 'contoso.example' },
+              { $id: '3', Type: 'process', CommandLine: 'x.exe', Account: { $ref: '2' } },
+            ],
+          },
+        },
       ],
     });
     const i = parseIncident(body, { portalUrl });

@@ -78,7 +78,11 @@ describe('a broken schedule file', () => {
     ['timeZone: Europe/Amsterdam', 'timeZone: Mars/Olympus', /oncall\.yaml line 2: timeZone: must be an IANA time zone/],
     ['  - { rotation: secondary, waitMinutes: 10 }', '  - { rotation: tertiary, waitMinutes: 10 }', /oncall\.yaml line \d+: escalation\.1\.rotation: no rotation is named "tertiary"/],
     ['handoff: "09:00"\n    start', 'handoff: "9 o\'clock"\n    start', /oncall\.yaml line 8: rotations\.0\.handoff: must be a time like 09:00/],
-    ['      - 7faf8ab2-3d56-4244-b585-20c8a42ed2b8   # Megan Bowen\n      - a1b2c3d4-0000-4000-8000-000000000020   # Alex Wilber', '      - nobody', /rotations\.0\.people\.0: must be an Entra object id or a UPN/],
+    [
+      '      - 7faf8ab2-3d56-4244-b585-20c8a42ed2b8   # Megan Bowen\n      - a1b2c3d4-0000-4000-8000-000000000020   # Alex Wilber',
+      '      - nobody',
+      /rotations\.0\.people\.0: must be an Entra object id or a UPN/,
+    ],
     ['handoffDay: mon\n', '\n', /rotations\.1: a weekly rotation needs handoffDay/],
     ['rotations:', 'rotations: [\n', /not valid YAML/],
   ])('stops start-up when %j becomes %j', (from, to, message) => {
@@ -86,6 +90,8 @@ describe('a broken schedule file', () => {
   });
 
   it('never accepts a rotation with nobody in it', () => {
-    expect(() => parseSchedule(demo.replace(/people:\n(\s+- a1b2c3d4-0000-4000-8000-00000000002[23].*\n)+/, 'people: []\n'), 'oncall.yaml')).toThrow(/needs at least one person: nobody on call is never allowed/);
+    expect(() => parseSchedule(demo.replace(/people:\n(\s+- a1b2c3d4-0000-4000-8000-00000000002[23].*\n)+/, 'people: []\n'), 'oncall.yaml')).toThrow(
+      /needs at least one person: nobody on call is never allowed/,
+    );
   });
 });

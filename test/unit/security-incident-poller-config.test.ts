@@ -76,8 +76,10 @@ describe('SecurityIncident queries and rows', () => {
       techniques: ['T1059'],
     });
     expect(incident.entities.map((e) => `${e.kind}:${e.value}`)).toEqual(['account:jane@contoso.example', 'domain:evil.example']);
-    expect(() => parseIncident(incidentResourceFromRow({ IncidentName: 'a', IncidentNumber: 1, Title: 'T', Severity: 'High', Status: 'New', CreatedTime: new Date('nonsense') }, workspace), { portalUrl: 'https://portal.azure.com' })).toThrow(
-      /createdTimeUtc/,
-    );
+    expect(() =>
+      parseIncident(incidentResourceFromRow({ IncidentName: 'a', IncidentNumber: 1, Title: 'T', Severity: 'High', Status: 'New', CreatedTime: new Date('nonsense') }, workspace), {
+        portalUrl: 'https://portal.azure.com',
+      }),
+    ).toThrow(/createdTimeUtc/);
   });
 });

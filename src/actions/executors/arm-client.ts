@@ -47,7 +47,15 @@ export const MAX_INLINE_WAIT_MS = 30_000;
  * Azure Resource Manager for write operations: bearer token from the credential (none without
  * one: the sandbox), a timeout per call, throttling honoured, long-running operations followed.
  */
-export function createArmClient(o: { endpoint: string; credential?: TokenCredential; timeoutMs: number; maxAttempts?: number; maxWaitMs?: number; sleep?: (ms: number) => Promise<void>; random?: () => number }): ArmClient {
+export function createArmClient(o: {
+  endpoint: string;
+  credential?: TokenCredential;
+  timeoutMs: number;
+  maxAttempts?: number;
+  maxWaitMs?: number;
+  sleep?: (ms: number) => Promise<void>;
+  random?: () => number;
+}): ArmClient {
   const sleep = (ms: number, stop?: AbortSignal) => pause(ms, stop, o.sleep);
   // Operation URLs come from response headers: the client sends a request only to ARM's own origin.
   const http = createHttpClient({

@@ -37,7 +37,14 @@ const isApiPath = (path: string) => {
  * `Retry-After`). Only `/api/…` paths are sent. Throws `UpstreamError` naming Defender's error
  * code (status 0 when it never answered); the message never carries a header or a token.
  */
-export function createDefenderClient(o: { endpoint: string; credential?: TokenCredential; timeoutMs: number; maxAttempts?: number; sleep?: (ms: number) => Promise<void>; random?: () => number }): DefenderClient {
+export function createDefenderClient(o: {
+  endpoint: string;
+  credential?: TokenCredential;
+  timeoutMs: number;
+  maxAttempts?: number;
+  sleep?: (ms: number) => Promise<void>;
+  random?: () => number;
+}): DefenderClient {
   const http = createHttpClient({
     upstream: DEFENDER,
     baseUrl: o.endpoint,

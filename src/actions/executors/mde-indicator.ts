@@ -26,17 +26,22 @@ export function createHashBlocker(o: { defender: DefenderClient }): HashBlocker 
     async block(hash, algorithm, d, stop) {
       if (!HASH[algorithm]?.test(hash)) throw new AppError('BAD_REQUEST', `"${hash.slice(0, 70)}" is not a ${algorithm} hash`);
       if (d.expiresAt && Number.isNaN(d.expiresAt.getTime())) throw new AppError('BAD_REQUEST', 'the indicator expiry is not a date');
-      const r = await o.defender.request<{ id?: string | number }>('POST', '/api/indicators', {
-        indicatorValue: hash.toLowerCase(),
-        indicatorType: INDICATOR_TYPE[algorithm],
-        action: 'BlockAndRemediate',
-        title: d.title,
-        description: d.description,
-        severity: 'High',
-        generateAlert: true,
-        recommendedActions: RECOMMENDED_ACTIONS,
-        ...(d.expiresAt ? { expirationTime: d.expiresAt.toISOString() } : {}),
-      }, stop);
+      const r = await o.defender.request<{ id?: string | number }>(
+        'POST',
+        '/api/indicators',
+        {
+          indicatorValue: hash.toLowerCase(),
+          indicatorType: INDICATOR_TYPE[algorithm],
+          action: 'BlockAndRemediate',
+          title: d.title,
+          description: d.description,
+          severity: 'High',
+          generateAlert: true,
+          recommendedActions: RECOMMENDED_ACTIONS,
+          ...(d.expiresAt ? { expirationTime: d.expiresAt.toISOString() } : {}),
+        },
+        stop,
+      );
       const id = r.body?.id;
       if (r.status === 404 || id === undefined || id === null || id === '') throw new UpstreamError(DEFENDER, 502, `Defender accepted the indicator for ${hash.slice(0, 12)}… but returned no id`);
       return { indicatorId: String(id) };

@@ -100,7 +100,8 @@ export function createMachineIsolator(o: { defender: DefenderClient; pollMs?: nu
       const what = action.computerDnsName ?? action.machineId ?? 'the machine';
       if (action.status === 'Succeeded') return { machineActionId: action.id };
       if (FAILED.has(action.status ?? '')) throw new UpstreamError(DEFENDER, 422, `Defender could not ${verb} ${what}: ${action.status}`);
-      if (Math.max(Date.now() - started, waited) >= maxWaitMs) throw new UpstreamError(DEFENDER, 0, `Defender has not finished the ${noun} of ${what} after ${Math.ceil(maxWaitMs / 1000)} s (still ${action.status ?? 'unknown'})`);
+      if (Math.max(Date.now() - started, waited) >= maxWaitMs)
+        throw new UpstreamError(DEFENDER, 0, `Defender has not finished the ${noun} of ${what} after ${Math.ceil(maxWaitMs / 1000)} s (still ${action.status ?? 'unknown'})`);
       await sleep(wait, stop);
       waited += wait;
       wait = pollMs;

@@ -37,9 +37,12 @@ export function createUserDisabler(o: { graph: GraphClient }): UserDisabler {
   };
   return {
     async resolve(user) {
-      const u = await o.graph.get<{ id?: unknown; userPrincipalName?: unknown; displayName?: unknown }>(`${path(GUID.test(user) ? user.toLowerCase() : user)}?$select=id,userPrincipalName,displayName`);
+      const u = await o.graph.get<{ id?: unknown; userPrincipalName?: unknown; displayName?: unknown }>(
+        `${path(GUID.test(user) ? user.toLowerCase() : user)}?$select=id,userPrincipalName,displayName`,
+      );
       if (!u) return undefined;
-      if (typeof u.id !== 'string' || !GUID.test(u.id) || typeof u.userPrincipalName !== 'string') throw new UpstreamError('Microsoft Graph', 502, 'Microsoft Graph answered without the account\'s id and UPN');
+      if (typeof u.id !== 'string' || !GUID.test(u.id) || typeof u.userPrincipalName !== 'string')
+        throw new UpstreamError('Microsoft Graph', 502, "Microsoft Graph answered without the account's id and UPN");
       return { id: u.id.toLowerCase(), userPrincipalName: u.userPrincipalName, ...(typeof u.displayName === 'string' ? { displayName: u.displayName } : {}) };
     },
     async disable(user, signal) {

@@ -36,12 +36,19 @@ export const auditCommand: Command = {
     const line = (r: (typeof rows)[number], max: number) =>
       `${formatTime(r.at.toISOString())} · **${untrusted(names.get(r.actor.toLowerCase()) ?? r.actor, 60)}** · ${untrusted(r.action, 40)}${detailOf(r.details) ? ` · ${untrusted(detailOf(r.details), max)}` : ''}`;
     // Fewer entries and shorter details until the record fits one message.
-    const card = fitCard([{ n: SHOWN, max: 200 }, { n: SHOWN, max: 80 }, { n: 20, max: 80 }, { n: 10, max: 60 }], (d) =>
-      renderCard('incident-list', {
-        heading: `Audit · incident #${found.incident.number}`,
-        lines: rows.slice(0, d.n).map((r) => ({ line: line(r, d.max) })),
-        more: rows.length > d.n || rows.length >= SHOWN ? `Showing the first ${Math.min(d.n, rows.length)} entries.` : 'Append-only: nothing here can be changed.',
-      }),
+    const card = fitCard(
+      [
+        { n: SHOWN, max: 200 },
+        { n: SHOWN, max: 80 },
+        { n: 20, max: 80 },
+        { n: 10, max: 60 },
+      ],
+      (d) =>
+        renderCard('incident-list', {
+          heading: `Audit · incident #${found.incident.number}`,
+          lines: rows.slice(0, d.n).map((r) => ({ line: line(r, d.max) })),
+          more: rows.length > d.n || rows.length >= SHOWN ? `Showing the first ${Math.min(d.n, rows.length)} entries.` : 'Append-only: nothing here can be changed.',
+        }),
     );
     return { card };
   },

@@ -47,7 +47,7 @@ export function renderEntityPage(incident: Incident, risks: Map<string, number>,
 export const entitiesCommand: Command = {
   usage: 'entities <number> [page]',
   gate: { access: 'staff', what: 'read incidents' },
-  description: "Every entity of an incident, with its risk, a page at a time",
+  description: 'Every entity of an incident, with its risk, a page at a time',
   async handle(args, _caller, deps) {
     const [number = '', page = '1', ...rest] = args.split(/\s+/);
     if (rest.length > 0 || !/^\d{1,6}$/.test(page)) return { text: 'Usage: `entities <number> [page]`, for example `entities 42 2`.' };

@@ -46,7 +46,7 @@ export const assignCommand: Command = {
 export const commentCommand: Command = {
   usage: 'comment <number> <text>',
   gate: { access: 'responder', what: 'comment on incidents' },
-  description: "Add a comment to an incident in Sentinel",
+  description: 'Add a comment to an incident in Sentinel',
   handle: writeCommand('comment on incidents', async (incident, caller, rest, deps) => {
     if (rest === '') return { text: 'What should the comment say? For example `comment 42 blocked at the firewall`.' };
     if (rest.length > MAX_COMMENT) return { text: `A comment is at most ${MAX_COMMENT} characters.` };
@@ -62,7 +62,10 @@ export const closeCommand: Command = {
   handle: writeCommand('close incidents', async (incident, caller, rest, deps) => {
     const [word = '', ...comment] = rest.split(/\s+/);
     const choice = CLOSE_WORDS[word.toLowerCase()];
-    if (!choice) return { text: 'How should it be classified? `tp` (true positive), `bp` (benign positive), `fp` (false positive, incorrect alert logic), `fp-data` (false positive, inaccurate data) or `undetermined`.' };
+    if (!choice)
+      return {
+        text: 'How should it be classified? `tp` (true positive), `bp` (benign positive), `fp` (false positive, incorrect alert logic), `fp-data` (false positive, inaccurate data) or `undetermined`.',
+      };
     if (incident.status === 'Closed') return { text: `Incident #${incident.number} is already closed.` };
     await deps.incidentWriter.close(incident, { id: caller.aadObjectId, name: caller.name }, choice, comment.join(' '));
     return { text: `Incident #${incident.number} is closed as ${CLOSE_CHOICES[choice]!.label}.` };

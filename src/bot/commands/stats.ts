@@ -12,6 +12,11 @@ export const statsCommand: Command = {
   async handle(_args, _caller, deps) {
     const now = deps.paging?.clock() ?? new Date();
     const [day, week] = await Promise.all([computeSocStats(deps.db, now, DAY), computeSocStats(deps.db, now, 7 * DAY)]);
-    return { card: renderStatsCard([{ title: 'Last 24 hours', stats: day }, { title: 'Last 7 days', stats: week }]) };
+    return {
+      card: renderStatsCard([
+        { title: 'Last 24 hours', stats: day },
+        { title: 'Last 7 days', stats: week },
+      ]),
+    };
   },
 };

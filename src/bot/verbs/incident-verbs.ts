@@ -24,7 +24,10 @@ const settle = async <T>(work: Promise<T>): Promise<{ done: true; value: T } | {
  * changes when Sentinel's answer is stored.
  */
 const incidentVerb =
-  (what: string, act: (incident: Incident, caller: Caller & { aadObjectId: string }, data: Record<string, unknown>, deps: VerbDeps) => { refusal: string } | { work: Promise<unknown>; done: string }): VerbHandler =>
+  (
+    what: string,
+    act: (incident: Incident, caller: Caller & { aadObjectId: string }, data: Record<string, unknown>, deps: VerbDeps) => { refusal: string } | { work: Promise<unknown>; done: string },
+  ): VerbHandler =>
   async (data, caller, deps) => {
     if (!caller.aadObjectId) return invokeError(401, 'Teams did not say who you are.');
     const number = numberIn(data.incident);

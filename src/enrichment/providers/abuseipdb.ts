@@ -51,6 +51,11 @@ export function createAbuseIpDb(o: { baseUrl: string; apiKey: string; timeoutMs:
   return {
     name,
     supports: (i) => i.kind === 'ip',
-    lookup: (i) => cache.get(i.value, () => lookup(i.value), (r) => r.status === 'ok'),
+    lookup: (i) =>
+      cache.get(
+        i.value,
+        () => lookup(i.value),
+        (r) => r.status === 'ok',
+      ),
   };
 }

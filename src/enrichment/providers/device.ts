@@ -59,7 +59,9 @@ export function createDevice(o: DeviceProviderOptions): EnrichmentProvider {
   const name = 'Device';
   const within = { timeoutMs: o.timeoutMs, retry: { budgetMs: o.timeoutMs } };
   const armHttp = createHttpClient({ upstream: 'Azure Resource Manager', baseUrl: o.armEndpoint, token: bearerFrom(o.credential, `${o.armEndpoint}/.default`), ...within });
-  const mdeHttp = o.mdeEndpoint ? createHttpClient({ upstream: 'Defender for Endpoint', baseUrl: o.mdeEndpoint, token: bearerFrom(o.credential, 'https://api.securitycenter.microsoft.com/.default'), ...within }) : undefined;
+  const mdeHttp = o.mdeEndpoint
+    ? createHttpClient({ upstream: 'Defender for Endpoint', baseUrl: o.mdeEndpoint, token: bearerFrom(o.credential, 'https://api.securitycenter.microsoft.com/.default'), ...within })
+    : undefined;
   const arm = <T>(path: string) => armHttp.json<T>(path);
   const mde = async <T>(path: string) => mdeHttp?.json<T>(path);
 
@@ -106,7 +108,11 @@ export function createDevice(o: DeviceProviderOptions): EnrichmentProvider {
   return {
     name,
     supports: (i) => i.kind === 'host' && HOST.test(i.value),
-    lookup: (i) => cache.get(i.value.toLowerCase(), () => lookup(i.value), (r) => r.status === 'ok'),
+    lookup: (i) =>
+      cache.get(
+        i.value.toLowerCase(),
+        () => lookup(i.value),
+        (r) => r.status === 'ok',
+      ),
   };
 }
-

@@ -47,7 +47,10 @@ export function createGraphUser(o: { graph: GraphClient; cacheTtlMs: number }): 
   const batchWithRetry = async (requests: BatchRequest[]) => {
     const answers = await o.graph.batch(requests);
     const throttled = requests.filter((r) => answers.get(r.id)?.status === 429);
-    const waits = throttled.map((r) => { const a = answers.get(r.id)!; return a.ok ? 0 : (a.error.retryAfterMs ?? RETRY_THROTTLED_MS); });
+    const waits = throttled.map((r) => {
+      const a = answers.get(r.id)!;
+      return a.ok ? 0 : (a.error.retryAfterMs ?? RETRY_THROTTLED_MS);
+    });
     if (throttled.length === 0 || Math.max(...waits) > RETRY_THROTTLED_MS) return answers;
     await new Promise((resolve) => setTimeout(resolve, Math.max(...waits)));
     for (const [key, answer] of await o.graph.batch(throttled)) answers.set(key, answer);
@@ -63,7 +66,10 @@ export function createGraphUser(o: { graph: GraphClient; cacheTtlMs: number }): 
         { id: 'manager', url: `/users/${uid}/manager?$select=displayName` },
         { id: 'roles', url: `/users/${uid}/memberOf/microsoft.graph.directoryRole?$select=displayName,roleTemplateId` },
         // riskyUsers is keyed by object id only: a UPN is looked up by filter, in the same batch.
-        { id: 'risk', url: GUID.test(id) ? `/identityProtection/riskyUsers/${uid}` : `/identityProtection/riskyUsers?$filter=${encodeURIComponent(`userPrincipalName eq '${id.replace(/'/g, "''")}'`)}` },
+        {
+          id: 'risk',
+          url: GUID.test(id) ? `/identityProtection/riskyUsers/${uid}` : `/identityProtection/riskyUsers?$filter=${encodeURIComponent(`userPrincipalName eq '${id.replace(/'/g, "''")}'`)}`,
+        },
       ]);
       /** A part's body; undefined for its 404 (no manager, no risk record); its own error otherwise. */
       const part = <T>(key: string): T | undefined => {
@@ -102,6 +108,11 @@ export function createGraphUser(o: { graph: GraphClient; cacheTtlMs: number }): 
   return {
     name,
     supports: (i) => i.kind === 'account' && USER_ID.test(i.value),
-    lookup: (i) => cache.get(i.value.toLowerCase(), () => lookup(i.value), (r) => r.status === 'ok'),
+    lookup: (i) =>
+      cache.get(
+        i.value.toLowerCase(),
+        () => lookup(i.value),
+        (r) => r.status === 'ok',
+      ),
   };
 }

@@ -50,13 +50,19 @@ export function createKqlProvider(o: { runner: KqlRunner; queries: NamedQuery[];
       for (const t of tables) t.columns.forEach((c, n) => (facts[c] = fact(t.rows[0]?.[n])));
       return { status: 'ok', source: name, facts, at };
     } catch (e) {
-      const reason = e instanceof KqlError ? `Log Analytics: ${e.message.slice(0, 150)}` : e instanceof Error && /control characters/.test(e.message) ? 'value cannot be queried safely' : 'unexpected error';
+      const reason =
+        e instanceof KqlError ? `Log Analytics: ${e.message.slice(0, 150)}` : e instanceof Error && /control characters/.test(e.message) ? 'value cannot be queried safely' : 'unexpected error';
       return { status: 'unavailable', source: name, reason, at };
     }
   };
   return {
     name,
     supports: (i) => queriesFor(i).length > 0,
-    lookup: (i) => cache.get(`${i.kind}:${i.value}`, () => lookup(i), (r) => r.status === 'ok'),
+    lookup: (i) =>
+      cache.get(
+        `${i.kind}:${i.value}`,
+        () => lookup(i),
+        (r) => r.status === 'ok',
+      ),
   };
 }

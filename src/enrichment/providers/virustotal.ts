@@ -51,9 +51,7 @@ export function createVirusTotal(o: { baseUrl: string; apiKey: string; timeoutMs
   const lookup = async (i: Indicator): Promise<SourceResult> => {
     const at = new Date().toISOString();
     try {
-      const body = await limiter.schedule(() =>
-        http.json<VtObject>(pathFor(i)!),
-      );
+      const body = await limiter.schedule(() => http.json<VtObject>(pathFor(i)!));
       const a = body?.data?.attributes;
       if (!a) return { status: 'ok', source: name, facts: { seen: false }, at };
       const stats = a.last_analysis_stats ?? {};
@@ -79,6 +77,11 @@ export function createVirusTotal(o: { baseUrl: string; apiKey: string; timeoutMs
   return {
     name,
     supports: (i) => pathFor(i) !== undefined,
-    lookup: (i) => cache.get(`${i.kind}:${i.value.toLowerCase()}`, () => lookup(i), (r) => r.status === 'ok'),
+    lookup: (i) =>
+      cache.get(
+        `${i.kind}:${i.value.toLowerCase()}`,
+        () => lookup(i),
+        (r) => r.status === 'ok',
+      ),
   };
 }
