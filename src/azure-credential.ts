@@ -27,10 +27,3 @@ export function createAzureCredential(azure: AzureSettings, options: Pick<TokenC
   if (azure.managedIdentity) return azure.clientId ? new ManagedIdentityCredential({ clientId: azure.clientId, ...options }) : new ManagedIdentityCredential(options);
   return undefined;
 }
-
-/** A bearer token for `scope`, or undefined without a credential. */
-export async function bearerFor(credential: TokenCredential | undefined, scope: string): Promise<string | undefined> {
-  if (!credential) return undefined;
-  const token = await credential.getToken(scope);
-  return token?.token;
-}

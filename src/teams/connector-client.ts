@@ -3,9 +3,6 @@ import { createHttpClient, type TokenSource } from '../http/http-client';
 import { NO_RETRY } from '../http/retry-policy';
 import { UpstreamError } from '../http/upstream-error';
 
-/** Kept for the clients not yet on `src/http/`; the one parser lives there. */
-export { parseRetryAfter } from '../http/retry-after';
-
 export const BOT_CONNECTOR = 'Bot Connector';
 
 export type TokenProvider = TokenSource;
