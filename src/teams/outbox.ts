@@ -102,6 +102,8 @@ export function createOutbox(o: OutboxOptions): Outbox {
   const pausedUntil = new Map<string, number>();
   let inFlight = 0;
   let draining = false;
+  /** The drain under way, so `stop` can wait for the sends it is about to start. */
+  let drainDone: Promise<void> = Promise.resolve();
   let again = false;
   let running = false;
   let timer: NodeJS.Timeout | undefined;
@@ -249,17 +251,22 @@ export function createOutbox(o: OutboxOptions): Outbox {
     chains.set(job.conversationId, next);
   };
 
-  const drain = async () => {
+  const drain = () => {
     if (draining) {
       again = true;
-      return;
+      return drainDone;
     }
     draining = true;
+    drainDone = drainQueue();
+    return drainDone;
+  };
+
+  const drainQueue = async () => {
     try {
       do {
         again = false;
         const room = batchSize - inFlight;
-        if (room <= 0) break;
+        if (room <= 0 || !running) break;
         await foldStorms();
         const jobs = await claimDueCards(o.db, room, leaseMs);
         // After the cards (most severe first), so a channel's High cards go out before its digest.
@@ -330,7 +337,10 @@ export function createOutbox(o: OutboxOptions): Outbox {
     async stop() {
       running = false;
       clearTimeout(timer);
-      await Promise.allSettled([...chains.values()]);
+      // A drain that had already claimed its jobs starts their sends after this point; wait for it
+      // first, or a stopped outbox would still post.
+      await drainDone;
+      while (chains.size > 0) await Promise.allSettled([...chains.values()]);
     },
     idle() {
       return new Promise<void>((resolve) => {
