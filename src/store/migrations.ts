@@ -273,6 +273,31 @@ export const migrations: Migration[] = [
       CREATE INDEX teams_sends_by_key ON teams_sends (key, sent_at DESC);
     `,
   },
+  {
+    version: 11,
+    name: 'durable jobs: the effects that must follow a state change',
+    sql: `
+      -- One row per effect (a Sentinel comment, a label, a card redraw, a Teams send): written in
+      -- the transaction of the change it follows, claimed with a lease, retried until done or dead.
+      CREATE TABLE jobs (
+        id           bigserial PRIMARY KEY,
+        kind         text NOT NULL,
+        -- Chosen by the writer: the same effect asked for twice is one job.
+        key          text NOT NULL UNIQUE,
+        payload      jsonb NOT NULL,
+        state        text NOT NULL DEFAULT 'queued' CHECK (state IN ('queued', 'done', 'dead')),
+        -- Bumped when a done or running job is asked for again, so a run of an older ask cannot complete the newer one.
+        generation   integer NOT NULL DEFAULT 1,
+        attempts     integer NOT NULL DEFAULT 0,
+        due_at       timestamptz NOT NULL DEFAULT now(),
+        leased_until timestamptz,
+        last_error   text,
+        created_at   timestamptz NOT NULL DEFAULT now(),
+        finished_at  timestamptz
+      );
+      CREATE INDEX jobs_due ON jobs (due_at) WHERE state = 'queued';
+    `,
+  },
 ];
 
 /** Arbitrary, fixed: replicas starting together take turns migrating. */
