@@ -7,7 +7,7 @@ import type { ResponseTimeline, ResponseView } from '../incidents/render-inciden
 import { findUndo, listIncidentActions, type StoredAction } from '../store/action-repository';
 import type { Queryable } from '../store/db';
 import { getIncident } from '../store/incident-repository';
-import { recentTeamsUsers, teamsUserNames } from '../store/page-repository';
+import { recentTeamsUsers, teamsUserNames } from '../store/teams-user-repository';
 import { ACTION_KINDS, type ActionKind } from './action-kinds';
 import { actionOptions } from './action-options';
 import type { ActionPermissions } from './action-permissions';

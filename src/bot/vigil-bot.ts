@@ -2,7 +2,7 @@ import { TeamsActivityHandler, TurnContext, type Activity, type AdaptiveCardInvo
 import { untrusted } from '../cards/markdown';
 import type { Db } from '../store/db';
 import { saveConversation, unsubscribeConversation, unsubscribeTeam, type ConversationKind } from '../store/conversation-repository';
-import { saveTeamsUser } from '../store/page-repository';
+import { saveTeamsUser } from '../store/teams-user-repository';
 import { ADAPTIVE_CARD } from '../cards/render-card';
 import { createAccessControl, createOnCallPeople, type AccessControl } from '../auth/access';
 import { lengthOf, MAX_MESSAGE, normaliseChatInput, tooLong } from './chat-input';

@@ -8,13 +8,11 @@ import {
   acknowledgePage,
   addNotice,
   advancePage,
-  audit,
   claimDueNotices,
   completeNotice,
   escalateDuePages,
   getPage,
   getPageById,
-  getTeamsUser,
   listNotices,
   openPage,
   refreshPageCards,
@@ -23,6 +21,8 @@ import {
   type Notice,
   type Page,
 } from '../store/page-repository';
+import { audit } from '../store/audit-repository';
+import { getTeamsUser } from '../store/teams-user-repository';
 import { createHttpClient } from '../http/http-client';
 import { NO_RETRY } from '../http/retry-policy';
 import { UpstreamError } from '../http/upstream-error';

@@ -1,7 +1,7 @@
 import type { GraphClient } from '../graph/graph-client';
 import { createTtlCache } from '../enrichment/ttl-cache';
 import type { Queryable } from '../store/db';
-import { getTeamsUser, teamsUserNames } from '../store/page-repository';
+import { getTeamsUser, teamsUserNames } from '../store/teams-user-repository';
 import { isPersonGuid } from './pager';
 
 export interface ResolvedPerson {

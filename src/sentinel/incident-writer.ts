@@ -4,7 +4,7 @@ import { parseIncident } from '../incidents/parse-incident';
 import type { Logger } from '../logger';
 import type { Db } from '../store/db';
 import { upsertIncident } from '../store/incident-repository';
-import { audit } from '../store/page-repository';
+import { audit } from '../store/audit-repository';
 import type { IncidentClassification, IncidentClassificationReason, SentinelClient } from './sentinel-client';
 
 export interface Analyst {

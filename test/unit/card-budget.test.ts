@@ -23,7 +23,8 @@ import { createLogger } from '../../src/logger';
 import type { Db } from '../../src/store/db';
 import { upsertIncident } from '../../src/store/incident-repository';
 import { requestAction } from '../../src/store/action-repository';
-import { audit, saveTeamsUser } from '../../src/store/page-repository';
+import { audit } from '../../src/store/audit-repository';
+import { saveTeamsUser } from '../../src/store/teams-user-repository';
 import type { KqlTable } from '../../src/enrichment/kql-runner';
 
 /** Everything an attacker may put in a string: markup, links, NUL, bidi overrides, broken and whole surrogate pairs, template syntax. */

@@ -2,7 +2,7 @@ import { andMore, fitCard } from '../../cards/budget';
 import { renderCard } from '../../cards/render-card';
 import { actionRow } from '../../actions/render-action-view';
 import { listOpenActions } from '../../store/action-repository';
-import { teamsUserNames } from '../../store/page-repository';
+import { teamsUserNames } from '../../store/teams-user-repository';
 import type { Command } from '../command';
 
 const SHOWN = 15;
