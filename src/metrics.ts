@@ -5,6 +5,7 @@ export function createMetrics() {
   const registry = new client.Registry();
   /** Where the response-time histograms read their figures at each scrape (the store, once wired). */
   const responseSource: { read?: () => Promise<Record<ResponseStep, number[]>> } = {};
+  const jobSource: { read?: () => Promise<Array<{ kind: string; state: string; count: number }>> } = {};
   client.collectDefaultMetrics({ register: registry });
   return {
     registry,
@@ -54,6 +55,29 @@ export function createMetrics() {
         for (const [step, values] of Object.entries(steps)) for (const v of values) this.observe({ step }, v / 1000);
       },
     }),
+    jobsRun: new client.Counter({
+      name: 'vigil_jobs_run_total',
+      help: 'Durable jobs (Sentinel comments and labels, card redraws, Teams sends) run by this process, by kind and outcome (done, retry, dead)',
+      labelNames: ['kind', 'outcome'],
+      registers: [registry],
+    }),
+    /** Read from the store at each scrape: every replica shows the whole queue, dead letters included. */
+    jobs: new client.Gauge({
+      name: 'vigil_jobs',
+      help: 'Durable jobs in the store, by kind and state (queued, done, dead: given up after too many attempts, with the reason kept)',
+      labelNames: ['kind', 'state'],
+      registers: [registry],
+      async collect() {
+        if (!jobSource.read) return;
+        const counts = await jobSource.read().catch(() => undefined);
+        if (!counts) return;
+        this.reset();
+        for (const c of counts) this.set({ kind: c.kind, state: c.state }, c.count);
+      },
+    }),
+    readJobCountsFrom(read: () => Promise<Array<{ kind: string; state: string; count: number }>>) {
+      jobSource.read = read;
+    },
     /** Wires the response-time histograms to the store: `read` gives milliseconds per step. */
     readResponseTimesFrom(read: () => Promise<Record<ResponseStep, number[]>>) {
       responseSource.read = read;

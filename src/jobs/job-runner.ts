@@ -1,0 +1,168 @@
+import type { Logger } from '../logger';
+import type { Metrics } from '../metrics';
+import { isUpstreamError } from '../http/upstream-error';
+import type { Db } from '../store/db';
+import { claimJobs, completeJob, deadLetterJob, msUntilNextJob, retryJobLater, type Job } from '../store/job-queue';
+
+/** Carries out one job. Throwing retries it later; throwing {@link FinalJobError} dead-letters it now. */
+export type JobHandler = (job: Job) => Promise<void>;
+
+/** A failure no retry can mend (the incident is gone, the payload is not understood). */
+export class FinalJobError extends Error {}
+
+export interface JobRunnerOptions {
+  db: Db;
+  handlers: Record<string, JobHandler>;
+  logger: Logger;
+  metrics?: Pick<Metrics, 'jobsRun'>;
+  /** How long a claim holds a job; a process that dies mid-job leaves it to another after this. */
+  leaseMs?: number;
+  pollMs?: number;
+  concurrency?: number;
+  /** Attempts before a job is dead-lettered. */
+  maxAttempts?: number;
+  baseBackoffMs?: number;
+  maxBackoffMs?: number;
+  random?: () => number;
+}
+
+/** Upstream answers that say the same request will never succeed. */
+const FINAL_STATUSES = new Set([400, 401, 403, 404, 405, 410, 413, 422]);
+
+/**
+ * Runs the durable jobs of the kinds it has handlers for, in every process that runs one: the
+ * queue's lease and `SKIP LOCKED` keep two replicas off one job. Backoff is exponential with full
+ * jitter, never sooner than an upstream's `Retry-After`; after `maxAttempts` a job is dead, with
+ * its last error, for `/metrics` and the logs to show.
+ */
+export function createJobRunner(o: JobRunnerOptions) {
+  const kinds = Object.keys(o.handlers);
+  const leaseMs = o.leaseMs ?? 60_000;
+  const pollMs = o.pollMs ?? 1000;
+  const concurrency = o.concurrency ?? 8;
+  const maxAttempts = o.maxAttempts ?? 8;
+  const baseBackoffMs = o.baseBackoffMs ?? 1000;
+  const maxBackoffMs = o.maxBackoffMs ?? 300_000;
+  const random = o.random ?? Math.random;
+  const inFlight = new Set<Promise<void>>();
+  const idleWaiters = new Set<() => void>();
+  let running = false;
+  let timer: NodeJS.Timeout | undefined;
+  let pumping: Promise<void> | undefined;
+  let again = false;
+
+  const backoff = (job: Job, e: unknown) => {
+    const retryAfter = isUpstreamError(e) ? e.retryAfterMs : undefined;
+    const ceiling = Math.min(maxBackoffMs, baseBackoffMs * 2 ** (job.attempts - 1));
+    return Math.max(retryAfter ?? 0, Math.floor(random() * ceiling));
+  };
+
+  const isFinal = (e: unknown) => e instanceof FinalJobError || (isUpstreamError(e) && FINAL_STATUSES.has(e.status));
+
+  const runJob = async (job: Job) => {
+    if (job.takenOver) o.logger.warn({ job: job.kind, key: job.key, attempts: job.attempts }, 'job taken over after its lease ran out (the process running it stopped)');
+    try {
+      await o.handlers[job.kind]!(job);
+      await completeJob(o.db, job);
+      o.metrics?.jobsRun.inc({ kind: job.kind, outcome: 'done' });
+    } catch (e) {
+      const message = e instanceof Error ? e.message : String(e);
+      if (isFinal(e) || job.attempts >= maxAttempts) {
+        o.logger.error({ job: job.kind, key: job.key, attempts: job.attempts, error: message }, 'job dead-lettered');
+        await deadLetterJob(o.db, job, message);
+        o.metrics?.jobsRun.inc({ kind: job.kind, outcome: 'dead' });
+        return;
+      }
+      const delayMs = backoff(job, e);
+      o.logger.info({ job: job.kind, key: job.key, attempts: job.attempts, retryInMs: delayMs, error: message }, 'job failed; will retry');
+      await retryJobLater(o.db, job, delayMs, message);
+      o.metrics?.jobsRun.inc({ kind: job.kind, outcome: 'retry' });
+    }
+  };
+
+  const claimAndStart = async (): Promise<Array<Promise<void>>> => {
+    const claimed = await claimJobs(o.db, kinds, concurrency - inFlight.size, leaseMs);
+    return claimed.map((job) => {
+      const p: Promise<void> = runJob(job)
+        .catch((e: unknown) => o.logger.error({ err: e, job: job.kind, key: job.key }, 'job run crashed; its lease will run out and it will be tried again'))
+        .finally(() => {
+          inFlight.delete(p);
+          kick();
+        });
+      inFlight.add(p);
+      return p;
+    });
+  };
+
+  const schedule = (ms: number) => {
+    if (!running) return;
+    clearTimeout(timer);
+    timer = setTimeout(kick, ms);
+    timer.unref();
+  };
+
+  const wakeIfIdle = async () => {
+    if (inFlight.size > 0 || pumping || idleWaiters.size === 0) return;
+    const due = await msUntilNextJob(o.db, kinds).catch(() => 0);
+    if (due === undefined && inFlight.size === 0 && !pumping) for (const wake of [...idleWaiters]) wake();
+  };
+
+  /** One look at the queue at a time; a kick meanwhile looks again right after. */
+  const pump = (): Promise<void> => {
+    if (pumping) {
+      again = true;
+      return pumping;
+    }
+    pumping = (async () => {
+      do {
+        again = false;
+        if (!running || inFlight.size >= concurrency) break;
+        const started = await claimAndStart().catch((e: unknown) => {
+          o.logger.error({ err: e }, 'job runner could not read its queue; retrying');
+          return [];
+        });
+        if (started.length > 0 && inFlight.size < concurrency) again = true;
+      } while (again);
+      const due = await msUntilNextJob(o.db, kinds).catch(() => pollMs);
+      schedule(Math.min(pollMs, Math.max(due ?? pollMs, 5)));
+    })().finally(() => {
+      pumping = undefined;
+      void wakeIfIdle();
+    });
+    return pumping;
+  };
+
+  function kick(): void {
+    if (running) void pump();
+  }
+
+  return {
+    kinds,
+    /** Look now (a job was just written) rather than at the next poll. */
+    kick,
+    start(): void {
+      running = true;
+      kick();
+    },
+    /** Stops claiming and waits for the jobs already running. */
+    async stop(): Promise<void> {
+      running = false;
+      clearTimeout(timer);
+      await pumping;
+      while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
+    },
+    /** Resolves once nothing of its kinds is queued or running (tests, and shutdown). */
+    idle(): Promise<void> {
+      return new Promise<void>((resolve) => {
+        idleWaiters.add(() => {
+          idleWaiters.clear();
+          resolve();
+        });
+        if (running) kick();
+        else void wakeIfIdle();
+      });
+    },
+  };
+}
+
+export type JobRunner = ReturnType<typeof createJobRunner>;
