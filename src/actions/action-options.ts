@@ -3,6 +3,7 @@ import ipaddr from 'ipaddr.js';
 import type { IncidentEnrichment } from '../enrichment/summarize';
 import type { Entity, Incident } from '../incidents/incident';
 import { targetKey, type ActionTarget } from './action-kinds';
+import { isGuid, isUpn } from '../ids';
 
 /** One thing the card offers to do about one of the incident's entities. */
 export interface ActionOption {
@@ -15,15 +16,13 @@ export interface ActionOption {
 }
 
 const MAX_ENTITIES_WITH_OPTIONS = 6;
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const UPN = /^[^\s@\\/]{1,113}@[^\s@\\/]{1,255}$/;
 const HASH_ALGORITHM: Record<number, 'SHA1' | 'SHA256'> = { 40: 'SHA1', 64: 'SHA256' };
 
 /** An account Graph can find: its Entra object id when Sentinel sent one, else a UPN. */
 const userOf = (e: Entity): string | undefined => {
   const id = e.details.aadUserId;
-  if (id && GUID.test(id)) return id.toLowerCase();
-  return UPN.test(e.value) ? e.value : undefined;
+  if (id && isGuid(id)) return id.toLowerCase();
+  return isUpn(e.value) ? e.value : undefined;
 };
 
 /** What fits each entity kind; containment first, threat intelligence second. */

@@ -5,10 +5,11 @@ import { ACTION_KINDS, ACTION_LABELS, type ActionKind } from './action-kinds';
 import type { ApprovalPolicy, KindPolicy } from './approval-policy';
 import { findInvisible } from './canonical-target';
 import type { Guardrails } from './guardrails';
+import { isGuid } from '../ids';
 
 const asRange = (v: string) => (v.includes('/') ? v : `${v}/${ipaddr.parse(v).kind() === 'ipv4' ? 32 : 128}`);
 
-const guid = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, 'must be an Entra object id (a GUID)');
+const guid = z.string().refine(isGuid, 'must be an Entra object id (a GUID)');
 const cidr = z.string().refine((v) => ipaddr.isValidCIDR(v) || ipaddr.isValid(v), 'must be an IP address or a CIDR range');
 
 /**

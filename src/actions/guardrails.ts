@@ -1,6 +1,7 @@
 import ipaddr from 'ipaddr.js';
 import type { ActionTarget } from './action-kinds';
 import { canonicalName, canonicalTarget } from './canonical-target';
+import { isSha1OrSha256 } from '../ids';
 
 export interface Guardrails {
   /** Our own address space (offices, VNets, egress IPs): never blocked. CIDR strings. */
@@ -87,7 +88,7 @@ export function checkTarget(raw: ActionTarget, g: Guardrails): Verdict {
       return ALLOWED;
     }
     case 'block-hash':
-      return /^[a-f0-9]{40}$|^[a-f0-9]{64}$/i.test(target.hash) ? ALLOWED : refuse('only SHA-1 and SHA-256 hashes can be blocked');
+      return isSha1OrSha256(target.hash) ? ALLOWED : refuse('only SHA-1 and SHA-256 hashes can be blocked');
     case 'add-indicator':
       if (target.type === 'ip') return checkTarget({ kind: 'block-ip', ip: target.indicator }, g);
       return target.indicator.trim() === '' ? refuse('the indicator is empty') : ALLOWED;

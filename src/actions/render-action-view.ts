@@ -3,6 +3,7 @@ import { formatTime } from '../incidents/render-incident-card';
 import type { StoredAction } from '../store/action-repository';
 import { actionTitle, targetValue, type ActionKind } from './action-kinds';
 import type { ActionOption } from './action-options';
+import { isGuid } from '../ids';
 
 /** What one person may do, checked before their view is drawn (and again on every click). */
 export interface Viewer {
@@ -140,8 +141,6 @@ const BUTTON_LABELS: Record<ActionKind, string> = {
   'add-indicator': 'Add to TI',
 };
 
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /**
  * A target as people recognise it, short enough for a button: an account's UPN (the entity's
  * name when the target is only an object id), a host's name without its domain, the first 12
@@ -151,7 +150,7 @@ export function shortTarget(o: Pick<ActionOption, 'target' | 'entity'>, max = 28
   const t = o.target;
   switch (t.kind) {
     case 'disable-user': {
-      const upn = t.upn ?? (GUID.test(t.user) ? (o.entity.details.upn ?? (GUID.test(o.entity.value) ? undefined : o.entity.value)) : t.user);
+      const upn = t.upn ?? (isGuid(t.user) ? (o.entity.details.upn ?? (isGuid(o.entity.value) ? undefined : o.entity.value)) : t.user);
       return truncate(upn ?? `account ${t.user.slice(0, 8)}…`, max);
     }
     case 'isolate-vm':

@@ -1,5 +1,6 @@
 import type { Schedule } from '../paging/schedule-types';
 import type { MembershipCheck, Permission } from './membership';
+import { isGuid } from '../ids';
 
 /**
  * Who may use a command or a card button:
@@ -21,8 +22,6 @@ const WHO: Record<Exclude<Access, 'anyone'>, string> = {
   staff: 'responders and those who may request or approve actions',
   oncall: 'responders, those who may request or approve actions, and the people on call',
 };
-
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export interface AccessDeps {
   responders: MembershipCheck;
@@ -90,7 +89,7 @@ export const schedulePeople = (s: Schedule): string[] => [
 export function createOnCallPeople(schedule: Schedule, resolvePerson: (person: string) => Promise<{ aadObjectId?: string }>): () => Promise<Set<string>> {
   let known: Promise<Set<string>> | undefined;
   const load = async () => {
-    const ids = await Promise.all(schedulePeople(schedule).map(async (p) => (GUID.test(p) ? p : (await resolvePerson(p)).aadObjectId)));
+    const ids = await Promise.all(schedulePeople(schedule).map(async (p) => (isGuid(p) ? p : (await resolvePerson(p)).aadObjectId)));
     return new Set(ids.filter((id): id is string => typeof id === 'string').map((id) => id.toLowerCase()));
   };
   return () => {

@@ -1,5 +1,6 @@
 import type { GraphClient } from '../graph/graph-client';
 import { createTtlCache } from '../enrichment/ttl-cache';
+import { isGuid } from '../ids';
 
 export type Permission = { allowed: true } | { allowed: false; reason: string };
 
@@ -8,7 +9,6 @@ export interface MembershipCheck {
   check(aadObjectId: string | undefined): Promise<Permission>;
 }
 
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const GRAPH_GROUPS_PER_CALL = 20;
 const GRAPH_FAILED = 'your group membership could not be checked right now (Microsoft Graph did not answer); try again shortly';
 
@@ -52,7 +52,7 @@ export function createMembershipCheck(o: { membership: GroupMembership; groupIds
   return {
     async check(id) {
       if (o.groupIds.length === 0 && o.userIds.length === 0) return { allowed: false, reason: o.unconfigured };
-      if (!id || !GUID.test(id)) return { allowed: false, reason: 'Teams did not say who you are' };
+      if (!id || !isGuid(id)) return { allowed: false, reason: 'Teams did not say who you are' };
       if (o.userIds.some((u) => u.toLowerCase() === id.toLowerCase())) return { allowed: true };
       if (o.groupIds.length === 0) return { allowed: false, reason: `you are not on the ${o.role} list` };
       const member = await o.membership.isMember(id, o.groupIds);

@@ -9,6 +9,7 @@ import { lengthOf, MAX_MESSAGE, normaliseChatInput, tooLong } from './chat-input
 import type { Caller, CommandDeps, Reply } from './command';
 import { parseCommand } from './commands';
 import { verbGates, verbHandler, type Verb } from './verbs';
+import { channelOfConversation } from '../ids';
 
 export interface BotDeps extends CommandDeps {
   db: Db;
@@ -45,9 +46,6 @@ const kindOf = (a: Partial<Activity>): ConversationKind => {
   if (type === 'channel' || teamOf(a)?.id) return 'channel';
   return type === 'groupChat' ? 'groupChat' : 'personal';
 };
-
-/** A channel message's conversation id carries `;messageid=…` (the thread); cards go to the channel. */
-const channelConversationId = (id: string) => id.split(';messageid=')[0]!;
 
 /**
  * Translates Teams activities into calls on Vigil's tables and store; holds no logic of its own.
@@ -166,7 +164,7 @@ export class VigilBot extends TeamsActivityHandler {
     const kind = kindOf(a);
     const team = teamOf(a);
     const reference = TurnContext.getConversationReference(a);
-    const id = channelConversationId(a.conversation.id);
+    const id = channelOfConversation(a.conversation.id);
     reference.conversation = { ...reference.conversation!, id };
     await saveConversation(this.deps.db, {
       id,
@@ -184,7 +182,7 @@ export class VigilBot extends TeamsActivityHandler {
   private async forget(context: TurnContext): Promise<void> {
     const a = context.activity;
     const team = teamOf(a);
-    const n = team?.id ? await unsubscribeTeam(this.deps.db, team.id) : await unsubscribeConversation(this.deps.db, channelConversationId(a.conversation.id));
+    const n = team?.id ? await unsubscribeTeam(this.deps.db, team.id) : await unsubscribeConversation(this.deps.db, channelOfConversation(a.conversation.id));
     this.deps.logger.info({ conversation: a.conversation.id, team: team?.id, unsubscribed: n }, 'removed; no more incident cards there');
   }
 }

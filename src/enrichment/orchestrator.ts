@@ -4,6 +4,7 @@ import type { Db } from '../store/db';
 import { listEnrichments, listRecentOpenIncidentKeys, saveEnrichment } from '../store/enrichment-repository';
 import { getIncident } from '../store/incident-repository';
 import type { Indicator, SourceResult } from './types';
+import { isUpn } from '../ids';
 
 /** What the orchestrator needs of a provider: providers never throw, they answer `unavailable`. */
 export interface EnrichmentProvider {
@@ -12,15 +13,13 @@ export interface EnrichmentProvider {
   lookup(indicator: Indicator): Promise<SourceResult>;
 }
 
-const UPN = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
-
 /** The indicator an entity stands for, or undefined for kinds no provider looks up. */
 export function indicatorFor(e: Entity): Indicator | undefined {
   switch (e.kind) {
     case 'ip':
       return { kind: 'ip', value: e.value };
     case 'account': {
-      const upn = UPN.test(e.value) ? e.value : e.details.aadUserId;
+      const upn = isUpn(e.value) ? e.value : e.details.aadUserId;
       return upn ? { kind: 'account', value: upn } : undefined;
     }
     case 'host':

@@ -1,8 +1,8 @@
 import ipaddr from 'ipaddr.js';
 import type { Indicator } from './types';
+import { isUpn } from '../ids';
 
 const HASH = /^(?:[a-f0-9]{32}|[a-f0-9]{40}|[a-f0-9]{64})$/i;
-const UPN = /^[A-Za-z0-9._%+'-]{1,64}@[A-Za-z0-9.-]{1,190}\.[A-Za-z]{2,63}$/;
 const DOMAIN = /^(?=.{1,253}$)(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$/;
 
 /** Undoes the usual defanging ("hxxp", "[.]", "[:]//") so analysts can paste what they copied. */
@@ -24,7 +24,7 @@ export function parseIndicator(input: string): Indicator | undefined {
     }
   }
   if (HASH.test(text)) return { kind: 'hash', value: text.toLowerCase() };
-  if (UPN.test(text)) return { kind: 'account', value: text.toLowerCase() };
+  if (isUpn(text)) return { kind: 'account', value: text.toLowerCase() };
   if (DOMAIN.test(text)) return { kind: 'domain', value: text.toLowerCase() };
   return undefined;
 }

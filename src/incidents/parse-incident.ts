@@ -2,10 +2,7 @@ import { z } from 'zod';
 import { AppError } from '../errors';
 import { SEVERITIES, STATUSES, type Incident, type WorkspaceRef } from './incident';
 import { parseEntityLists } from './parse-entities';
-
-/** `/subscriptions/…/workspaces/…/providers/Microsoft.SecurityInsights/incidents/<id>`, safe characters only. */
-const INCIDENT_ARM_ID =
-  /^\/subscriptions\/[0-9a-f-]{36}\/resourceGroups\/[\w.()-]{1,90}\/providers\/Microsoft\.OperationalInsights\/workspaces\/[\w-]{1,63}\/providers\/Microsoft\.SecurityInsights\/incidents\/[\w-]{1,128}$/i;
+import { isIncidentResourceId } from '../ids';
 
 /** Deeper than any Sentinel payload nests (a SecurityAlert entity inside a process inside an alert is about 8). */
 const MAX_DEPTH = 64;
@@ -122,7 +119,7 @@ const propertiesSchema = z
 const incidentResourceSchema = z
   .object(
     {
-      id: text.regex(INCIDENT_ARM_ID, 'must be a Sentinel incident ARM id'),
+      id: text.refine(isIncidentResourceId, 'must be a Sentinel incident ARM id'),
       etag: text.nullish(),
       properties: propertiesSchema,
     },

@@ -1,5 +1,6 @@
 import { createRemoteJWKSet, jwtVerify, type JWTPayload } from 'jose';
 import { AppError } from '../errors';
+import { isGuid } from '../ids';
 
 /** Who posted, once their token has checked out: a managed identity on the allow-list. */
 export interface EntraCaller {
@@ -96,7 +97,7 @@ export function createEntraTokenVerifier(o: EntraTokenOptions): (token: string) 
     if (String(claims.tid).toLowerCase() !== tenantId) throw refuse("the Entra ID token is from another tenant than Vigil's (VIGIL_WEBHOOK_TENANT_ID)");
     const objectId = String(claims.oid).toLowerCase();
     if (!allowed.has(objectId)) {
-      const who = /^[0-9a-f-]{36}$/.test(objectId) ? `caller ${objectId}` : 'the caller';
+      const who = isGuid(objectId) ? `caller ${objectId}` : 'the caller';
       throw refuse(`${who} is not in VIGIL_WEBHOOK_ALLOWED_CALLERS; add the playbook's managed identity object id there`);
     }
     return { objectId };

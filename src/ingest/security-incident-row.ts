@@ -1,4 +1,5 @@
 import type { KqlTable } from '../enrichment/kql-runner';
+import { isGuid } from '../ids';
 
 export interface Workspace {
   subscriptionId: string;
@@ -8,8 +9,6 @@ export interface Workspace {
 
 /** Sentinel keeps at most 150 alerts in an incident; more ids than that in a row are not genuine. */
 const MAX_ALERTS_PER_INCIDENT = 150;
-
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** A table's rows as objects keyed by column name (the SDK gives arrays). */
 export const rowObjects = (table: KqlTable): Array<Record<string, unknown>> => table.rows.map((values) => Object.fromEntries(table.columns.map((c, i) => [c, values[i]])));
@@ -33,7 +32,7 @@ export const incidentArmId = (w: Workspace, incidentName: unknown): string =>
 
 /** The row's alert ids that look like Sentinel's (GUIDs); anything else is ignored, never queried. */
 export const alertIdsOf = (row: Record<string, unknown>): string[] =>
-  Array.isArray(row.AlertIds) ? [...new Set(row.AlertIds.filter((id): id is string => typeof id === 'string' && GUID.test(id)).map((id) => id.toLowerCase()))].slice(0, MAX_ALERTS_PER_INCIDENT) : [];
+  Array.isArray(row.AlertIds) ? [...new Set(row.AlertIds.filter((id): id is string => typeof id === 'string' && isGuid(id)).map((id) => id.toLowerCase()))].slice(0, MAX_ALERTS_PER_INCIDENT) : [];
 
 /**
  * A SecurityIncident row in the shape of the SecurityInsights REST resource, for `parseIncident`,

@@ -33,6 +33,7 @@ import { escalationChain } from './on-call';
 import { decidePage } from './page-policy';
 import { renderPageCard } from './render-page-card';
 import type { Schedule } from './schedule-types';
+import { threadOf } from '../ids';
 
 export interface PagerDutyOptions {
   endpoint: string;
@@ -83,7 +84,6 @@ class Paced extends Error {
     super('paced: conversation send budget used up');
   }
 }
-const PERSON_GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * On-call paging. The policy decides; the page and every escalation deadline live in the store,
@@ -211,7 +211,7 @@ export function createPager(o: PagerOptions): Pager {
     const user = person?.aadObjectId ? await getTeamsUser(o.db, person.aadObjectId) : undefined;
     for (const c of cards.rows) {
       await takeTurn(c.conversation_id, user?.tenantId);
-      await o.connector.sendToConversation(c.service_url, `${c.conversation_id};messageid=${c.activity_id}`, {
+      await o.connector.sendToConversation(c.service_url, threadOf(c.conversation_id, c.activity_id!), {
         type: 'message',
         ...pageMention(
           person?.name,
@@ -347,5 +347,3 @@ export function pageMention(name: string | undefined, teamsId: string | undefine
   const at = `<at>${name}</at>`;
   return { text: `${at}${rest}`, entities: [{ type: 'mention', text: at, mentioned: { id: teamsId, name } }] };
 }
-
-export const isPersonGuid = (person: string) => PERSON_GUID.test(person);

@@ -2,7 +2,7 @@ import type { GraphClient } from '../graph/graph-client';
 import { createTtlCache } from '../enrichment/ttl-cache';
 import type { Queryable } from '../store/db';
 import { getTeamsUser, teamsUserNames } from '../store/teams-user-repository';
-import { isPersonGuid } from './pager';
+import { isGuid } from '../ids';
 
 export interface ResolvedPerson {
   /** The Entra object id, lower case; absent when nobody by that name is known. */
@@ -28,7 +28,7 @@ export function createPersonResolver(o: { db: Queryable; graph?: GraphClient }) 
     cache.get(
       person.toLowerCase(),
       async () => {
-        if (isPersonGuid(person)) {
+        if (isGuid(person)) {
           const [user, teams] = await Promise.all([fromGraph(person), getTeamsUser(o.db, person).catch(() => undefined)]);
           const name = user?.displayName || teams?.name || user?.userPrincipalName || person;
           return { aadObjectId: person.toLowerCase(), name, upn: user?.userPrincipalName };
@@ -50,7 +50,7 @@ export type PersonResolver = ReturnType<typeof createPersonResolver>;
  */
 export async function peopleNames(db: Queryable, ids: string[], resolve?: (person: string) => Promise<{ name: string }>): Promise<Map<string, string>> {
   const names = await teamsUserNames(db, ids);
-  const missing = [...new Set(ids.map((id) => id.toLowerCase()))].filter((id) => !names.has(id) && isPersonGuid(id));
+  const missing = [...new Set(ids.map((id) => id.toLowerCase()))].filter((id) => !names.has(id) && isGuid(id));
   if (resolve) {
     const found = await Promise.all(missing.map(async (id) => [id, (await resolve(id)).name] as const));
     for (const [id, name] of found) if (name.toLowerCase() !== id) names.set(id, name);

@@ -5,13 +5,13 @@ import { AppError } from '../errors';
 import { bearerFrom } from '../http/bearer';
 import { answerError, createHttpClient, type HttpResponse } from '../http/http-client';
 import { isUpstreamError, UpstreamError } from '../http/upstream-error';
+import { isGuid } from '../ids';
 
 /** Incidents, comments and threat-intelligence indicators: all confirmed in the 2025-09-01 stable spec. */
 export const SENTINEL_API_VERSION = '2025-09-01';
 
 const UPSTREAM = 'Microsoft Sentinel';
 const NAME = /^[\w-]{1,128}$/;
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 const MAX_LABEL = 128;
 const MAX_INDICATOR = 2048;
@@ -134,7 +134,7 @@ function propertiesFor(change: IncidentChange): Record<string, unknown> {
   }
   if (change.owner) {
     const { objectId, assignedTo, userPrincipalName } = change.owner;
-    if (!GUID.test(objectId ?? '')) throw badRequest('an incident owner is given by their Entra object id (a GUID)');
+    if (!isGuid(objectId ?? '')) throw badRequest('an incident owner is given by their Entra object id (a GUID)');
     set.owner = { objectId, ...(assignedTo?.trim() ? { assignedTo: assignedTo.trim() } : {}), ...(userPrincipalName?.trim() ? { userPrincipalName: userPrincipalName.trim() } : {}) };
   }
   return set;

@@ -1,5 +1,6 @@
 import type { Db } from '../store/db';
 import { takeSendSlot, type SendLimit } from '../store/send-budget-repository';
+import { channelOfConversation } from '../ids';
 
 /** Teams' documented per-bot, per-conversation send limits. */
 export const TEAMS_CONVERSATION_LIMITS: ReadonlyArray<SendLimit> = [
@@ -22,9 +23,6 @@ export interface Pacer {
    */
   tryAcquire(conversationId: string, tenantId?: string): Promise<number>;
 }
-
-/** A channel thread (`19:…;messageid=…`) is its channel as far as Teams' budget goes. */
-export const budgetConversation = (conversationId: string) => conversationId.split(';messageid=')[0]!;
 
 export interface PacerOptions {
   conversation?: ReadonlyArray<SendLimit>;
@@ -51,7 +49,8 @@ export function createPacer(db: Db, o: PacerOptions = {}): Pacer {
   const tenant = widen(o.tenant ?? TEAMS_TENANT_LIMITS);
   return {
     tryAcquire(conversationId, tenantId) {
-      const budgets = [{ key: `conversation:${budgetConversation(conversationId)}`, limits: conversation }];
+      // A channel thread is its channel as far as Teams' budget goes.
+      const budgets = [{ key: `conversation:${channelOfConversation(conversationId)}`, limits: conversation }];
       if (tenantId) budgets.push({ key: `tenant:${tenantId}`, limits: tenant });
       return takeSendSlot(db, budgets, o.now && new Date(o.now()));
     },

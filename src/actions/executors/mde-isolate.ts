@@ -3,10 +3,10 @@ import { AppError } from '../../errors';
 import { DEFENDER, type DefenderClient } from './defender-client';
 import { MAX_INLINE_WAIT_MS } from './arm-client';
 import { pause } from '../run-aborted';
+import { isGuid, isVmResourceId } from '../../ids';
 
 const HOST = /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/;
 const MACHINE_ID = /^[0-9a-f]{40}$/i;
-const ACTION_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const FAILED = new Set(['Failed', 'TimeOut', 'Cancelled']);
 /** A status that means the machine is, or is about to be, in the state the action asks for. */
 const UNDER_WAY = new Set(['Pending', 'InProgress', 'Succeeded']);
@@ -29,8 +29,7 @@ export interface FoundMachine {
   azureResourceId?: string;
 }
 
-const ARM_VM = /^\/subscriptions\/[^/?#\s]+\/resourceGroups\/[^/?#\s]+\/providers\/Microsoft\.Compute\/virtualMachines\/[^/?#\s]+$/i;
-const azureResourceIdOf = (m: Machine): string | undefined => [m.vmMetadata?.resourceId, m.azureResourceId].find((id): id is string => typeof id === 'string' && ARM_VM.test(id));
+const azureResourceIdOf = (m: Machine): string | undefined => [m.vmMetadata?.resourceId, m.azureResourceId].find((id): id is string => typeof id === 'string' && isVmResourceId(id));
 interface MachineAction {
   id: string;
   type?: string;
@@ -121,7 +120,7 @@ export function createMachineIsolator(o: { defender: DefenderClient; pollMs?: nu
     const [verb, noun] = type === 'Isolate' ? ['isolate', 'isolation'] : ['release', 'release'];
     const underWay = async () => {
       const latest = await latestIsolationAction(id, stop);
-      return latest?.type === type && UNDER_WAY.has(latest.status ?? '') && ACTION_ID.test(latest.id) ? latest : undefined;
+      return latest?.type === type && UNDER_WAY.has(latest.status ?? '') && isGuid(latest.id) ? latest : undefined;
     };
     const current = await underWay();
     if (current) return follow(current, verb, noun, stop);
@@ -134,7 +133,7 @@ export function createMachineIsolator(o: { defender: DefenderClient; pollMs?: nu
       throw e;
     }
     if (created.status === 404) throw new UpstreamError(DEFENDER, 404, `Defender has no machine ${id}`);
-    if (!created.body || !ACTION_ID.test(created.body.id ?? '')) throw new UpstreamError(DEFENDER, 502, `Defender accepted the ${noun} of ${id} but returned no machine action`);
+    if (!created.body || !isGuid(created.body.id ?? '')) throw new UpstreamError(DEFENDER, 502, `Defender accepted the ${noun} of ${id} but returned no machine action`);
     return follow(created.body, verb, noun, stop);
   };
 

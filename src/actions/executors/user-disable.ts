@@ -1,9 +1,6 @@
 import { UpstreamError } from '../../http/upstream-error';
 import type { GraphClient } from '../../graph/graph-client';
-
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-const USER_ID = /^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[^\s/?#@]{1,113}@[^\s/?#@]{1,255})$/i;
+import { isGuid, isUserId } from '../../ids';
 
 /** An Entra account as Graph names it: its object id (lower case) and its UPN. */
 export interface ResolvedAccount {
@@ -32,16 +29,14 @@ export interface UserDisabler {
  */
 export function createUserDisabler(o: { graph: GraphClient }): UserDisabler {
   const path = (user: string) => {
-    if (!USER_ID.test(user)) throw new Error(`"${user.slice(0, 60)}" is not an Entra object id or a UPN`);
+    if (!isUserId(user)) throw new Error(`"${user.slice(0, 60)}" is not an Entra object id or a UPN`);
     return `/users/${encodeURIComponent(user)}`;
   };
   return {
     async resolve(user) {
-      const u = await o.graph.get<{ id?: unknown; userPrincipalName?: unknown; displayName?: unknown }>(
-        `${path(GUID.test(user) ? user.toLowerCase() : user)}?$select=id,userPrincipalName,displayName`,
-      );
+      const u = await o.graph.get<{ id?: unknown; userPrincipalName?: unknown; displayName?: unknown }>(`${path(isGuid(user) ? user.toLowerCase() : user)}?$select=id,userPrincipalName,displayName`);
       if (!u) return undefined;
-      if (typeof u.id !== 'string' || !GUID.test(u.id) || typeof u.userPrincipalName !== 'string')
+      if (typeof u.id !== 'string' || !isGuid(u.id) || typeof u.userPrincipalName !== 'string')
         throw new UpstreamError('Microsoft Graph', 502, "Microsoft Graph answered without the account's id and UPN");
       return { id: u.id.toLowerCase(), userPrincipalName: u.userPrincipalName, ...(typeof u.displayName === 'string' ? { displayName: u.displayName } : {}) };
     },

@@ -1,10 +1,10 @@
 import type { UpstreamError } from '../../http/upstream-error';
 import { armError, isArmError, NETWORK_API, type ArmClient, type ArmResponse } from './arm-client';
 import { RunAborted, throwIfStopped } from '../run-aborted';
+import { isVmResourceId } from '../../ids';
 
 const COMPUTE_API = '2025-04-01';
 const ARM_ID = /^\/subscriptions\/[^?#\s]+$/;
-const VM_ID = /^\/subscriptions\/[0-9a-f-]{36}\/resourceGroups\/[\w.()-]{1,90}\/providers\/Microsoft\.Compute\/virtualMachines\/[\w.-]{1,64}$/i;
 
 interface Vm {
   id: string;
@@ -99,7 +99,7 @@ export function createVmFinder(o: { arm: ArmClient; subscriptionId: string }): V
   const found = (vm: Vm): FoundVm => ({ vmId: vm.id, name: vm.name, protectedByTag: isProtected(vm) });
   return {
     async find(host, resourceId, signal) {
-      if (resourceId && VM_ID.test(resourceId)) {
+      if (resourceId && isVmResourceId(resourceId)) {
         const vm = await o.arm.request<Vm>('GET', `${resourceId}?api-version=${COMPUTE_API}`, { signal });
         if (vm.status !== 404 && vm.status >= 400) throw armError(vm.status, `Azure Resource Manager answered ${vm.status} for the VM ${resourceId.split('/').pop()}`);
         if (vm.status !== 404 && vm.body?.id) return found(vm.body);

@@ -6,11 +6,7 @@ import { parseIndicator } from '../../enrichment/parse-indicator';
 import { setActionCard } from '../../store/action-repository';
 import type { Command } from '../command';
 import { findIncident } from './find-incident';
-
-const HOST = /^[A-Za-z0-9][A-Za-z0-9.-]{0,252}$/;
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const UPN = /^[^\s@\\/]{1,113}@[^\s@\\/]{1,255}$/;
-const HASH = /^(?:[a-f0-9]{40}|[a-f0-9]{64})$/i;
+import { isHostName, isSha1OrSha256, isUserId } from '../../ids';
 
 /** Reads what follows the command word: the target, then optionally `for <incident>`. */
 type Parse = (value: string) => ActionTarget | string;
@@ -22,19 +18,19 @@ const parsers: Record<'block' | 'isolate' | 'disable' | 'indicator', { usage: st
     parse: (v) => {
       const ip = parseIndicator(v);
       if (ip?.kind === 'ip' && ipaddr.isValid(ip.value)) return { kind: 'block-ip', ip: ip.value };
-      if (HASH.test(v)) return { kind: 'block-hash', hash: v.toLowerCase(), algorithm: v.length === 64 ? 'SHA256' : 'SHA1' };
+      if (isSha1OrSha256(v)) return { kind: 'block-hash', hash: v.toLowerCase(), algorithm: v.length === 64 ? 'SHA256' : 'SHA1' };
       return 'Give one IP address or a SHA-1/SHA-256 hash, for example `block 203.0.113.7`.';
     },
   },
   isolate: {
     usage: 'isolate <host> [for <number>]',
     description: 'Ask to isolate a host (Defender for Endpoint, or the VM behind the isolation NSG)',
-    parse: (v) => (HOST.test(v) ? { kind: 'isolate-vm', host: v.toLowerCase() } : 'Give a host name, for example `isolate web-01`.'),
+    parse: (v) => (isHostName(v) ? { kind: 'isolate-vm', host: v.toLowerCase() } : 'Give a host name, for example `isolate web-01`.'),
   },
   disable: {
     usage: 'disable <upn> [for <number>]',
     description: 'Ask to disable an Entra ID account and revoke its sessions',
-    parse: (v) => (GUID.test(v) || UPN.test(v) ? { kind: 'disable-user', user: v.toLowerCase() } : 'Give a user principal name or object id, for example `disable bob@contoso.com`.'),
+    parse: (v) => (isUserId(v) ? { kind: 'disable-user', user: v.toLowerCase() } : 'Give a user principal name or object id, for example `disable bob@contoso.com`.'),
   },
   indicator: {
     usage: 'indicator <ip | domain | url | hash> [for <number>]',

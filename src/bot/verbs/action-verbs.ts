@@ -6,8 +6,7 @@ import { getAction } from '../../store/action-repository';
 import { getIncident, getIncidentByNumber } from '../../store/incident-repository';
 import type { ActionsDeps, Caller } from '../command';
 import { invokeError, numberIn, textIn, type InvokeResult, type VerbDeps, type VerbHandler } from './verb';
-
-const ACTION_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+import { isGuid } from '../../ids';
 
 const noticeOf = (r: ActionOutcome): Notice => ({ text: untrusted(r.ok ? r.message : r.reason, 400), ok: r.ok });
 
@@ -31,7 +30,7 @@ const redraw = async (deps: VerbDeps, actions: ActionsDeps, r: ActionOutcome, da
   return { card: await actions.views.actionCard(a, viewer, noticeOf(r)) };
 };
 
-const actionIdIn = (data: Record<string, unknown>) => (typeof data.action === 'string' && ACTION_ID.test(data.action) ? data.action : undefined);
+const actionIdIn = (data: Record<string, unknown>) => (typeof data.action === 'string' && isGuid(data.action) ? data.action : undefined);
 
 /** "Block IP 203.0.113.66" on an incident card: the option id is looked up again in the stored incident. */
 export const requestVerb: VerbHandler = withActions(async (data, caller, actions, deps) => {

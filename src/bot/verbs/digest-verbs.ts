@@ -2,9 +2,7 @@ import { getIncidentByNumber } from '../../store/incident-repository';
 import { digestOfCard, getDigest } from '../../store/digest-queue';
 import { renderDigestCard, withBackToDigest } from '../../teams/render-digest-card';
 import { invokeError, numberIn, type VerbHandler } from './verb';
-
-/** A channel message's conversation id carries `;messageid=…`; digests belong to the channel. */
-const channelOf = (conversationId: string) => conversationId.split(';messageid=')[0]!;
+import { channelOfConversation } from '../../ids';
 
 /**
  * "Open" on a digest line: that incident's full card, as the clicker may see it (their buttons
@@ -17,7 +15,7 @@ export const openFromDigestVerb: VerbHandler = async (data, caller, deps) => {
   const stored = await getIncidentByNumber(deps.db, number);
   if (!stored) return invokeError(404, `Vigil has no incident #${number}.`);
   const card = deps.actions ? await deps.actions.incidentCard(stored.incident, caller.aadObjectId) : await deps.renderIncidentCard(stored.incident);
-  const digestId = await digestOfCard(deps.db, stored.incident.key, channelOf(caller.conversationId));
+  const digestId = await digestOfCard(deps.db, stored.incident.key, channelOfConversation(caller.conversationId));
   return { card: digestId === undefined ? card : withBackToDigest(card, digestId) };
 };
 
@@ -25,6 +23,6 @@ export const openFromDigestVerb: VerbHandler = async (data, caller, deps) => {
 export const showDigestVerb: VerbHandler = async (data, caller, deps) => {
   const id = numberIn(data.digest);
   const digest = id ? await getDigest(deps.db, id) : undefined;
-  if (!digest || digest.conversationId !== channelOf(caller.conversationId)) return invokeError(404, 'That digest is not in this channel.');
+  if (!digest || digest.conversationId !== channelOfConversation(caller.conversationId)) return invokeError(404, 'That digest is not in this channel.');
   return { card: renderDigestCard(digest) };
 };

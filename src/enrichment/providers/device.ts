@@ -5,9 +5,8 @@ import { createHttpClient } from '../../http/http-client';
 import { reasonOf } from '../../http/upstream-error';
 import type { FactValue, SourceResult } from '../types';
 import type { EnrichmentProvider } from '../orchestrator';
+import { isHostName, isVmResourceId } from '../../ids';
 
-const HOST = /^[A-Za-z0-9][A-Za-z0-9.-]{0,252}$/;
-const VM_ID = /^\/subscriptions\/[0-9a-f-]{36}\/resourceGroups\/[\w.()-]{1,90}\/providers\/Microsoft\.Compute\/virtualMachines\/[\w.-]{1,64}$/i;
 const COMPUTE_API = '2025-04-01';
 const NETWORK_API = '2024-07-01';
 
@@ -73,7 +72,7 @@ export function createDevice(o: DeviceProviderOptions): EnrichmentProvider {
 
   const vmFacts = async (host: string): Promise<Record<string, FactValue>> => {
     const vm = await findVm(host);
-    if (!vm || !VM_ID.test(vm.id)) return { VM: 'not found in Azure' };
+    if (!vm || !isVmResourceId(vm.id)) return { VM: 'not found in Azure' };
     const nicId = vm.properties?.networkProfile?.networkInterfaces?.[0]?.id;
     const [view, nic] = await Promise.all([
       arm<InstanceView>(`${vm.id}/instanceView?api-version=${COMPUTE_API}`),
@@ -107,7 +106,7 @@ export function createDevice(o: DeviceProviderOptions): EnrichmentProvider {
   };
   return {
     name,
-    supports: (i) => i.kind === 'host' && HOST.test(i.value),
+    supports: (i) => i.kind === 'host' && isHostName(i.value),
     lookup: (i) =>
       cache.get(
         i.value.toLowerCase(),

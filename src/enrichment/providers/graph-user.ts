@@ -3,6 +3,7 @@ import { createTtlCache } from '../ttl-cache';
 import { reasonOf } from '../../http/upstream-error';
 import type { SourceResult } from '../types';
 import type { EnrichmentProvider } from '../orchestrator';
+import { isGuid, isUserId } from '../../ids';
 
 /** Entra ID roles whose holders can take over the tenant or its security controls. */
 export const PRIVILEGED_ROLE_TEMPLATES: Record<string, string> = {
@@ -29,8 +30,6 @@ interface GraphUser {
 
 /** The longest in-batch `Retry-After` waited before asking the throttled requests again. */
 const RETRY_THROTTLED_MS = 1000;
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const USER_ID = /^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[^\s/?#@]{1,113}@[^\s/?#@]{1,255})$/i;
 
 /**
  * Who the account is, from Microsoft Graph: name, job, department, enabled, manager, directory
@@ -68,7 +67,7 @@ export function createGraphUser(o: { graph: GraphClient; cacheTtlMs: number }): 
         // riskyUsers is keyed by object id only: a UPN is looked up by filter, in the same batch.
         {
           id: 'risk',
-          url: GUID.test(id) ? `/identityProtection/riskyUsers/${uid}` : `/identityProtection/riskyUsers?$filter=${encodeURIComponent(`userPrincipalName eq '${id.replace(/'/g, "''")}'`)}`,
+          url: isGuid(id) ? `/identityProtection/riskyUsers/${uid}` : `/identityProtection/riskyUsers?$filter=${encodeURIComponent(`userPrincipalName eq '${id.replace(/'/g, "''")}'`)}`,
         },
       ]);
       /** A part's body; undefined for its 404 (no manager, no risk record); its own error otherwise. */
@@ -107,7 +106,7 @@ export function createGraphUser(o: { graph: GraphClient; cacheTtlMs: number }): 
   };
   return {
     name,
-    supports: (i) => i.kind === 'account' && USER_ID.test(i.value),
+    supports: (i) => i.kind === 'account' && isUserId(i.value),
     lookup: (i) =>
       cache.get(
         i.value.toLowerCase(),
