@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { AppError } from './errors';
+import { isGuid, isNsgResourceId } from './ids';
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', '::1', 'localhost']);
 const LOCAL_WEBHOOK_SECRET = 'local-dev-secret';
@@ -21,18 +22,14 @@ const httpUrl = (fallback: string) =>
 
 const integer = (fallback: number, min: number, max: number) => z.coerce.number().int().min(min).max(max).default(fallback);
 
-const NSG_ID = /^\/subscriptions\/[0-9a-f-]{36}\/resourceGroups\/[\w.()-]{1,90}\/providers\/Microsoft\.Network\/networkSecurityGroups\/[\w.-]{1,80}$/i;
-
-const guid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 const envSchema = z.object({
   PORT: integer(3978, 0, 65535),
   HOST: optionalText,
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  MicrosoftAppId: optionalText.refine((v) => v === undefined || guid.test(v), "must be the bot's app id (a GUID)"),
+  MicrosoftAppId: optionalText.refine((v) => v === undefined || isGuid(v), "must be the bot's app id (a GUID)"),
   MicrosoftAppPassword: optionalText,
   MicrosoftAppType: z.enum(['MultiTenant', 'SingleTenant', 'UserAssignedMSI']).default('MultiTenant'),
-  MicrosoftAppTenantId: optionalText.refine((v) => v === undefined || guid.test(v), 'must be a tenant id (a GUID)'),
+  MicrosoftAppTenantId: optionalText.refine((v) => v === undefined || isGuid(v), 'must be a tenant id (a GUID)'),
   VIGIL_BOT_OPENID_METADATA_URL: optionalText.pipe(
     z
       .string()
@@ -58,8 +55,8 @@ const envSchema = z.object({
         .map((x) => x.trim().toLowerCase())
         .filter((x) => x !== ''),
     )
-    .refine((ids) => ids.every((id) => guid.test(id)), 'must be a comma-separated list of managed identity object ids (the oid claim, GUIDs)'),
-  VIGIL_WEBHOOK_TENANT_ID: optionalText.refine((v) => v === undefined || guid.test(v), 'must be a tenant id (a GUID)'),
+    .refine((ids) => ids.every(isGuid), 'must be a comma-separated list of managed identity object ids (the oid claim, GUIDs)'),
+  VIGIL_WEBHOOK_TENANT_ID: optionalText.refine((v) => v === undefined || isGuid(v), 'must be a tenant id (a GUID)'),
   VIGIL_WEBHOOK_AUTHORITY: httpUrl(ENTRA_AUTHORITY),
   DATABASE_URL: optionalText.refine((v) => v === undefined || /^postgres(ql)?:\/\//.test(v), 'must be a postgres:// URL'),
   VIGIL_DATA_DIR: z.string().trim().min(1).default('./data'),
@@ -110,7 +107,7 @@ const envSchema = z.object({
         .map((x) => x.trim())
         .filter((x) => x !== ''),
     )
-    .refine((ids) => ids.every((id) => guid.test(id)), 'must be a comma-separated list of Entra group object ids'),
+    .refine((ids) => ids.every(isGuid), 'must be a comma-separated list of Entra group object ids'),
   VIGIL_RESPONDER_USER_IDS: z
     .string()
     .default('')
@@ -120,7 +117,7 @@ const envSchema = z.object({
         .map((x) => x.trim())
         .filter((x) => x !== ''),
     )
-    .refine((ids) => ids.every((id) => guid.test(id)), 'must be a comma-separated list of Entra user object ids'),
+    .refine((ids) => ids.every(isGuid), 'must be a comma-separated list of Entra user object ids'),
   VIGIL_ONCALL_FILE: optionalText,
   PAGERDUTY_ROUTING_KEY: optionalText,
   PAGERDUTY_ENDPOINT: httpUrl('https://events.pagerduty.com'),
@@ -132,7 +129,7 @@ const envSchema = z.object({
   ),
   VIGIL_PAGE_WEBHOOK_SECRET: optionalText,
   VIGIL_ACTION_POLICY_FILE: optionalText,
-  BLOCK_NSG_ID: optionalText.refine((v) => v === undefined || NSG_ID.test(v), 'must be the ARM id of a network security group (/subscriptions/…/networkSecurityGroups/<name>)'),
+  BLOCK_NSG_ID: optionalText.refine((v) => v === undefined || isNsgResourceId(v), 'must be the ARM id of a network security group (/subscriptions/…/networkSecurityGroups/<name>)'),
   BLOCK_RULE_NAME: z
     .string()
     .trim()
@@ -148,9 +145,9 @@ const envSchema = z.object({
         .map((x) => x.trim())
         .filter((x) => x !== ''),
     )
-    .refine((ids) => ids.every((id) => NSG_ID.test(id)), {
+    .refine((ids) => ids.every(isNsgResourceId), {
       error: (issue) =>
-        `must be the ARM id of a network security group (/subscriptions/…/networkSecurityGroups/<name>), or a comma-separated list of them, one per region; not an NSG id: ${(issue.input as string[]).filter((id) => !NSG_ID.test(id)).join(', ')}`,
+        `must be the ARM id of a network security group (/subscriptions/…/networkSecurityGroups/<name>), or a comma-separated list of them, one per region; not an NSG id: ${(issue.input as string[]).filter((id) => !isNsgResourceId(id)).join(', ')}`,
     }),
   VIGIL_ACTION_WORKER: z.enum(['on', 'off']).default('on'),
   VIGIL_KQL_MAX_ROWS: integer(20, 1, 1_000),
