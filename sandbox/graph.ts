@@ -209,9 +209,18 @@ const error = (status: number, code: string, message: string) => ({
 
 /**
  * Microsoft Graph v1.0 for the calls Vigil makes: users (by id or UPN, honouring `$select`), manager,
- * directory roles, risky users, checkMemberGroups; errors in Graph's envelope.
+ * directory roles, risky users, checkMemberGroups, and whatever `extraRoutes` add; errors in Graph's envelope.
  */
-export async function startGraph(options: { port?: number; users?: SandboxUser[]; servicePrincipals?: SandboxServicePrincipal[]; assignmentPageSize?: number } = {}): Promise<
+export async function startGraph(
+  options: {
+    port?: number;
+    users?: SandboxUser[];
+    servicePrincipals?: SandboxServicePrincipal[];
+    assignmentPageSize?: number;
+    /** More of Graph on the same endpoint (the security incidents of sandbox/graph-security.ts). */
+    extraRoutes?: Route[];
+  } = {},
+): Promise<
   StandIn & {
     users: SandboxUser[];
     servicePrincipals: SandboxServicePrincipal[];
@@ -400,6 +409,7 @@ export async function startGraph(options: { port?: number; users?: SandboxUser[]
       },
     },
   ];
+  routes.push(...(options.extraRoutes ?? []));
   routes.push({
     // JSON batching: up to 20 requests, each answered on its own (status, headers, body) in one reply.
     method: 'POST',

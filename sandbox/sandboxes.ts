@@ -2,6 +2,8 @@ import { startAbuseIpDb } from './abuseipdb';
 import { nsgId, SANDBOX_SUBSCRIPTION, startArm } from './arm';
 import { startDefender } from './defender';
 import { startGraph } from './graph';
+import { createGraphSecurityRoutes, type GraphSecurityRoutes } from './graph-security';
+import { demoUnifiedIncident } from './graph-security-data';
 import { SANDBOX_JIRA, startJira, type JiraStandIn } from './jira';
 import { startLogAnalytics, type LogAnalyticsStandIn } from './loganalytics';
 import { startPagerDuty } from './pagerduty';
@@ -19,6 +21,8 @@ export interface Sandboxes {
   virustotal: StandIn;
   abuseipdb: StandIn;
   graph: Awaited<ReturnType<typeof startGraph>>;
+  /** Graph's security incidents on the Graph stand-in's endpoint, seeded with one demo unified incident. */
+  graphSecurity: Omit<GraphSecurityRoutes, 'routes'>;
   /** ARM, with the Sentinel incidents API on the same endpoint, as in Azure. */
   arm: Awaited<ReturnType<typeof startArm>>;
   putIncident(incident: SentinelIncidentResource): void;
@@ -45,10 +49,11 @@ export interface Sandboxes {
 export async function startSandboxes(basePort?: number, incidents: SentinelIncidentResource[] = []): Promise<Sandboxes> {
   const port = (n: number) => (basePort === undefined ? undefined : basePort + n);
   const sentinel = createSentinelRoutes(incidents);
+  const graphSecurity = createGraphSecurityRoutes([demoUnifiedIncident()]);
   const [virustotal, abuseipdb, graph, arm, defender, logAnalytics, pagerDuty, serviceNow, jira] = await Promise.all([
     startVirusTotal({ port: port(1), apiKey: SANDBOX_VT_KEY }),
     startAbuseIpDb({ port: port(2), apiKey: SANDBOX_ABUSEIPDB_KEY }),
-    startGraph({ port: port(3) }),
+    startGraph({ port: port(3), extraRoutes: graphSecurity.routes }),
     startArm({ port: port(4), extraRoutes: sentinel.routes }),
     startDefender({ port: port(5) }),
     startLogAnalytics({ port: port(6), incidents }),
@@ -61,6 +66,7 @@ export async function startSandboxes(basePort?: number, incidents: SentinelIncid
     virustotal,
     abuseipdb,
     graph,
+    graphSecurity,
     arm,
     defender,
     logAnalytics,

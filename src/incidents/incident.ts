@@ -23,16 +23,29 @@ export interface Owner {
   objectId?: string;
 }
 
+/**
+ * Which API an incident is written back through: Sentinel's SecurityInsights REST (by ARM id) or
+ * Microsoft Graph security (a Defender XDR unified incident, by its Graph id).
+ */
+export type WriteBack = 'sentinel' | 'graph';
+
 export interface Incident {
-  /** The incident's ARM id as Sentinel spells it; `key` is the lower-cased form we store by. */
+  /**
+   * The incident's ARM id as Sentinel spells it, or its Graph id (`writeBack: 'graph'`); `key` is
+   * what we store by: the ARM id lower-cased, or `graph:<id>`.
+   */
   id: string;
   key: string;
+  /** Absent on incidents stored before Graph was read: those are Sentinel's. */
+  writeBack?: WriteBack;
   number: number;
   title: string;
   description: string;
   severity: Severity;
   status: Status;
   classification?: string;
+  /** Graph's determination (`multiStagedAttack`, `malware`…) beside its classification. */
+  determination?: string;
   owner?: Owner;
   createdAt: string;
   lastModifiedAt?: string;
@@ -49,6 +62,11 @@ export interface Incident {
   ruleIds: string[];
   entities: Entity[];
 }
+
+export const writeBackOf = (i: Incident): WriteBack => i.writeBack ?? 'sentinel';
+
+/** Where people open the incident: the Defender portal for Graph's unified incidents, Sentinel's otherwise. */
+export const portalNameOf = (i: Incident): string => (writeBackOf(i) === 'graph' ? 'Defender' : 'Sentinel');
 
 /** The Log Analytics workspace a Sentinel incident belongs to, as its ARM id names it. */
 export interface WorkspaceRef {

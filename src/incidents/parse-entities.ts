@@ -134,6 +134,72 @@ const readOne = (raw: Raw, impliedKind?: string): Entity | undefined => {
   };
 };
 
+/** `#microsoft.graph.security.ipEvidence` → `ip`: Graph's alert evidence names its type in `@odata.type`. */
+const GRAPH_EVIDENCE = /^#?microsoft\.graph\.security\.(\w{1,60})Evidence$/i;
+
+const graphEvidenceType = (raw: Raw): string | undefined => {
+  const t = raw['@odata.type'];
+  return typeof t === 'string' ? GRAPH_EVIDENCE.exec(t.trim())?.[1]?.toLowerCase() : undefined;
+};
+
+/** A nested object of Graph evidence (a process's `imageFile`, a user's `userAccount`), or an empty one. */
+const nested = (raw: Raw, name: string): Raw => (isObject(raw[name]) ? raw[name] : {});
+
+const entity = (kind: EntityKind, value: string | undefined, d: Record<string, string | undefined>): Entity[] =>
+  value ? [{ kind, value, details: Object.fromEntries(Object.entries(d).filter((e): e is [string, string] => e[1] !== undefined)) }] : [];
+
+/** Graph's `userAccount` as an account entity, with the details Sentinel's account carries (`aadUserId` disables it). */
+const graphAccount = (a: Raw): Entity[] => {
+  const name = field(a, 'accountName');
+  const domain = field(a, 'domainName');
+  const value = field(a, 'userPrincipalName') ?? (name && domain && !name.includes('\\') ? `${domain}\\${name}` : name) ?? field(a, 'azureAdUserId') ?? field(a, 'userSid');
+  return entity('account', value, { aadUserId: field(a, 'azureAdUserId'), sid: field(a, 'userSid'), ntDomain: domain, accountName: name, displayName: field(a, 'displayName') });
+};
+
+/** Graph's `fileDetails` as a file entity and its hashes. */
+const graphFile = (f: Raw): Entity[] => [
+  ...entity('file', field(f, 'fileName'), { directory: field(f, 'filePath') }),
+  ...entity('filehash', field(f, 'sha256'), { algorithm: 'SHA256' }),
+  ...entity('filehash', field(f, 'sha1'), { algorithm: 'SHA1' }),
+];
+
+/** Graph evidence types (lower-cased, without "Evidence") → our entities; other types become `other` when they name something. */
+const graphReaders: Record<string, (raw: Raw) => Entity[]> = {
+  ip: (r) => entity('ip', field(r, 'ipAddress'), { location: field(r, 'countryLetterCode') }),
+  user: (r) => graphAccount(nested(r, 'userAccount')),
+  device: (r) => {
+    const vm = nested(r, 'vmMetadata');
+    return entity('host', field(r, 'deviceDnsName') ?? field(r, 'mdeDeviceId') ?? field(r, 'azureAdDeviceId'), {
+      hostName: field(r, 'deviceDnsName'),
+      mdeDeviceId: field(r, 'mdeDeviceId'),
+      azureAdDeviceId: field(r, 'azureAdDeviceId'),
+      osFamily: field(r, 'osPlatform'),
+      azureID: field(vm, 'resourceId'),
+    });
+  },
+  file: (r) => graphFile(nested(r, 'fileDetails')),
+  url: (r) => entity('url', field(r, 'url'), {}),
+  mailbox: (r) => [...entity('mailbox', field(r, 'primaryAddress'), { displayName: field(r, 'displayName'), upn: field(r, 'upn') }), ...graphAccount(nested(r, 'userAccount'))],
+  process: (r) => [
+    ...entity('process', field(r, 'processCommandLine') ?? field(r, 'processId'), { processId: field(r, 'processId') }),
+    ...graphFile(nested(r, 'imageFile')),
+    ...graphAccount(nested(r, 'userAccount')),
+  ],
+  cloudapplication: (r) =>
+    entity('cloudapp', field(r, 'displayName') ?? field(r, 'instanceName') ?? field(r, 'appId'), {
+      appId: field(r, 'appId'),
+      instanceName: field(r, 'instanceName'),
+      saasAppId: field(r, 'saasAppId'),
+    }),
+};
+
+const readGraphEvidence = (raw: Raw, type: string): Entity[] => {
+  const reader = graphReaders[type];
+  if (reader) return reader(raw);
+  const named = field(raw, 'displayName') ?? field(raw, 'name') ?? [field(raw, 'registryHive'), field(raw, 'registryKey')].filter(Boolean).join('\\');
+  return entity('other', named || undefined, { kind: type });
+};
+
 /** Every object with a `$id` in the list, at any depth, so `{ "$ref": "3" }` can be followed. */
 const indexById = (rawEntities: unknown[]): Map<string, Raw> => {
   const byId = new Map<string, Raw>();
@@ -154,7 +220,9 @@ const indexById = (rawEntities: unknown[]): Map<string, Raw> => {
  * schema (`Type: "account"`, `Name`, `UPNSuffix`, `AadUserId`, `HostName`, `FileHashes`…) with its
  * `$id`/`$ref` references, and the entities an alert-schema entity nests (a process's account,
  * host and image file, a file's hashes). Drops duplicates (by kind and value, case-insensitively)
- * and anything past `MAX_ENTITIES`. Never throws: an entity it cannot read is skipped, because one
+ * and anything past `MAX_ENTITIES`. Graph's alert evidence (`@odata.type` …ipEvidence, userEvidence,
+ * deviceEvidence, fileEvidence, processEvidence, mailboxEvidence, urlEvidence,
+ * cloudApplicationEvidence…) is read here too, with what it nests. Never throws: an entity it cannot read is skipped, because one
  * odd entity must not lose the whole incident.
  */
 export function parseEntities(rawEntities: unknown[]): Entity[] {
@@ -182,14 +250,19 @@ export function parseEntityLists(lists: unknown[][]): Entity[] {
       const raw = resolve(candidate);
       if (!raw || visited.has(raw) || out.length >= MAX_ENTITIES || depth > MAX_NESTING) return;
       visited.add(raw);
-      const entity = readOne(raw, impliedKind);
-      if (entity) {
-        const dedupe = `${entity.kind}:${entity.value.toLowerCase()}`;
-        if (!seen.has(dedupe)) {
-          seen.add(dedupe);
-          out.push(entity);
-        }
+      const keep = (e: Entity) => {
+        const dedupe = `${e.kind}:${e.value.toLowerCase()}`;
+        if (seen.has(dedupe) || out.length >= MAX_ENTITIES) return;
+        seen.add(dedupe);
+        out.push(e);
+      };
+      const graphType = graphEvidenceType(raw);
+      if (graphType) {
+        for (const e of readGraphEvidence(raw, graphType)) keep(e);
+        return;
       }
+      const read = readOne(raw, impliedKind);
+      if (read) keep(read);
       if (!isAlertShaped(raw)) return;
       // Nested entities of the alert schema: objects (or lists of them) that are entities or references.
       for (const [k, v] of Object.entries(raw)) {
