@@ -29,6 +29,8 @@ import { createActivityEndpoint } from './teams/activity-endpoint';
 import { createConnectorClient } from './teams/connector-client';
 import { createPacer } from './teams/conversation-pacer';
 import { createOutbox, type OutboxOptions } from './teams/outbox';
+import { createJobRunner, type JobRunnerOptions } from './jobs/job-runner';
+import { countJobs } from './store/job-queue';
 import { createActionRuntime, type ActionRuntime } from './actions/action-runtime';
 import type { Notice } from './actions/response-view';
 import { createIncidentWriter } from './sentinel/incident-writer';
@@ -52,6 +54,8 @@ export interface AppOptions {
   poller?: Partial<Pick<SecurityIncidentPollerOptions, 'intervalMs' | 'pageSize' | 'leaseMs'>>;
   /** How long `/api/messages` waits for the Bot Framework's signing keys (tests shorten it). */
   botAuthTimeoutMs?: number;
+  /** The durable job runner's poll and backoff (tests shorten them). */
+  jobs?: Partial<Pick<JobRunnerOptions, 'pollMs' | 'baseBackoffMs' | 'maxBackoffMs' | 'leaseMs' | 'random'>>;
   outbox?: Partial<Pick<OutboxOptions, 'pollMs' | 'baseBackoffMs' | 'maxBackoffMs' | 'leaseMs' | 'batchSize' | 'random' | 'updateSpacingMs'>>;
 }
 
@@ -134,7 +138,24 @@ export async function createApp(config: Config, options: AppOptions = {}) {
     },
   });
   const sentinel = createSentinelClient({ ...config.sentinel, timeoutMs: config.upstreamTimeoutMs, credential });
-  actions = createActionRuntime({ config, db, credential, graph, membership, sentinel, connector, logger, clock, kickOutbox: () => outbox.kick(), workerPollMs: options.workerPollMs });
+  actions = createActionRuntime({
+    config,
+    db,
+    credential,
+    graph,
+    membership,
+    sentinel,
+    connector,
+    pacer,
+    logger,
+    clock,
+    kickOutbox: () => outbox.kick(),
+    kickJobs: () => jobs.kick(),
+    workerPollMs: options.workerPollMs,
+  });
+  // One runner for every durable effect this process can carry out.
+  const jobs = createJobRunner({ db, handlers: { ...actions?.jobHandlers }, logger, metrics, ...options.jobs });
+  metrics.readJobCountsFrom(() => countJobs(db));
   const onIncidentChange = (incident: Incident) => {
     outbox.kick();
     enricher.enrichIncident(incident);
@@ -189,6 +210,7 @@ export async function createApp(config: Config, options: AppOptions = {}) {
   return {
     db,
     outbox,
+    jobs,
     enricher,
     pager,
     actions,
@@ -198,6 +220,7 @@ export async function createApp(config: Config, options: AppOptions = {}) {
     /** Starts the outbox and listens; resolves with the base URL. */
     async listen(port = config.port, host = config.host): Promise<string> {
       outbox.start();
+      jobs.start();
       pager?.start();
       if (actions?.runWorker) actions.worker.start();
       poller?.start();
@@ -215,6 +238,7 @@ export async function createApp(config: Config, options: AppOptions = {}) {
       await enricher.idle();
       await pager?.stop();
       await actions?.close();
+      await jobs.stop();
       await outbox.stop();
       server.server.closeAllConnections();
       await closed;

@@ -57,7 +57,7 @@ export function createMetrics() {
     }),
     jobsRun: new client.Counter({
       name: 'vigil_jobs_run_total',
-      help: 'Durable jobs (Sentinel comments and labels, card redraws, Teams sends) run by this process, by kind and outcome (done, retry, dead)',
+      help: 'Durable jobs (Sentinel comments and labels, card redraws, Teams sends) run by this process, by kind and outcome (done, retry, paced, dead)',
       labelNames: ['kind', 'outcome'],
       registers: [registry],
     }),

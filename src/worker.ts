@@ -10,6 +10,8 @@ import { openDb } from './store/open-db';
 import { closeOnSignals, runMain } from './process-lifecycle';
 import { createBotAdapter } from './teams/bot-adapter';
 import { createConnectorClient } from './teams/connector-client';
+import { createPacer } from './teams/conversation-pacer';
+import { createJobRunner } from './jobs/job-runner';
 
 /**
  * `npm run worker`: the action service alone, next to bots started with VIGIL_ACTION_WORKER=off.
@@ -33,13 +35,19 @@ async function main() {
     membership: createGroupMembership({ graph }),
     sentinel: createSentinelClient({ ...config.sentinel, timeoutMs: config.upstreamTimeoutMs, credential }),
     connector: createConnectorClient({ timeoutMs: config.upstreamTimeoutMs, token: createBotAdapter(config.bot, logger).token }),
+    pacer: createPacer(db),
     logger,
     clock: () => new Date(),
+    kickJobs: () => jobs.kick(),
   })!;
+  // The effects of the actions it runs (comments, labels, chat cards), beside the bots' runners.
+  const jobs = createJobRunner({ db, handlers: runtime.jobHandlers, logger });
   runtime.worker.start();
+  jobs.start();
   logger.info({ database: db.driver }, 'Vigil action worker is running');
   closeOnSignals(logger, async () => {
     await runtime.close();
+    await jobs.stop();
     await db.close();
   });
 }

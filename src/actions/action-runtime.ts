@@ -5,8 +5,9 @@ import type { GraphClient } from '../graph/graph-client';
 import type { Logger } from '../logger';
 import type { SentinelClient } from '../sentinel/sentinel-client';
 import type { Db } from '../store/db';
-import { bumpIncidentVersion } from '../store/incident-repository';
-import { getAction, type StoredAction } from '../store/action-repository';
+import type { StoredAction } from '../store/action-repository';
+import type { Pacer } from '../teams/conversation-pacer';
+import { createActionEffectHandlers } from './action-effects';
 import type { ConnectorClient } from '../teams/connector-client';
 import { ACTION_LABELS, type ActionKind } from './action-kinds';
 import { createActionPermissions } from './action-permissions';
@@ -36,8 +37,12 @@ export interface ActionRuntimeDeps {
   connector: ConnectorClient;
   logger: Logger;
   clock: () => Date;
+  /** The one pacer of sends to Teams: chat card redraws count against the same budgets. */
+  pacer: Pacer;
   /** The incident's card changed: deliver it now rather than at the outbox's next poll (bot only). */
   kickOutbox?: () => void;
+  /** Effects were queued: run them now rather than at the job runner's next poll. */
+  kickJobs?: () => void;
   workerPollMs?: number;
 }
 
@@ -79,44 +84,25 @@ export function createActionRuntime(d: ActionRuntimeDeps) {
   const resolveAccount = lookupGraph && createUserDisabler({ graph: lookupGraph }).resolve;
   const views = createResponseViews({ db: d.db, permissions, enabled: (kind) => !missing[kind] });
 
-  /**
-   * A request made in chat has its card there. It is redrawn off the click's path (a click answers
-   * without waiting for the Bot Connector), one update at a time per action, each from the action
-   * as the store has it then, so a late update never shows an older state.
-   */
-  const chatCards = new Map<string, Promise<void>>();
-  const redrawChatCard = (id: string) => {
-    const next = (chatCards.get(id) ?? Promise.resolve())
-      .then(async () => {
-        const a = await getAction(d.db, id);
-        if (!a?.card?.activityId) return;
-        await d.connector.updateActivity(a.card.serviceUrl, a.card.conversationId, a.card.activityId, { type: 'message', attachments: [await views.actionCard(a)] });
-      })
-      .catch((e: unknown) => d.logger.warn({ err: e, action: id }, 'could not update the request card in chat'))
-      .finally(() => {
-        if (chatCards.get(id) === next) chatCards.delete(id);
-      });
-    chatCards.set(id, next);
-  };
-
   let worker: ReturnType<typeof createActionWorker> | undefined;
-  /** Every state change redraws the cards that show the action, wherever they are. */
-  const redraw = async (a: StoredAction) => {
-    if (a.incidentKey) {
-      await bumpIncidentVersion(d.db, a.incidentKey);
-      d.kickOutbox?.();
-    }
-    if (a.card?.activityId) redrawChatCard(a.id);
+  /**
+   * Every state change queued its redraws (the incident card, the chat card) and write-back in
+   * the store with it; this only says "look now" to the outbox, the job runner and the worker.
+   */
+  const nudge = (a: StoredAction) => {
+    if (a.incidentKey) d.kickOutbox?.();
+    d.kickJobs?.();
     if (a.state === 'approved') worker?.kick();
   };
-  worker = createActionWorker({ db: d.db, executors, guardrails: policy.guardrails, sentinel: d.sentinel, onChange: redraw, logger: d.logger, clock: d.clock, pollMs: d.workerPollMs });
+  worker = createActionWorker({ db: d.db, executors, guardrails: policy.guardrails, onChange: nudge, logger: d.logger, clock: d.clock, pollMs: d.workerPollMs });
+  const jobHandlers = createActionEffectHandlers({ db: d.db, sentinel: d.sentinel, chat: { connector: d.connector, pacer: d.pacer, actionCard: (a) => views.actionCard(a) } });
   const service = createActionService({
     db: d.db,
     policy,
     permissions,
     unavailable,
     resolveAccount,
-    onChange: redraw,
+    onChange: nudge,
     clock: d.clock,
     logger: d.logger,
   });
@@ -125,11 +111,12 @@ export function createActionRuntime(d: ActionRuntimeDeps) {
     service,
     views,
     worker,
+    /** The durable effects of actions, for the process's job runner. */
+    jobHandlers,
     runWorker: settings.runWorker,
-    /** Stops the worker and waits for what is in flight, card updates included. */
+    /** Stops the worker and waits for the actions in flight. */
     async close(): Promise<void> {
       await worker!.stop();
-      await Promise.all([...chatCards.values()]);
     },
   };
 }

@@ -28,8 +28,8 @@ export interface ActionServiceOptions {
    * undefined when there is none; throws when Graph cannot be asked. Without it no account is disabled.
    */
   resolveAccount?: (user: string) => Promise<ResolvedAccount | undefined>;
-  /** A request changed state: redraw its cards, wake the worker. Failures are logged, not thrown. */
-  onChange: (action: StoredAction) => Promise<void>;
+  /** A request changed state (its redraws are already queued with it): look now. Failures are logged, not thrown. */
+  onChange: (action: StoredAction) => void;
   clock: () => Date;
   logger: Logger;
 }
@@ -49,7 +49,11 @@ const waitingFor = (a: StoredAction) => a.approvalsNeeded - a.approvals.length;
  */
 export function createActionService(o: ActionServiceOptions) {
   const changed = async (a: StoredAction) => {
-    await o.onChange(a).catch((e: unknown) => o.logger.warn({ err: e, action: a.id }, 'could not redraw the action'));
+    try {
+      o.onChange(a);
+    } catch (e) {
+      o.logger.warn({ err: e, action: a.id }, 'could not nudge the redraw of the action');
+    }
   };
 
   /**

@@ -1,10 +1,8 @@
-import crypto from 'node:crypto';
 import type { Logger } from '../logger';
 import type { Db } from '../store/db';
 import { claimRunnableActions, expireRequests, extendLease, failAbandonedActions, finishAction, getAction, retryActionAt, type Attempt, type StoredAction } from '../store/action-repository';
-import { teamsUserNames } from '../store/page-repository';
 import { isAppError } from '../errors';
-import { actionTitle, targetValue, type ActionKind, type ActionTarget } from './action-kinds';
+import { actionTitle, type ActionTarget } from './action-kinds';
 import { canonicalTarget } from './canonical-target';
 import { checkTarget, type Guardrails } from './guardrails';
 import type { NsgBlocker } from './executors/nsg-block';
@@ -31,20 +29,15 @@ export interface Executors {
   indicators?: IndicatorStore;
 }
 
-/** The Sentinel write-back the worker needs: a comment with a chosen id, and labels. */
-export interface IncidentWriteBack {
-  addComment(incidentArmId: string, commentId: string, message: string): Promise<void>;
-  updateIncident?(incidentArmId: string, change: { addLabels?: string[] }): Promise<unknown>;
-}
-
 export interface ActionWorkerOptions {
   db: Db;
   executors: Executors;
   guardrails: Guardrails;
-  /** Comments (and labels) on the incident; failures are logged, never retried into a second comment. */
-  sentinel?: IncidentWriteBack;
-  /** An action changed state: redraw its cards. */
-  onChange?: (action: StoredAction) => Promise<void>;
+  /**
+   * An action changed state. Its effects (card redraws, the Sentinel comment and label) are
+   * already queued in the store with the change; this only says "look now" to whoever runs them.
+   */
+  onChange?: (action: StoredAction) => void;
   logger: Logger;
   clock?: () => Date;
   leaseMs?: number;
@@ -62,19 +55,12 @@ const RETRIABLE_STATUS = new Set([0, 409, 412, 429, 500, 502, 503, 504]);
 /** A refusal made before any call: final, never retried. */
 class Refused extends Error {}
 
-const LABELS: Record<ActionKind, [string, string]> = {
-  'block-ip': ['Vigil: IP blocked', 'Vigil: IP unblocked'],
-  'isolate-vm': ['Vigil: host isolated', 'Vigil: host released'],
-  'disable-user': ['Vigil: user disabled', 'Vigil: user re-enabled'],
-  'block-hash': ['Vigil: hash blocked', 'Vigil: hash unblocked'],
-  'add-indicator': ['Vigil: threat intel added', 'Vigil: threat intel removed'],
-};
-
 /**
  * The action service's loop: claims approved actions (`SKIP LOCKED`, with a lease), checks the
  * guardrails again, runs the executor, records every attempt, retries what can succeed later
- * (throttled, conflicting, down — never sooner than `Retry-After`), then comments on and labels
- * the Sentinel incident and redraws the cards. A process that dies mid-run leaves a lease that
+ * (throttled, conflicting, down — never sooner than `Retry-After`). Each change of state commits
+ * with its effects as durable jobs (the Sentinel comment and label, the card redraws), so a
+ * process killed right after a success still gets them done. A process that dies mid-run leaves a lease that
  * runs out and another takes the action over; the executors are idempotent (a second block of
  * the same address changes nothing), so a repeat is harmless.
  */
@@ -218,29 +204,12 @@ export function createActionWorker(o: ActionWorkerOptions) {
     }
   };
 
-  const writeBack = async (a: StoredAction) => {
-    if (!a.incidentKey || !o.sentinel) return;
-    const armId = (await o.db.query<{ arm_id: string }>('SELECT arm_id FROM incidents WHERE key = $1', [a.incidentKey])).rows[0]?.arm_id;
-    if (!armId) return;
-    const names = await teamsUserNames(o.db, [a.requestedBy, ...a.approvals]);
-    const who = (id: string, fallback?: string) => names.get(id.toLowerCase()) ?? fallback ?? id;
-    const took = a.startedAt && a.endedAt ? ` in ${((a.endedAt.getTime() - a.startedAt.getTime()) / 1000).toFixed(1)} s` : '';
-    const outcome = a.state === 'succeeded' ? `done${took}` : `failed after ${a.attempts} attempt(s): ${(a.result as { error?: string }).error ?? 'no reason given'}`;
-    const message = [
-      `Vigil: ${actionTitle(a.kind, Boolean(a.undoOf))} ${targetValue(a.target)} — ${outcome}.`,
-      `Requested by ${who(a.requestedBy, a.requestedByName)}; approved by ${a.approvals.map((id) => who(id)).join(', ') || 'nobody (no approval needed)'}.`,
-      `Finished ${(a.endedAt ?? clock()).toISOString()}. Vigil action ${a.id}.`,
-    ].join('\n');
-    // The comment id comes from the action: a retried write-back replaces, never duplicates.
-    const commentId = crypto.createHash('sha256').update(`${a.id}:${a.state}`).digest('hex').slice(0, 32);
-    await o.sentinel.addComment(armId, commentId, message).catch((e: unknown) => o.logger.warn({ err: e, action: a.id }, 'could not comment on the incident'));
-    if (a.state === 'succeeded' && o.sentinel.updateIncident) {
-      await o.sentinel.updateIncident(armId, { addLabels: [LABELS[a.kind][a.undoOf ? 1 : 0]] }).catch((e: unknown) => o.logger.warn({ err: e, action: a.id }, 'could not label the incident'));
+  const changed = (a: StoredAction) => {
+    try {
+      o.onChange?.(a);
+    } catch (e) {
+      o.logger.warn({ err: e, action: a.id }, 'could not nudge the redraw of the action');
     }
-  };
-
-  const changed = async (a: StoredAction) => {
-    await o.onChange?.(a).catch((e: unknown) => o.logger.warn({ err: e, action: a.id }, 'could not redraw the action'));
   };
 
   /**
@@ -280,7 +249,7 @@ export function createActionWorker(o: ActionWorkerOptions) {
   };
 
   const runOne = async (a: StoredAction) => {
-    await changed(a);
+    changed(a);
     const started = clock();
     const stop = new AbortController();
     const stopHeartbeat = holdLease(a, stop);
@@ -297,26 +266,21 @@ export function createActionWorker(o: ActionWorkerOptions) {
       const backoff = Math.min(60_000, 1000 * 2 ** (a.attempts - 1));
       const at = new Date(ended.getTime() + Math.max(backoff, outcome.retryAfterMs ?? 0));
       o.logger.info({ action: a.id, attempt: a.attempts, error: outcome.error, retryAt: at }, 'action will be retried');
-      if (await settle(() => retryActionAt(o.db, a, attempt, at), a)) {
-        const back = await getAction(o.db, a.id);
-        if (back) await changed(back);
-      }
+      if (await settle(() => retryActionAt(o.db, a, attempt, at), a)) changed(a);
       return;
     }
     const finished = await settle(() => finishAction(o.db, a, attempt, { state: outcome.ok ? 'succeeded' : 'failed', result: outcome.ok ? outcome.detail : { error: outcome.error } }), a);
     if (!finished) return;
     o.logger[outcome.ok ? 'info' : 'error']({ action: a.id, kind: a.kind, state: finished.state, attempts: a.attempts }, 'action finished');
-    await writeBack(finished);
-    await changed(finished);
+    changed(finished);
   };
 
   /** Expires what nobody decided on, then claims what fits in the free slots and starts it; does not wait for it. */
   const claimAndStart = async (): Promise<Array<Promise<void>>> => {
-    for (const expired of await expireRequests(o.db, clock())) await changed(expired);
+    for (const expired of await expireRequests(o.db, clock())) changed(expired);
     for (const gaveUp of await failAbandonedActions(o.db, clock(), maxAttempts)) {
       o.logger.error({ action: gaveUp.id, kind: gaveUp.kind, attempts: gaveUp.attempts }, 'action failed: every attempt died with its process');
-      await writeBack(gaveUp);
-      await changed(gaveUp);
+      changed(gaveUp);
     }
     const room = concurrency - inFlight.size;
     if (room <= 0) return [];

@@ -10,6 +10,13 @@ export type JobHandler = (job: Job) => Promise<void>;
 /** A failure no retry can mend (the incident is gone, the payload is not understood). */
 export class FinalJobError extends Error {}
 
+/** Not now, and not a failure: a send budget is used up for `waitMs`. The attempt does not count. */
+export class JobPaced extends Error {
+  constructor(readonly waitMs: number) {
+    super(`paced: send budget used up for ${Math.round(waitMs)} ms`);
+  }
+}
+
 export interface JobRunnerOptions {
   db: Db;
   handlers: Record<string, JobHandler>;
@@ -67,6 +74,11 @@ export function createJobRunner(o: JobRunnerOptions) {
       o.metrics?.jobsRun.inc({ kind: job.kind, outcome: 'done' });
     } catch (e) {
       const message = e instanceof Error ? e.message : String(e);
+      if (e instanceof JobPaced) {
+        await retryJobLater(o.db, job, e.waitMs, message, { uncounted: true });
+        o.metrics?.jobsRun.inc({ kind: job.kind, outcome: 'paced' });
+        return;
+      }
       if (isFinal(e) || job.attempts >= maxAttempts) {
         o.logger.error({ job: job.kind, key: job.key, attempts: job.attempts, error: message }, 'job dead-lettered');
         await deadLetterJob(o.db, job, message);
@@ -136,8 +148,20 @@ export function createJobRunner(o: JobRunnerOptions) {
     if (running) void pump();
   }
 
+  /** Runs every due job now and waits for them, until none is due; how many ran (tests, and `tick` callers). */
+  const runDue = async (): Promise<number> => {
+    let ran = 0;
+    for (;;) {
+      const jobs = await claimJobs(o.db, kinds, concurrency, leaseMs);
+      if (jobs.length === 0) return ran;
+      await Promise.all(jobs.map(runJob));
+      ran += jobs.length;
+    }
+  };
+
   return {
     kinds,
+    runDue,
     /** Look now (a job was just written) rather than at the next poll. */
     kick,
     start(): void {

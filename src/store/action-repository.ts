@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import { targetKey, type ActionKind, type ActionTarget } from '../actions/action-kinds';
 import type { ActionRecord, ActionState } from '../actions/approval-policy';
 import type { Db, Queryable } from './db';
+import { queueActionEffects, queueChatCardRedraw } from '../actions/action-effects';
 import { audit } from './page-repository';
 
 /** Where a request made in chat shows its card, so that later changes update it in place. */
@@ -75,6 +76,13 @@ const toAction = (r: ActionRow): StoredAction => ({
   startedAt: r.started_at ? new Date(r.started_at) : undefined,
   endedAt: r.ended_at ? new Date(r.ended_at) : undefined,
 });
+
+/** The action as changed, its effects (card redraws, write-back) queued in the same transaction. */
+async function changed(tx: Queryable, row: ActionRow): Promise<StoredAction> {
+  const action = toAction(row);
+  await queueActionEffects(tx, action);
+  return action;
+}
 
 const OPEN_STATES = `('requested', 'approved', 'queued', 'running')`;
 /** States in which an action did nothing and never will. */
@@ -154,7 +162,9 @@ export async function requestAction(db: Db, a: NewAction, o: { now: Date; maxPer
       }
       await audit(tx, a.requestedBy, 'action.requested', a.incidentKey ?? row.id, { action: row.id, kind: row.kind, target: a.target, undoOf: a.undoOf, approvalsNeeded: row.approvals_needed });
       if (approved) await audit(tx, a.requestedBy, 'action.approved', a.incidentKey ?? row.id, { action: row.id, approvals: [], policy: 'no approval needed for this kind' });
-      return { kind: 'created' as const, action: toAction(row) };
+      const action = toAction(row);
+      await queueActionEffects(tx, action);
+      return { kind: 'created' as const, action };
     }
     throw new Error('could not record the request: it kept colliding with others; try again');
   });
@@ -179,8 +189,9 @@ export async function approveAction(db: Db, id: string, approver: string, now: D
       [id, approver, now],
     );
     const row = r.rows[0];
-    if (row) await audit(tx, approver, row.state === 'approved' ? 'action.approved' : 'action.approval-added', row.incident_key ?? row.id, { action: row.id, approvals: row.approvals });
-    return row ? toAction(row) : undefined;
+    if (!row) return undefined;
+    await audit(tx, approver, row.state === 'approved' ? 'action.approved' : 'action.approval-added', row.incident_key ?? row.id, { action: row.id, approvals: row.approvals });
+    return changed(tx, row);
   });
 }
 
@@ -196,8 +207,9 @@ export async function closeRequest(db: Db, id: string, o: { state: 'rejected' | 
       [id, o.state, o.by, o.reason ?? null, o.now],
     );
     const row = r.rows[0];
-    if (row) await audit(tx, o.by, `action.${o.state}`, row.incident_key ?? id, { action: id, ...(o.reason ? { reason: o.reason } : {}) });
-    return row ? toAction(row) : undefined;
+    if (!row) return undefined;
+    await audit(tx, o.by, `action.${o.state}`, row.incident_key ?? id, { action: id, ...(o.reason ? { reason: o.reason } : {}) });
+    return changed(tx, row);
   });
 }
 
@@ -205,8 +217,12 @@ export async function closeRequest(db: Db, id: string, o: { state: 'rejected' | 
 export async function expireRequests(db: Db, now: Date): Promise<StoredAction[]> {
   return db.transaction(async (tx) => {
     const r = await tx.query<ActionRow>(`UPDATE actions SET state = 'expired', version = version + 1, updated_at = now() WHERE state = 'requested' AND expires_at <= $1 RETURNING *`, [now]);
-    for (const row of r.rows) await audit(tx, 'vigil', 'action.expired', row.incident_key ?? row.id, { action: row.id });
-    return r.rows.map(toAction);
+    const expired: StoredAction[] = [];
+    for (const row of r.rows) {
+      await audit(tx, 'vigil', 'action.expired', row.incident_key ?? row.id, { action: row.id });
+      expired.push(await changed(tx, row));
+    }
+    return expired;
   });
 }
 
@@ -230,8 +246,12 @@ export async function claimRunnableActions(db: Db, limit: number, leaseMs: numbe
        FROM due WHERE a.id = due.id RETURNING a.*, due.was, due.lost_since`,
       [limit, leaseMs, now, maxAttempts],
     );
-    for (const row of r.rows.filter((x) => x.was === 'running')) await recordAbandoned(tx, row, now);
-    return r.rows.map(toAction);
+    const claimed: StoredAction[] = [];
+    for (const row of r.rows) {
+      if (row.was === 'running') await recordAbandoned(tx, row, now);
+      claimed.push(await changed(tx, row));
+    }
+    return claimed;
   });
 }
 
@@ -278,7 +298,7 @@ export async function failAbandonedActions(db: Db, now: Date, maxAttempts = 5): 
         error: (row.result as { error: string }).error,
       });
     }
-    return r.rows.map(toAction);
+    return Promise.all(r.rows.map((row) => changed(tx, row)));
   });
 }
 
@@ -317,10 +337,12 @@ export async function retryActionAt(db: Db, a: StoredAction, attempt: Attempt, a
   return db.transaction(async (tx) => {
     await insertAttempt(tx, a, attempt);
     const r = await tx.query(
-      `UPDATE actions SET state = 'approved', claimed_until = NULL, next_attempt_at = $2, version = version + 1, updated_at = now() WHERE id = $1 AND state = 'running' AND attempts = $3`,
+      `UPDATE actions SET state = 'approved', claimed_until = NULL, next_attempt_at = $2, version = version + 1, updated_at = now() WHERE id = $1 AND state = 'running' AND attempts = $3 RETURNING *`,
       [a.id, at, a.attempts],
     );
-    return r.rowCount > 0;
+    const row = r.rows[0] as ActionRow | undefined;
+    if (row) await changed(tx, row);
+    return row !== undefined;
   });
 }
 
@@ -337,20 +359,27 @@ export async function finishAction(db: Db, a: StoredAction, attempt: Attempt, o:
       [a.id, o.state, o.result, attempt.ended, a.attempts],
     );
     const row = r.rows[0];
-    if (row)
-      await audit(tx, 'vigil', `action.${o.state}`, row.incident_key ?? row.id, {
-        action: row.id,
-        kind: row.kind,
-        target: row.target,
-        attempts: row.attempts,
-        ...(o.state === 'failed' ? { error: (o.result as { error?: string }).error } : {}),
-      });
-    return row ? toAction(row) : undefined;
+    if (!row) return undefined;
+    await audit(tx, 'vigil', `action.${o.state}`, row.incident_key ?? row.id, {
+      action: row.id,
+      kind: row.kind,
+      target: row.target,
+      attempts: row.attempts,
+      ...(o.state === 'failed' ? { error: (o.result as { error?: string }).error } : {}),
+    });
+    return changed(tx, row);
   });
 }
 
-export async function setActionCard(db: Queryable, id: string, card: ActionCardRef): Promise<void> {
-  await db.query('UPDATE actions SET card = $2 WHERE id = $1', [id, card]);
+/**
+ * Where chat shows the request's card. Its first redraw is queued with it: the action may have
+ * moved on (approved, running) while the card that shows its request was being sent.
+ */
+export async function setActionCard(db: Db, id: string, card: ActionCardRef): Promise<void> {
+  await db.transaction(async (tx) => {
+    const r = await tx.query('UPDATE actions SET card = $2 WHERE id = $1', [id, card]);
+    if (r.rowCount > 0 && card.activityId) await queueChatCardRedraw(tx, id);
+  });
 }
 
 export async function getAction(db: Queryable, id: string): Promise<StoredAction | undefined> {

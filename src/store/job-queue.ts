@@ -95,10 +95,10 @@ export async function completeJob(q: Queryable, job: Job): Promise<boolean> {
   return r.rowCount > 0;
 }
 
-/** Back in the queue, due in `delayMs`, with why it failed; a newer ask made meanwhile is due now. */
-export async function retryJobLater(q: Queryable, job: Job, delayMs: number, error: string): Promise<void> {
+/** Back in the queue, due in `delayMs`, with why it failed; a newer ask made meanwhile is due now. `uncounted`: a wait, not a failed attempt. */
+export async function retryJobLater(q: Queryable, job: Job, delayMs: number, error: string, o: { uncounted?: boolean } = {}): Promise<void> {
   await q.query(
-    `UPDATE jobs SET leased_until = NULL, last_error = $4,
+    `UPDATE jobs SET leased_until = NULL, last_error = $4${o.uncounted ? ', attempts = attempts - 1' : ''},
        due_at = CASE WHEN generation = $3 THEN now() + ${ms(delayMs)} ELSE now() END
      WHERE ${OURS}`,
     [job.id, job.attempts, job.generation, error.slice(0, 500)],

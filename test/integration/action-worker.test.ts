@@ -2,7 +2,9 @@ import { nsgId, startArm } from '../../sandbox/arm';
 import { startGraph } from '../../sandbox/graph';
 import { createSentinelRoutes } from '../../sandbox/sentinel';
 import { startStandIn } from '../../sandbox/stand-in';
+import { createActionEffectHandlers } from '../../src/actions/action-effects';
 import { createActionWorker } from '../../src/actions/action-worker';
+import { createJobRunner } from '../../src/jobs/job-runner';
 import { createArmClient } from '../../src/actions/executors/arm-client';
 import { createNsgBlocker } from '../../src/actions/executors/nsg-block';
 import { createUserDisabler } from '../../src/actions/executors/user-disable';
@@ -60,13 +62,14 @@ describe.each(storeDrivers())('the action service on $name', (driver) => {
         indicators: sentinelWriter,
       },
       guardrails: { ownRanges: [], protectedAccounts: [], protectedVms: [], maxActionsPerHour: 100, treatAsPublic: ['203.0.113.0/24'] },
-      sentinel: sentinelWriter,
       logger: createLogger('silent'),
       clock: o.clock ?? (() => now),
       leaseMs: o.leaseMs,
       pollMs: o.pollMs,
     });
   };
+  /** The comments and labels the actions' changes queued, carried out as the job runner does. */
+  const effects = () => createJobRunner({ db, handlers: createActionEffectHandlers({ db, sentinel: sentinelClient() }), logger: createLogger('silent') }).runDue();
   const stateOf = async (id: string) => (await getAction(db, id))!.state;
   const until = async (what: string, check: () => Promise<boolean>) => {
     for (let waited = 0; !(await check()); waited += 20) {
@@ -88,6 +91,12 @@ describe.each(storeDrivers())('the action service on $name', (driver) => {
     expect(await Promise.all([worker().tick(), worker().tick()])).toEqual(expect.arrayContaining([1, 0]));
     expect(arm.nsgRules.get('edge-nsg/vigil-block-in')!.properties.sourceAddressPrefixes).toEqual(['203.0.113.66']);
     expect(await getAction(db, a.id)).toMatchObject({ state: 'succeeded', result: { changed: true } });
+    // The comment and the label were queued with the success; twice run, they are still one each.
+    await Promise.all([effects(), effects()]);
+    await effects();
+    expect(sentinel.comments.get(envelope.object.name)).toHaveLength(1);
+    const labels = (sentinel.getIncident(envelope.object.name)?.properties.labels ?? []) as Array<{ labelName: string }>;
+    expect(labels.filter((l) => l.labelName === 'Vigil: IP blocked')).toHaveLength(1);
     const [comment] = sentinel.comments.get(envelope.object.name)!;
     expect(comment!.message).toMatch(/^Vigil: Block IP 203\.0\.113\.66 — done in [\d.]+ s\.\nRequested by alex; approved by megan\./);
     const attempts = await db.query<{ outcome: string }>('SELECT outcome FROM action_attempts WHERE action_id = $1', [a.id]);
@@ -165,6 +174,7 @@ describe.each(storeDrivers())('the action service on $name', (driver) => {
     expect(await getAction(db, a.id)).toMatchObject({ state: 'approved' });
     const attempts = await db.query<{ outcome: string }>('SELECT outcome FROM action_attempts WHERE action_id = $1', [a.id]);
     expect(attempts.rows).toEqual([{ outcome: 'retrying' }]);
+    await effects();
     expect(sentinel.comments.get(envelope.object.name)).toBeUndefined();
   });
 
@@ -241,6 +251,7 @@ describe.each(storeDrivers())('the action service on $name', (driver) => {
       { attempt: 1, outcome: 'abandoned' },
       { attempt: 2, outcome: 'succeeded' },
     ]);
+    await effects();
     expect(sentinel.comments.get(envelope.object.name)).toHaveLength(1);
   });
 });
