@@ -33,45 +33,116 @@ export async function upsertIncident(db: Db, incident: Incident): Promise<Upsert
   return db.transaction((tx) => upsertIncidentIn(tx, incident));
 }
 
-/** `upsertIncident` inside a transaction the caller owns (a grouped commit). */
+/** `upsertIncident` inside a transaction the caller owns. */
 export async function upsertIncidentIn(tx: Queryable, incident: Incident): Promise<UpsertOutcome> {
-  {
-    const hash = contentHash(incident);
-    const existing = await tx.query<IncidentRow>('SELECT data, version, content_hash, last_modified_at FROM incidents WHERE key = $1 FOR UPDATE', [incident.key]);
-    const row = existing.rows[0];
-    if (!row) {
-      const inserted = await tx.query(
-        `INSERT INTO incidents (key, arm_id, number, severity, status, title, created_at, last_modified_at, content_hash, data)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (key) DO NOTHING RETURNING version`,
-        [incident.key, incident.id, incident.number, incident.severity, incident.status, incident.title, incident.createdAt, incident.lastModifiedAt ?? null, hash, incident],
-      );
-      // Another writer inserted the same incident between our read and write: treat as a replay.
-      if (inserted.rowCount === 0) return { kind: 'unchanged' };
-      await requestCards(tx, incident.key, 1);
-      return { kind: 'created', version: 1 };
-    }
+  const [outcome] = await upsertIncidentsIn(tx, [incident]);
+  return outcome!;
+}
 
-    const stored = row.last_modified_at?.getTime();
-    const incoming = time(incident.lastModifiedAt);
-    if (stored !== undefined && incoming !== undefined && incoming < stored) {
-      return { kind: 'stale', storedLastModifiedAt: new Date(stored).toISOString() };
-    }
-    if (row.content_hash === hash) {
-      if (incoming !== undefined && (stored === undefined || incoming > stored)) {
-        await tx.query('UPDATE incidents SET last_modified_at = $2, data = $3 WHERE key = $1', [incident.key, incident.lastModifiedAt, incident]);
-      }
-      return { kind: 'unchanged' };
-    }
-    const version = row.version + 1;
-    await tx.query(
-      `UPDATE incidents SET arm_id = $2, number = $3, severity = $4, status = $5, title = $6, created_at = $7,
-         last_modified_at = COALESCE($8, last_modified_at), content_hash = $9, data = $10, version = $11, updated_at = now()
-       WHERE key = $1`,
-      [incident.key, incident.id, incident.number, incident.severity, incident.status, incident.title, incident.createdAt, incident.lastModifiedAt ?? null, hash, incident, version],
+/**
+ * `upsertIncidentIn` for many incidents at once, in the caller's transaction (a grouped commit):
+ * the same outcomes, in the order given, but a fixed handful of statements for the whole group
+ * rather than three per incident — one read of every stored row (locked in key order), one
+ * multi-row insert of the new ones, one request for all their cards; only changes to stored
+ * incidents are written one by one. An incident given twice is applied in order, the second in
+ * a later round that sees the first.
+ */
+export async function upsertIncidentsIn(tx: Queryable, incidents: Incident[]): Promise<UpsertOutcome[]> {
+  const outcomes: UpsertOutcome[] = new Array(incidents.length);
+  let pending = incidents.map((incident, at) => ({ incident, at }));
+  while (pending.length > 0) {
+    const seen = new Set<string>();
+    const round = pending.filter((p) => !seen.has(p.incident.key) && seen.add(p.incident.key) !== undefined);
+    pending = pending.filter((p) => !round.includes(p));
+    const results = await upsertDistinct(
+      tx,
+      round.map((p) => p.incident),
     );
-    await requestCards(tx, incident.key, version);
-    return { kind: 'updated', version };
+    round.forEach((p, n) => (outcomes[p.at] = results[n]!));
   }
+  return outcomes;
+}
+
+/** One round of `upsertIncidentsIn`: every key distinct. */
+async function upsertDistinct(tx: Queryable, incidents: Incident[]): Promise<UpsertOutcome[]> {
+  const hashes = incidents.map(contentHash);
+  const existing = await tx.query<Omit<IncidentRow, 'data'> & { key: string }>(
+    'SELECT key, version, content_hash, last_modified_at FROM incidents WHERE key = ANY($1::text[]) ORDER BY key FOR UPDATE',
+    [incidents.map((i) => i.key)],
+  );
+  const stored = new Map(existing.rows.map((r) => [r.key, r]));
+  const outcomes: UpsertOutcome[] = new Array(incidents.length);
+  const fresh = incidents.map((incident, n) => ({ incident, n })).filter(({ incident }) => !stored.has(incident.key));
+  const cards: Array<{ key: string; version: number }> = [];
+  if (fresh.length > 0) {
+    const column = <T>(f: (i: Incident, n: number) => T) => fresh.map(({ incident, n }) => f(incident, n));
+    const inserted = await tx.query<{ key: string }>(
+      `INSERT INTO incidents (key, arm_id, number, severity, status, title, created_at, last_modified_at, content_hash, data)
+       SELECT key, arm_id, number, severity, status, title, created_at, last_modified_at, content_hash, data::jsonb
+       FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::timestamptz[], $8::timestamptz[], $9::text[], $10::text[])
+         AS t (key, arm_id, number, severity, status, title, created_at, last_modified_at, content_hash, data)
+       ON CONFLICT (key) DO NOTHING RETURNING key`,
+      [
+        column((i) => i.key),
+        column((i) => i.id),
+        column((i) => i.number),
+        column((i) => i.severity),
+        column((i) => i.status),
+        column((i) => i.title),
+        column((i) => i.createdAt),
+        column((i) => i.lastModifiedAt ?? null),
+        column((_, n) => hashes[n]!),
+        column((i) => JSON.stringify(i)),
+      ],
+    );
+    const created = new Set(inserted.rows.map((r) => r.key));
+    for (const { incident, n } of fresh) {
+      // Another writer inserted the same incident between our read and write: treat as a replay.
+      outcomes[n] = created.has(incident.key) ? { kind: 'created', version: 1 } : { kind: 'unchanged' };
+      if (created.has(incident.key)) cards.push({ key: incident.key, version: 1 });
+    }
+  }
+  for (const [n, incident] of incidents.entries()) {
+    const row = stored.get(incident.key);
+    if (!row) continue;
+    const outcome = await applyToStored(tx, incident, hashes[n]!, row);
+    outcomes[n] = outcome;
+    if (outcome.kind === 'updated') cards.push({ key: incident.key, version: outcome.version });
+  }
+  if (cards.length > 0) {
+    await tx.query(
+      `INSERT INTO incident_cards (incident_key, conversation_id, desired_version)
+       SELECT w.key, c.id, w.version FROM unnest($1::text[], $2::int[]) AS w (key, version) CROSS JOIN conversations c WHERE c.subscribed
+       ON CONFLICT (incident_key, conversation_id) DO UPDATE
+         SET desired_version = GREATEST(incident_cards.desired_version, excluded.desired_version),
+             requested_at = CASE WHEN incident_cards.sent_version < incident_cards.desired_version THEN incident_cards.requested_at ELSE now() END`,
+      [cards.map((c) => c.key), cards.map((c) => c.version)],
+    );
+  }
+  return outcomes;
+}
+
+/** A change to a stored incident (the row read and locked): stale, unchanged or updated; cards are the caller's. */
+async function applyToStored(tx: Queryable, incident: Incident, hash: string, row: Omit<IncidentRow, 'data'>): Promise<UpsertOutcome> {
+  const stored = row.last_modified_at ? new Date(row.last_modified_at).getTime() : undefined;
+  const incoming = time(incident.lastModifiedAt);
+  if (stored !== undefined && incoming !== undefined && incoming < stored) {
+    return { kind: 'stale', storedLastModifiedAt: new Date(stored).toISOString() };
+  }
+  if (row.content_hash === hash) {
+    if (incoming !== undefined && (stored === undefined || incoming > stored)) {
+      await tx.query('UPDATE incidents SET last_modified_at = $2, data = $3 WHERE key = $1', [incident.key, incident.lastModifiedAt, incident]);
+    }
+    return { kind: 'unchanged' };
+  }
+  const version = row.version + 1;
+  await tx.query(
+    `UPDATE incidents SET arm_id = $2, number = $3, severity = $4, status = $5, title = $6, created_at = $7,
+       last_modified_at = COALESCE($8, last_modified_at), content_hash = $9, data = $10, version = $11, updated_at = now()
+     WHERE key = $1`,
+    [incident.key, incident.id, incident.number, incident.severity, incident.status, incident.title, incident.createdAt, incident.lastModifiedAt ?? null, hash, incident, version],
+  );
+  return { kind: 'updated', version };
 }
 
 /**
@@ -163,4 +234,13 @@ export async function storedModificationTimes(db: Queryable, keys: string[]): Pr
  */
 export async function saveAssessedSeverity(db: Queryable, key: string, severity: string | undefined): Promise<void> {
   await db.query('UPDATE incidents SET assessed_severity = $2 WHERE key = $1 AND assessed_severity IS DISTINCT FROM $2', [key, severity ?? null]);
+}
+
+/**
+ * The severity paging and the page card go by: Vigil's assessment where enrichment saved one,
+ * Sentinel's otherwise. A read of what the last enrichment flush stored, so no caller summarises again.
+ */
+export async function getCurrentSeverity(db: Queryable, key: string): Promise<string | undefined> {
+  const r = await db.query<{ severity: string }>('SELECT COALESCE(assessed_severity, severity) AS severity FROM incidents WHERE key = $1', [key.toLowerCase()]);
+  return r.rows[0]?.severity;
 }
