@@ -1,6 +1,6 @@
 import type { Incident } from '../incidents/incident';
 import type { Db } from './db';
-import { upsertIncidentIn, type UpsertOutcome } from './incident-repository';
+import { upsertIncidentIn, upsertIncidentsIn, type UpsertOutcome } from './incident-repository';
 
 export interface IncidentGroupCommit {
   /**
@@ -34,11 +34,16 @@ export function createIncidentGroupCommit(db: Db, o: { maxGroup?: number; concur
     const run = (savepoints: boolean) =>
       db.transaction(async (tx) => {
         results.clear();
+        if (!savepoints) {
+          // The whole group in a few multi-row statements, whatever its size.
+          const outcomes = await upsertIncidentsIn(
+            tx,
+            sorted.map(({ p }) => p.incident),
+          );
+          sorted.forEach(({ p }, n) => results.set(p, { ok: true, outcome: outcomes[n]! }));
+          return;
+        }
         for (const { p } of sorted) {
-          if (!savepoints) {
-            results.set(p, { ok: true, outcome: await upsertIncidentIn(tx, p.incident) });
-            continue;
-          }
           await tx.query('SAVEPOINT one_incident');
           try {
             results.set(p, { ok: true, outcome: await upsertIncidentIn(tx, p.incident) });
@@ -50,8 +55,8 @@ export function createIncidentGroupCommit(db: Db, o: { maxGroup?: number; concur
         }
       });
     try {
-      // Optimistic first: no savepoints (two statements fewer per incident). Only a group the
-      // database refused is written again, each incident behind its savepoint.
+      // Optimistic first: the group as one batch, no savepoints. Only a group the database
+      // refused is written again, each incident on its own behind its savepoint.
       try {
         await run(false);
       } catch (e) {

@@ -34,6 +34,29 @@ describe.each(storeDrivers())('grouped commits on $name', (driver) => {
     expect((await db.query<{ n: number }>('SELECT count(*)::int AS n FROM incident_cards')).rows[0]!.n).toBe(60);
   });
 
+  it('gives one batched group the outcomes incidents get one by one: new, changed, replayed, stale, and one incident twice in order', async () => {
+    const group = createIncidentGroupCommit(db);
+    await group.upsert(incident(10, { lastModifiedTimeUtc: '2026-11-24T12:00:00Z' }));
+    await group.upsert(incident(11, { lastModifiedTimeUtc: '2026-11-24T12:00:00Z' }));
+    const outcomes = await Promise.all(
+      [
+        incident(12),
+        incident(10, { title: 'changed', lastModifiedTimeUtc: '2026-11-24T12:05:00Z' }),
+        incident(11, { lastModifiedTimeUtc: '2026-11-24T11:00:00Z' }),
+        incident(13, { lastModifiedTimeUtc: '2026-11-24T12:00:00Z' }),
+        incident(13, { title: 'changed again', lastModifiedTimeUtc: '2026-11-24T12:10:00Z' }),
+        incident(12),
+      ].map((i) => group.upsert(i)),
+    );
+    expect(outcomes.map((o) => o.kind)).toEqual(['created', 'updated', 'stale', 'created', 'updated', 'unchanged']);
+    expect((await getIncident(db, incident(10).key))!).toMatchObject({ version: 2, incident: { title: 'changed' } });
+    expect((await getIncident(db, incident(13).key))!).toMatchObject({ version: 2, incident: { title: 'changed again' } });
+    const cards = await db.query<{ incident_key: string; desired_version: number }>('SELECT incident_key, desired_version FROM incident_cards ORDER BY incident_key');
+    expect(cards.rows.map((r) => [r.incident_key, r.desired_version])).toEqual(
+      [incident(10).key, incident(11).key, incident(12).key, incident(13).key].sort().map((k) => [k, k === incident(10).key || k === incident(13).key ? 2 : 1]),
+    );
+  });
+
   it('refuses only the incident the database refuses: the rest of its group commits', async () => {
     const group = createIncidentGroupCommit(db);
     const bad = incident(2);
