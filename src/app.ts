@@ -12,17 +12,15 @@ import { createWebhookAuth } from './ingest/webhook-auth';
 import { createEntraTokenVerifier } from './ingest/entra-token';
 import type { Db } from './store/db';
 import { openDb } from './store/open-db';
-import { bumpIncidentVersion, getIncident, saveAssessedSeverity } from './store/incident-repository';
-import { listEnrichments } from './store/enrichment-repository';
-import { createEnricher, type EnrichmentProvider } from './enrichment/orchestrator';
+import { getIncident } from './store/incident-repository';
+import type { EnrichmentProvider } from './enrichment/orchestrator';
+import { createIncidentFlow, currentSeverity } from './incidents/incident-flow';
 import { createProviders, createWorkspaceRunner } from './enrichment/providers';
 import { createGraphClient } from './graph/graph-client';
 import { createGroupMembership, createResponderCheck } from './auth/membership';
 import { loadSchedule } from './paging/load-schedule';
 import { createPager } from './paging/pager';
 import { createPersonResolver } from './paging/resolve-person';
-import { summarizeEnrichment } from './enrichment/summarize';
-import type { SourceResult } from './enrichment/types';
 import type { Incident } from './incidents/incident';
 import { createBotAdapter } from './teams/bot-adapter';
 import { createActivityEndpoint } from './teams/activity-endpoint';
@@ -84,7 +82,7 @@ export async function createApp(config: Config, options: AppOptions = {}) {
   let actions: ActionRuntime | undefined;
   /** The incident card: for everyone (the outbox) or as one person sees it (their buttons, a note for them). */
   const cardFor = async (incident: Incident, viewerId?: string, notice?: Notice, budget?: CardBudget) => {
-    const summary = summarizeEnrichment(incident, await listEnrichments<SourceResult>(db, incident.key), providers);
+    const summary = await flow.summaryOf(incident);
     return renderIncidentCard(incident, summary, new Date(), actions && (await actions.views.forIncident(incident, summary, viewerId, notice)), budget);
   };
   const renderCard = async (incidentKey: string, budget?: CardBudget) => {
@@ -99,7 +97,6 @@ export async function createApp(config: Config, options: AppOptions = {}) {
   const authGraph = config.enrichment.graph ? createGraphClient({ baseUrl: config.enrichment.graph.baseUrl, timeoutMs: Math.min(config.upstreamTimeoutMs, AUTH_TIMEOUT_MS), credential }) : undefined;
   const membership = createGroupMembership({ graph: authGraph });
   const resolvePerson = createPersonResolver({ db, graph });
-  const assessedSeverity = async (incident: Incident) => summarizeEnrichment(incident, await listEnrichments<SourceResult>(db, incident.key), providers).assessedSeverity ?? incident.severity;
   const pager =
     schedule &&
     createPager({
@@ -111,32 +108,15 @@ export async function createApp(config: Config, options: AppOptions = {}) {
       logger,
       clock,
       resolvePerson,
-      severityOf: assessedSeverity,
+      severityOf: currentSeverity(db),
       botId: config.bot.appId ? `28:${config.bot.appId}` : undefined,
       pagerDuty: config.paging?.pagerDuty,
       webhook: config.paging?.webhook,
       timeoutMs: config.upstreamTimeoutMs,
     });
-  /** Pages by Vigil's assessed severity once enrichment has one (Critical exists only there). */
-  const considerPaging = async (incident: Incident) => {
-    if (pager) await pager.consider(incident, await assessedSeverity(incident));
-  };
-  const enricher = createEnricher({
-    db,
-    providers,
-    logger,
-    onResults: async (incidentKey) => {
-      // Stored before the new card version is asked for: the outbox reads it, and an incident
-      // assessed High or Critical never waits in a storm digest.
-      const enriched = await getIncident(db, incidentKey);
-      if (enriched) await saveAssessedSeverity(db, incidentKey, summarizeEnrichment(enriched.incident, await listEnrichments<SourceResult>(db, incidentKey), providers).assessedSeverity);
-      await bumpIncidentVersion(db, incidentKey);
-      outbox.kick();
-      const stored = await getIncident(db, incidentKey);
-      if (stored) await considerPaging(stored.incident);
-      await pager?.refresh(incidentKey);
-    },
-  });
+  // stored → card queued → enriched → reassessed → paged.
+  const flow = createIncidentFlow({ db, providers, logger, kickOutbox: () => outbox.kick(), pager });
+  const enricher = flow.enricher;
   const sentinel = createSentinelClient({ ...config.sentinel, timeoutMs: config.upstreamTimeoutMs, credential });
   actions = createActionRuntime({
     config,
@@ -156,11 +136,7 @@ export async function createApp(config: Config, options: AppOptions = {}) {
   // One runner for every durable effect this process can carry out.
   const jobs = createJobRunner({ db, handlers: { ...actions?.jobHandlers }, logger, metrics, ...options.jobs });
   metrics.readJobCountsFrom(() => countJobs(db));
-  const onIncidentChange = (incident: Incident) => {
-    outbox.kick();
-    enricher.enrichIncident(incident);
-    void considerPaging(incident).catch((e: unknown) => logger.error({ err: e, incident: incident.number }, 'paging decision failed'));
-  };
+  const onIncidentChange = (incident: Incident) => flow.stored(incident);
   // The third way in: the same ingest path as the webhook, for incidents the webhook never saw.
   const poller =
     config.poller && kqlRunner
