@@ -40,6 +40,8 @@ export interface Route {
 export interface Behaviour {
   latencyMs: number;
   hang: boolean;
+  /** Route patterns (any method) that never answer while the others do. */
+  hangOn: string[];
   throttle: { count: number; retryAfterSeconds: number };
   fail: { count: number; status: number; method?: string; path?: string; body?: unknown };
 }
@@ -60,6 +62,7 @@ export interface StandIn {
 const defaultBehaviour = (): Behaviour => ({
   latencyMs: 0,
   hang: false,
+  hangOn: [],
   throttle: { count: 0, retryAfterSeconds: 1 },
   fail: { count: 0, status: 500 },
 });
@@ -157,7 +160,7 @@ export async function startStandIn(name: string, routes: Route[], options: { por
       recorded.push({ method: req.method ?? 'GET', path: url.pathname, query, headers: req.headers, body, at: Date.now() });
       for (const wake of [...waiters]) wake();
 
-      if (behaviour.hang) {
+      if (behaviour.hang || behaviour.hangOn.some((p) => compile(p).test(url.pathname))) {
         hanging.add(res);
         res.on('close', () => hanging.delete(res));
         return;

@@ -134,7 +134,7 @@ export async function createApp(config: Config, options: AppOptions = {}) {
     workerPollMs: options.workerPollMs,
   });
   // One runner for every durable effect this process can carry out.
-  const jobs = createJobRunner({ db, handlers: { ...actions?.jobHandlers }, logger, metrics, ...options.jobs });
+  const jobs = createJobRunner({ db, handlers: { ...actions?.jobHandlers }, logger, metrics, leaseMs: config.jobLeaseMs, ...options.jobs });
   metrics.readJobCountsFrom(() => countJobs(db));
   const onIncidentChange = (incident: Incident) => flow.stored(incident);
   // The third way in: the same ingest path as the webhook, for incidents the webhook never saw.

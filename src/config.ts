@@ -72,6 +72,7 @@ const envSchema = z.object({
   AZURE_AUTHORITY_HOST: httpUrl(ENTRA_AUTHORITY).refine((v) => v.startsWith('https://'), 'must be an https URL (@azure/identity refuses any other)'),
   VIGIL_DATABASE_AUTH: z.enum(['password', 'entra']).default('password'),
   VIGIL_UPSTREAM_TIMEOUT_MS: integer(10_000, 50, 120_000),
+  VIGIL_JOB_LEASE_SECONDS: integer(60, 1, 3600),
   VIGIL_PORTAL_URL: httpUrl('https://portal.azure.com'),
   VIRUSTOTAL_API_KEY: optionalText,
   VIRUSTOTAL_ENDPOINT: httpUrl('https://www.virustotal.com'),
@@ -196,6 +197,8 @@ export interface Config {
   sentinel: { subscriptionId: string; resourceGroup: string; workspaceName: string; workspaceId: string; armEndpoint: string };
   azure: AzureSettings;
   upstreamTimeoutMs: number;
+  /** How long a process holds a durable job (a comment, a label, a redraw) before another may take it over. */
+  jobLeaseMs: number;
   portalUrl: string;
   enrichment: {
     timeoutMs: number;
@@ -291,6 +294,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     },
     azure: azureSettings,
     upstreamTimeoutMs: e.VIGIL_UPSTREAM_TIMEOUT_MS,
+    jobLeaseMs: e.VIGIL_JOB_LEASE_SECONDS * 1000,
     portalUrl: e.VIGIL_PORTAL_URL,
     enrichment: enrichmentSettings(e, azure),
     responders: { groupIds: e.VIGIL_RESPONDER_GROUP_IDS, userIds: e.VIGIL_RESPONDER_USER_IDS },

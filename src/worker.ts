@@ -41,7 +41,7 @@ async function main() {
     kickJobs: () => jobs.kick(),
   })!;
   // The effects of the actions it runs (comments, labels, chat cards), beside the bots' runners.
-  const jobs = createJobRunner({ db, handlers: runtime.jobHandlers, logger });
+  const jobs = createJobRunner({ db, handlers: runtime.jobHandlers, logger, leaseMs: config.jobLeaseMs });
   runtime.worker.start();
   jobs.start();
   logger.info({ database: db.driver }, 'Vigil action worker is running');
