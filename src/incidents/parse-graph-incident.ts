@@ -3,10 +3,10 @@ import { AppError } from '../errors';
 import type { Incident, Owner, Severity, Status } from './incident';
 import { parseEntityLists } from './parse-entities';
 import { parseIsoTime, wellFormedJson } from './parse-incident';
+import { isGuid } from '../ids';
 
 /** Defender incident ids are numbers written as strings ("2972395"); they double as Vigil's incident number. */
 const GRAPH_INCIDENT_ID = /^[1-9]\d{0,14}$/;
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** ATT&CK technique ids as Graph lists them (`T1564.001`); anything else in `mitreTechniques` is dropped. */
 const TECHNIQUE = /^T\d{4}(?:\.\d{3})?$/;
 /** Where the Defender portal lives: the commercial cloud, GCC High and DoD. */
@@ -86,7 +86,7 @@ const unique = (xs: string[]) => [...new Set(xs.map((x) => x.trim().slice(0, MAX
 /** The Defender link from `incidentWebUrl` when it is the portal's own page of this incident; rebuilt from the id otherwise. */
 const defenderLink = (g: GraphIncident): string => {
   const tid = (u?: URL) => {
-    const t = [u?.searchParams.get('tid'), g.tenantId].find((x) => x && GUID.test(x));
+    const t = [u?.searchParams.get('tid'), g.tenantId].find((x) => x && isGuid(x));
     return t ? `?tid=${t.toLowerCase()}` : '';
   };
   const given = g.incidentWebUrl && URL.canParse(g.incidentWebUrl) ? new URL(g.incidentWebUrl) : undefined;
