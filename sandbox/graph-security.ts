@@ -158,6 +158,8 @@ export function createGraphSecurityRoutes(seed: Array<Record<string, unknown>> =
     /** Adds or replaces an incident (with its alerts), as Defender would after a change. */
     putIncident: put,
     getIncident: (id: string) => incidents.get(id),
+    /** Forgets every incident (tests start from none). */
+    clear: () => incidents.clear(),
     /** The comments on an incident, oldest first. */
     comments: (id: string) => (incidents.get(id)?.comments ?? []) as Array<{ comment: string; createdByDisplayName: string; createdDateTime: string }>,
   };

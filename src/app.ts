@@ -32,6 +32,8 @@ import { countJobs } from './store/job-queue';
 import { createActionRuntime, type ActionRuntime } from './actions/action-runtime';
 import type { Notice } from './actions/response-view';
 import { createIncidentWriter } from './sentinel/incident-writer';
+import { routeWriteBack } from './incidents/route-write-back';
+import { createGraphIncidents } from './ingest/graph-incidents';
 import { loadCardTemplates, cardTemplatesLoaded } from './cards/render-card';
 import type { CardBudget } from './cards/budget';
 import { createSecurityIncidentPoller, type SecurityIncidentPollerOptions } from './ingest/security-incident-poller';
@@ -137,6 +139,8 @@ export async function createApp(config: Config, options: AppOptions = {}) {
   const jobs = createJobRunner({ db, handlers: { ...actions?.jobHandlers }, logger, metrics, leaseMs: config.jobLeaseMs, ...options.jobs });
   metrics.readJobCountsFrom(() => countJobs(db));
   const onIncidentChange = (incident: Incident) => flow.stored(incident);
+  // Defender's unified incidents: polled and written back through Graph, into the same flow.
+  const graphIncidents = createGraphIncidents({ config, credential, db, logger, onChange: onIncidentChange, poller: options.poller });
   // The third way in: the same ingest path as the webhook, for incidents the webhook never saw.
   const poller =
     config.poller && kqlRunner
@@ -159,7 +163,10 @@ export async function createApp(config: Config, options: AppOptions = {}) {
     kql: kqlRunner && { runner: kqlRunner, ...config.kql },
     responders: createResponderCheck({ membership, ...config.responders }),
     actions: actions && { service: actions.service, views: actions.views, incidentCard: cardFor },
-    incidentWriter: createIncidentWriter({ db, sentinel, portalUrl: config.portalUrl, onChange: (incident) => onIncidentChange(incident), logger }),
+    incidentWriter: routeWriteBack({
+      sentinel: createIncidentWriter({ db, sentinel, portalUrl: config.portalUrl, onChange: (incident) => onIncidentChange(incident), logger }),
+      graph: graphIncidents.writer,
+    }),
     paging: pager && schedule && { pager, schedule, clock, resolvePerson },
     logger,
     tenantId: config.bot.tenantId,
@@ -191,6 +198,7 @@ export async function createApp(config: Config, options: AppOptions = {}) {
     pager,
     actions,
     poller,
+    graphPoller: graphIncidents.poller,
     logger,
     server,
     /** Starts the outbox and listens; resolves with the base URL. */
@@ -200,6 +208,7 @@ export async function createApp(config: Config, options: AppOptions = {}) {
       pager?.start();
       if (actions?.runWorker) actions.worker.start();
       poller?.start();
+      graphIncidents.poller?.start();
       void enricher.resume().catch((e: unknown) => logger.error({ err: e }, 'could not resume enrichment'));
       await new Promise<void>((resolve) => server.listen(port, host, resolve));
       const address = server.address() as AddressInfo;
@@ -211,6 +220,7 @@ export async function createApp(config: Config, options: AppOptions = {}) {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.server.closeIdleConnections();
       await poller?.stop();
+      await graphIncidents.poller?.stop();
       await enricher.idle();
       await pager?.stop();
       await actions?.close();

@@ -157,6 +157,7 @@ const envSchema = z.object({
   VIGIL_DIGEST_MAX_LINES: integer(40, 5, 50),
   VIGIL_DIGEST_QUIET_SECONDS: integer(300, 10, 86_400),
   VIGIL_POLL_SECURITY_INCIDENTS: z.enum(['on', 'off']).default('off'),
+  VIGIL_POLL_GRAPH_INCIDENTS: z.enum(['on', 'off']).default('off'),
   VIGIL_POLL_INTERVAL_SECONDS: integer(60, 5, 3_600),
   VIGIL_POLL_LOOKBACK_MINUTES: integer(60, 0, 30 * 24 * 60),
   VIGIL_POLL_OVERLAP_MINUTES: integer(10, 0, 24 * 60),
@@ -217,6 +218,8 @@ export interface Config {
   digest?: { foldAbove: number; maxLines: number; quietMs: number };
   /** The SecurityIncident poller (through `enrichment.logs`, within `kql.timeoutSeconds`); undefined unless VIGIL_POLL_SECURITY_INCIDENTS=on. */
   poller?: { intervalMs: number; lookbackMs: number; overlapMs: number };
+  /** The Graph security incident poller (through `enrichment.graph`), on the same interval, lookback and overlap; undefined unless VIGIL_POLL_GRAPH_INCIDENTS=on. */
+  graphPoller?: { intervalMs: number; lookbackMs: number; overlapMs: number };
   /** Response actions; undefined without VIGIL_ACTION_POLICY_FILE. Each executor is on when it has its target. */
   actions?: {
     policyFile: string;
@@ -265,6 +268,11 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     problems.push('VIGIL_ACTION_POLICY_FILE: BLOCK_NSG_ID and ISOLATION_NSG_ID need the action policy that says who may request and approve');
   }
   problems.push(...pollerProblems(e, env, localMode));
+  if (e.VIGIL_POLL_GRAPH_INCIDENTS === 'on' && !e.GRAPH_ENDPOINT && !((e.AZURE_TENANT_ID && e.AZURE_CLIENT_ID && e.AZURE_CLIENT_SECRET) || e.AZURE_USE_MANAGED_IDENTITY === 'true')) {
+    problems.push(
+      'VIGIL_POLL_GRAPH_INCIDENTS: reads /security/incidents through Microsoft Graph (SecurityIncident.ReadWrite.All); set an Azure credential (AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET or AZURE_USE_MANAGED_IDENTITY=true) or GRAPH_ENDPOINT',
+    );
+  }
   problems.push(...databaseAuthProblems(e));
   if (problems.length > 0) throw configError(problems);
   const azure = Boolean((e.AZURE_TENANT_ID && e.AZURE_CLIENT_ID && e.AZURE_CLIENT_SECRET) || e.AZURE_USE_MANAGED_IDENTITY === 'true');
@@ -302,6 +310,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     digest: e.VIGIL_DIGEST_THRESHOLD > 0 ? { foldAbove: e.VIGIL_DIGEST_THRESHOLD, maxLines: e.VIGIL_DIGEST_MAX_LINES, quietMs: e.VIGIL_DIGEST_QUIET_SECONDS * 1000 } : undefined,
     poller:
       e.VIGIL_POLL_SECURITY_INCIDENTS === 'on'
+        ? { intervalMs: e.VIGIL_POLL_INTERVAL_SECONDS * 1000, lookbackMs: e.VIGIL_POLL_LOOKBACK_MINUTES * 60_000, overlapMs: e.VIGIL_POLL_OVERLAP_MINUTES * 60_000 }
+        : undefined,
+    graphPoller:
+      e.VIGIL_POLL_GRAPH_INCIDENTS === 'on'
         ? { intervalMs: e.VIGIL_POLL_INTERVAL_SECONDS * 1000, lookbackMs: e.VIGIL_POLL_LOOKBACK_MINUTES * 60_000, overlapMs: e.VIGIL_POLL_OVERLAP_MINUTES * 60_000 }
         : undefined,
     actions: e.VIGIL_ACTION_POLICY_FILE

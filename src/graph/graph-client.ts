@@ -1,6 +1,6 @@
 import type { TokenCredential } from '@azure/identity';
 import { bearerFrom } from '../http/bearer';
-import { createHttpClient, answerError, type HttpResponse } from '../http/http-client';
+import { createHttpClient, answerError, type HttpRequest, type HttpResponse } from '../http/http-client';
 import { NO_RETRY, type RetryPolicy } from '../http/retry-policy';
 import { UpstreamError } from '../http/upstream-error';
 
@@ -33,6 +33,8 @@ export interface GraphClient {
    * itself failed (throttled, timed out, unreachable) or its answer lacks a request.
    */
   batch(requests: BatchRequest[]): Promise<Map<string, BatchAnswer>>;
+  /** One call of the HTTP layer under /v1.0 (or to an `@odata.nextLink` on Graph's origin), for callers that read statuses. */
+  request<T>(r: HttpRequest): Promise<HttpResponse<T>>;
 }
 
 interface BatchReply {
@@ -65,6 +67,7 @@ export function createGraphClient(o: { baseUrl: string; timeoutMs: number; crede
   };
   return {
     get: (p) => http.json(path(p)),
+    request: (r) => http.request({ ...r, path: path(r.path) }),
     post: (p, body) => http.json(path(p), { method: 'POST', body }),
     postAction: async (p, body, signal) => mustExist(await http.request({ method: 'POST', path: path(p), body, signal, accept: [404] })),
     async patch(p, body, signal) {

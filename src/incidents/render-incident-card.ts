@@ -4,7 +4,8 @@ import { renderCard, type CardAttachment } from '../cards/render-card';
 import type { IncidentEnrichment } from '../enrichment/summarize';
 import type { SourceResult } from '../enrichment/types';
 import type { ActionRowView, Button } from '../actions/render-action-view';
-import type { Entity, EntityKind, Incident, Severity } from './incident';
+import { GRAPH_CLOSE_CHOICES, GRAPH_CLOSE_OFFERED } from '../graph/graph-close-choices';
+import { portalNameOf, writeBackOf, type Entity, type EntityKind, type Incident, type Severity } from './incident';
 
 /** The response part of the card: actions taken or asked for, options, and a note for one viewer. */
 export interface ResponseView {
@@ -213,8 +214,9 @@ const minimalCard = (incident: Incident): CardAttachment => {
     title: untrusted(incident.title, 120),
     status: incident.status,
     entityCount: String(incident.entities.length),
-    note: `This incident is too large for one Teams message. \`entities ${incident.number}\` lists its entities; Sentinel has the rest.`,
+    note: `This incident is too large for one Teams message. \`entities ${incident.number}\` lists its entities; ${portalNameOf(incident)} has the rest.`,
     url: incident.url,
+    portalName: portalNameOf(incident),
   });
 };
 
@@ -276,6 +278,23 @@ const speakText = (incident: Incident, e?: IncidentEnrichment): string => {
   return `${e?.assessedSeverity ?? incident.severity} severity incident ${incident.number}: ${spoken(incident.title, 150)}. Status ${incident.status}.${v.verdict ? verdict : ''}`;
 };
 
+const SENTINEL_CLOSE_CHOICES = [
+  { title: 'True positive — suspicious activity', value: 'TruePositive/SuspiciousActivity' },
+  { title: 'Benign positive — suspicious but expected', value: 'BenignPositive/SuspiciousButExpected' },
+  { title: 'False positive — incorrect alert logic', value: 'FalsePositive/IncorrectAlertLogic' },
+  { title: 'False positive — inaccurate data', value: 'FalsePositive/InaccurateData' },
+  { title: 'Undetermined', value: 'Undetermined' },
+];
+
+/** The close form's choices: Defender's classifications and determinations for its incidents, Sentinel's otherwise. */
+const closeChoicesOf = (incident: Incident) =>
+  writeBackOf(incident) === 'graph'
+    ? GRAPH_CLOSE_OFFERED.map((value) => {
+        const label = GRAPH_CLOSE_CHOICES[value]!.label.replace(/ \((.*)\)$/, ' — $1');
+        return { title: label.charAt(0).toUpperCase() + label.slice(1), value };
+      })
+    : SENTINEL_CLOSE_CHOICES;
+
 function detailedCard(incident: Incident, enrichment: IncidentEnrichment | undefined, now: Date, response: ResponseView | undefined, d: Detail): CardAttachment {
   const assessed = headlineSeverity(incident.severity, enrichment?.assessedSeverity);
   const look = severityLook[assessed];
@@ -311,6 +330,8 @@ function detailedCard(incident: Incident, enrichment: IncidentEnrichment | undef
     entities: entities.shown.map((e) => ({ kind: entityLabel[e.kind], value: entityText(e, d.entityText) })),
     moreEntities: andMore(entities.hidden, `· \`entities ${incident.number}\` lists them all`),
     url: incident.url,
+    portalName: portalNameOf(incident),
+    closeChoices: closeChoicesOf(incident),
     ...enrichmentData(incident, enrichment, d),
     notice: response?.notice?.text ?? '',
     noticeColor: response?.notice?.ok === false ? 'Attention' : 'Default',

@@ -50,6 +50,14 @@ export function checkWorkspace(incident: Incident, configured: WorkspaceRef, wor
 export async function ingestIncident(body: unknown, deps: IngestDeps): Promise<{ incident: Incident; outcome: UpsertOutcome }> {
   const { incident, workspaceInfo } = parseIncidentPayload(body, { portalUrl: deps.portalUrl });
   checkWorkspace(incident, deps.workspace, workspaceInfo);
+  return storeIncident(incident, deps);
+}
+
+/**
+ * Stores an incident already parsed (by any ingest path: the webhook, the pollers) and, when it
+ * changed, calls `onChange`; the store ignores replays and older versions. Durable once it returns.
+ */
+export async function storeIncident(incident: Incident, deps: Pick<IngestDeps, 'db' | 'onChange'>): Promise<{ incident: Incident; outcome: UpsertOutcome }> {
   // A grouped commit: in a storm, the incidents arriving together share one commit, each durable
   // (and answered) only once it is done; one the database refuses is refused alone.
   const outcome = await groupCommitFor(deps.db).upsert(incident);

@@ -1,12 +1,11 @@
-import { randomUUID } from 'node:crypto';
 import { isAppError } from '../errors';
 import { KqlError, type KqlRunner } from '../enrichment/kql-runner';
 import type { Logger } from '../logger';
 import { parseIncident } from '../incidents/parse-incident';
 import type { Incident } from '../incidents/incident';
-import { advanceIngestCursor, claimIngestCursor, releaseIngestCursor } from '../store/ingest-cursor-repository';
 import { storedModificationTimes } from '../store/incident-repository';
 import { ingestIncident, type IngestDeps } from './ingest-incident';
+import { badFields, createLeasedPoller, LeaseLost, type LeasedPoller, type PollPass } from './leased-poller';
 import { securityAlertQuery, securityIncidentQuery, type PageKey } from './security-incident-query';
 import { alertFromRow, alertIdsOf, incidentResourceFromRow, rowObjects, type Workspace } from './security-incident-row';
 
@@ -40,13 +39,7 @@ export interface SecurityIncidentPollerOptions {
 export type PollReport =
   { kind: 'busy' } | { kind: 'failed'; reason: string; handled: number } | { kind: 'polled'; rows: number; created: number; updated: number; unchanged: number; malformed: number };
 
-export interface SecurityIncidentPoller {
-  start(): void;
-  /** Stops polling, waits for a poll in progress and gives the lease up. */
-  stop(): Promise<void>;
-  /** Polls now (after any poll in progress); what a timer tick does. Never throws. */
-  pollNow(): Promise<PollReport>;
-}
+export type SecurityIncidentPoller = LeasedPoller<PollReport>;
 
 interface Candidate {
   ingestedAt: string;
@@ -58,12 +51,6 @@ interface Candidate {
 
 /** Log Analytics did not answer, or answered with an error: the poll is retried, the cursor stays. */
 class PollFailed extends Error {}
-
-/** Another replica holds the lease now (this one stalled past it): it owns the cursor from here. */
-class LeaseLost extends Error {}
-
-/** Only the names of the bad fields, never their values: the row's content is the attacker's. */
-const badFields = (message: string) => [...message.matchAll(/(?:^|; )([\w.]+):/g)].map((m) => m[1]);
 
 const isoDuration = (ms: number) => `PT${Math.max(60, Math.ceil(ms / 1000))}S`;
 
@@ -82,14 +69,10 @@ const isoDuration = (ms: number) => `PT${Math.max(60, Math.ceil(ms / 1000))}S`;
  * SecurityAlert yet adds its entities only with the incident's next change.
  */
 export function createSecurityIncidentPoller(o: SecurityIncidentPollerOptions): SecurityIncidentPoller {
-  const owner = randomUUID();
   const pageSize = o.pageSize ?? 200;
   const leaseMs = o.leaseMs ?? 2 * o.intervalMs + 2 * (o.timeoutSeconds + 2) * 1000;
   const clock = o.clock ?? (() => new Date());
   const db = o.ingest.db;
-  let chain: Promise<unknown> = Promise.resolve();
-  let timer: NodeJS.Timeout | undefined;
-  let running = false;
 
   const query = async (kql: string, fromMs: number, maxRows: number) => {
     try {
@@ -133,16 +116,11 @@ export function createSecurityIncidentPoller(o: SecurityIncidentPollerOptions): 
     return alerts;
   };
 
-  const poll = async (): Promise<PollReport> => {
+  const pass = async ({ position, saveProgress, saveProgressQuietly }: PollPass): Promise<PollReport> => {
     const startedAt = clock().getTime();
-    const cursor = await claimIngestCursor(db, SECURITY_INCIDENT_CURSOR, owner, leaseMs, o.lookbackMs);
-    if (!cursor) return { kind: 'busy' };
-    const from = new Date(cursor.position.getTime() - o.overlapMs);
+    const from = new Date(position.getTime() - o.overlapMs);
     const counts = { rows: 0, created: 0, updated: 0, unchanged: 0, malformed: 0 };
     let handledUpTo: Date | undefined;
-    const saveProgress = async (position: Date) => {
-      if (!(await advanceIngestCursor(db, SECURITY_INCIDENT_CURSOR, owner, position, leaseMs))) throw new LeaseLost('another replica took the polling lease over');
-    };
     try {
       let after: PageKey | undefined;
       for (;;) {
@@ -194,43 +172,12 @@ export function createSecurityIncidentPoller(o: SecurityIncidentPollerOptions): 
       return { kind: 'polled', ...counts };
     } catch (e) {
       // What was handled stays handled; the rest is read again next time.
-      if (handledUpTo && !(e instanceof LeaseLost)) {
-        await advanceIngestCursor(db, SECURITY_INCIDENT_CURSOR, owner, handledUpTo, leaseMs).catch(() => false);
-      }
+      if (handledUpTo && !(e instanceof LeaseLost)) await saveProgressQuietly(handledUpTo);
       const reason = e instanceof Error ? e.message : String(e);
       o.logger.warn({ handled: counts.rows }, `SecurityIncident poll failed, will try again: ${reason}`);
       return { kind: 'failed', reason, handled: counts.rows };
     }
   };
 
-  const pollNow = (): Promise<PollReport> => {
-    const next = chain.then(poll, poll);
-    chain = next.catch(() => undefined);
-    return next.catch((e: unknown) => {
-      o.logger.error({ err: e }, 'SecurityIncident poll crashed');
-      return { kind: 'failed' as const, reason: e instanceof Error ? e.message : String(e), handled: 0 };
-    });
-  };
-
-  const tick = async () => {
-    await pollNow();
-    if (!running) return;
-    timer = setTimeout(() => void tick(), o.intervalMs);
-    timer.unref();
-  };
-
-  return {
-    start() {
-      if (running) return;
-      running = true;
-      void tick();
-    },
-    async stop() {
-      running = false;
-      clearTimeout(timer);
-      await chain;
-      await releaseIngestCursor(db, SECURITY_INCIDENT_CURSOR, owner).catch((e: unknown) => o.logger.warn({ err: e }, 'could not give the polling lease up; it expires by itself'));
-    },
-    pollNow,
-  };
+  return createLeasedPoller({ db, cursor: SECURITY_INCIDENT_CURSOR, what: 'SecurityIncident', intervalMs: o.intervalMs, leaseMs, lookbackMs: o.lookbackMs, logger: o.logger, pass });
 }

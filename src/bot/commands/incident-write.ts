@@ -1,6 +1,7 @@
 import { untrusted } from '../../cards/markdown';
-import { CLOSE_CHOICES, MAX_COMMENT } from '../../sentinel/incident-writer';
-import type { Incident } from '../../incidents/incident';
+import { MAX_COMMENT } from '../../sentinel/incident-writer';
+import { closeChoicesFor } from '../../graph/graph-close-choices';
+import { portalNameOf, type Incident } from '../../incidents/incident';
 import type { Caller, Command, CommandDeps, Reply } from '../command';
 import { findIncident } from './find-incident';
 
@@ -29,7 +30,7 @@ const writeCommand =
       return await act(found.incident, { ...caller, aadObjectId: caller.aadObjectId }, rest.join(' ').trim(), deps);
     } catch (e) {
       deps.logger.warn({ err: e, incident: found.incident.number }, `${what} failed`);
-      return { text: `Sentinel did not take it: ${untrusted(e instanceof Error ? e.message : 'unexpected error', 300)}` };
+      return { text: `${portalNameOf(found.incident)} did not take it: ${untrusted(e instanceof Error ? e.message : 'unexpected error', 300)}` };
     }
   };
 
@@ -51,7 +52,7 @@ export const commentCommand: Command = {
     if (rest === '') return { text: 'What should the comment say? For example `comment 42 blocked at the firewall`.' };
     if (rest.length > MAX_COMMENT) return { text: `A comment is at most ${MAX_COMMENT} characters.` };
     await deps.incidentWriter.comment(incident, { id: caller.aadObjectId, name: caller.name }, rest);
-    return { text: `Your comment is on incident #${incident.number} in Sentinel.` };
+    return { text: `Your comment is on incident #${incident.number} in ${portalNameOf(incident)}.` };
   }),
 };
 
@@ -68,6 +69,6 @@ export const closeCommand: Command = {
       };
     if (incident.status === 'Closed') return { text: `Incident #${incident.number} is already closed.` };
     await deps.incidentWriter.close(incident, { id: caller.aadObjectId, name: caller.name }, choice, comment.join(' '));
-    return { text: `Incident #${incident.number} is closed as ${CLOSE_CHOICES[choice]!.label}.` };
+    return { text: `Incident #${incident.number} is closed as ${closeChoicesFor(incident)[choice]!.label}.` };
   }),
 };

@@ -1,7 +1,8 @@
 import { untrusted } from '../../cards/markdown';
 import { getIncidentByNumber } from '../../store/incident-repository';
-import { CLOSE_CHOICES, MAX_COMMENT } from '../../sentinel/incident-writer';
-import type { Incident } from '../../incidents/incident';
+import { MAX_COMMENT } from '../../sentinel/incident-writer';
+import { closeChoicesFor } from '../../graph/graph-close-choices';
+import { portalNameOf, type Incident } from '../../incidents/incident';
 import type { Caller } from '../command';
 import { invokeError, numberIn, textIn, type InvokeResult, type VerbDeps, type VerbHandler } from './verb';
 
@@ -48,9 +49,9 @@ const incidentVerb =
     const r = await settle(work).catch((e: unknown) => ({ done: true as const, error: e }));
     if (!r.done) {
       work.catch(() => undefined);
-      return card(`Sentinel is slow to answer; the card will change when it has.`, true);
+      return card(`${portalNameOf(stored.incident)} is slow to answer; the card will change when it has.`, true);
     }
-    if ('error' in r) return card(`Sentinel refused: ${(r.error as Error).message ?? 'unexpected error'}`, false);
+    if ('error' in r) return card(`${portalNameOf(stored.incident)} refused: ${(r.error as Error).message ?? 'unexpected error'}`, false);
     return card(step.done, true);
   };
 
@@ -62,16 +63,17 @@ export const assignVerb = incidentVerb('assign incidents', (incident, caller, _d
 export const commentVerb = incidentVerb('comment on incidents', (incident, caller, data, deps) => {
   const text = textIn(data.comment, MAX_COMMENT);
   if (!text) return { refusal: 'Write a comment first.' };
-  return { work: deps.incidentWriter.comment(incident, { id: caller.aadObjectId, name: caller.name }, text), done: 'Your comment is on the incident in Sentinel.' };
+  return { work: deps.incidentWriter.comment(incident, { id: caller.aadObjectId, name: caller.name }, text), done: `Your comment is on the incident in ${portalNameOf(incident)}.` };
 });
 
 /** The close form's comment is `closeComment` (input ids are unique per card); cards posted before that send `comment`. */
 export const closeVerb = incidentVerb('close incidents', (incident, caller, data, deps) => {
-  const choice = textIn(data.classification, 60);
-  if (!Object.hasOwn(CLOSE_CHOICES, choice)) return { refusal: 'Pick a classification to close the incident.' };
+  const choice = textIn(data.classification, 80);
+  const choices = closeChoicesFor(incident);
+  if (!Object.hasOwn(choices, choice)) return { refusal: 'Pick a classification to close the incident.' };
   if (incident.status === 'Closed') return { refusal: `Incident #${incident.number} is already closed.` };
   return {
     work: deps.incidentWriter.close(incident, { id: caller.aadObjectId, name: caller.name }, choice, textIn(data.closeComment ?? data.comment, MAX_COMMENT)),
-    done: `Incident #${incident.number} is closed as ${CLOSE_CHOICES[choice]!.label}.`,
+    done: `Incident #${incident.number} is closed as ${choices[choice]!.label}.`,
   };
 });

@@ -1,0 +1,31 @@
+import type { TokenCredential } from '@azure/identity';
+import type { Config } from '../config';
+import { createGraphClient } from '../graph/graph-client';
+import { createGraphIncidentWriter } from '../graph/graph-incident-writer';
+import { createGraphSecurityClient } from '../graph/graph-security-client';
+import type { Incident } from '../incidents/incident';
+import type { Logger } from '../logger';
+import type { Db } from '../store/db';
+import { createGraphIncidentPoller, type GraphIncidentPollerOptions } from './graph-incident-poller';
+
+/**
+ * Defender's unified incidents through Microsoft Graph (`GRAPH_ENDPOINT`): the writer for incidents
+ * that live there, whenever Graph is configured, and the poller with VIGIL_POLL_GRAPH_INCIDENTS=on.
+ */
+export function createGraphIncidents(o: {
+  config: Config;
+  credential?: TokenCredential;
+  db: Db;
+  logger: Logger;
+  onChange: (incident: Incident) => void;
+  poller?: Partial<Pick<GraphIncidentPollerOptions, 'intervalMs' | 'pageSize' | 'leaseMs'>>;
+}) {
+  const settings = o.config.enrichment.graph;
+  if (!settings) return {};
+  const graph = createGraphClient({ baseUrl: settings.baseUrl, timeoutMs: o.config.upstreamTimeoutMs, credential: o.credential });
+  const client = createGraphSecurityClient({ graph });
+  return {
+    writer: createGraphIncidentWriter({ db: o.db, client, graph, onChange: o.onChange, logger: o.logger }),
+    poller: o.config.graphPoller && createGraphIncidentPoller({ client, ingest: { db: o.db, onChange: o.onChange }, logger: o.logger, ...o.config.graphPoller, ...o.poller }),
+  };
+}
