@@ -2,6 +2,8 @@ import type { Logger } from '../logger';
 import type { Db } from '../store/db';
 import { claimRunnableActions, expireRequests, extendLease, failAbandonedActions, finishAction, getAction, retryActionAt, type Attempt, type StoredAction } from '../store/action-repository';
 import { isAppError } from '../errors';
+import { backoffDelay } from '../http/retry-policy';
+import { createClaimLoop, type ClaimedRun } from '../jobs/claim-loop';
 import { actionTitle, type ActionTarget } from './action-kinds';
 import { canonicalTarget } from './canonical-target';
 import { checkTarget, type Guardrails } from './guardrails';
@@ -69,12 +71,7 @@ export function createActionWorker(o: ActionWorkerOptions) {
   const maxAttempts = o.maxAttempts ?? 5;
   const leaseMs = o.leaseMs ?? 120_000;
   const concurrency = o.concurrency ?? 10;
-  const inFlight = new Set<Promise<void>>();
   const x = o.executors;
-  let timer: NodeJS.Timeout | undefined;
-  let running = false;
-  let pumping: Promise<void> | undefined;
-  let again = false;
 
   const need = <T>(executor: T | undefined, what: string): T => {
     if (!executor) throw new Refused(`${what} is not configured in this Vigil`);
@@ -263,8 +260,7 @@ export function createActionWorker(o: ActionWorkerOptions) {
     const retry = !outcome.ok && outcome.retry && a.attempts < maxAttempts;
     const attempt: Attempt = { started, ended, outcome: outcome.ok ? 'succeeded' : retry ? 'retrying' : 'failed', detail: outcome.ok ? outcome.detail : { error: outcome.error } };
     if (!outcome.ok && retry) {
-      const backoff = Math.min(60_000, 1000 * 2 ** (a.attempts - 1));
-      const at = new Date(ended.getTime() + Math.max(backoff, outcome.retryAfterMs ?? 0));
+      const at = new Date(ended.getTime() + backoffDelay(a.attempts, { baseMs: 1000, maxMs: 60_000, retryAfterMs: outcome.retryAfterMs }));
       o.logger.info({ action: a.id, attempt: a.attempts, error: outcome.error, retryAt: at }, 'action will be retried');
       if (await settle(() => retryActionAt(o.db, a, attempt, at), a)) changed(a);
       return;
@@ -275,80 +271,34 @@ export function createActionWorker(o: ActionWorkerOptions) {
     changed(finished);
   };
 
-  /** Expires what nobody decided on, then claims what fits in the free slots and starts it; does not wait for it. */
-  const claimAndStart = async (): Promise<Array<Promise<void>>> => {
+  /** Expires what nobody decided on, ends what every attempt died on, then claims what fits in `room`. */
+  const claim = async (room: number): Promise<ClaimedRun[]> => {
     for (const expired of await expireRequests(o.db, clock())) changed(expired);
     for (const gaveUp of await failAbandonedActions(o.db, clock(), maxAttempts)) {
       o.logger.error({ action: gaveUp.id, kind: gaveUp.kind, attempts: gaveUp.attempts }, 'action failed: every attempt died with its process');
       changed(gaveUp);
     }
-    const room = concurrency - inFlight.size;
     if (room <= 0) return [];
     const claimed = await claimRunnableActions(o.db, room, leaseMs, clock(), maxAttempts);
-    return claimed.map((a) => {
-      const p: Promise<void> = runOne(a)
-        .catch((e: unknown) => o.logger.error({ err: e, action: a.id }, 'action run crashed; its lease will run out and it will be tried again'))
-        .finally(() => {
-          inFlight.delete(p);
-          kick();
-        });
-      inFlight.add(p);
-      return p;
-    });
+    return claimed.map((a) => () => runOne(a));
   };
 
-  /**
-   * The loop's look at the queue: one at a time (a kick meanwhile looks again right after), and
-   * never waiting for the actions it starts, so a slow one (a minute of Azure) holds nothing else up.
-   */
-  const pump = (): Promise<void> => {
-    if (pumping) {
-      again = true;
-      return pumping;
-    }
-    pumping = (async () => {
-      do {
-        again = false;
-        // The runs it started are owned by `inFlight`, which stop() awaits.
-        await claimAndStart().then(
-          () => undefined,
-          (e: unknown) => o.logger.error({ err: e }, 'action worker could not read its queue; retrying'),
-        );
-      } while (again);
-    })().finally(() => (pumping = undefined));
-    return pumping;
-  };
-
-  function kick(): void {
-    if (running) void pump();
-  }
-
-  const schedule = () => {
-    if (!running) return;
-    timer = setTimeout(() => void pump().finally(schedule), o.pollMs ?? 1000);
-    timer.unref();
-  };
+  const loop = createClaimLoop({
+    claim,
+    concurrency,
+    pollMs: o.pollMs ?? 1000,
+    onLookFailed: (e) => o.logger.error({ err: e }, 'action worker could not read its queue; retrying'),
+    onRunCrashed: (e) => o.logger.error({ err: e }, 'action run crashed; its lease will run out and it will be tried again'),
+  });
 
   return {
     /** Runs what is due now (and expires requests nobody decided on) and waits for it; returns how many actions ran. */
-    async tick(): Promise<number> {
-      const started = await claimAndStart();
-      await Promise.all(started);
-      return started.length;
-    },
+    tick: loop.tick,
     /** Look at the queue now (an approval was just given) rather than at the next poll. */
-    kick,
-    start(): void {
-      running = true;
-      schedule();
-    },
+    kick: loop.kick,
+    start: loop.start,
     /** Stops looking for work and waits for the actions already running. */
-    async stop(): Promise<void> {
-      running = false;
-      clearTimeout(timer);
-      await pumping;
-      await Promise.all([...inFlight]);
-    },
+    stop: loop.stop,
   };
 }
 

@@ -48,3 +48,13 @@ export function retryDelay(policy: RetryPolicy, attempt: number, error: Upstream
   const wait = error.retryAfterMs ?? Math.floor(random() * ceiling);
   return elapsedMs + wait > policy.budgetMs ? undefined : wait;
 }
+
+/**
+ * The wait before a queued job's attempt `attempt + 1` (an action, an effect): full jitter up to
+ * the exponential ceiling, and never sooner than the upstream's `Retry-After`. For callers with a
+ * store, which reschedule rather than sleep, so no budget applies.
+ */
+export function backoffDelay(attempt: number, o: { baseMs: number; maxMs: number; retryAfterMs?: number }, random: () => number = Math.random): number {
+  const ceiling = Math.min(o.maxMs, o.baseMs * 2 ** (Math.max(1, attempt) - 1));
+  return Math.max(o.retryAfterMs ?? 0, Math.floor(random() * ceiling));
+}

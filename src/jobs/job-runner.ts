@@ -1,6 +1,8 @@
 import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
+import { backoffDelay } from '../http/retry-policy';
 import { isUpstreamError } from '../http/upstream-error';
+import { createClaimLoop } from './claim-loop';
 import type { Db } from '../store/db';
 import { claimJobs, completeJob, deadLetterJob, msUntilNextJob, retryJobLater, type Job } from '../store/job-queue';
 
@@ -51,18 +53,8 @@ export function createJobRunner(o: JobRunnerOptions) {
   const baseBackoffMs = o.baseBackoffMs ?? 1000;
   const maxBackoffMs = o.maxBackoffMs ?? 300_000;
   const random = o.random ?? Math.random;
-  const inFlight = new Set<Promise<void>>();
-  const idleWaiters = new Set<() => void>();
-  let running = false;
-  let timer: NodeJS.Timeout | undefined;
-  let pumping: Promise<void> | undefined;
-  let again = false;
 
-  const backoff = (job: Job, e: unknown) => {
-    const retryAfter = isUpstreamError(e) ? e.retryAfterMs : undefined;
-    const ceiling = Math.min(maxBackoffMs, baseBackoffMs * 2 ** (job.attempts - 1));
-    return Math.max(retryAfter ?? 0, Math.floor(random() * ceiling));
-  };
+  const backoff = (job: Job, e: unknown) => backoffDelay(job.attempts, { baseMs: baseBackoffMs, maxMs: maxBackoffMs, retryAfterMs: isUpstreamError(e) ? e.retryAfterMs : undefined }, random);
 
   const isFinal = (e: unknown) => e instanceof FinalJobError || (isUpstreamError(e) && FINAL_STATUSES.has(e.status));
 
@@ -92,61 +84,14 @@ export function createJobRunner(o: JobRunnerOptions) {
     }
   };
 
-  const claimAndStart = async (): Promise<Array<Promise<void>>> => {
-    const claimed = await claimJobs(o.db, kinds, concurrency - inFlight.size, leaseMs);
-    return claimed.map((job) => {
-      const p: Promise<void> = runJob(job)
-        .catch((e: unknown) => o.logger.error({ err: e, job: job.kind, key: job.key }, 'job run crashed; its lease will run out and it will be tried again'))
-        .finally(() => {
-          inFlight.delete(p);
-          kick();
-        });
-      inFlight.add(p);
-      return p;
-    });
-  };
-
-  const schedule = (ms: number) => {
-    if (!running) return;
-    clearTimeout(timer);
-    timer = setTimeout(kick, ms);
-    timer.unref();
-  };
-
-  const wakeIfIdle = async () => {
-    if (inFlight.size > 0 || pumping || idleWaiters.size === 0) return;
-    const due = await msUntilNextJob(o.db, kinds).catch(() => 0);
-    if (due === undefined && inFlight.size === 0 && !pumping) for (const wake of [...idleWaiters]) wake();
-  };
-
-  /** One look at the queue at a time; a kick meanwhile looks again right after. */
-  const pump = (): Promise<void> => {
-    if (pumping) {
-      again = true;
-      return pumping;
-    }
-    pumping = (async () => {
-      do {
-        again = false;
-        if (!running || inFlight.size >= concurrency) break;
-        const started = await claimAndStart().catch((e: unknown) => {
-          o.logger.error({ err: e }, 'job runner could not read its queue; retrying');
-          return [];
-        });
-        if (started.length > 0 && inFlight.size < concurrency) again = true;
-      } while (again);
-      const due = await msUntilNextJob(o.db, kinds).catch(() => pollMs);
-      schedule(Math.min(pollMs, Math.max(due ?? pollMs, 5)));
-    })().finally(() => {
-      pumping = undefined;
-      void wakeIfIdle();
-    });
-    return pumping;
-  };
-
-  function kick(): void {
-    if (running) void pump();
-  }
+  const loop = createClaimLoop({
+    claim: async (room) => (room > 0 ? (await claimJobs(o.db, kinds, room, leaseMs)).map((job) => () => runJob(job)) : []),
+    concurrency,
+    pollMs,
+    nextDueMs: () => msUntilNextJob(o.db, kinds),
+    onLookFailed: (e) => o.logger.error({ err: e }, 'job runner could not read its queue; retrying'),
+    onRunCrashed: (e) => o.logger.error({ err: e }, 'job run crashed; its lease will run out and it will be tried again'),
+  });
 
   /** Runs every due job now and waits for them, until none is due; how many ran (tests, and `tick` callers). */
   const runDue = async (): Promise<number> => {
@@ -163,28 +108,21 @@ export function createJobRunner(o: JobRunnerOptions) {
     kinds,
     runDue,
     /** Look now (a job was just written) rather than at the next poll. */
-    kick,
-    start(): void {
-      running = true;
-      kick();
-    },
+    kick: loop.kick,
+    start: loop.start,
     /** Stops claiming and waits for the jobs already running. */
-    async stop(): Promise<void> {
-      running = false;
-      clearTimeout(timer);
-      await pumping;
-      while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
-    },
+    stop: loop.stop,
     /** Resolves once nothing of its kinds is queued or running (tests, and shutdown). */
-    idle(): Promise<void> {
-      return new Promise<void>((resolve) => {
-        idleWaiters.add(() => {
-          idleWaiters.clear();
-          resolve();
-        });
-        if (running) kick();
-        else void wakeIfIdle();
-      });
+    async idle(): Promise<void> {
+      for (;;) {
+        await loop.settled();
+        if ((await msUntilNextJob(o.db, kinds)) === undefined) {
+          await loop.settled();
+          return;
+        }
+        loop.kick();
+        await new Promise((r) => setTimeout(r, Math.min(pollMs, 50)));
+      }
     },
   };
 }
