@@ -161,6 +161,12 @@ export const sandboxServicePrincipals = (): SandboxServicePrincipal[] => [
         'Allows the app to read the identity risky user information for your organization without a signed in user.',
       ),
       role('45cc0394-e837-488b-a098-1918f48d186c', 'SecurityIncident.Read.All', 'Read all security incidents', 'Allows the app to read all security incidents, without a signed-in user.'),
+      role(
+        '34bf0e97-1971-4929-b999-9e2442d941d7',
+        'SecurityIncident.ReadWrite.All',
+        'Read and write to all security incidents',
+        'Allows the app to read and write to all security incidents, without a signed-in user.',
+      ),
     ],
   },
   {

@@ -36,7 +36,7 @@ const defender = (role: string, why: string): RoleNeed => ({ api: 'defender', ro
  * Every feature that calls Microsoft Graph or Defender for Endpoint as the app, with the least
  * privileged application role each call documents. Read from the code that makes the calls
  * (src/enrichment/providers, src/actions/executors, src/auth/membership.ts,
- * src/paging/resolve-person.ts); a new call adds its role here, and nowhere else.
+ * src/paging/resolve-person.ts, src/graph/graph-security-client.ts); a new call adds its role here, and nowhere else.
  */
 export const FEATURES: Feature[] = [
   {
@@ -82,6 +82,16 @@ export const FEATURES: Feature[] = [
     roles: [graph('User.ReadBasic.All', 'GET /users/{upn}?$select=id,displayName to find who to page in Teams')],
   },
   {
+    name: 'Defender unified incidents through Microsoft Graph',
+    enabled: (c) => Boolean(c.enrichment.graph && c.graphPoller),
+    roles: [
+      graph(
+        'SecurityIncident.ReadWrite.All',
+        'GET /security/incidents?$expand=alerts (the poller), PATCH /security/incidents/{id} and POST /security/incidents/{id}/comments (write-back); Read.All would do for reading alone',
+      ),
+    ],
+  },
+  {
     name: 'Device enrichment (Defender for Endpoint)',
     enabled: (c) => Boolean(c.enrichment.device?.mdeEndpoint),
     roles: [defender('Machine.Read.All', 'GET /api/machines?$filter=computerDnsName and GET /api/machineactions (health, risk, isolation state)')],
@@ -111,6 +121,7 @@ export const COVERED_BY: Record<string, string[]> = {
   'graph:GroupMember.Read.All': ['Group.Read.All', 'Directory.Read.All', 'Group.ReadWrite.All', 'Directory.ReadWrite.All'],
   'graph:RoleManagement.Read.Directory': ['Directory.Read.All', 'RoleManagement.Read.All', 'RoleManagement.ReadWrite.Directory', 'Directory.ReadWrite.All'],
   'graph:IdentityRiskyUser.Read.All': ['IdentityRiskyUser.ReadWrite.All'],
+  'graph:SecurityIncident.Read.All': ['SecurityIncident.ReadWrite.All'],
   'graph:User.EnableDisableAccount.All': ['User.ReadWrite.All', 'Directory.ReadWrite.All'],
   'graph:User.RevokeSessions.All': ['User.ReadWrite.All', 'Directory.ReadWrite.All'],
   'defender:Machine.Read.All': ['Machine.ReadWrite.All'],

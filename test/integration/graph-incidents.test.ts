@@ -1,7 +1,10 @@
 import { startBotConnector, type BotConnectorStandIn } from '../../sandbox/bot-connector';
 import { demoUnifiedIncident } from '../../sandbox/graph-security-data';
 import { startSandboxes, type Sandboxes } from '../../sandbox/sandboxes';
-import { GRAPH_INCIDENT_CURSOR } from '../../src/ingest/graph-incident-poller';
+import { createGraphClient } from '../../src/graph/graph-client';
+import { createGraphSecurityClient } from '../../src/graph/graph-security-client';
+import { createGraphIncidentPoller, GRAPH_INCIDENT_CURSOR } from '../../src/ingest/graph-incident-poller';
+import { createLogger } from '../../src/logger';
 import type { Db } from '../../src/store/db';
 import { getIncident } from '../../src/store/incident-repository';
 import { getIngestCursor } from '../../src/store/ingest-cursor-repository';
@@ -112,6 +115,19 @@ describe('Defender unified incidents through Microsoft Graph', () => {
     await eventually('three cards', () => connector.requests('POST', '/v3/conversations/:id/activities').length >= 3);
     await t.app.outbox.idle();
     expect(connector.requests('POST', '/v3/conversations/:id/activities')).toHaveLength(3);
+  });
+
+  it('polls from one replica at a time: a second one is busy while the first holds the lease, and takes over once it is given up', async () => {
+    const client = createGraphSecurityClient({ graph: createGraphClient({ baseUrl: sandboxes.graph.url, timeoutMs: 2000 }) });
+    const other = createGraphIncidentPoller({ client, ingest: { db, onChange: () => undefined }, logger: createLogger('silent'), intervalMs: 3_600_000, lookbackMs: 3_600_000, overlapMs: 0 });
+    sandboxes.graphSecurity.putIncident(fresh('4021'));
+    expect(await other.pollNow()).toEqual({ kind: 'busy' });
+    const listed = sandboxes.graph.requests('GET', LIST).length;
+    await t.close();
+    expect(await other.pollNow()).toMatchObject({ kind: 'polled', created: 1 });
+    expect(sandboxes.graph.requests('GET', LIST)).toHaveLength(listed + 1);
+    await other.stop();
+    t = await startTestApp({ ...actionEnv(sandboxes), VIGIL_POLL_GRAPH_INCIDENTS: 'on' }, { db, poller: { intervalMs: 3_600_000 } });
   });
 
   it('the stand-in answers like Graph: 404 in its envelope, and a determination that does not fit the classification refused', async () => {
