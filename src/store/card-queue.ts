@@ -1,4 +1,5 @@
 import type { Queryable } from './db';
+import { completeSend, forgetSentActivity, retrySendLater, type SendSlot } from './send-slot';
 import { STANDS_ALONE } from './digest-fold';
 
 /** One incident card that must be posted to (or updated in) one conversation. */
@@ -63,38 +64,16 @@ export async function claimDueCards(db: Queryable, limit: number, leaseMs: numbe
   }));
 }
 
-/**
- * Records a delivered card. A newer version asked for meanwhile stays queued, due no sooner than
- * `spacingMs` from now: enrichment results arriving one after another then fold into one update.
- */
-export async function completeCard(db: Queryable, job: CardJob, activityId: string | undefined, spacingMs = 0): Promise<void> {
-  await db.query(
-    `UPDATE incident_cards SET sent_version = GREATEST(sent_version, $3), activity_id = $4, attempts = 0,
-       claimed_until = NULL, last_error = NULL, sent_at = now(),
-       next_attempt_at = now() + make_interval(secs => $5::double precision / 1000)
-     WHERE incident_key = $1 AND conversation_id = $2`,
-    [job.incidentKey, job.conversationId, job.version, activityId ?? null, spacingMs],
-  );
-}
+const cardSlot = (job: CardJob): SendSlot => ({ table: 'incident_cards', where: 'incident_key = $1 AND conversation_id = $2', params: [job.incidentKey, job.conversationId] });
 
-/**
- * Puts a card back for a later attempt; nothing is ever dropped. A card held back by pacing
- * (`paced`) did not fail: its attempt does not count towards the back-off.
- */
-export async function retryCardLater(db: Queryable, job: CardJob, delayMs: number, error: string, paced = false): Promise<void> {
-  await db.query(
-    `UPDATE incident_cards SET claimed_until = NULL, last_error = $3,
-       attempts = CASE WHEN $5 THEN GREATEST(attempts - 1, 0) ELSE attempts END,
-       next_attempt_at = now() + make_interval(secs => $4::double precision / 1000)
-     WHERE incident_key = $1 AND conversation_id = $2`,
-    [job.incidentKey, job.conversationId, error.slice(0, 500), delayMs, paced],
-  );
-}
+/** Records a delivered card; a newer version asked for meanwhile stays queued, due no sooner than `spacingMs`. */
+export const completeCard = (db: Queryable, job: CardJob, activityId: string | undefined, spacingMs = 0) => completeSend(db, cardSlot(job), job.version, activityId, spacingMs);
+
+/** Puts a card back for a later attempt; pacing (`paced`) does not count towards the back-off. */
+export const retryCardLater = (db: Queryable, job: CardJob, delayMs: number, error: string, paced = false) => retrySendLater(db, cardSlot(job), delayMs, error, paced);
 
 /** The card's activity is gone (deleted in Teams): post it afresh on the next attempt. */
-export async function forgetCardActivity(db: Queryable, job: CardJob): Promise<void> {
-  await db.query('UPDATE incident_cards SET activity_id = NULL, claimed_until = NULL, next_attempt_at = now() WHERE incident_key = $1 AND conversation_id = $2', [job.incidentKey, job.conversationId]);
-}
+export const forgetCardActivity = (db: Queryable, job: CardJob) => forgetSentActivity(db, cardSlot(job));
 
 /**
  * Milliseconds until the next incident card or storm digest falls due (0 if one is due now), or

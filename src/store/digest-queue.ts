@@ -1,5 +1,6 @@
 import type { Incident } from '../incidents/incident';
 import type { Queryable } from './db';
+import { completeSend, forgetSentActivity, retrySendLater, type SendSlot } from './send-slot';
 
 /** One digest card that must be posted to (or updated in) its channel. */
 export interface DigestJob {
@@ -71,32 +72,16 @@ export async function claimDueDigests(db: Queryable, limit: number, leaseMs: num
   }));
 }
 
+const digestSlot = (job: DigestJob): SendSlot => ({ table: 'digests', where: 'id = $1', params: [job.digestId] });
+
 /** Records a delivered digest; lines folded meanwhile stay queued, due no sooner than `spacingMs`. */
-export async function completeDigest(db: Queryable, job: DigestJob, activityId: string | undefined, spacingMs = 0): Promise<void> {
-  await db.query(
-    `UPDATE digests SET sent_version = GREATEST(sent_version, $2), activity_id = $3, attempts = 0,
-       claimed_until = NULL, last_error = NULL, sent_at = now(),
-       next_attempt_at = now() + make_interval(secs => $4::double precision / 1000)
-     WHERE id = $1`,
-    [job.digestId, job.version, activityId ?? null, spacingMs],
-  );
-}
+export const completeDigest = (db: Queryable, job: DigestJob, activityId: string | undefined, spacingMs = 0) => completeSend(db, digestSlot(job), job.version, activityId, spacingMs);
 
 /** Puts a digest back for a later attempt; pacing (`paced`) does not count towards the back-off. */
-export async function retryDigestLater(db: Queryable, job: DigestJob, delayMs: number, error: string, paced = false): Promise<void> {
-  await db.query(
-    `UPDATE digests SET claimed_until = NULL, last_error = $2,
-       attempts = CASE WHEN $4 THEN GREATEST(attempts - 1, 0) ELSE attempts END,
-       next_attempt_at = now() + make_interval(secs => $3::double precision / 1000)
-     WHERE id = $1`,
-    [job.digestId, error.slice(0, 500), delayMs, paced],
-  );
-}
+export const retryDigestLater = (db: Queryable, job: DigestJob, delayMs: number, error: string, paced = false) => retrySendLater(db, digestSlot(job), delayMs, error, paced);
 
 /** The digest's activity is gone (deleted in Teams): post it afresh on the next attempt. */
-export async function forgetDigestActivity(db: Queryable, job: DigestJob): Promise<void> {
-  await db.query('UPDATE digests SET activity_id = NULL, claimed_until = NULL, next_attempt_at = now() WHERE id = $1', [job.digestId]);
-}
+export const forgetDigestActivity = (db: Queryable, job: DigestJob) => forgetSentActivity(db, digestSlot(job));
 
 /** A digest with its lines as they read now, or undefined if there is no such digest. */
 export async function getDigest(db: Queryable, id: number): Promise<Digest | undefined> {
