@@ -49,7 +49,8 @@ export interface Sandboxes {
 export async function startSandboxes(basePort?: number, incidents: SentinelIncidentResource[] = []): Promise<Sandboxes> {
   const port = (n: number) => (basePort === undefined ? undefined : basePort + n);
   const sentinel = createSentinelRoutes(incidents);
-  const graphSecurity = createGraphSecurityRoutes([demoUnifiedIncident()]);
+  // Updated now, so a poller's first lookback sees it (`VIGIL_POLL_GRAPH_INCIDENTS=on` in `.env`).
+  const graphSecurity = createGraphSecurityRoutes([demoUnifiedIncident('3962396', new Date().toISOString())]);
   const [virustotal, abuseipdb, graph, arm, defender, logAnalytics, pagerDuty, serviceNow, jira] = await Promise.all([
     startVirusTotal({ port: port(1), apiKey: SANDBOX_VT_KEY }),
     startAbuseIpDb({ port: port(2), apiKey: SANDBOX_ABUSEIPDB_KEY }),
