@@ -1,6 +1,6 @@
 import type { Incident } from '../incidents/incident';
 import type { Queryable } from './db';
-import { completeSend, forgetSentActivity, retrySendLater, type SendSlot } from './send-slot';
+import { claimDueSends, completeSend, forgetSentActivity, retrySendLater, type SendSlot } from './send-slot';
 
 /** One digest card that must be posted to (or updated in) its channel. */
 export interface DigestJob {
@@ -48,20 +48,8 @@ interface DigestRow {
  * keep two processes from posting one digest twice.
  */
 export async function claimDueDigests(db: Queryable, limit: number, leaseMs: number): Promise<DigestJob[]> {
-  if (limit <= 0) return [];
-  const r = await db.query<DigestRow>(
-    `UPDATE digests d SET claimed_until = now() + make_interval(secs => $2::double precision / 1000), attempts = d.attempts + 1
-     FROM (
-       SELECT id, claimed_until IS NOT NULL AS taken_over FROM digests
-       WHERE sent_version < desired_version AND next_attempt_at <= now() AND (claimed_until IS NULL OR claimed_until < now())
-       ORDER BY next_attempt_at
-       LIMIT $1 FOR UPDATE SKIP LOCKED
-     ) due
-     WHERE d.id = due.id
-     RETURNING d.id, d.conversation_id, d.activity_id, d.desired_version, d.attempts, d.requested_at, due.taken_over`,
-    [limit, leaseMs],
-  );
-  return r.rows.map((row) => ({
+  const rows = await claimDueSends<DigestRow>(db, 'digests', limit, leaseMs);
+  return rows.map((row) => ({
     digestId: Number(row.id),
     conversationId: row.conversation_id,
     activityId: row.activity_id ?? undefined,

@@ -1,5 +1,6 @@
 import { audit } from './audit-repository';
 import type { Db, Queryable } from './db';
+import { claimDueSends, retrySendLater } from './send-slot';
 
 // re-exported until action-repository/action-worker import it directly
 export { audit } from './audit-repository';
@@ -196,16 +197,7 @@ const toNotice = (r: NoticeRow): Notice => ({
 
 /** Claims due notices with a lease, as the card queue does: several processes, each sent once. */
 export async function claimDueNotices(db: Queryable, limit: number, leaseMs: number): Promise<Notice[]> {
-  const r = await db.query<NoticeRow>(
-    `UPDATE page_notices n SET claimed_until = now() + make_interval(secs => $2::double precision / 1000), attempts = n.attempts + 1
-     FROM (SELECT id FROM page_notices WHERE sent_version < desired_version AND next_attempt_at <= now()
-             AND (claimed_until IS NULL OR claimed_until < now())
-           ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED) due
-     WHERE n.id = due.id
-     RETURNING n.*`,
-    [limit, leaseMs],
-  );
-  return r.rows.map(toNotice);
+  return (await claimDueSends<NoticeRow>(db, 'page_notices', limit, leaseMs)).map(toNotice);
 }
 
 export async function completeNotice(db: Queryable, n: Notice, where: { conversationId?: string; activityId?: string }): Promise<void> {
@@ -217,14 +209,8 @@ export async function completeNotice(db: Queryable, n: Notice, where: { conversa
 }
 
 /** Puts a notice back for a later attempt; one held back by pacing (`paced`) did not fail and keeps its back-off. */
-export async function retryNoticeLater(db: Queryable, n: Notice, delayMs: number, error: string, paced = false): Promise<void> {
-  await db.query(
-    `UPDATE page_notices SET claimed_until = NULL, last_error = $2, next_attempt_at = now() + make_interval(secs => $3::double precision / 1000),
-       attempts = CASE WHEN $4 THEN GREATEST(attempts - 1, 0) ELSE attempts END
-     WHERE id = $1`,
-    [n.id, error.slice(0, 500), delayMs, paced],
-  );
-}
+export const retryNoticeLater = (db: Queryable, n: Notice, delayMs: number, error: string, paced = false) =>
+  retrySendLater(db, { table: 'page_notices', where: 'id = $1', params: [n.id] }, delayMs, error, paced);
 
 export async function listNotices(db: Queryable, pageId: number): Promise<Notice[]> {
   const r = await db.query<NoticeRow>('SELECT * FROM page_notices WHERE page_id = $1 ORDER BY level, channel, target', [pageId]);

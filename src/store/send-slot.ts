@@ -2,11 +2,13 @@ import type { Queryable } from './db';
 
 /**
  * A row of a Teams send queue that keeps one activity up to date (an incident card in a channel,
- * a storm digest): `desired_version` is what should show, `sent_version` what Teams has, and
+ * a storm digest, a page card or mention): `desired_version` is what should show, `sent_version` what Teams has, and
  * `claimed_until` the lease of the process sending it. One set of writes for both queues.
  */
+export type SendQueue = 'incident_cards' | 'digests' | 'page_notices';
+
 export interface SendSlot {
-  table: 'incident_cards' | 'digests';
+  table: SendQueue;
   /** The row's key as a condition on `$1`…`$n`, and those parameters. */
   where: string;
   params: unknown[];
@@ -46,4 +48,26 @@ export async function retrySendLater(q: Queryable, slot: SendSlot, delayMs: numb
 /** The activity is gone (deleted in Teams): post it afresh on the next attempt. */
 export async function forgetSentActivity(q: Queryable, slot: SendSlot): Promise<void> {
   await q.query(`UPDATE ${slot.table} SET activity_id = NULL, claimed_until = NULL, next_attempt_at = now() WHERE ${slot.where}`, slot.params);
+}
+
+/**
+ * Claims due rows of a send queue keyed by `id` (digests, page notices) for `leaseMs`, oldest due
+ * first: `SKIP LOCKED` and the lease keep two processes from sending one twice. `taken_over`: the
+ * row's previous lease ran out mid-send (that process died or stalled).
+ */
+export async function claimDueSends<Row>(q: Queryable, table: Exclude<SendQueue, 'incident_cards'>, limit: number, leaseMs: number): Promise<Array<Row & { taken_over: boolean }>> {
+  if (limit <= 0) return [];
+  const r = await q.query<Row & { taken_over: boolean }>(
+    `UPDATE ${table} t SET claimed_until = now() + ${ms(2)}, attempts = t.attempts + 1
+     FROM (
+       SELECT id, claimed_until IS NOT NULL AS taken_over FROM ${table}
+       WHERE sent_version < desired_version AND next_attempt_at <= now() AND (claimed_until IS NULL OR claimed_until < now())
+       ORDER BY next_attempt_at, id
+       LIMIT $1 FOR UPDATE SKIP LOCKED
+     ) due
+     WHERE t.id = due.id
+     RETURNING t.*, due.taken_over`,
+    [limit, leaseMs],
+  );
+  return r.rows;
 }
