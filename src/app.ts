@@ -34,8 +34,10 @@ import type { Notice } from './actions/response-view';
 import { createIncidentWriter } from './sentinel/incident-writer';
 import { routeWriteBack } from './incidents/route-write-back';
 import { createGraphIncidents } from './ingest/graph-incidents';
+import { withGraphIncidents } from './graph/graph-routed-sentinel';
 import { loadCardTemplates, cardTemplatesLoaded } from './cards/render-card';
 import type { CardBudget } from './cards/budget';
+import { warmUp } from './warm-up';
 import { createSecurityIncidentPoller, type SecurityIncidentPollerOptions } from './ingest/security-incident-poller';
 
 const AUTH_TIMEOUT_MS = 3000;
@@ -120,13 +122,15 @@ export async function createApp(config: Config, options: AppOptions = {}) {
   const flow = createIncidentFlow({ db, providers, logger, kickOutbox: () => outbox.kick(), pager });
   const enricher = flow.enricher;
   const sentinel = createSentinelClient({ ...config.sentinel, timeoutMs: config.upstreamTimeoutMs, credential });
+  // Defender's unified incidents: polled and written back through Graph, into the same flow.
+  const graphIncidents = createGraphIncidents({ config, credential, db, logger, onChange: (incident) => flow.stored(incident), poller: options.poller });
   actions = createActionRuntime({
     config,
     db,
     credential,
     graph,
     membership,
-    sentinel,
+    sentinel: withGraphIncidents(sentinel, graphIncidents.client),
     connector,
     pacer,
     logger,
@@ -139,8 +143,6 @@ export async function createApp(config: Config, options: AppOptions = {}) {
   const jobs = createJobRunner({ db, handlers: { ...actions?.jobHandlers }, logger, metrics, leaseMs: config.jobLeaseMs, ...options.jobs });
   metrics.readJobCountsFrom(() => countJobs(db));
   const onIncidentChange = (incident: Incident) => flow.stored(incident);
-  // Defender's unified incidents: polled and written back through Graph, into the same flow.
-  const graphIncidents = createGraphIncidents({ config, credential, db, logger, onChange: onIncidentChange, poller: options.poller });
   // The third way in: the same ingest path as the webhook, for incidents the webhook never saw.
   const poller =
     config.poller && kqlRunner
@@ -171,9 +173,11 @@ export async function createApp(config: Config, options: AppOptions = {}) {
     logger,
     tenantId: config.bot.tenantId,
   });
+  let warmedUp = false;
   const server = createServer({
     handleActivity: createActivityEndpoint({ adapter, auth: botAuth, logic: (context) => bot.run(context), logger, timeoutMs: options.botAuthTimeoutMs ?? AUTH_TIMEOUT_MS, maxPending: 64 }),
     templatesReady: cardTemplatesLoaded,
+    warmedUp: () => warmedUp,
     db,
     authenticateWebhook: createWebhookAuth({
       secret: config.webhookSecret,
@@ -213,7 +217,14 @@ export async function createApp(config: Config, options: AppOptions = {}) {
       await new Promise<void>((resolve) => server.listen(port, host, resolve));
       const address = server.address() as AddressInfo;
       const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
-      logger.info({ url, localMode: config.localMode, database: db.driver, templates: templates.length }, 'Vigil is listening');
+      // The port answers /healthz at once; /readyz only once warm, so the first card after a start
+      // is as quick as the hundredth. The line below (the URL) comes once ready.
+      const warmUpMs = await warmUp({ db, workspace: config.sentinel, portalUrl: config.portalUrl, renderCard: (incident) => cardFor(incident), selfUrl: url }).catch((e: unknown) => {
+        logger.warn({ err: e }, 'warm-up failed; ready without it');
+        return undefined;
+      });
+      warmedUp = true;
+      logger.info({ url, localMode: config.localMode, database: db.driver, templates: templates.length, warmUpMs: warmUpMs && Math.round(warmUpMs) }, 'Vigil is listening');
       return url;
     },
     async close(): Promise<void> {

@@ -14,6 +14,8 @@ export interface ServerDeps {
   handleActivity: (req: restify.Request, res: restify.Response) => Promise<void>;
   /** True once every card template is loaded and compiled; `/readyz` waits for it. */
   templatesReady: () => boolean;
+  /** True once the warm-up (first render, store round trip, pool) is done; `/readyz` waits for it too. */
+  warmedUp?: () => boolean;
   db: Db;
   ingest: IngestDeps;
   /** The shared secret and/or an Entra ID token; see `createWebhookAuth`. */
@@ -90,6 +92,7 @@ export function createServer(deps: ServerDeps): restify.Server {
   server.get('/readyz', async (_req: restify.Request, res: restify.Response) => {
     try {
       if (!deps.templatesReady()) throw new AppError('INTERNAL', 'card templates are not loaded yet');
+      if (deps.warmedUp && !deps.warmedUp()) throw new AppError('INTERNAL', 'warming up: the first card render and store round trip are not done yet');
       await withTimeout(deps.db.query('SELECT 1'), 2000, 'the database');
       res.send(200, { status: 'ready', database: deps.db.driver, templates: 'loaded' });
     } catch (e) {

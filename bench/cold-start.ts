@@ -1,0 +1,119 @@
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { startBotConnector } from '../sandbox/bot-connector';
+import { startSandboxes } from '../sandbox/sandboxes';
+import { ROOT, startNode, type RunningProcess } from '../test/helpers/built-process';
+import { demoIncident } from '../test/helpers/fixtures';
+import { botInstalledInTeam } from '../test/helpers/teams-activities';
+import { ms, percentile } from './stats';
+
+/**
+ * The first card after a start against the hundredth: the production build (`node dist/src/index.js`,
+ * as `npm start` runs it) started as a fresh process against the sandbox's stand-ins, an incident
+ * posted as soon as `/readyz` says ready, then more at a steady pace. Each start gets a data
+ * directory of its own (PGlite on disk, or `DATABASE_URL` for PostgreSQL). The limit is the warm
+ * median: the goal is a first card within twice it.
+ *   npm run bench:cold                 (builds dist/ first; BENCH_SKIP_BUILD=1 to use it as it is)
+ *   DATABASE_URL=postgres://… npm run bench:cold
+ */
+const SECRET = 'bench-cold-secret-0123456789';
+const starts = Number(process.env.BENCH_STARTS ?? 4);
+const warmCount = Number(process.env.BENCH_INCIDENTS ?? 20);
+// A card and its enrichment update are two sends: one incident a second stays under Teams' 60 per 30 s.
+const intervalMs = Number(process.env.BENCH_INTERVAL_MS ?? 1000);
+
+const sleep = (msec: number) => new Promise((r) => setTimeout(r, msec));
+
+async function waitUntilReady(url: string, vigil: RunningProcess): Promise<number> {
+  const started = Date.now();
+  for (;;) {
+    if (vigil.child.exitCode !== null) throw new Error(`Vigil ended before it was ready:\n${vigil.stderr()}`);
+    const res = await fetch(`${url}/readyz`).catch(() => undefined);
+    if (res?.status === 200) return Date.now() - started;
+    await res?.body?.cancel();
+    await sleep(5);
+  }
+}
+
+async function main() {
+  if (!process.env.BENCH_SKIP_BUILD) execFileSync('npm', ['run', '--silent', 'build'], { cwd: ROOT, stdio: 'inherit' });
+  const [connector, sandboxes] = await Promise.all([startBotConnector(), startSandboxes()]);
+  // The stand-in runs in this process: its own first requests would be counted against Vigil's first card.
+  for (let n = 0; n < 20; n++)
+    await fetch(`${connector.url}/v3/conversations/prime/activities`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"type":"message"}' }).then((r) => r.arrayBuffer());
+  connector.reset();
+  const runId = Date.now().toString(36);
+  const template = demoIncident('brute-force-admin');
+  let incidentNumber = 200_000;
+  const rows: Array<{ start: number; toListening: number; toReady: number; first: number; warmMedian: number; firstAccepted: number; warmAccepted: number }> = [];
+
+  for (let start = 1; start <= starts; start++) {
+    const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-cold-'));
+    const spawned = Date.now();
+    const vigil = startNode(path.join(ROOT, 'dist/src/index.js'), {
+      cwd: workDir,
+      args: ['--enable-source-maps'],
+      env: {
+        ...sandboxes.env,
+        PORT: '0',
+        HOST: '127.0.0.1',
+        VIGIL_WEBHOOK_SECRET: SECRET,
+        VIGIL_DATA_DIR: path.join(workDir, 'data'),
+        ...(process.env.DATABASE_URL ? { DATABASE_URL: process.env.DATABASE_URL } : {}),
+        LOG_LEVEL: 'info', // as deployed, and the listening line gives the port
+      },
+    });
+    try {
+      const url = await listeningUrl(vigil);
+      const toListening = Date.now() - spawned;
+      await waitUntilReady(url, vigil);
+      const toReady = Date.now() - spawned;
+      const install = await fetch(`${url}/api/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(botInstalledInTeam(connector.url)) });
+      if (install.status >= 300) throw new Error(`install: ${install.status} ${await install.text()}`);
+      const times: number[] = [];
+      const accepted: number[] = [];
+      for (let n = 0; n <= warmCount; n++) {
+        const body = JSON.parse(JSON.stringify(template));
+        body.object.id = body.object.id.replace(/[^/]+$/, `cold-${runId}-${start}-${n}`);
+        body.object.properties.incidentNumber = incidentNumber++;
+        const before = connector.requests('POST', '/v3/conversations/:id/activities').length;
+        const sent = Date.now();
+        const res = await fetch(`${url}/api/incidents`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${SECRET}` }, body: JSON.stringify(body) });
+        if (res.status !== 202) throw new Error(`incident ${n}: ${res.status} ${await res.text()}`);
+        accepted.push(Date.now() - sent);
+        const [card] = (await connector.waitFor('POST', '/v3/conversations/:id/activities', before + 1, 15_000)).slice(before);
+        times.push(card!.at - sent);
+        await sleep(Math.max(0, intervalMs - (Date.now() - sent)));
+      }
+      const [first, ...warm] = times;
+      rows.push({ start, toListening, toReady, first: first!, warmMedian: percentile(warm, 50), firstAccepted: accepted[0]!, warmAccepted: percentile(accepted.slice(1), 50) });
+    } finally {
+      const code = await vigil.stop();
+      if (code !== 0) console.error(`start ${start}: Vigil ended with ${code}\n${vigil.stderr()}`);
+      fs.rmSync(workDir, { recursive: true, force: true });
+    }
+  }
+  await Promise.all([connector.close(), sandboxes.close()]);
+
+  console.log(`first card after a cold start (node dist/src/index.js, ${process.env.DATABASE_URL ? 'PostgreSQL' : 'PGlite on disk'}, ${warmCount} warm cards after it, one every ${intervalMs} ms)`);
+  console.log('  start  listening  ready      first card  warm median (limit)  first ÷ warm (goal ≤ 2×)  202: first / warm median');
+  for (const r of rows) {
+    console.log(
+      `  ${String(r.start).padEnd(5)}  ${ms(r.toListening).padEnd(9)}  ${ms(r.toReady).padEnd(9)}  ${ms(r.first).padEnd(10)}  ${ms(r.warmMedian).padEnd(19)}  ${`${(r.first / r.warmMedian).toFixed(2)}×`.padEnd(24)}  ${ms(r.firstAccepted)} / ${ms(r.warmAccepted)}`,
+    );
+  }
+  const ratios = rows.map((r) => r.first / r.warmMedian);
+  console.log(`  ratio: median ${percentile(ratios, 50).toFixed(2)}×, worst ${Math.max(...ratios).toFixed(2)}×`);
+}
+
+/** The base URL from pino's "Vigil is listening" line. */
+async function listeningUrl(vigil: RunningProcess): Promise<string> {
+  return (JSON.parse(await vigil.waitForLine(/Vigil is listening/)) as { url: string }).url;
+}
+
+main().catch((e: unknown) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -1,0 +1,85 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createApp } from '../../src/app';
+import { loadConfig } from '../../src/config';
+import type { Incident } from '../../src/incidents/incident';
+import { renderIncidentCard } from '../../src/incidents/render-incident-card';
+import { createLogger } from '../../src/logger';
+import { saveConversation } from '../../src/store/conversation-repository';
+import type { Db, Queryable } from '../../src/store/db';
+import { warmUp } from '../../src/warm-up';
+import { subscribedChannel } from '../helpers/fixtures';
+import { openTestDb, resetDb, startTestApp, WEBHOOK_SECRET } from '../helpers/test-app';
+
+const count = async (db: Db, table: string) => (await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table}`)).rows[0]!.n;
+
+/** The database as it is, with every statement it is given (and whether inside a transaction) written down. */
+const recording = (db: Db, log: Array<{ sql: string; inTransaction: boolean }>): Db => {
+  const record = (q: Queryable, inTransaction: boolean): Queryable => ({
+    query: (sql, params) => (log.push({ sql, inTransaction }), q.query(sql, params)),
+    exec: (sql) => (log.push({ sql, inTransaction }), q.exec(sql)),
+  });
+  return { ...db, ...record(db, false), driver: db.driver, transaction: (fn) => db.transaction((tx) => fn(record(tx, true))), close: () => db.close() };
+};
+
+describe('warm before ready', () => {
+  let db: Db;
+  beforeAll(async () => {
+    db = await openTestDb();
+  });
+  afterAll(() => db.close());
+  beforeEach(async () => {
+    await resetDb(db);
+    await saveConversation(db, subscribedChannel('c1'));
+  });
+
+  it('renders the card, runs the ingest statements in a transaction it rolls back and calls its own HTTP server: nothing is stored, no card is asked for', async () => {
+    const statements: Array<{ sql: string; inTransaction: boolean }> = [];
+    const rendered: Incident[] = [];
+    const requests: string[] = [];
+    const self = http.createServer((req, res) => (requests.push(`${req.method} ${req.url}`), res.end('{}')));
+    await new Promise<void>((resolve) => self.listen(0, '127.0.0.1', resolve));
+    try {
+      await warmUp({
+        db: recording(db, statements),
+        workspace: { subscriptionId: '00000000-0000-0000-0000-000000000000', resourceGroup: 'soc-rg', workspaceName: 'soc-workspace' },
+        portalUrl: 'https://portal.azure.com',
+        renderCard: async (incident) => (rendered.push(incident), renderIncidentCard(incident)),
+        selfUrl: `http://127.0.0.1:${(self.address() as AddressInfo).port}`,
+      });
+    } finally {
+      await new Promise((resolve) => self.close(resolve));
+    }
+    expect(statements.filter((s) => s.inTransaction).map((s) => s.sql.trim().split(/\s+/).slice(0, 3).join(' '))).toEqual(
+      expect.arrayContaining(['INSERT INTO incidents', 'INSERT INTO incident_cards']),
+    );
+    expect(rendered.map((i) => i.title)).toEqual(['Vigil warm-up (never stored)']);
+    expect(requests).toEqual(['GET /healthz']);
+    expect(await count(db, 'incidents')).toBe(0);
+    expect(await count(db, 'incident_cards')).toBe(0);
+  });
+
+  it('says /readyz 503 "warming up" until the warm-up has run, and ready once listen has warmed it', async () => {
+    const config = loadConfig({ VIGIL_WEBHOOK_SECRET: WEBHOOK_SECRET, VIGIL_DATA_DIR: 'memory://', LOG_LEVEL: 'silent' });
+    // The server listening without `listen()`: templates loaded, the warm-up not run.
+    const cold = await createApp(config, { logger: createLogger('silent'), db });
+    await new Promise<void>((resolve) => cold.server.listen(0, '127.0.0.1', resolve));
+    try {
+      const res = await fetch(`http://127.0.0.1:${(cold.server.address() as AddressInfo).port}/readyz`);
+      expect(res.status).toBe(503);
+      expect(await res.json()).toMatchObject({ status: 'unavailable', reason: expect.stringMatching(/warming up/) });
+    } finally {
+      await cold.close();
+    }
+
+    const t = await startTestApp({}, { db });
+    try {
+      const res = await fetch(`${t.url}/readyz`);
+      expect(res.status).toBe(200);
+      expect(await count(db, 'incidents')).toBe(0);
+      expect(await count(db, 'incident_cards')).toBe(0);
+    } finally {
+      await t.close();
+    }
+  });
+});
