@@ -6,6 +6,8 @@ import { loadConfig } from './config';
 import { createGraphClient } from './graph/graph-client';
 import { createLogger } from './logger';
 import { createSentinelClient } from './sentinel/sentinel-client';
+import { withGraphIncidents } from './graph/graph-routed-sentinel';
+import { createGraphSecurityFor } from './ingest/graph-incidents';
 import { openDb } from './store/open-db';
 import { closeOnSignals, runMain } from './process-lifecycle';
 import { createBotAdapter } from './teams/bot-adapter';
@@ -33,7 +35,7 @@ async function main() {
     credential,
     graph,
     membership: createGroupMembership({ graph }),
-    sentinel: createSentinelClient({ ...config.sentinel, timeoutMs: config.upstreamTimeoutMs, credential }),
+    sentinel: withGraphIncidents(createSentinelClient({ ...config.sentinel, timeoutMs: config.upstreamTimeoutMs, credential }), createGraphSecurityFor(config, credential)),
     connector: createConnectorClient({ timeoutMs: config.upstreamTimeoutMs, token: createBotAdapter(config.bot, logger).token }),
     pacer: createPacer(db),
     logger,

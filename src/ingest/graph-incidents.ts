@@ -8,6 +8,15 @@ import type { Logger } from '../logger';
 import type { Db } from '../store/db';
 import { createGraphIncidentPoller, type GraphIncidentPollerOptions } from './graph-incident-poller';
 
+const graphFor = (config: Config, credential?: TokenCredential) =>
+  config.enrichment.graph && createGraphClient({ baseUrl: config.enrichment.graph.baseUrl, timeoutMs: config.upstreamTimeoutMs, credential });
+
+/** Graph's security incidents for a process that only writes them (the action worker); undefined without Graph. */
+export const createGraphSecurityFor = (config: Config, credential?: TokenCredential) => {
+  const graph = graphFor(config, credential);
+  return graph && createGraphSecurityClient({ graph });
+};
+
 /**
  * Defender's unified incidents through Microsoft Graph (`GRAPH_ENDPOINT`): the writer for incidents
  * that live there, whenever Graph is configured, and the poller with VIGIL_POLL_GRAPH_INCIDENTS=on.
@@ -20,11 +29,11 @@ export function createGraphIncidents(o: {
   onChange: (incident: Incident) => void;
   poller?: Partial<Pick<GraphIncidentPollerOptions, 'intervalMs' | 'pageSize' | 'leaseMs'>>;
 }) {
-  const settings = o.config.enrichment.graph;
-  if (!settings) return {};
-  const graph = createGraphClient({ baseUrl: settings.baseUrl, timeoutMs: o.config.upstreamTimeoutMs, credential: o.credential });
+  const graph = graphFor(o.config, o.credential);
+  if (!graph) return {};
   const client = createGraphSecurityClient({ graph });
   return {
+    client,
     writer: createGraphIncidentWriter({ db: o.db, client, graph, onChange: o.onChange, logger: o.logger }),
     poller: o.config.graphPoller && createGraphIncidentPoller({ client, ingest: { db: o.db, onChange: o.onChange }, logger: o.logger, ...o.config.graphPoller, ...o.poller }),
   };

@@ -8,7 +8,7 @@ import { createLogger } from '../../src/logger';
 import type { Db } from '../../src/store/db';
 import { getIncident } from '../../src/store/incident-repository';
 import { getIngestCursor } from '../../src/store/ingest-cursor-repository';
-import { actionEnv, channelCard, click, eventually, MEGAN } from '../helpers/actions-setup';
+import { actionEnv, ALEX, buttonsOf, channelCard, click, eventually, MEGAN } from '../helpers/actions-setup';
 import { botInstalledInTeam } from '../helpers/teams-activities';
 import { openTestDb, resetDb, startTestApp, type TestApp } from '../helpers/test-app';
 
@@ -115,6 +115,23 @@ describe('Defender unified incidents through Microsoft Graph', () => {
     await eventually('three cards', () => connector.requests('POST', '/v3/conversations/:id/activities').length >= 3);
     await t.app.outbox.idle();
     expect(connector.requests('POST', '/v3/conversations/:id/activities')).toHaveLength(3);
+  });
+
+  it('an action on a Defender incident leaves its comment and tag on the incident through Graph, not in Sentinel', async () => {
+    sandboxes.graphSecurity.putIncident(fresh('4031'));
+    await t.app.graphPoller!.pollNow();
+    await connector.waitFor('POST', '/v3/conversations/:id/activities');
+    await t.app.enricher.idle();
+    await t.app.outbox.idle();
+    const block = buttonsOf(channelCard(connector, 4031)).find((b) => b.verb === 'action.request' && b.title.includes('Block hash 275a021bbfb6'))!;
+    expect((await click(t, connector.url, ALEX, 'action.request', block.data)).statusCode).toBe(200);
+    const view = await click(t, connector.url, MEGAN, 'card.refresh', { incident: 4031 }, 'automatic');
+    await click(t, connector.url, MEGAN, 'action.approve', buttonsOf(view.card).find((b) => b.title === 'Approve')!.data);
+    const [comment] = await eventually('the comment in Defender', () => sandboxes.graphSecurity.comments('4031').length > 0 && sandboxes.graphSecurity.comments('4031'));
+    expect(comment!.comment).toMatch(/^Vigil: .*275a021bbfb6489e54d471899f7db9d1663fc695ec2fe2a2c4538aabf651fd0f — done in [\d.]+ s\.\nRequested by Alex Wilber; approved by Megan Bowen\./);
+    await eventually('the tag in Defender', () => (sandboxes.graphSecurity.getIncident('4031')!.customTags as string[]).includes('Vigil: hash blocked'));
+    expect(sandboxes.graphSecurity.getIncident('4031')!.customTags).toEqual(['Demo', 'Vigil: hash blocked']);
+    expect(sandboxes.arm.requests('PUT').filter((r) => r.path.includes('Microsoft.SecurityInsights'))).toEqual([]);
   });
 
   it('polls from one replica at a time: a second one is busy while the first holds the lease, and takes over once it is given up', async () => {
