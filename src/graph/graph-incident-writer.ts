@@ -1,4 +1,5 @@
 import type { Incident } from '../incidents/incident';
+import { untrusted } from '../cards/markdown';
 import { parseGraphIncident } from '../incidents/parse-graph-incident';
 import type { Logger } from '../logger';
 import type { Db } from '../store/db';
@@ -43,9 +44,27 @@ export function createGraphIncidentWriter(o: { db: Db; client: GraphSecurityClie
     });
     return typeof user?.userPrincipalName === 'string' ? user.userPrincipalName : (by.name ?? by.id);
   };
+  /**
+   * The lost-update guard: what the card showed is what Vigil stored; a field Defender has since
+   * changed to something else is someone's decision, which a click on the older card must not undo.
+   */
+  const changedMeanwhile = (stored: Incident, field: 'owner' | 'classification') => (current: Record<string, unknown>) => {
+    const now = parseGraphIncident({ ...current, alerts: [] });
+    if (field === 'owner') {
+      const was = stored.owner?.upn ?? stored.owner?.name;
+      const is = now.owner?.upn ?? now.owner?.name;
+      return is && is.toLowerCase() !== (was ?? '').toLowerCase() ? `${untrusted(is, 80)} took this incident in Defender after the card was drawn` : undefined;
+    }
+    return now.classification && now.classification !== stored.classification
+      ? `someone classified this incident in Defender (${now.classification}${now.determination ? `, ${untrusted(now.determination, 40)}` : ''}) after the card was drawn`
+      : undefined;
+  };
   return {
     async assign(incident, by) {
-      const updated = await store(incident, await o.client.updateIncident(incident.id, { assignedTo: await ownerName(by) }));
+      const assignedTo = await ownerName(by);
+      const unless = (current: Record<string, unknown>) =>
+        typeof current.assignedTo === 'string' && current.assignedTo.toLowerCase() === assignedTo.toLowerCase() ? undefined : changedMeanwhile(incident, 'owner')(current);
+      const updated = await store(incident, await o.client.updateIncident(incident.id, { assignedTo, unless }));
       await audit(o.db, by.id, 'incident.assigned', incident.key, { owner: by.name ?? by.id, via: 'graph' });
       return updated;
     },
@@ -55,7 +74,10 @@ export function createGraphIncidentWriter(o: { db: Db; client: GraphSecurityClie
     },
     async close(incident, by, key, comment) {
       const c = GRAPH_CLOSE_CHOICES[key]!;
-      const updated = await store(incident, await o.client.updateIncident(incident.id, { status: 'resolved', classification: c.classification, determination: c.determination }));
+      const updated = await store(
+        incident,
+        await o.client.updateIncident(incident.id, { status: 'resolved', classification: c.classification, determination: c.determination, unless: changedMeanwhile(incident, 'classification') }),
+      );
       // The incident is closed by now: a comment Graph refuses is logged, not reported as a failed close.
       await o.client.addComment(incident.id, `Closed by ${by.name ?? by.id} via Vigil as ${c.label}${comment ? `: ${comment.slice(0, MAX_COMMENT)}` : ''}`).catch((e: unknown) => {
         o.logger.warn({ err: e, incident: incident.number }, 'closed in Defender, but its closing comment was refused');

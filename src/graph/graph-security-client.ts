@@ -10,6 +10,12 @@ export interface GraphIncidentChange {
   assignedTo?: string;
   /** Custom tags added to those the incident has (case-insensitively once). */
   addTags?: string[];
+  /**
+   * Run on the incident as just read, before anything is written: a reason refuses the write
+   * (AppError BAD_REQUEST with that reason). How a caller refuses to overwrite what someone changed
+   * in Defender after the card it clicked was drawn.
+   */
+  unless?: (current: Record<string, unknown>) => string | undefined;
 }
 
 const INCIDENT_ID = /^[1-9]\d{0,14}$/;
@@ -78,6 +84,8 @@ export function createGraphSecurityClient(o: { graph: GraphClient }): GraphSecur
         throw new AppError('BAD_REQUEST', `Defender merged this incident${to}; act on that one`);
       }
       if (change.status === 'resolved' && lower(now.status) === 'resolved') throw new AppError('BAD_REQUEST', 'the incident is already resolved in Defender');
+      const refusal = change.unless?.(now);
+      if (refusal) throw new AppError('BAD_REQUEST', refusal);
       const body: Record<string, unknown> = {};
       if (change.status) body.status = change.status;
       if (change.classification) body.classification = change.classification;

@@ -103,6 +103,22 @@ describe('Defender unified incidents through Microsoft Graph', () => {
     expect(sandboxes.graph.requests('PATCH', INCIDENT)).toHaveLength(1);
   });
 
+  it('does not undo what someone decided in Defender after the card was drawn: another owner, another classification', async () => {
+    sandboxes.graphSecurity.putIncident(fresh('4004'));
+    await t.app.graphPoller!.pollNow();
+    // Meanwhile, in the Defender portal (Vigil has not polled since).
+    sandboxes.graphSecurity.putIncident({ ...fresh('4004'), assignedTo: 'KaiC@contoso.onmicrosoft.com', classification: 'falsePositive', determination: 'notMalicious' });
+    expect((await click(t, connector.url, MEGAN, 'incident.assign', { incident: 4004 })).text).toContain('KaiC@contoso.onmicrosoft.com took this incident in Defender after the card was drawn');
+    const closing = await click(t, connector.url, MEGAN, 'incident.close', { incident: 4004, classification: 'truePositive/malware' });
+    expect(closing.text).toContain('someone classified this incident in Defender (FalsePositive, notMalicious) after the card was drawn');
+    expect(sandboxes.graph.requests('PATCH', INCIDENT)).toEqual([]);
+    expect(sandboxes.graphSecurity.comments('4004')).toEqual([]);
+    // Once Vigil has seen the change, the analyst decides knowing it.
+    await t.app.graphPoller!.pollNow();
+    await click(t, connector.url, MEGAN, 'incident.close', { incident: 4004, classification: 'falsePositive/notMalicious' });
+    expect(sandboxes.graph.requests('PATCH', INCIDENT).map((r) => r.body)).toEqual([{ status: 'resolved', classification: 'falsePositive', determination: 'notMalicious' }]);
+  });
+
   it('reads every page, keeps a durable cursor, and re-reads the overlap without a second card', async () => {
     for (const id of ['4011', '4012', '4013']) sandboxes.graphSecurity.putIncident(fresh(id));
     expect(await t.app.graphPoller!.pollNow()).toMatchObject({ kind: 'polled', rows: 3, created: 3 });
