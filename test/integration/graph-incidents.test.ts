@@ -1,6 +1,7 @@
 import { startBotConnector, type BotConnectorStandIn } from '../../sandbox/bot-connector';
 import { demoUnifiedIncident } from '../../sandbox/graph-security-data';
 import { startSandboxes, type Sandboxes } from '../../sandbox/sandboxes';
+import { startStandIn } from '../../sandbox/stand-in';
 import { createGraphClient } from '../../src/graph/graph-client';
 import { createGraphSecurityClient } from '../../src/graph/graph-security-client';
 import { createGraphIncidentPoller, GRAPH_INCIDENT_CURSOR } from '../../src/ingest/graph-incident-poller';
@@ -148,6 +149,30 @@ describe('Defender unified incidents through Microsoft Graph', () => {
     await eventually('the tag in Defender', () => (sandboxes.graphSecurity.getIncident('4031')!.customTags as string[]).includes('Vigil: hash blocked'));
     expect(sandboxes.graphSecurity.getIncident('4031')!.customTags).toEqual(['Demo', 'Vigil: hash blocked']);
     expect(sandboxes.arm.requests('PUT').filter((r) => r.path.includes('Microsoft.SecurityInsights'))).toEqual([]);
+  });
+
+  it('skips an incident that is not one (counted, by field name), stores the rest, and never follows a next link off Graph', async () => {
+    sandboxes.graphSecurity.putIncident(fresh('4041'));
+    sandboxes.graphSecurity.putIncident({ ...fresh('4042'), createdDateTime: 'yesterday', displayName: { $gt: '' } });
+    expect(await t.app.graphPoller!.pollNow()).toMatchObject({ kind: 'polled', rows: 2, created: 1, malformed: 1 });
+    expect(await getIncident(db, 'graph:4042')).toBeUndefined();
+
+    const hostile = await startStandIn('graph', [
+      { method: 'GET', path: '/v1.0/security/incidents', handle: () => ({ status: 200, body: { value: [], '@odata.nextLink': 'https://evil.example/v1.0/security/incidents?$skip=2' } }) },
+    ]);
+    try {
+      const client = createGraphSecurityClient({ graph: createGraphClient({ baseUrl: hostile.url, timeoutMs: 2000 }) });
+      const pages: unknown[][] = [];
+      await expect(
+        (async () => {
+          for await (const page of client.incidentsUpdatedSince(new Date(), 50)) pages.push(page);
+        })(),
+      ).rejects.toThrow('refusing to send a request for Microsoft Graph outside its endpoint');
+      expect(pages).toEqual([[]]);
+      expect(hostile.requests()).toHaveLength(1);
+    } finally {
+      await hostile.close();
+    }
   });
 
   it('polls from one replica at a time: a second one is busy while the first holds the lease, and takes over once it is given up', async () => {
