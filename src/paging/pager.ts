@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import type { Incident } from '../incidents/incident';
+import { portalNameOf, type Incident } from '../incidents/incident';
 import type { Logger } from '../logger';
 import type { Db, Queryable } from '../store/db';
 import { saveConversation } from '../store/conversation-repository';
@@ -234,13 +234,13 @@ export function createPager(o: PagerOptions): Pager {
       payload:
         page.state === 'open'
           ? {
-              summary: `Sentinel incident #${stored?.incident.number}: ${stored?.incident.title.slice(0, 900)}`,
-              source: 'Vigil (Microsoft Sentinel)',
+              summary: `${stored ? portalNameOf(stored.incident) : 'Sentinel'} incident #${stored?.incident.number}: ${stored?.incident.title.slice(0, 900)}`,
+              source: stored && portalNameOf(stored.incident) === 'Defender' ? 'Vigil (Microsoft Defender XDR)' : 'Vigil (Microsoft Sentinel)',
               severity: 'critical',
               custom_details: { reason: page.reason },
             }
           : undefined,
-      links: stored ? [{ href: stored.incident.url, text: 'Open in Sentinel' }] : undefined,
+      links: stored ? [{ href: stored.incident.url, text: `Open in ${portalNameOf(stored.incident)}` }] : undefined,
     };
     await pagerDuty!.request({ method: 'POST', path: '/v2/enqueue', body });
     await completeNotice(o.db, n, {});
