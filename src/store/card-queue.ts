@@ -72,6 +72,19 @@ export const completeCard = (db: Queryable, job: CardJob, activityId: string | u
 /** Puts a card back for a later attempt; pacing (`paced`) does not count towards the back-off. */
 export const retryCardLater = (db: Queryable, job: CardJob, delayMs: number, error: string, paced = false) => retrySendLater(db, cardSlot(job), delayMs, error, paced);
 
+/**
+ * A conversation out of send budget: every card of it waiting (and not claimed) falls due no
+ * sooner than `delayMs` from now, in one statement, so a backlog is not claimed, read and put back
+ * card by card while the budget refills.
+ */
+export async function deferConversationCards(db: Queryable, conversationId: string, delayMs: number): Promise<void> {
+  await db.query(
+    `UPDATE incident_cards SET next_attempt_at = GREATEST(next_attempt_at, now() + make_interval(secs => $2::double precision / 1000))
+     WHERE conversation_id = $1 AND sent_version < desired_version AND claimed_until IS NULL`,
+    [conversationId, delayMs],
+  );
+}
+
 /** The card's activity is gone (deleted in Teams): post it afresh on the next attempt. */
 export const forgetCardActivity = (db: Queryable, job: CardJob) => forgetSentActivity(db, cardSlot(job));
 

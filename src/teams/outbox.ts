@@ -1,7 +1,7 @@
 import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
 import type { Db } from '../store/db';
-import { claimDueCards, completeCard, forgetCardActivity, msUntilNextDelivery, retryCardLater, type CardJob } from '../store/card-queue';
+import { claimDueCards, completeCard, deferConversationCards, forgetCardActivity, msUntilNextDelivery, retryCardLater, type CardJob } from '../store/card-queue';
 import { getConversation } from '../store/conversation-repository';
 import { foldWaitingCards, settleFoldedCards, type DigestPolicy } from '../store/digest-fold';
 import { claimDueDigests, completeDigest, forgetDigestActivity, getDigest, retryDigestLater, type DigestJob } from '../store/digest-queue';
@@ -161,6 +161,14 @@ export function createOutbox(o: OutboxOptions): Outbox {
    * up (logged and counted) rather than retried for ever; the next change of the card tries again.
    */
   const deliver = async (job: Delivery): Promise<void> => {
+    // A paced conversation's card goes back to the queue before it is read and rendered: a backlog
+    // waiting for Teams' budget must not spend the store (PGlite's one connection) and the CPU on
+    // renders that cannot be sent, while a click waits for its answer.
+    const paused = (pausedUntil.get(job.conversationId) ?? 0) - Date.now();
+    if (paused > maxInlineWaitMs) {
+      await job.retryLater(paused, 'paced: conversation send budget used up', true);
+      return;
+    }
     const conversation = await getConversation(o.db, job.conversationId);
     let budget = sizeCaps.get(capKey(job));
     let rendered = conversation?.subscribed ? await job.render(budget) : undefined;
@@ -217,6 +225,8 @@ export function createOutbox(o: OutboxOptions): Outbox {
       if (wait === 0) return true;
       if (wait > maxInlineWaitMs) {
         await job.retryLater(wait, 'paced: conversation send budget used up', true);
+        // The rest of the conversation's queue waits too, set aside at once (digests are few).
+        if (paused <= 0) await deferConversationCards(o.db, job.conversationId, wait);
         return false;
       }
       await sleep(wait);
