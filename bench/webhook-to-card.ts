@@ -47,6 +47,15 @@ async function main() {
     }
     await new Promise((r) => setTimeout(r, Math.max(0, intervalMs - (Date.now() - started))));
   }
+  // The physical limit: one round trip to the Bot Connector with the same card, from this process.
+  const lastCard = connector.requests('POST', '/v3/conversations/:id/activities').at(-1)!.body;
+  const roundTrips: number[] = [];
+  for (let n = 0; n < 100; n++) {
+    const started = performance.now();
+    const res = await fetch(`${connector.url}/v3/conversations/limit/activities`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(lastCard) });
+    await res.arrayBuffer();
+    if (n >= 20) roundTrips.push(performance.now() - started);
+  }
   await app.close();
   await db.close();
   await connector.close();
@@ -54,7 +63,8 @@ async function main() {
   const card = summary(toCard);
   const accepted = summary(toAccepted);
   console.log(`webhook → card at the Bot Connector (${db.driver}, ${card.n} incidents, one channel)`);
-  console.log(`  median ${ms(card.median)}   p99 ${ms(card.p99)}   max ${ms(card.max)}`);
+  const limit = summary(roundTrips).median;
+  console.log(`  median ${ms(card.median)}   p99 ${ms(card.p99)}   max ${ms(card.max)}   limit (one Bot Connector round trip) ${ms(limit)}   median ÷ limit ${(card.median / limit).toFixed(1)}×`);
   console.log(`webhook → 202 Accepted`);
   console.log(`  median ${ms(accepted.median)}   p99 ${ms(accepted.p99)}   max ${ms(accepted.max)}`);
 }
