@@ -29,6 +29,7 @@ import { createPacer } from './teams/conversation-pacer';
 import { createOutbox, type OutboxOptions } from './teams/outbox';
 import { createJobRunner, type JobRunnerOptions } from './jobs/job-runner';
 import { countJobs } from './store/job-queue';
+import { createShiftHandoffs } from './stats/shift-handoff';
 import { createActionRuntime, type ActionRuntime } from './actions/action-runtime';
 import type { Notice } from './actions/response-view';
 import { createIncidentWriter } from './sentinel/incident-writer';
@@ -140,7 +141,9 @@ export async function createApp(config: Config, options: AppOptions = {}) {
     workerPollMs: options.workerPollMs,
   });
   // One runner for every durable effect this process can carry out.
-  const jobs = createJobRunner({ db, handlers: { ...actions?.jobHandlers }, logger, metrics, leaseMs: config.jobLeaseMs, ...options.jobs });
+  // The shift summary to the SOC channels at each rotation hand-off (with a schedule).
+  const handoffs = schedule && createShiftHandoffs({ db, schedule, clock, connector, pacer, resolvePerson, logger, kickJobs: () => jobs.kick() });
+  const jobs = createJobRunner({ db, handlers: { ...actions?.jobHandlers, ...handoffs?.jobHandlers }, logger, metrics, leaseMs: config.jobLeaseMs, ...options.jobs });
   metrics.readJobCountsFrom(() => countJobs(db));
   const onIncidentChange = (incident: Incident) => flow.stored(incident);
   // The third way in: the same ingest path as the webhook, for incidents the webhook never saw.
@@ -198,6 +201,7 @@ export async function createApp(config: Config, options: AppOptions = {}) {
     db,
     outbox,
     jobs,
+    handoffs,
     enricher,
     pager,
     actions,
@@ -210,6 +214,7 @@ export async function createApp(config: Config, options: AppOptions = {}) {
       outbox.start();
       jobs.start();
       pager?.start();
+      handoffs?.start();
       if (actions?.runWorker) actions.worker.start();
       poller?.start();
       graphIncidents.poller?.start();
@@ -234,6 +239,7 @@ export async function createApp(config: Config, options: AppOptions = {}) {
       await graphIncidents.poller?.stop();
       await enricher.idle();
       await pager?.stop();
+      handoffs?.stop();
       await actions?.close();
       await jobs.stop();
       await outbox.stop();

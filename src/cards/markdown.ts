@@ -57,3 +57,10 @@ export const cleanText = (text: string | undefined | null, max = 300): string =>
  * before the cut (so no half scheme is left live) and markup escaped after it (so no escape is split).
  */
 export const untrusted = (text: string | undefined | null, max = 300): string => escapeMarkdown(truncate(defangLinks(clean(text)), max));
+
+/** Speech (a card's `speak`) is plain words: no markdown, no links, nothing a template would read. */
+export const spoken = (text: string, max: number): string =>
+  defangIndicator(cleanText(text, max))
+    .replace(/[[\]()*_`#<>\\~|{}$]/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();

@@ -1,5 +1,5 @@
 import { andMore, cutList, defaultBudget, fitCard, type CardBudget } from '../cards/budget';
-import { cleanText, defangIndicator, escapeMarkdown, untrusted } from '../cards/markdown';
+import { cleanText, defangIndicator, escapeMarkdown, spoken, untrusted } from '../cards/markdown';
 import { renderCard, type CardAttachment } from '../cards/render-card';
 import type { IncidentEnrichment } from '../enrichment/summarize';
 import type { SourceResult } from '../enrichment/types';
@@ -254,13 +254,6 @@ const keyLine = (x: { entity: Entity; score?: number }) => {
   const value = entityText(x.entity, x.entity.kind === 'filehash' ? 17 : 60);
   return { kind: entityLabel[x.entity.kind], value: `${value}${x.score === undefined ? '' : ` · risk ${Math.round(x.score)}`}` };
 };
-
-/** Speech is plain words: no markdown, no links. */
-const spoken = (text: string, max: number) =>
-  defangIndicator(cleanText(text, max))
-    .replace(/[[\]()*_`#<>\\~|{}$]/g, ' ')
-    .replace(/\s+/g, ' ')
-    .trim();
 
 /** "contained 4 min after it was raised", or how far the response got. */
 const responseFooter = (incident: Incident, t?: ResponseTimeline): string => {

@@ -1,5 +1,5 @@
 import { andMore, cutList, fitCard } from '../cards/budget';
-import { untrusted } from '../cards/markdown';
+import { spoken, untrusted } from '../cards/markdown';
 import { renderCard, type CardAttachment } from '../cards/render-card';
 import { ACTION_LABELS, targetValue, type ActionKind, type ActionTarget } from '../actions/action-kinds';
 import type { Incident } from '../incidents/incident';
@@ -68,7 +68,7 @@ export function renderShiftSummaryCard(v: ShiftSummary): CardAttachment {
       return renderCard('shift-summary', {
         heading: '🔁 Shift hand-off',
         period: v.handoffText,
-        speak: `Shift hand-off. ${v.cameIn.length} incidents came in, ${v.stillOpen.length} still open, ${v.contained.length} contained. On call next: ${v.next.map((n) => n.who).join(', ')}.`,
+        speak: `Shift hand-off. ${v.cameIn.length} incidents came in, ${v.stillOpen.length} still open, ${v.contained.length} contained. On call next: ${v.next.map((n) => spoken(n.who, 60)).join(', ')}.`,
         next: v.next.map((n) => `L${n.level} ${untrusted(n.who, 60)}`).join(' → ') || '—',
         sections: [
           {

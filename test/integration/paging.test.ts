@@ -274,4 +274,28 @@ describe.each(storeDrivers())('on-call paging on $name', (driver) => {
     const card = connector.requests('PUT').at(-1)!;
     expect(cardText(card.body as Record<string, unknown>)).toContain('Resolved: the incident was closed');
   });
+
+  it('hands the shift over in the SOC channel at the rotation hand-off: one summary, however often two replicas look', async () => {
+    const [a, b] = [await start(), await start()];
+    await setUp(a);
+    await a.postIncident(demoIncident('brute-force-admin'));
+    await a.app.outbox.idle();
+    connector.reset();
+    // 08:59 in Amsterdam: no hand-off in the last two hours, nothing is sent.
+    now = new Date('2026-11-24T07:59:00Z');
+    expect(await a.app.handoffs!.check()).toBe(0);
+    // 09:01: the daily hand-off. Both replicas look, twice.
+    now = new Date('2026-11-24T08:01:00Z');
+    for (const app of [a, b, a, b]) expect(await app.app.handoffs!.check()).toBe(1);
+    await Promise.all([a.app.jobs.idle(), b.app.jobs.idle()]);
+    const summaries = connector.requests('POST', '/v3/conversations/:id/activities').filter((r) => (r.body as { summary?: string }).summary === 'Shift hand-off');
+    expect(summaries).toHaveLength(1);
+    expect(decodeURIComponent(summaries[0]!.path)).toBe(`/v3/conversations/${CHANNEL_ID}/activities`);
+    const text = cardText(summaries[0]!.body as Record<string, unknown>);
+    expect(text).toContain('Shift hand-off');
+    expect(text).toContain('Came in (1)');
+    expect(text).toContain('Multiple failed sign-ins followed by success for a Global Administrator');
+    expect(text).toContain('On call next: L1 Megan Bowen → L2 Isaiah Langer → L3 the SOC channel');
+    expect(text).toContain('Mon 23 Nov 09:00 (Europe/Amsterdam) → Tue 24 Nov 09:00 (Europe/Amsterdam)');
+  });
 });

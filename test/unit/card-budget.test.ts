@@ -14,6 +14,8 @@ import { renderIncidentCard, type ResponseView } from '../../src/incidents/rende
 import { renderPageCard } from '../../src/paging/render-page-card';
 import type { Digest } from '../../src/store/digest-queue';
 import { renderDigestCard } from '../../src/teams/render-digest-card';
+import { renderStatsCard } from '../../src/stats/render-stats-card';
+import { renderShiftSummaryCard } from '../../src/stats/shift-summary';
 import { cardProblems } from '../helpers/card-validation';
 import { fixture } from '../helpers/fixtures';
 import { openTestDb } from '../helpers/test-app';
@@ -225,6 +227,50 @@ describe('every card kind at its largest fits Teams and passes the Adaptive Card
     const card = measure('page', renderPageCard({ page, incident: incident(), severity: 'Critical', levels: Array.from({ length: 10 }, (_, n) => ({ level: n + 1, who: hostile(300) })) }));
     expectFits(card);
     expect(JSON.stringify(card.content)).toContain('🚨 Incident #4294967296');
+  });
+
+  it('stats: two windows with every action kind and outcome and ten hostile 1 KB entities', () => {
+    const stats = (days: number) => ({
+      from: new Date(Date.parse('2026-11-24T10:00:00Z') - days * 86_400_000),
+      to: new Date('2026-11-24T10:00:00Z'),
+      bySeverity: { Critical: 9_999, High: 9_999, Medium: 9_999, Low: 9_999, Informational: 9_999 },
+      incidents: 49_995,
+      durations: { acknowledgeMs: [60_000, 7_200_000], firstRequestMs: [1], approvalMs: [86_400_000 * 3], containmentMs: [59_000] },
+      actions: ['block-ip', 'isolate-vm', 'disable-user', 'block-hash', 'add-indicator'].flatMap((kind) =>
+        ['requested', 'approved', 'running', 'succeeded', 'failed', 'rejected', 'expired', 'cancelled'].map((outcome) => ({ kind, outcome, count: 99_999 })),
+      ),
+      topEntities: Array.from({ length: 10 }, (_, n) => ({ kind: 'url' as const, value: hostile(1000) + n, incidents: 9_999 })),
+    });
+    expectFits(
+      measure(
+        'stats',
+        renderStatsCard([
+          { title: 'Last 24 hours', stats: stats(1) },
+          { title: 'Last 7 days', stats: stats(7) },
+        ]),
+      ),
+    );
+  });
+
+  it('shift summary: 300 incidents in and open with 1 KB titles, 100 containments, a ten-level chain of long names', () => {
+    const rows = Array.from({ length: 300 }, (_, n) => ({ incident: incident({ number: 20_000 + n, entities: [] }), assessedSeverity: 'Critical' }));
+    const summary = {
+      from: new Date('2026-11-23T08:00:00Z'),
+      to: new Date('2026-11-24T08:00:00Z'),
+      cameIn: rows,
+      stillOpen: rows,
+      contained: Array.from({ length: 100 }, (_, n) => ({
+        number: 20_000 + n,
+        kind: 'block-ip' as const,
+        target: { kind: 'block-ip' as const, ip: `203.0.113.${n}` },
+        at: new Date('2026-11-24T07:00:00Z'),
+      })),
+      next: Array.from({ length: 10 }, (_, n) => ({ level: n + 1, who: hostile(300) })),
+      handoffText: 'Mon 23 Nov 09:00 (Europe/Amsterdam) → Tue 24 Nov 09:00 (Europe/Amsterdam)',
+    };
+    const card = measure('shift summary', renderShiftSummaryCard(summary));
+    expectFits(card);
+    expect(JSON.stringify(card.content)).toMatch(/…and \d+ more/);
   });
 
   it('help: the whole command table', async () => {
