@@ -12,7 +12,7 @@ import { createWebhookAuth } from './ingest/webhook-auth';
 import { createEntraTokenVerifier } from './ingest/entra-token';
 import type { Db } from './store/db';
 import { openDb } from './store/open-db';
-import { getIncident } from './store/incident-repository';
+import { getIncident, type UpsertOutcome } from './store/incident-repository';
 import type { EnrichmentProvider } from './enrichment/orchestrator';
 import { createIncidentFlow, currentSeverity } from './incidents/incident-flow';
 import { createProviders, createWorkspaceRunner } from './enrichment/providers';
@@ -145,7 +145,7 @@ export async function createApp(config: Config, options: AppOptions = {}) {
   const handoffs = schedule && createShiftHandoffs({ db, schedule, clock, connector, pacer, resolvePerson, logger, kickJobs: () => jobs.kick() });
   const jobs = createJobRunner({ db, handlers: { ...actions?.jobHandlers, ...handoffs?.jobHandlers }, logger, metrics, leaseMs: config.jobLeaseMs, ...options.jobs });
   metrics.readJobCountsFrom(() => countJobs(db));
-  const onIncidentChange = (incident: Incident) => flow.stored(incident);
+  const onIncidentChange = (incident: Incident, outcome?: UpsertOutcome) => flow.stored(incident, outcome);
   // The third way in: the same ingest path as the webhook, for incidents the webhook never saw.
   const poller =
     config.poller && kqlRunner

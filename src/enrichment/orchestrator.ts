@@ -47,7 +47,8 @@ const pairKey = (kind: string, value: string, source: string) => `${kind}\u0000$
 
 export interface Enricher {
   /** Starts enriching in the background; safe to call again (pairs already stored are skipped). */
-  enrichIncident(incident: Incident): void;
+  /** `fresh`: just created, so nothing of it is stored and the look-ups start without a store read. */
+  enrichIncident(incident: Incident, o?: { fresh?: boolean }): void;
   /** Finishes what a restart interrupted, for open incidents changed in the last day. */
   resume(): Promise<void>;
   idle(): Promise<void>;
@@ -84,10 +85,10 @@ export function createEnricher(o: {
     }
   };
 
-  const enrich = async (incident: Incident) => {
+  const enrich = async (incident: Incident, fresh = false) => {
     const plan = enrichmentPlan(incident, o.providers);
     if (plan.length === 0) return;
-    const stored = new Set((await listEnrichments(o.db, incident.key)).map((e) => pairKey(e.entityKind, e.entityValue, e.source)));
+    const stored = new Set(fresh ? [] : (await listEnrichments(o.db, incident.key)).map((e) => pairKey(e.entityKind, e.entityValue, e.source)));
     const jobs = plan.filter((j) => !stored.has(pairKey(j.entity.kind, j.entity.value, j.provider.name)));
     if (jobs.length === 0) return;
     let remaining = jobs.length;
@@ -124,8 +125,8 @@ export function createEnricher(o: {
   };
 
   return {
-    enrichIncident(incident) {
-      track(enrich(incident).catch((e: unknown) => o.logger.error({ err: e, incident: incident.number }, 'enrichment failed')));
+    enrichIncident(incident, options) {
+      track(enrich(incident, options?.fresh).catch((e: unknown) => o.logger.error({ err: e, incident: incident.number }, 'enrichment failed')));
     },
     async resume() {
       for (const key of await listRecentOpenIncidentKeys(o.db, 24)) {

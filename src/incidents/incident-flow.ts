@@ -5,7 +5,7 @@ import type { Logger } from '../logger';
 import type { Pager } from '../paging/pager';
 import type { Db, Queryable } from '../store/db';
 import { listEnrichments } from '../store/enrichment-repository';
-import { bumpIncidentVersion, getCurrentSeverity, getIncident, saveAssessedSeverity } from '../store/incident-repository';
+import { bumpIncidentVersion, getCurrentSeverity, getIncident, saveAssessedSeverity, type UpsertOutcome } from '../store/incident-repository';
 import type { Incident } from './incident';
 
 export interface IncidentFlowOptions {
@@ -25,7 +25,7 @@ export interface IncidentFlowOptions {
  */
 export interface IncidentFlow {
   /** The webhook, the poller or a write-back stored a change. Returns at once; failures are logged. */
-  stored(incident: Incident): void;
+  stored(incident: Incident, outcome?: UpsertOutcome): void;
   /**
    * A batch of enrichment answers is stored: one read of the incident and of its answers, one
    * summary; the assessed severity saved before the card's new version is asked for (the outbox
@@ -61,9 +61,10 @@ export function createIncidentFlow(o: IncidentFlowOptions): IncidentFlow {
   const enricher = createEnricher({ db: o.db, providers: o.providers, logger: o.logger, onResults: enriched });
 
   return {
-    stored(incident) {
+    stored(incident, outcome) {
       o.kickOutbox();
-      enricher.enrichIncident(incident);
+      // A new incident has no answers stored yet: its look-ups start without reading the store.
+      enricher.enrichIncident(incident, { fresh: outcome?.kind === 'created' });
       if (o.pager) {
         const pager = o.pager;
         void severityOf(incident)
