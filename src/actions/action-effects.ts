@@ -66,7 +66,7 @@ async function commentFor(db: Queryable, a: StoredAction): Promise<string> {
   const names = await teamsUserNames(db, [a.requestedBy, ...a.approvals]);
   const who = (id: string, fallback?: string) => names.get(id.toLowerCase()) ?? fallback ?? id;
   const took = a.startedAt && a.endedAt ? ` in ${((a.endedAt.getTime() - a.startedAt.getTime()) / 1000).toFixed(1)} s` : '';
-  const outcome = a.state === 'succeeded' ? `done${took}` : `failed after ${a.attempts} attempt(s): ${(a.result as { error?: string } | undefined)?.error ?? 'no reason given'}`;
+  const outcome = a.state === 'failed' ? `failed after ${a.attempts} attempt(s): ${a.result.error}` : `done${took}`;
   return [
     `Vigil: ${actionTitle(a.kind, Boolean(a.undoOf))} ${targetValue(a.target)} — ${outcome}.`,
     `Requested by ${who(a.requestedBy, a.requestedByName)}; approved by ${a.approvals.map((id) => who(id)).join(', ') || 'nobody (no approval needed)'}.`,

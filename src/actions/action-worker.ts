@@ -1,6 +1,6 @@
 import type { Logger } from '../logger';
 import type { Db } from '../store/db';
-import { claimRunnableActions, expireRequests, extendLease, failAbandonedActions, finishAction, getAction, retryActionAt, type Attempt, type StoredAction } from '../store/action-repository';
+import { claimRunnableActions, expireRequests, extendLease, failAbandonedActions, finishAction, getAction, resultOf, retryActionAt, type Attempt, type StoredAction } from '../store/action-repository';
 import { isAppError } from '../errors';
 import { backoffDelay } from '../http/retry-policy';
 import { createClaimLoop, type ClaimedRun } from '../jobs/claim-loop';
@@ -9,7 +9,8 @@ import { canonicalTarget } from './canonical-target';
 import { checkTarget, type Guardrails } from './guardrails';
 import type { NsgBlocker } from './executors/nsg-block';
 import type { UserDisabler } from './executors/user-disable';
-import type { PreviousNsgs, VmFinder, VmIsolator } from './executors/vm-isolate';
+import type { VmFinder, VmIsolator } from './executors/vm-isolate';
+import type { ActionResult, ActionResults, UndoResults } from './action-results';
 import type { MachineIsolator } from './executors/mde-isolate';
 import type { HashBlocker } from './executors/mde-indicator';
 
@@ -50,7 +51,7 @@ export interface ActionWorkerOptions {
 }
 
 /** `stopped`: another process took the action over, so this run records and applies nothing. */
-type Outcome = { ok: true; detail: Record<string, unknown> } | { ok: false; retry: boolean; retryAfterMs?: number; error: string } | { stopped: true; error: string };
+type Outcome = { ok: true; detail: ActionResult } | { ok: false; retry: boolean; retryAfterMs?: number; error: string } | { stopped: true; error: string };
 
 const RETRIABLE_STATUS = new Set([0, 409, 412, 429, 500, 502, 503, 504]);
 
@@ -90,7 +91,7 @@ export function createActionWorker(o: ActionWorkerOptions) {
    * records for it, Sentinel's hint, else its name), and refused if that VM is tagged
    * `vigil-protected` or any of its names is a protected VM: the tag stops Defender too.
    */
-  const isolate = async (t: Extract<ActionTarget, { kind: 'isolate-vm' }>, comment: string, signal: AbortSignal): Promise<Record<string, unknown>> => {
+  const isolate = async (t: Extract<ActionTarget, { kind: 'isolate-vm' }>, comment: string, signal: AbortSignal): Promise<ActionResults['isolate-vm']> => {
     if (!x.machines && !x.vms) throw new Refused('Isolate VM is not configured in this Vigil');
     const machine = await x.machines?.findMachine(t.host, signal);
     const finder = x.vmFinder ?? x.vms;
@@ -125,9 +126,10 @@ export function createActionWorker(o: ActionWorkerOptions) {
   };
 
   /** The Undo goes the way the isolation went, as its result recorded. */
-  const release = async (before: Record<string, unknown>, comment: string, signal: AbortSignal): Promise<Record<string, unknown>> => {
-    if (before.method === 'defender') return need(x.machines, 'Isolation through Defender for Endpoint').release(String(before.machineId), comment, signal);
-    return need(x.vms, 'Isolate VM').release((before.previousNsgId as PreviousNsgs | undefined) ?? {}, signal);
+  const release = async (before: ActionResults['isolate-vm'] | undefined, comment: string, signal: AbortSignal): Promise<UndoResults['isolate-vm']> => {
+    if (!before) throw new Refused('the isolation to undo recorded no result');
+    if (before.method === 'defender') return need(x.machines, 'Isolation through Defender for Endpoint').release(before.machineId, comment, signal);
+    return need(x.vms, 'Isolate VM').release(before.previousNsgId, signal);
   };
 
   /** Marks every indicator an action submits, so that a retry and the Undo can find it again. */
@@ -137,7 +139,7 @@ export function createActionWorker(o: ActionWorkerOptions) {
    * Submitting is not idempotent in Sentinel (each call makes a new indicator): a retry first looks
    * for the one an interrupted attempt may have made.
    */
-  const submitIndicator = async (a: StoredAction, t: Extract<ActionTarget, { kind: 'add-indicator' }>, comment: string, signal: AbortSignal): Promise<Record<string, unknown>> => {
+  const submitIndicator = async (a: StoredAction, t: Extract<ActionTarget, { kind: 'add-indicator' }>, comment: string, signal: AbortSignal): Promise<ActionResults['add-indicator']> => {
     const ti = need(x.indicators, 'Threat intelligence');
     if (a.attempts > 1) {
       const [earlier] = await ti.findThreatIndicators(indicatorLabel(a.id), a.id, signal);
@@ -147,18 +149,18 @@ export function createActionWorker(o: ActionWorkerOptions) {
   };
 
   /** Removes the indicator the action recorded and any copy an interrupted attempt left. */
-  const withdrawIndicator = async (original: StoredAction, before: Record<string, unknown>, signal: AbortSignal): Promise<Record<string, unknown>> => {
+  const withdrawIndicator = async (original: StoredAction, signal: AbortSignal): Promise<UndoResults['add-indicator']> => {
     const ti = need(x.indicators, 'Threat intelligence');
-    const names = new Set([...(typeof before.name === 'string' ? [before.name] : []), ...(await ti.findThreatIndicators(indicatorLabel(original.id), original.id, signal))]);
+    const recorded = resultOf(original, 'add-indicator')?.name;
+    const names = new Set([...(recorded ? [recorded] : []), ...(await ti.findThreatIndicators(indicatorLabel(original.id), original.id, signal))]);
     const removed: string[] = [];
     for (const name of names) if ((await ti.deleteThreatIndicator(name, signal)).removed) removed.push(name);
     return { removed: removed.length > 0, names: removed };
   };
 
-  const run = async (a: StoredAction, t: ActionTarget, signal: AbortSignal): Promise<Record<string, unknown>> => {
+  const run = async (a: StoredAction, t: ActionTarget, signal: AbortSignal): Promise<ActionResult> => {
     const undo = a.undoOf ? await getAction(o.db, a.undoOf) : undefined;
     if (a.undoOf && !undo) throw new Refused('the action to undo no longer exists');
-    const before = (undo?.result ?? {}) as Record<string, unknown>;
     const comment = `Vigil ${actionTitle(a.kind, Boolean(undo))}, action ${a.id}`;
     switch (t.kind) {
       case 'block-ip':
@@ -166,16 +168,16 @@ export function createActionWorker(o: ActionWorkerOptions) {
       case 'disable-user':
         if (undo) {
           await need(x.users, 'Disable user').enable(t.user, signal);
-          return { enabled: true };
+          return { enabled: true as const };
         }
         return need(x.users, 'Disable user').disable(t.user, signal);
       case 'isolate-vm':
-        return undo ? release(before, comment, signal) : isolate(t, comment, signal);
+        return undo ? release(resultOf(undo, 'isolate-vm'), comment, signal) : isolate(t, comment, signal);
       case 'block-hash':
-        if (undo) return need(x.hashes, 'Block file hash').unblock(String(before.indicatorId ?? ''), signal);
+        if (undo) return need(x.hashes, 'Block file hash').unblock(resultOf(undo, 'block-hash')?.indicatorId ?? '', signal);
         return need(x.hashes, 'Block file hash').block(t.hash, t.algorithm, { title: `Vigil: blocked ${t.hash.slice(0, 16)}…`, description: comment }, signal);
       case 'add-indicator':
-        return undo ? withdrawIndicator(undo, before, signal) : submitIndicator(a, t, comment, signal);
+        return undo ? withdrawIndicator(undo, signal) : submitIndicator(a, t, comment, signal);
     }
   };
 

@@ -1,6 +1,6 @@
 import { defangIndicator, defangLinks, escapeMarkdown, truncate, untrusted, wellFormed } from '../cards/markdown';
 import { formatTime } from '../incidents/render-incident-card';
-import type { StoredAction } from '../store/action-repository';
+import type { FailedAction, StoredAction } from '../store/action-repository';
 import { actionTitle, targetValue, type ActionKind } from './action-kinds';
 import type { ActionOption } from './action-options';
 import { isGuid } from '../ids';
@@ -68,7 +68,7 @@ export const buttonText = (text: string, max = 60): string => {
 const nameOf = (names: Map<string, string>, id: string, fallback?: string) => untrusted(names.get(id.toLowerCase()) ?? fallback ?? 'someone', 60);
 const list = (names: Map<string, string>, ids: string[]) => ids.map((id) => nameOf(names, id)).join(', ');
 const seconds = (a: StoredAction) => (a.startedAt && a.endedAt ? ` in ${((a.endedAt.getTime() - a.startedAt.getTime()) / 1000).toFixed(1)} s` : '');
-const errorOf = (a: StoredAction) => untrusted((a.result as { error?: string } | undefined)?.error ?? 'no reason given', 200);
+const errorOf = (a: FailedAction) => untrusted(a.result.error, 200);
 
 /** The line a card shows for an action: what, on what, and where it stands, in words. */
 export function actionLine(a: StoredAction, names: Map<string, string>): string {

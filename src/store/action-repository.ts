@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import { targetKey, type ActionKind, type ActionTarget } from '../actions/action-kinds';
 import type { ActionRecord, ActionState } from '../actions/approval-policy';
+import type { ActionFailure, ActionResult, ActionResults } from '../actions/action-results';
 import type { Db, Queryable } from './db';
 import { queueActionEffects, queueChatCardRedraw } from '../actions/action-effects';
 import { audit } from './page-repository';
@@ -12,7 +13,7 @@ export interface ActionCardRef {
   activityId?: string;
 }
 
-export interface StoredAction extends ActionRecord {
+interface ActionCommon extends ActionRecord {
   id: string;
   incidentKey?: string;
   target: ActionTarget;
@@ -24,11 +25,39 @@ export interface StoredAction extends ActionRecord {
   decidedReason?: string;
   attempts: number;
   version: number;
-  result?: unknown;
   card?: ActionCardRef;
   createdAt: Date;
   startedAt?: Date;
   endedAt?: Date;
+}
+
+/** Waiting for a decision, or decided and not yet ended: nothing to show for it yet. */
+export interface OpenAction extends ActionCommon {
+  state: 'requested' | 'approved' | 'queued' | 'running';
+  result?: undefined;
+}
+/** Done: what the executor answered (the Undo reads it back through {@link resultOf}). */
+export interface SucceededAction extends ActionCommon {
+  state: 'succeeded';
+  result: ActionResult;
+}
+export interface FailedAction extends ActionCommon {
+  state: 'failed';
+  result: ActionFailure;
+}
+/** Ended without running: rejected or cancelled (by `decidedBy`), or expired undecided. */
+export interface ClosedAction extends ActionCommon {
+  state: 'rejected' | 'cancelled' | 'expired';
+  result?: undefined;
+}
+
+/** An action as stored, one shape per state. */
+export type StoredAction = OpenAction | SucceededAction | FailedAction | ClosedAction;
+
+/** The executor's answer of a succeeded `kind` action (not an Undo), typed; undefined otherwise. */
+export function resultOf<K extends ActionKind>(a: StoredAction | undefined, kind: K): ActionResults[K] | undefined {
+  if (!a || a.state !== 'succeeded' || a.kind !== kind || a.undoOf) return undefined;
+  return a.result as ActionResults[K];
 }
 
 interface ActionRow {
@@ -54,7 +83,23 @@ interface ActionRow {
   ended_at: Date | null;
 }
 
-const toAction = (r: ActionRow): StoredAction => ({
+const toAction = (r: ActionRow): StoredAction => {
+  const common = toCommon(r);
+  switch (r.state) {
+    case 'succeeded':
+      return { ...common, state: r.state, result: (r.result ?? {}) as ActionResult };
+    case 'failed':
+      return { ...common, state: r.state, result: { error: String((r.result as Partial<ActionFailure> | null)?.error ?? 'no reason given') } };
+    case 'rejected':
+    case 'cancelled':
+    case 'expired':
+      return { ...common, state: r.state };
+    default:
+      return { ...common, state: r.state };
+  }
+};
+
+const toCommon = (r: ActionRow): ActionCommon => ({
   id: r.id,
   incidentKey: r.incident_key ?? undefined,
   kind: r.kind,
@@ -70,7 +115,6 @@ const toAction = (r: ActionRow): StoredAction => ({
   expiresAt: new Date(r.expires_at),
   attempts: r.attempts,
   version: r.version,
-  result: r.result ?? undefined,
   card: r.card ?? undefined,
   createdAt: new Date(r.created_at),
   startedAt: r.started_at ? new Date(r.started_at) : undefined,
