@@ -4,7 +4,7 @@ import { parseGraphIncident } from '../incidents/parse-graph-incident';
 import type { Logger } from '../logger';
 import type { Db } from '../store/db';
 import { upsertIncident } from '../store/incident-repository';
-import { audit } from '../store/page-repository';
+import { audit } from '../store/audit-repository';
 import { MAX_COMMENT, type Analyst, type IncidentWriter } from '../sentinel/incident-writer';
 import type { GraphClient } from './graph-client';
 import { GRAPH_CLOSE_CHOICES } from './graph-close-choices';

@@ -4,7 +4,7 @@ import type { ActionRecord, ActionState } from '../actions/approval-policy';
 import type { ActionFailure, ActionResult, ActionResults } from '../actions/action-results';
 import type { Db, Queryable } from './db';
 import { queueActionEffects, queueChatCardRedraw } from '../actions/action-effects';
-import { audit } from './page-repository';
+import { audit } from './audit-repository';
 
 /** Where a request made in chat shows its card, so that later changes update it in place. */
 export interface ActionCardRef {
