@@ -2,7 +2,9 @@ import type { TokenCredential } from '@azure/identity';
 import type { ActionPolicy } from '../actions/action-policy';
 import type { Config } from '../config';
 import type { RequiredRole } from '../deploy/required-permissions';
-import { isTimeout } from '../timeout';
+import { createHttpClient } from '../http/http-client';
+import { NO_RETRY } from '../http/retry-policy';
+import { isUpstreamError } from '../http/upstream-error';
 
 /** One line of the report: ✓ works, ✗ broken (the detail says what to fix), – not configured. */
 export interface Outcome {
@@ -42,24 +44,19 @@ export class NoAnswer extends Error {
   override name = 'NoAnswer';
 }
 
-/** One HTTP call with the check's budget. Throws `NoAnswer` when there was no answer at all. */
+/** Every status is an answer to a check: the doctor reports it rather than retrying or throwing. */
+const EVERY_STATUS = Array.from({ length: 500 }, (_, n) => n + 100);
+
+/** One HTTP call with the check's budget, through the one HTTP layer. Throws `NoAnswer` when there was no answer at all. */
 export async function probe(url: string, o: { timeoutMs: number; headers?: Record<string, string>; method?: 'GET' | 'POST'; body?: unknown }): Promise<Probe> {
-  let res: Response;
+  const host = new URL(url).host;
+  const http = createHttpClient({ upstream: host, timeoutMs: o.timeoutMs, retry: NO_RETRY });
   try {
-    res = await fetch(url, {
-      method: o.method ?? 'GET',
-      headers: { accept: 'application/json', ...(o.body === undefined ? {} : { 'content-type': 'application/json' }), ...o.headers },
-      body: o.body === undefined ? undefined : JSON.stringify(o.body),
-      signal: AbortSignal.timeout(o.timeoutMs),
-    });
+    const res = await http.request<unknown>({ method: o.method ?? 'GET', path: url, headers: { accept: 'application/json', ...o.headers }, body: o.body, accept: EVERY_STATUS });
+    return { status: res.status, json: res.body };
   } catch (e) {
-    throw new NoAnswer(isTimeout(e) ? `no answer within ${Math.round(o.timeoutMs / 1000)} s` : `unreachable (${new URL(url).host})`);
-  }
-  const text = await res.text();
-  try {
-    return { status: res.status, json: text === '' ? undefined : JSON.parse(text) };
-  } catch {
-    return { status: res.status };
+    if (isUpstreamError(e) && e.status === 0) throw new NoAnswer(e.timedOut ? `no answer within ${Math.round(o.timeoutMs / 1000)} s` : `unreachable (${host})`);
+    throw e;
   }
 }
 
