@@ -6,6 +6,8 @@ import { startBotConnector } from '../sandbox/bot-connector';
 import { startSandboxes } from '../sandbox/sandboxes';
 import { ROOT, startNode, type RunningProcess } from '../test/helpers/built-process';
 import { demoIncident } from '../test/helpers/fixtures';
+import { emptyTables } from '../test/helpers/store-drivers';
+import { openDb } from '../src/store/open-db';
 import { botInstalledInTeam } from '../test/helpers/teams-activities';
 import { ms, percentile } from './stats';
 
@@ -13,7 +15,7 @@ import { ms, percentile } from './stats';
  * The first card after a start against the hundredth: the production build (`node dist/src/index.js`,
  * as `npm start` runs it) started as a fresh process against the sandbox's stand-ins, an incident
  * posted as soon as `/readyz` says ready, then more at a steady pace. Each start gets a data
- * directory of its own (PGlite on disk, or `DATABASE_URL` for PostgreSQL). The limit is the warm
+ * directory of its own (PGlite on disk), or, with `DATABASE_URL`, a PostgreSQL emptied before it. The limit is the warm
  * median: the goal is a first card within twice it.
  *   npm run bench:cold                 (builds dist/ first; BENCH_SKIP_BUILD=1 to use it as it is)
  *   DATABASE_URL=postgres://… npm run bench:cold
@@ -51,6 +53,13 @@ async function main() {
 
   for (let start = 1; start <= starts; start++) {
     const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-cold-'));
+    if (process.env.DATABASE_URL) {
+      // A database as fresh as PGlite's new folder: earlier runs' incidents would be resumed and
+      // their cards delivered to the channel on install, and its send budget already spent.
+      const db = await openDb({ kind: 'pg', url: process.env.DATABASE_URL });
+      await emptyTables(db);
+      await db.close();
+    }
     const spawned = Date.now();
     const vigil = startNode(path.join(ROOT, 'dist/src/index.js'), {
       cwd: workDir,

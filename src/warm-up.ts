@@ -1,4 +1,5 @@
 import type { Db } from './store/db';
+import { WARM_CONNECTIONS } from './store/pg-db';
 import { getIncident, upsertIncidentsIn } from './store/incident-repository';
 import { checkWorkspace } from './ingest/ingest-incident';
 import { parseIncidentPayload } from './incidents/parse-incident';
@@ -13,12 +14,12 @@ export interface WarmUpDeps {
   renderCard: (incident: Incident) => Promise<unknown>;
   /** Vigil's own base URL: one request through its HTTP server and through the HTTP client. */
   selfUrl: string;
-  /** PostgreSQL connections to open before the first incident needs them. */
+  /** PostgreSQL connections to open and warm before the first incident needs them. */
   connections?: number;
 }
 
 /** A Sentinel automation-rule envelope for an incident of `w` with an address, an account and a host. */
-const samplePayload = (w: WorkspaceRef) => {
+const samplePayload = (w: WorkspaceRef, n: number) => {
   const workspace = `/subscriptions/${w.subscriptionId}/resourceGroups/${w.resourceGroup}/providers/Microsoft.OperationalInsights/workspaces/${w.workspaceName}`;
   const time = new Date().toISOString();
   return {
@@ -26,8 +27,8 @@ const samplePayload = (w: WorkspaceRef) => {
     objectEventType: 'Create',
     workspaceInfo: { SubscriptionId: w.subscriptionId, ResourceGroupName: w.resourceGroup, WorkspaceName: w.workspaceName },
     object: {
-      id: `${workspace}/providers/Microsoft.SecurityInsights/incidents/vigil-warm-up`,
-      name: 'vigil-warm-up',
+      id: `${workspace}/providers/Microsoft.SecurityInsights/incidents/vigil-warm-up-${n}`,
+      name: `vigil-warm-up-${n}`,
       etag: `"${time}"`,
       type: 'Microsoft.SecurityInsights/Incidents',
       properties: {
@@ -51,6 +52,8 @@ const samplePayload = (w: WorkspaceRef) => {
   };
 };
 
+const WARM_TABLES = ['conversations', 'incident_cards', 'digests', 'enrichments', 'actions', 'teams_users', 'teams_send_budgets', 'teams_sends', 'jobs'];
+
 /** Thrown to roll the warm-up transaction back. */
 const ROLL_BACK = Symbol('roll back');
 
@@ -63,19 +66,31 @@ const ROLL_BACK = Symbol('roll back');
  */
 export async function warmUp(d: WarmUpDeps): Promise<number> {
   const started = performance.now();
-  const { incident, workspaceInfo } = parseIncidentPayload(samplePayload(d.workspace), { portalUrl: d.portalUrl });
-  checkWorkspace(incident, d.workspace, workspaceInfo);
-  await Promise.all(Array.from({ length: d.db.driver === 'pg' ? (d.connections ?? 4) : 1 }, () => d.db.query('SELECT 1')));
-  await d.db
-    .transaction(async (tx) => {
-      await upsertIncidentsIn(tx, [incident]);
-      await getIncident(tx, incident.key);
-      throw ROLL_BACK;
-    })
-    .catch((e: unknown) => {
-      if (e !== ROLL_BACK) throw e;
-    });
-  await d.renderCard(incident);
+  // One transaction per connection, all at once so each takes its own (a sample of its own, so
+  // none waits for another's insert): a PostgreSQL backend reads each table's catalog entries on
+  // its first statement there.
+  const connections = d.db.driver === 'pg' ? (d.connections ?? WARM_CONNECTIONS) : 1;
+  const samples = Array.from({ length: connections }, (_, n) => {
+    const { incident, workspaceInfo } = parseIncidentPayload(samplePayload(d.workspace, n), { portalUrl: d.portalUrl });
+    checkWorkspace(incident, d.workspace, workspaceInfo);
+    return incident;
+  });
+  await Promise.all(
+    samples.map((incident) =>
+      d.db
+        .transaction(async (tx) => {
+          await upsertIncidentsIn(tx, [incident]);
+          await getIncident(tx, incident.key);
+          // The tables the first card's way out reads and writes (outbox, pacer, card, jobs).
+          for (const table of WARM_TABLES) await tx.query(`SELECT 1 FROM ${table} LIMIT 0`);
+          throw ROLL_BACK;
+        })
+        .catch((e: unknown) => {
+          if (e !== ROLL_BACK) throw e;
+        }),
+    ),
+  );
+  await Promise.all(samples.map((incident) => d.renderCard(incident)));
   const res = await fetch(`${d.selfUrl}/healthz`);
   await res.arrayBuffer();
   return performance.now() - started;

@@ -34,13 +34,18 @@ const poolConfig = (url: string, password?: () => Promise<string>): pg.PoolConfi
   };
 };
 
+/** PostgreSQL connections kept open and warm: the ingest's grouped commits, the outbox and a click at once. */
+export const WARM_CONNECTIONS = 4;
+
 /**
  * PostgreSQL server through a pool: the production driver, shared by several replicas. `password`
  * is called for each new connection (Entra ID tokens expire within the hour; the credential
  * behind it caches and renews them), so a long-lived pool keeps signing in.
  */
-export async function createPgDb(url: string, options: { max?: number; password?: () => Promise<string> } = {}): Promise<Db> {
-  const pool = new pg.Pool({ ...poolConfig(url, options.password), max: options.max ?? 10, connectionTimeoutMillis: 5000, types });
+export async function createPgDb(url: string, options: { max?: number; min?: number; password?: () => Promise<string> } = {}): Promise<Db> {
+  // `min` connections are kept open when idle (the warm-up opens them): the first incident after a
+  // quiet hour does not pay for a new connection and its backend's first look at every table.
+  const pool = new pg.Pool({ ...poolConfig(url, options.password), max: options.max ?? 10, min: options.min ?? WARM_CONNECTIONS, connectionTimeoutMillis: 5000, types });
   pool.on('error', () => undefined); // an idle client's error surfaces on the next query instead
   const wrap = (c: pg.Pool | pg.PoolClient): Queryable => ({
     async exec(sql: string) {
