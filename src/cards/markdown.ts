@@ -64,3 +64,14 @@ export const spoken = (text: string, max: number): string =>
     .replace(/[[\]()*_`#<>\\~|{}$]/g, ' ')
     .replace(/\s+/g, ' ')
     .trim();
+
+/**
+ * `text` as inline code, shown exactly as typed: markdown reads nothing inside a code span, and
+ * the fence is one backtick longer than any run of them in `text`, so none of them ends it.
+ */
+export const codeSpan = (text: string): string => {
+  const longest = Math.max(0, ...[...text.matchAll(/`+/g)].map((m) => m[0].length));
+  const fence = '`'.repeat(longest + 1);
+  const pad = text.startsWith('`') || text.endsWith('`') || (text.startsWith(' ') && text.endsWith(' ')) ? ' ' : '';
+  return `${fence}${pad}${text}${pad}${fence}`;
+};

@@ -38,6 +38,11 @@ export interface Incident {
   key: string;
   /** Absent on incidents stored before Graph was read: those are Sentinel's. */
   writeBack?: WriteBack;
+  /**
+   * The short name of the workspace it belongs to, from VIGIL_WORKSPACES_FILE; absent with the
+   * single-workspace settings (SENTINEL_*), on Graph's unified incidents and on older rows.
+   */
+  workspace?: string;
   number: number;
   title: string;
   description: string;
