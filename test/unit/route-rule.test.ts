@@ -94,7 +94,7 @@ describe('route rules: the syntax', () => {
     expect(errorOf('tag=a,,b')).toMatch(/needs a value/);
     expect(errorOf('all severity=High')).toMatch(/stands alone/);
     expect(errorOf('title="\\n"')).toMatch(/only `\\"` and `\\\\` are escapes/);
-    expect(errorOf('title="a\nb"')).toMatch(/control or invisible character \(at character 9\)/);
+    expect(errorOf('title="a\nb"')).toBe('The rule holds a control or invisible character; type it again on one line (at character 9).');
     expect(errorOf('tag=a\u200bb')).toMatch(/invisible/);
     expect(errorOf('severity=`x')).toMatch(/^`` `x `` is not a severity/);
     expect(errorOf('x'.repeat(MAX_RULE_LENGTH + 1))).toMatch(/at most 500 characters/);
