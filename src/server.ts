@@ -1,7 +1,8 @@
 import restify from 'restify';
 import { AppError, toAppError, type ErrorCode } from './errors';
 import type { WebhookAuth } from './ingest/webhook-auth';
-import { readJsonBody } from './ingest/read-body';
+import { readJsonBody, readRawBody } from './ingest/read-body';
+import { handlePagerDutyWebhook, MAX_WEBHOOK_BYTES, type PagerDutyWebhookDeps } from './paging/pagerduty-webhook';
 import { ingestIncident, type IngestDeps } from './ingest/ingest-incident';
 import type { Logger } from './logger';
 import type { Metrics } from './metrics';
@@ -22,6 +23,8 @@ export interface ServerDeps {
   authenticateWebhook: WebhookAuth;
   metrics: Metrics;
   logger: Logger;
+  /** PagerDuty v3 webhooks (signed; see `handlePagerDutyWebhook`); no route without a secret and a pager. */
+  pagerDutyWebhook?: PagerDutyWebhookDeps;
 }
 
 const httpStatus: Record<ErrorCode, number> = {
@@ -84,6 +87,21 @@ export function createServer(deps: ServerDeps): restify.Server {
       sendError(res, e);
     }
   });
+
+  const pagerDuty = deps.pagerDutyWebhook;
+  if (pagerDuty) {
+    server.post('/api/pagerduty', async (req: restify.Request, res: restify.Response) => {
+      try {
+        // The signature is over the bytes as sent: the body is read raw, and parsed only once verified.
+        const raw = await readRawBody(req, MAX_WEBHOOK_BYTES);
+        const answer = await handlePagerDutyWebhook(raw, req.headers, pagerDuty);
+        if (answer.status === 401) log.warn({ status: answer.status }, 'PagerDuty webhook refused: bad or missing signature');
+        res.send(answer.status, answer.body);
+      } catch (e) {
+        sendError(res, e);
+      }
+    });
+  }
 
   server.get('/healthz', async (_req: restify.Request, res: restify.Response) => {
     res.send(200, { status: 'ok' });

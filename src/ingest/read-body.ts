@@ -6,6 +6,17 @@ import { AppError } from '../errors';
  * that is not JSON (400). Nothing downstream ever sees unparsed text.
  */
 export async function readJsonBody(req: IncomingMessage, maxBytes: number): Promise<unknown> {
+  const text = (await readRawBody(req, maxBytes)).toString('utf8');
+  if (text.trim() === '') throw new AppError('BAD_REQUEST', 'body: empty; send the incident as JSON');
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new AppError('BAD_REQUEST', `body: not valid JSON (${(e as Error).message})`);
+  }
+}
+
+/** The body exactly as received (a signature is over these bytes), refusing more than `maxBytes` (413). */
+export async function readRawBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length'] ?? NaN);
   if (declared > maxBytes) {
     req.resume();
@@ -21,11 +32,5 @@ export async function readJsonBody(req: IncomingMessage, maxBytes: number): Prom
     }
     chunks.push(chunk as Buffer);
   }
-  const text = Buffer.concat(chunks).toString('utf8');
-  if (text.trim() === '') throw new AppError('BAD_REQUEST', 'body: empty; send the incident as JSON');
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    throw new AppError('BAD_REQUEST', `body: not valid JSON (${(e as Error).message})`);
-  }
+  return Buffer.concat(chunks);
 }

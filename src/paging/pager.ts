@@ -13,13 +13,16 @@ import {
   escalateDuePages,
   getPage,
   getPageById,
+  lastResolutionOf,
   listNotices,
   openPage,
   refreshPageCards,
+  reopenPage,
   resolvePage,
   retryNoticeLater,
   type Notice,
   type Page,
+  type PageResolution,
 } from '../store/page-repository';
 import { audit } from '../store/audit-repository';
 import { getTeamsUser } from '../store/teams-user-repository';
@@ -34,6 +37,9 @@ import { decidePage } from './page-policy';
 import { renderPageCard } from './render-page-card';
 import type { Schedule } from './schedule-types';
 import { threadOf } from '../ids';
+
+/** Severities from least to most severe: a rise re-pages a resolved page. */
+const SEVERITY_RANK = ['Informational', 'Low', 'Medium', 'High', 'Critical'];
 
 export interface PagerDutyOptions {
   endpoint: string;
@@ -68,7 +74,8 @@ export interface Pager {
   /** `page <n>`: pages regardless of the policy. */
   pageByHand(incident: Incident, by: string): Promise<{ page?: Page; created: boolean }>;
   acknowledge(incidentKey: string, by: string): Promise<{ page?: Page; acknowledged: boolean }>;
-  resolve(incidentKey: string): Promise<void>;
+  /** Ends the incident's page: it was closed (by default), or the page was resolved in PagerDuty. */
+  resolve(incidentKey: string, why?: PageResolution): Promise<void>;
   /** Redraws the incident's page cards (its assessed severity may have changed). */
   refresh(incidentKey: string): Promise<void>;
   /** Escalates what is due and delivers notices; the timer calls it, tests call it after moving the clock. */
@@ -276,6 +283,20 @@ export function createPager(o: PagerOptions): Pager {
     }
   };
 
+  /**
+   * A resolved page opens again when the incident was reopened (its page was resolved by the close)
+   * or its severity rose above the one it was paged at; a page resolved in PagerDuty stays resolved otherwise.
+   */
+  const pageAgain = async (incident: Incident, severity: string, because: string) => {
+    const page = await getPage(o.db, incident.key);
+    if (page?.state !== 'resolved') return undefined;
+    const pagedAt = /severity (\w+)/.exec(page.reason)?.[1];
+    const rose = pagedAt !== undefined && SEVERITY_RANK.indexOf(severity) > SEVERITY_RANK.indexOf(pagedAt);
+    const reopened = (await lastResolutionOf(o.db, incident.key)) === 'closed';
+    if (!rose && !reopened) return undefined;
+    return reopenPage(o.db, incident.key, `${because} (${reopened ? 'reopened' : `severity rose from ${pagedAt}`})`, 'policy', o.clock());
+  };
+
   const tick = async () => {
     await escalateDuePages(o.db, o.clock(), step);
     for (;;) {
@@ -300,7 +321,7 @@ export function createPager(o: PagerOptions): Pager {
       }
       const decision = decidePage(o.schedule, incident, severity, o.clock());
       if (!decision.page) return undefined;
-      const page = await openPage(o.db, incident.key, decision.because, 'policy', o.clock());
+      const page = (await openPage(o.db, incident.key, decision.because, 'policy', o.clock())) ?? (await pageAgain(incident, severity, decision.because));
       if (page) void runTick();
       return page;
     },
@@ -314,8 +335,8 @@ export function createPager(o: PagerOptions): Pager {
       if (r.acknowledged) await runTick();
       return r;
     },
-    async resolve(incidentKey) {
-      if (await resolvePage(o.db, incidentKey, o.clock())) await runTick();
+    async resolve(incidentKey, why) {
+      if (await resolvePage(o.db, incidentKey, o.clock(), why)) await runTick();
     },
     async refresh(incidentKey) {
       if ((await refreshPageCards(o.db, incidentKey)) > 0) await runTick();

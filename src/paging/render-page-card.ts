@@ -4,6 +4,7 @@ import { renderCard, type CardAttachment } from '../cards/render-card';
 import { duration, formatTime, localTime } from '../incidents/render-incident-card';
 import type { Incident } from '../incidents/incident';
 import type { Page } from '../store/page-repository';
+import { pagerDutyNameOf } from './pagerduty-events';
 
 export interface PageView {
   page: Page;
@@ -17,8 +18,11 @@ export interface PageView {
 
 const stateText = (v: PageView): { text: string; style: string } => {
   const p = v.page;
-  if (p.state === 'acknowledged')
-    return { text: `✅ Acknowledged by ${untrusted(v.ackedByName ?? p.ackedBy ?? 'someone', 80)} ${duration(p.ackedAt!.getTime() - p.createdAt.getTime())} after the page`, style: 'good' };
+  if (p.state === 'acknowledged') {
+    const inPagerDuty = pagerDutyNameOf(p.ackedBy);
+    const who = inPagerDuty === undefined ? `by ${untrusted(v.ackedByName ?? p.ackedBy ?? 'someone', 80)}` : `in PagerDuty by ${untrusted(inPagerDuty, 80)}`;
+    return { text: `✅ Acknowledged ${who} ${duration(p.ackedAt!.getTime() - p.createdAt.getTime())} after the page`, style: 'good' };
+  }
   if (p.state === 'resolved') return { text: `Resolved: the incident was closed at ${formatTime(p.resolvedAt!.toISOString())}`, style: 'default' };
   const last = v.levels.at(-1);
   return { text: last && last.level > 1 ? `⏫ Escalated to level ${last.level}: ${untrusted(last.who, 80)} — not acknowledged yet` : 'Waiting for acknowledgement', style: 'attention' };

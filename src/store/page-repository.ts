@@ -156,8 +156,11 @@ export async function acknowledgePage(db: Db, incidentKey: string, by: string, n
   });
 }
 
-/** The incident was closed: its page (open or acknowledged) is resolved everywhere. */
-export async function resolvePage(db: Db, incidentKey: string, now: Date): Promise<Page | undefined> {
+/** Why a page was resolved: the incident was closed (so a reopen pages again), or in PagerDuty. */
+export type PageResolution = { because: 'closed'; by?: undefined } | { because: 'pagerduty'; by: string };
+
+/** The incident was closed (or the page resolved in PagerDuty): its page (open or acknowledged) is resolved everywhere. */
+export async function resolvePage(db: Db, incidentKey: string, now: Date, why: PageResolution = { because: 'closed' }): Promise<Page | undefined> {
   return db.transaction(async (tx) => {
     const r = await tx.query<PageRow>(
       `UPDATE pages SET state = 'resolved', resolved_at = $2, next_at = NULL, version = version + 1
@@ -166,8 +169,36 @@ export async function resolvePage(db: Db, incidentKey: string, now: Date): Promi
     );
     if (!r.rows[0]) return undefined;
     await tx.query(`UPDATE page_notices SET desired_version = desired_version + 1 WHERE page_id = $1 AND channel <> 'mention'`, [r.rows[0].id]);
-    await audit(tx, 'sentinel', 'page.resolved', incidentKey, {});
+    await audit(tx, why.by ?? 'sentinel', 'page.resolved', incidentKey, { because: why.because });
     return toPage(r.rows[0]);
+  });
+}
+
+/** Why the incident's page was last resolved, from the audit trail (pages resolved before it said why: closed). */
+export async function lastResolutionOf(db: Queryable, incidentKey: string): Promise<PageResolution['because'] | undefined> {
+  const r = await db.query<{ because: string | null }>(`SELECT details->>'because' AS because FROM audit WHERE action = 'page.resolved' AND target = $1 ORDER BY id DESC LIMIT 1`, [incidentKey]);
+  const row = r.rows[0];
+  return row ? (row.because === 'pagerduty' ? 'pagerduty' : 'closed') : undefined;
+}
+
+/**
+ * Pages again for an incident whose page was resolved (it was reopened, or its severity rose):
+ * the same page row, open from level 0 with the new reason; its notices start afresh, so everyone
+ * gets a new card and the earlier cards keep saying it was resolved. Undefined unless the page is
+ * resolved now, so two processes asking at once page once.
+ */
+export async function reopenPage(db: Db, incidentKey: string, reason: string, actor: string, now: Date): Promise<Page | undefined> {
+  return db.transaction(async (tx) => {
+    const r = await tx.query<PageRow>(
+      `UPDATE pages SET state = 'open', level = 0, next_at = $2, reason = $3, created_at = $2, acked_by = NULL, acked_at = NULL, resolved_at = NULL, version = version + 1
+       WHERE incident_key = $1 AND state = 'resolved' RETURNING *`,
+      [incidentKey, now, reason],
+    );
+    const row = r.rows[0];
+    if (!row) return undefined;
+    await tx.query('DELETE FROM page_notices WHERE page_id = $1', [row.id]);
+    await audit(tx, actor, 'page.reopened', incidentKey, { reason });
+    return toPage(row);
   });
 }
 
