@@ -81,10 +81,18 @@ describeWithPostgres('the action worker killed right after a success is committe
     const incident = parseIncident(envelope, { portalUrl: 'https://portal.azure.com' });
     await upsertIncident(db, incident);
     const now = new Date();
-    const requested = await requestAction(db, { incidentKey: incident.key, target: { kind: 'block-ip', ip: '203.0.113.66' }, requestedBy: ALEX, approvalsNeeded: 1, expiresAt: new Date(now.getTime() + 3_600_000) }, { now });
+    const requested = await requestAction(
+      db,
+      { incidentKey: incident.key, target: { kind: 'block-ip', ip: '203.0.113.66' }, requestedBy: ALEX, approvalsNeeded: 1, expiresAt: new Date(now.getTime() + 3_600_000) },
+      { now },
+    );
     if (requested.kind !== 'created') throw new Error(`no request: ${requested.kind}`);
     // The request's card in Alex's chat, as the bot posted it in the turn.
-    const posted = await fetch(`${connector.url}/v3/conversations/${encodeURIComponent(CHAT)}/activities`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ type: 'message', text: 'Block IP 203.0.113.66: requested' }) });
+    const posted = await fetch(`${connector.url}/v3/conversations/${encodeURIComponent(CHAT)}/activities`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ type: 'message', text: 'Block IP 203.0.113.66: requested' }),
+    });
     const { id: activityId } = (await posted.json()) as { id: string };
     await setActionCard(db, requested.action.id, { serviceUrl: connector.url, conversationId: CHAT, activityId });
 
