@@ -12,6 +12,7 @@ import type { SentinelClient } from '../sentinel/sentinel-client';
 import type { IncidentWriter } from '../sentinel/incident-writer';
 import type { ActionService } from '../actions/action-service';
 import type { Notice, ResponseViews } from '../actions/response-view';
+import type { CaseSystemName } from '../cases/case-system';
 
 /** The action service as chat and card buttons reach it; undefined without an action policy. */
 export interface ActionsDeps {
@@ -37,6 +38,8 @@ export interface CommandDeps {
   actions?: ActionsDeps;
   /** Assign, comment on and close incidents in Sentinel (responders only). */
   incidentWriter: IncidentWriter;
+  /** Cases in ServiceNow or Jira (`ticket <n>`, "Open ticket"); undefined without a case system. */
+  cases?: { system: CaseSystemName; open(incidentKey: string, by: string): Promise<void> };
   logger: Logger;
 }
 

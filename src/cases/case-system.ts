@@ -5,6 +5,9 @@ import { UpstreamError } from '../http/upstream-error';
 
 export type CaseSystemName = 'servicenow' | 'jira';
 
+/** How people name each system (cards, chat). */
+export const CASE_SYSTEM_NAMES: Record<CaseSystemName, string> = { servicenow: 'ServiceNow', jira: 'Jira' };
+
 /** Vigil's severities as a case system is told them: Sentinel's four plus the assessed Critical. */
 export type CaseSeverity = 'Critical' | 'High' | 'Medium' | 'Low' | 'Informational';
 

@@ -3,6 +3,7 @@ import { summarizeEnrichment, type IncidentEnrichment } from '../enrichment/summ
 import type { SourceResult } from '../enrichment/types';
 import type { Logger } from '../logger';
 import type { Pager } from '../paging/pager';
+import type { IncidentCases } from '../cases/incident-cases';
 import type { Db, Queryable } from '../store/db';
 import { listEnrichments } from '../store/enrichment-repository';
 import { bumpIncidentVersion, getCurrentSeverity, getIncident, saveAssessedSeverity, type UpsertOutcome } from '../store/incident-repository';
@@ -16,6 +17,8 @@ export interface IncidentFlowOptions {
   kickOutbox: () => void;
   /** Without an on-call schedule nobody is paged. */
   pager?: Pick<Pager, 'consider' | 'refresh'>;
+  /** Without a case system no case is opened. */
+  cases?: Pick<IncidentCases, 'consider'>;
 }
 
 /**
@@ -52,6 +55,8 @@ export function createIncidentFlow(o: IncidentFlowOptions): IncidentFlow {
     await saveAssessedSeverity(o.db, incidentKey, assessedSeverity);
     await bumpIncidentVersion(o.db, incidentKey);
     o.kickOutbox();
+    // A case policy may open one on the assessment (Critical exists only there).
+    await o.cases?.consider(stored.incident, assessedSeverity);
     if (!o.pager) return;
     // Pages by Vigil's assessment once enrichment has one (Critical exists only there).
     await o.pager.consider(stored.incident, assessedSeverity ?? stored.incident.severity);
@@ -65,6 +70,7 @@ export function createIncidentFlow(o: IncidentFlowOptions): IncidentFlow {
       o.kickOutbox();
       // A new incident has no answers stored yet: its look-ups start without reading the store.
       enricher.enrichIncident(incident, { fresh: outcome?.kind === 'created' });
+      void o.cases?.consider(incident).catch((e: unknown) => o.logger.error({ err: e, incident: incident.number }, 'case decision failed'));
       if (o.pager) {
         const pager = o.pager;
         void severityOf(incident)
