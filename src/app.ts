@@ -30,6 +30,8 @@ import { createOutbox, type OutboxOptions } from './teams/outbox';
 import { createJobRunner, type JobRunnerOptions } from './jobs/job-runner';
 import { countJobs } from './store/job-queue';
 import { createShiftHandoffs } from './stats/shift-handoff';
+import { replacePinnedRoutes } from './store/route-repository';
+import { pinnedRoutesOf } from './workspaces/workspaces';
 import { createActionRuntime, type ActionRuntime } from './actions/action-runtime';
 import type { Notice } from './actions/response-view';
 import { createIncidentWriter } from './sentinel/incident-writer';
@@ -78,6 +80,8 @@ export async function createApp(config: Config, options: AppOptions = {}) {
   const metrics = createMetrics();
   const db = options.db ?? (await openDb(config.database));
   const ownsDb = !options.db;
+  // The workspaces file's channels get their workspace's incidents, whatever chat subscribed them to.
+  await replacePinnedRoutes(db, pinnedRoutesOf(config.workspaces));
   metrics.readResponseTimesFrom(() => metricResponseTimes(db, clock()));
   const credential = createAzureCredential(config.azure);
   const { adapter, auth: botAuth, token } = createBotAdapter(config.bot, logger);
@@ -151,7 +155,7 @@ export async function createApp(config: Config, options: AppOptions = {}) {
     config.poller && kqlRunner
       ? createSecurityIncidentPoller({
           runner: kqlRunner,
-          ingest: { db, portalUrl: config.portalUrl, workspace: config.sentinel, onChange: onIncidentChange },
+          ingest: { db, portalUrl: config.portalUrl, workspaces: config.workspaces, onChange: onIncidentChange },
           workspace: config.sentinel,
           logger,
           timeoutSeconds: config.kql.timeoutSeconds,
@@ -192,7 +196,7 @@ export async function createApp(config: Config, options: AppOptions = {}) {
     ingest: {
       db,
       portalUrl: config.portalUrl,
-      workspace: config.sentinel,
+      workspaces: config.workspaces,
       onChange: onIncidentChange,
     },
   });

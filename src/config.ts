@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { AppError } from './errors';
 import { isGuid, isNsgResourceId } from './ids';
+import { loadWorkspaces, sentinelOf, singleWorkspace, type Workspace } from './workspaces/workspaces';
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', '::1', 'localhost']);
 const LOCAL_WEBHOOK_SECRET = 'local-dev-secret';
@@ -120,6 +121,7 @@ const envSchema = z.object({
     )
     .refine((ids) => ids.every(isGuid), 'must be a comma-separated list of Entra user object ids'),
   VIGIL_ONCALL_FILE: optionalText,
+  VIGIL_WORKSPACES_FILE: optionalText,
   PAGERDUTY_ROUTING_KEY: optionalText,
   PAGERDUTY_ENDPOINT: httpUrl('https://events.pagerduty.com'),
   VIGIL_PAGE_WEBHOOK_URL: optionalText.pipe(
@@ -196,6 +198,8 @@ export interface Config {
   /** `entra`: PostgreSQL signs in with an Entra ID token from this Azure credential instead of a password. */
   database: { kind: 'pg'; url: string; entra?: AzureSettings } | { kind: 'pglite'; dataDir: string };
   sentinel: { subscriptionId: string; resourceGroup: string; workspaceName: string; workspaceId: string; armEndpoint: string };
+  /** Every workspace Vigil serves: VIGIL_WORKSPACES_FILE's, or the SENTINEL_* one alone. */
+  workspaces: Workspace[];
   azure: AzureSettings;
   upstreamTimeoutMs: number;
   /** How long a process holds a durable job (a comment, a label, a redraw) before another may take it over. */
@@ -284,6 +288,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     authorityHost: e.AZURE_AUTHORITY_HOST,
   };
 
+  // Read and checked here, so a broken file stops start-up with its line numbers.
+  const workspaces = e.VIGIL_WORKSPACES_FILE
+    ? loadWorkspaces(e.VIGIL_WORKSPACES_FILE)
+    : [singleWorkspace({ subscriptionId: e.SENTINEL_SUBSCRIPTION_ID, resourceGroup: e.SENTINEL_RESOURCE_GROUP, workspaceName: e.SENTINEL_WORKSPACE_NAME, workspaceId: e.SENTINEL_WORKSPACE_ID })];
   return {
     port: e.PORT,
     host,
@@ -293,13 +301,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     webhookSecret: e.VIGIL_WEBHOOK_SECRET ?? (localMode ? LOCAL_WEBHOOK_SECRET : undefined),
     webhookEntra: webhookEntraSettings(e),
     database: e.DATABASE_URL ? { kind: 'pg', url: e.DATABASE_URL, entra: e.VIGIL_DATABASE_AUTH === 'entra' ? azureSettings : undefined } : { kind: 'pglite', dataDir: e.VIGIL_DATA_DIR },
-    sentinel: {
-      subscriptionId: e.SENTINEL_SUBSCRIPTION_ID,
-      resourceGroup: e.SENTINEL_RESOURCE_GROUP,
-      workspaceName: e.SENTINEL_WORKSPACE_NAME,
-      workspaceId: e.SENTINEL_WORKSPACE_ID,
-      armEndpoint: e.ARM_ENDPOINT,
-    },
+    // The Sentinel client, the poller and KQL still serve one workspace: the file's first, or SENTINEL_*'s.
+    sentinel: { ...sentinelOf(workspaces[0]!), armEndpoint: e.ARM_ENDPOINT },
+    workspaces,
     azure: azureSettings,
     upstreamTimeoutMs: e.VIGIL_UPSTREAM_TIMEOUT_MS,
     jobLeaseMs: e.VIGIL_JOB_LEASE_SECONDS * 1000,

@@ -309,7 +309,13 @@ function detailedCard(incident: Incident, enrichment: IncidentEnrichment | undef
     number: incident.number,
     title: untrusted(incident.title, d.title),
     status,
-    subtitle: [owner ? untrusted(owner, 60) : 'Unassigned', plural(incident.alertCount, 'alert'), incident.techniques.length ? untrusted(incident.techniques.slice(0, 3).join(', '), 60) : '']
+    // With several workspaces the card says whose incident it is (its short name from VIGIL_WORKSPACES_FILE).
+    subtitle: [
+      incident.workspace ? untrusted(incident.workspace, 32) : '',
+      owner ? untrusted(owner, 60) : 'Unassigned',
+      plural(incident.alertCount, 'alert'),
+      incident.techniques.length ? untrusted(incident.techniques.slice(0, 3).join(', '), 60) : '',
+    ]
       .filter(Boolean)
       .join(' · '),
     severity: assessed === incident.severity ? incident.severity : `${assessed} (assessed by Vigil; Sentinel says ${incident.severity})`,

@@ -8,8 +8,8 @@ import { describeWorkspace, sameWorkspace, workspaceOfIncidentId, type Incident,
 export interface IngestDeps {
   db: Db;
   portalUrl: string;
-  /** The one workspace Vigil is configured for (`config.sentinel`); incidents of any other are refused. */
-  workspace: WorkspaceRef;
+  /** The workspaces Vigil serves (`config.workspaces`); incidents of any other are refused. */
+  workspaces: ReadonlyArray<ListedWorkspace>;
   /** Called after a change is committed, so the outbox delivers it now rather than at its next poll. */
   onChange: (incident: Incident, outcome: UpsertOutcome) => void;
 }
@@ -42,6 +42,32 @@ export function checkWorkspace(incident: Incident, configured: WorkspaceRef, wor
   }
 }
 
+/** A workspace Vigil serves, with the short name its incidents carry (the single-workspace settings name none). */
+export type ListedWorkspace = WorkspaceRef & { name?: string };
+
+/**
+ * `checkWorkspace` against every workspace Vigil serves: the one the incident's ARM id names, or
+ * a refusal naming the incident's workspace and the listed ones.
+ */
+export function checkListedWorkspace<W extends ListedWorkspace>(incident: Incident, listed: ReadonlyArray<W>, workspaceInfo?: Partial<WorkspaceRef>): W {
+  const own = workspaceOfIncidentId(incident.id);
+  const found = own && listed.find((w) => sameWorkspace(w, own));
+  if (!found) {
+    if (listed.length === 1) checkWorkspace(incident, listed[0]!, workspaceInfo);
+    if (!own) throw new AppError('BAD_REQUEST', 'object.id: must name a Log Analytics workspace', { fields: ['object.id'] });
+    throw new AppError(
+      'FORBIDDEN',
+      `object.id: the incident belongs to workspace ${describeWorkspace(own)}; Vigil takes incidents of ${listed.map((w) => w.name ?? w.workspaceName).join(', ')} only`,
+      {
+        fields: ['object.id'],
+        workspace: own,
+      },
+    );
+  }
+  checkWorkspace(incident, found, workspaceInfo);
+  return found;
+}
+
 /**
  * Parses and stores one incident payload. Throws BAD_REQUEST (or FORBIDDEN for another workspace)
  * before anything is written; once it returns, the incident (and the cards it needs) are durable.
@@ -49,8 +75,8 @@ export function checkWorkspace(incident: Incident, configured: WorkspaceRef, wor
  */
 export async function ingestIncident(body: unknown, deps: IngestDeps): Promise<{ incident: Incident; outcome: UpsertOutcome }> {
   const { incident, workspaceInfo } = parseIncidentPayload(body, { portalUrl: deps.portalUrl });
-  checkWorkspace(incident, deps.workspace, workspaceInfo);
-  return storeIncident(incident, deps);
+  const workspace = checkListedWorkspace(incident, deps.workspaces, workspaceInfo);
+  return storeIncident(workspace.name ? { ...incident, workspace: workspace.name } : incident, deps);
 }
 
 /**

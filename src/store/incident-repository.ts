@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import type { Incident } from '../incidents/incident';
+import { requestCardsIn, type CardRequest } from './card-requests';
 import type { Db, Queryable } from './db';
 
 export type UpsertOutcome = { kind: 'created'; version: number } | { kind: 'updated'; version: number } | { kind: 'unchanged' } | { kind: 'stale'; storedLastModifiedAt: string };
@@ -25,8 +26,8 @@ const contentHash = (i: Incident): string => {
 const time = (iso?: string) => (iso ? new Date(iso).getTime() : undefined);
 
 /**
- * Inserts or updates one incident and, when its content changed, asks for its card in every
- * subscribed channel — in the same transaction, so a stored change always reaches the outbox.
+ * Inserts or updates one incident and, when its content changed, asks for its card in the channels
+ * routing sends it to (`requestCardsIn`) — in the same transaction, so a stored change always reaches the outbox.
  * Idempotent: a replay is `unchanged`; an older `lastModifiedAt` is `stale` and writes nothing.
  */
 export async function upsertIncident(db: Db, incident: Incident): Promise<UpsertOutcome> {
@@ -66,14 +67,14 @@ export async function upsertIncidentsIn(tx: Queryable, incidents: Incident[]): P
 /** One round of `upsertIncidentsIn`: every key distinct. */
 async function upsertDistinct(tx: Queryable, incidents: Incident[]): Promise<UpsertOutcome[]> {
   const hashes = incidents.map(contentHash);
-  const existing = await tx.query<Omit<IncidentRow, 'data'> & { key: string }>(
-    'SELECT key, version, content_hash, last_modified_at FROM incidents WHERE key = ANY($1::text[]) ORDER BY key FOR UPDATE',
+  const existing = await tx.query<Omit<IncidentRow, 'data'> & { key: string; assessed_severity: string | null }>(
+    'SELECT key, version, content_hash, last_modified_at, assessed_severity FROM incidents WHERE key = ANY($1::text[]) ORDER BY key FOR UPDATE',
     [incidents.map((i) => i.key)],
   );
   const stored = new Map(existing.rows.map((r) => [r.key, r]));
   const outcomes: UpsertOutcome[] = new Array(incidents.length);
   const fresh = incidents.map((incident, n) => ({ incident, n })).filter(({ incident }) => !stored.has(incident.key));
-  const cards: Array<{ key: string; version: number }> = [];
+  const cards: CardRequest[] = [];
   if (fresh.length > 0) {
     const column = <T>(f: (i: Incident, n: number) => T) => fresh.map(({ incident, n }) => f(incident, n));
     const inserted = await tx.query<{ key: string }>(
@@ -99,7 +100,7 @@ async function upsertDistinct(tx: Queryable, incidents: Incident[]): Promise<Ups
     for (const { incident, n } of fresh) {
       // Another writer inserted the same incident between our read and write: treat as a replay.
       outcomes[n] = created.has(incident.key) ? { kind: 'created', version: 1 } : { kind: 'unchanged' };
-      if (created.has(incident.key)) cards.push({ key: incident.key, version: 1 });
+      if (created.has(incident.key)) cards.push({ incident, version: 1 });
     }
   }
   for (const [n, incident] of incidents.entries()) {
@@ -107,18 +108,9 @@ async function upsertDistinct(tx: Queryable, incidents: Incident[]): Promise<Ups
     if (!row) continue;
     const outcome = await applyToStored(tx, incident, hashes[n]!, row);
     outcomes[n] = outcome;
-    if (outcome.kind === 'updated') cards.push({ key: incident.key, version: outcome.version });
+    if (outcome.kind === 'updated') cards.push({ incident, version: outcome.version, assessedSeverity: row.assessed_severity });
   }
-  if (cards.length > 0) {
-    await tx.query(
-      `INSERT INTO incident_cards (incident_key, conversation_id, desired_version)
-       SELECT w.key, c.id, w.version FROM unnest($1::text[], $2::int[]) AS w (key, version) CROSS JOIN conversations c WHERE c.subscribed
-       ON CONFLICT (incident_key, conversation_id) DO UPDATE
-         SET desired_version = GREATEST(incident_cards.desired_version, excluded.desired_version),
-             requested_at = CASE WHEN incident_cards.sent_version < incident_cards.desired_version THEN incident_cards.requested_at ELSE now() END`,
-      [cards.map((c) => c.key), cards.map((c) => c.version)],
-    );
-  }
+  await requestCardsIn(tx, cards);
   return outcomes;
 }
 
@@ -145,22 +137,6 @@ async function applyToStored(tx: Queryable, incident: Incident, hash: string, ro
   return { kind: 'updated', version };
 }
 
-/**
- * Marks the card of `version` as wanted in every subscribed channel. It falls due at once unless
- * the card is waiting out a throttle or the spacing between updates; then it goes at that time,
- * carrying every change made meanwhile.
- */
-export async function requestCards(tx: Queryable, incidentKey: string, version: number): Promise<void> {
-  await tx.query(
-    `INSERT INTO incident_cards (incident_key, conversation_id, desired_version)
-     SELECT $1, id, $2 FROM conversations WHERE subscribed
-     ON CONFLICT (incident_key, conversation_id) DO UPDATE
-       SET desired_version = GREATEST(incident_cards.desired_version, excluded.desired_version),
-           requested_at = CASE WHEN incident_cards.sent_version < incident_cards.desired_version THEN incident_cards.requested_at ELSE now() END`,
-    [incidentKey, version],
-  );
-}
-
 /** A new version of an incident's card without a change to the incident (enrichment arrived). */
 export async function bumpIncidentVersion(db: Db, incidentKey: string): Promise<number | undefined> {
   return db.transaction((tx) => bumpIncidentVersionIn(tx, incidentKey));
@@ -168,10 +144,13 @@ export async function bumpIncidentVersion(db: Db, incidentKey: string): Promise<
 
 /** The same, inside a transaction the caller holds: the redraw commits with the change it shows. */
 export async function bumpIncidentVersionIn(tx: Queryable, incidentKey: string): Promise<number | undefined> {
-  const r = await tx.query<{ version: number }>('UPDATE incidents SET version = version + 1, updated_at = now() WHERE key = $1 RETURNING version', [incidentKey]);
-  const version = r.rows[0]?.version;
-  if (version !== undefined) await requestCards(tx, incidentKey, version);
-  return version;
+  const r = await tx.query<{ version: number; data: Incident; assessed_severity: string | null }>(
+    'UPDATE incidents SET version = version + 1, updated_at = now() WHERE key = $1 RETURNING version, data, assessed_severity',
+    [incidentKey],
+  );
+  const row = r.rows[0];
+  if (row) await requestCardsIn(tx, [{ incident: row.data, version: row.version, assessedSeverity: row.assessed_severity }]);
+  return row?.version;
 }
 
 export async function getIncident(db: Queryable, key: string): Promise<StoredIncident | undefined> {
@@ -187,7 +166,12 @@ export async function getIncidentByNumber(db: Queryable, number: number): Promis
   return row ? { incident: row.data, version: row.version } : undefined;
 }
 
-/** Open incidents, most severe first and newest first within a severity. */
+/** Every stored incident with `number`, newest first: with several workspaces (and Defender's own numbering) there can be more than one. */
+export async function listIncidentsByNumber(db: Queryable, number: number): Promise<StoredIncident[]> {
+  const r = await db.query<IncidentRow>('SELECT data, version FROM incidents WHERE number = $1 ORDER BY created_at DESC LIMIT 20', [number]);
+  return r.rows.map((row) => ({ incident: row.data, version: row.version }));
+}
+
 /** Open incidents with Vigil's assessed severity where enrichment set one. */
 export interface OpenIncident {
   incident: Incident;

@@ -298,6 +298,36 @@ export const migrations: Migration[] = [
       CREATE INDEX jobs_due ON jobs (due_at) WHERE state = 'queued';
     `,
   },
+  {
+    version: 13,
+    name: 'routing: the incidents each channel asked for',
+    sql: `
+      -- routed: the channel chose what it gets (its channel_routes, possibly none); until then it gets everything.
+      ALTER TABLE conversations ADD COLUMN routed boolean NOT NULL DEFAULT false;
+      -- One rule a channel subscribed to, in the form the rule parser reads back (formatRouteRule).
+      CREATE TABLE channel_routes (
+        id              bigserial PRIMARY KEY,
+        conversation_id text NOT NULL REFERENCES conversations (id),
+        rule            text NOT NULL,
+        created_by      text,
+        created_at      timestamptz NOT NULL DEFAULT now(),
+        UNIQUE (conversation_id, rule)
+      );
+    `,
+  },
+  {
+    version: 14,
+    name: 'routing: the channels the workspaces file pins',
+    sql: `
+      -- The workspaces file's routes (a workspace's channels), replaced at every start; chat cannot remove them.
+      -- No reference to conversations: a channel may be listed before Vigil is installed in it.
+      CREATE TABLE pinned_routes (
+        conversation_id text NOT NULL,
+        rule            text NOT NULL,
+        PRIMARY KEY (conversation_id, rule)
+      );
+    `,
+  },
 ];
 
 /** Arbitrary, fixed: replicas starting together take turns migrating. */

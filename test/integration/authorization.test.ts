@@ -40,6 +40,9 @@ const COMMANDS: Record<CommandName, { access: Access; text: string }> = {
   assign: { access: 'responder', text: 'assign 1042' },
   comment: { access: 'responder', text: 'comment 1042 looked at it' },
   close: { access: 'responder', text: 'close 1042 bp' },
+  subscribe: { access: 'responder', text: 'subscribe severity>=High' },
+  subscriptions: { access: 'staff', text: 'subscriptions' },
+  unsubscribe: { access: 'responder', text: 'unsubscribe' },
 };
 
 const VERBS: Record<Verb, { access: Access; data: Record<string, unknown> }> = {

@@ -74,6 +74,9 @@ describe('chat with Vigil', () => {
       'assign \\<number\\>',
       'comment \\<number\\> \\<text\\>',
       'close \\<number\\> \\<tp | bp | fp | fp-data | undetermined\\> \\[comment\\]',
+      'subscribe \\<rule\\>',
+      'subscriptions',
+      'unsubscribe \\[\\<number\\>\\]',
     ]);
   });
 

@@ -257,7 +257,7 @@ describe('webhook fuzz: 10,000 mutated bodies, 1,000 of them over HTTP', () => {
     connector = await startBotConnector();
     db = await openTestDb();
     t = await startTestApp({}, { db });
-    const deps: IngestDeps = { db, portalUrl: 'https://portal.azure.com', workspace: CONFIGURED, onChange: () => undefined };
+    const deps: IngestDeps = { db, portalUrl: 'https://portal.azure.com', workspaces: [CONFIGURED], onChange: () => undefined };
     const started = Date.now();
     answers = new Array(texts.length);
     let next = 0;

@@ -14,6 +14,7 @@ import { actionsCommand } from './actions';
 import { auditCommand } from './audit';
 import { statsCommand } from './stats';
 import { assignCommand, closeCommand, commentCommand } from './incident-write';
+import { subscribeCommand, subscriptionsCommand, unsubscribeCommand } from './subscribe';
 
 export type CommandName =
   | 'help'
@@ -34,7 +35,10 @@ export type CommandName =
   | 'stats'
   | 'assign'
   | 'comment'
-  | 'close';
+  | 'close'
+  | 'subscribe'
+  | 'subscriptions'
+  | 'unsubscribe';
 
 /** The chat command table: the first word of a message picks the handler. */
 export const commands: Record<CommandName, Command> = {
@@ -57,6 +61,9 @@ export const commands: Record<CommandName, Command> = {
   assign: assignCommand,
   comment: commentCommand,
   close: closeCommand,
+  subscribe: subscribeCommand,
+  subscriptions: subscriptionsCommand,
+  unsubscribe: unsubscribeCommand,
 };
 
 const ZERO_WIDTH_CHAR = /[\u200B-\u200D\u2060\uFEFF]/;
