@@ -75,6 +75,9 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
     PAGERDUTY_ROUTING_KEY: 'sandboxsandboxsandboxsandbox0000',
     ...sandboxes.actionEnv,
     VIGIL_ACTION_POLICY_FILE: path.join(ROOT, 'demo/actions.yaml'),
+    // Critical incidents open a case in the ServiceNow stand-in.
+    ...sandboxes.caseEnv.servicenow,
+    VIGIL_CASE_POLICY_FILE: path.join(ROOT, 'demo/cases.yaml'),
     ...o.env,
     PORT: String(o.botPort),
     HOST: '127.0.0.1',

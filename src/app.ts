@@ -32,6 +32,11 @@ import { countJobs } from './store/job-queue';
 import { createShiftHandoffs } from './stats/shift-handoff';
 import { replacePinnedRoutes } from './store/route-repository';
 import { pinnedRoutesOf } from './workspaces/workspaces';
+import { loadCasePolicy } from './cases/case-policy';
+import { createCaseSystem } from './cases/case-settings';
+import { createIncidentCases } from './cases/incident-cases';
+import { getIncidentCase } from './store/case-repository';
+import { createPagerDutyEvents } from './paging/pagerduty-events';
 import { createActionRuntime, type ActionRuntime } from './actions/action-runtime';
 import type { Notice } from './actions/response-view';
 import { createIncidentWriter } from './sentinel/incident-writer';
@@ -76,6 +81,8 @@ export async function createApp(config: Config, options: AppOptions = {}) {
   const templates = loadCardTemplates();
   // A broken schedule stops start-up here: Vigil never runs with nobody on call by mistake.
   const schedule = config.paging ? loadSchedule(config.paging.scheduleFile) : undefined;
+  // A broken case policy stops start-up too: cases are opened as the file says, or not at all.
+  const casePolicy = config.cases?.policyFile ? loadCasePolicy(config.cases.policyFile) : undefined;
   const clock = options.clock ?? (() => new Date());
   const metrics = createMetrics();
   const db = options.db ?? (await openDb(config.database));
@@ -92,7 +99,14 @@ export async function createApp(config: Config, options: AppOptions = {}) {
   /** The incident card: for everyone (the outbox) or as one person sees it (their buttons, a note for them). */
   const cardFor = async (incident: Incident, viewerId?: string, notice?: Notice, budget?: CardBudget) => {
     const summary = await flow.summaryOf(incident);
-    return renderIncidentCard(incident, summary, new Date(), actions && (await actions.views.forIncident(incident, summary, viewerId, notice)), budget);
+    return renderIncidentCard(
+      incident,
+      summary,
+      new Date(),
+      actions && (await actions.views.forIncident(incident, summary, viewerId, notice)),
+      budget,
+      cases && { system: cases.system, ref: await getIncidentCase(db, incident.key) },
+    );
   };
   const renderCard = async (incidentKey: string, budget?: CardBudget) => {
     const stored = await getIncident(db, incidentKey);
@@ -123,8 +137,11 @@ export async function createApp(config: Config, options: AppOptions = {}) {
       webhook: config.paging?.webhook,
       timeoutMs: config.upstreamTimeoutMs,
     });
-  // stored → card queued → enriched → reassessed → paged.
-  const flow = createIncidentFlow({ db, providers, logger, kickOutbox: () => outbox.kick(), pager });
+  // A case in ServiceNow or Jira for the incidents the policy names (or a responder asks for).
+  const cases =
+    config.cases && createIncidentCases({ db, system: createCaseSystem(config.cases.system, { timeoutMs: config.upstreamTimeoutMs }), policy: casePolicy, logger, kickJobs: () => jobs.kick() });
+  // stored → card queued → enriched → reassessed → paged (and a case opened).
+  const flow = createIncidentFlow({ db, providers, logger, kickOutbox: () => outbox.kick(), pager, cases });
   const enricher = flow.enricher;
   const sentinel = createSentinelClient({ ...config.sentinel, timeoutMs: config.upstreamTimeoutMs, credential });
   // Defender's unified incidents: polled and written back through Graph, into the same flow.
@@ -147,7 +164,7 @@ export async function createApp(config: Config, options: AppOptions = {}) {
   // One runner for every durable effect this process can carry out.
   // The shift summary to the SOC channels at each rotation hand-off (with a schedule).
   const handoffs = schedule && createShiftHandoffs({ db, schedule, clock, connector, pacer, resolvePerson, logger, kickJobs: () => jobs.kick() });
-  const jobs = createJobRunner({ db, handlers: { ...actions?.jobHandlers, ...handoffs?.jobHandlers }, logger, metrics, leaseMs: config.jobLeaseMs, ...options.jobs });
+  const jobs = createJobRunner({ db, handlers: { ...actions?.jobHandlers, ...handoffs?.jobHandlers, ...cases?.jobHandlers }, logger, metrics, leaseMs: config.jobLeaseMs, ...options.jobs });
   metrics.readJobCountsFrom(() => countJobs(db));
   const onIncidentChange = (incident: Incident, outcome?: UpsertOutcome) => flow.stored(incident, outcome);
   // The third way in: the same ingest path as the webhook, for incidents the webhook never saw.
@@ -177,6 +194,7 @@ export async function createApp(config: Config, options: AppOptions = {}) {
       graph: graphIncidents.writer,
     }),
     paging: pager && schedule && { pager, schedule, clock, resolvePerson },
+    cases,
     logger,
     tenantId: config.bot.tenantId,
   });
@@ -193,6 +211,8 @@ export async function createApp(config: Config, options: AppOptions = {}) {
     }),
     metrics,
     logger,
+    // Acknowledged or resolved in PagerDuty: the page in Vigil follows (a signed v3 webhook).
+    pagerDutyWebhook: pager && config.pagerDutyWebhookSecrets.length > 0 ? { secrets: config.pagerDutyWebhookSecrets, apply: createPagerDutyEvents({ db, pager, logger }) } : undefined,
     ingest: {
       db,
       portalUrl: config.portalUrl,
@@ -209,6 +229,7 @@ export async function createApp(config: Config, options: AppOptions = {}) {
     enricher,
     pager,
     actions,
+    cases,
     poller,
     graphPoller: graphIncidents.poller,
     logger,

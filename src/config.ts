@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { AppError } from './errors';
 import { isGuid, isNsgResourceId } from './ids';
 import { loadWorkspaces, sentinelOf, singleWorkspace, type Workspace } from './workspaces/workspaces';
+import { parseCaseSettings, type CaseSettings } from './cases/case-settings';
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', '::1', 'localhost']);
 const LOCAL_WEBHOOK_SECRET = 'local-dev-secret';
@@ -131,6 +132,16 @@ const envSchema = z.object({
       .optional(),
   ),
   VIGIL_PAGE_WEBHOOK_SECRET: optionalText,
+  PAGERDUTY_WEBHOOK_SECRETS: z
+    .string()
+    .default('')
+    .transform((v) =>
+      v
+        .split(',')
+        .map((x) => x.trim())
+        .filter((x) => x !== ''),
+    )
+    .refine((secrets) => secrets.every((x) => x.length >= 16), 'must be the webhook subscription secrets, comma-separated (two while one is rotated), each at least 16 characters'),
   VIGIL_ACTION_POLICY_FILE: optionalText,
   BLOCK_NSG_ID: optionalText.refine((v) => v === undefined || isNsgResourceId(v), 'must be the ARM id of a network security group (/subscriptions/…/networkSecurityGroups/<name>)'),
   BLOCK_RULE_NAME: z
@@ -235,6 +246,10 @@ export interface Config {
   };
   /** On-call paging; undefined without VIGIL_ONCALL_FILE. */
   paging?: { scheduleFile: string; pagerDuty?: { endpoint: string; routingKey: string }; webhook?: { url: string; secret: string } };
+  /** The case system (ServiceNow, Jira) and the policy that opens cases; undefined without VIGIL_CASE_SYSTEM. */
+  cases?: CaseSettings;
+  /** PagerDuty v3 webhook subscription secrets (several while one is rotated); no /api/pagerduty route without them. */
+  pagerDutyWebhookSecrets: string[];
 }
 
 /**
@@ -265,6 +280,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   if (e.VIGIL_PAGE_WEBHOOK_URL && (e.VIGIL_PAGE_WEBHOOK_SECRET ?? '').length < 16) {
     problems.push('VIGIL_PAGE_WEBHOOK_SECRET: needed with VIGIL_PAGE_WEBHOOK_URL (at least 16 characters) to sign what Vigil sends');
   }
+  if (e.PAGERDUTY_WEBHOOK_SECRETS.length > 0 && !e.VIGIL_ONCALL_FILE) {
+    problems.push('VIGIL_ONCALL_FILE: PAGERDUTY_WEBHOOK_SECRETS lets PagerDuty acknowledge pages, and pages need the on-call schedule');
+  }
   if ((e.PAGERDUTY_ROUTING_KEY || e.VIGIL_PAGE_WEBHOOK_URL) && !e.VIGIL_ONCALL_FILE) {
     problems.push('VIGIL_ONCALL_FILE: PagerDuty and the page webhook need the on-call schedule that says when to page');
   }
@@ -278,6 +296,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     );
   }
   problems.push(...databaseAuthProblems(e));
+  const cases = caseSettingsOr(env, problems);
   if (problems.length > 0) throw configError(problems);
   const azure = Boolean((e.AZURE_TENANT_ID && e.AZURE_CLIENT_ID && e.AZURE_CLIENT_SECRET) || e.AZURE_USE_MANAGED_IDENTITY === 'true');
   const azureSettings: AzureSettings = {
@@ -328,6 +347,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
           runWorker: e.VIGIL_ACTION_WORKER === 'on',
         }
       : undefined,
+    cases,
+    pagerDutyWebhookSecrets: e.PAGERDUTY_WEBHOOK_SECRETS,
     paging: e.VIGIL_ONCALL_FILE
       ? {
           scheduleFile: e.VIGIL_ONCALL_FILE,
@@ -427,6 +448,17 @@ const databaseAuthProblems = (e: ParsedEnv): string[] => {
   if (url?.password) problems.push('DATABASE_URL: has a password, but VIGIL_DATABASE_AUTH=entra signs in with an Entra ID token instead; take the password out of the URL');
   if (url && !url.username) problems.push(`DATABASE_URL: name the database role with VIGIL_DATABASE_AUTH=entra: the managed identity's (or app's) name, as in ${how}`);
   return problems;
+};
+
+/** The case settings (their own module validates them); their problems join the others in the one error. */
+const caseSettingsOr = (env: Record<string, string | undefined>, problems: string[]): CaseSettings | undefined => {
+  try {
+    return parseCaseSettings(env);
+  } catch (e) {
+    if (!(e instanceof AppError) || e.code !== 'CONFIG_INVALID') throw e;
+    problems.push(...((e.details as { problems?: string[] } | undefined)?.problems ?? [e.message]));
+    return undefined;
+  }
 };
 
 const trimUrl = (url: string) => url.replace(/\/+$/, '');

@@ -3,12 +3,13 @@ import type { Db, Queryable } from '../store/db';
 import { getAction, type StoredAction } from '../store/action-repository';
 import { bumpIncidentVersionIn } from '../store/incident-repository';
 import { enqueueJob } from '../store/job-queue';
-import { teamsUserNames } from '../store/page-repository';
 import { FinalJobError, JobPaced, type JobHandler } from '../jobs/job-runner';
 import type { ConnectorClient } from '../teams/connector-client';
 import type { Pacer } from '../teams/conversation-pacer';
 import type { CardAttachment } from '../cards/render-card';
-import { actionTitle, targetValue, type ActionKind } from './action-kinds';
+import { queueActionNote } from '../cases/case-jobs';
+import { actionComment } from './action-comment';
+import type { ActionKind } from './action-kinds';
 
 /** The effects that follow an action's change of state, as durable jobs. */
 export const ACTION_JOBS = {
@@ -34,6 +35,7 @@ export async function queueActionEffects(tx: Queryable, a: StoredAction): Promis
   if (a.incidentKey) await bumpIncidentVersionIn(tx, a.incidentKey);
   if (a.card?.activityId) await queueChatCardRedraw(tx, a.id);
   if (!a.incidentKey || (a.state !== 'succeeded' && a.state !== 'failed')) return;
+  await queueActionNote(tx, a.incidentKey, a.id, a.state);
   await enqueueJob(tx, { kind: ACTION_JOBS.comment, key: `action-comment:${a.id}:${a.state}`, payload: { actionId: a.id } });
   if (a.state === 'succeeded') await enqueueJob(tx, { kind: ACTION_JOBS.labels, key: `action-labels:${a.id}`, payload: { actionId: a.id, label: LABELS[a.kind][a.undoOf ? 1 : 0] } });
 }
@@ -59,19 +61,6 @@ export interface ActionEffectDeps {
     /** The request card as chat shows it now. */
     actionCard: (a: StoredAction) => Promise<CardAttachment>;
   };
-}
-
-/** What the comment says: what was done to what, by whose request and approval, how it ended. */
-async function commentFor(db: Queryable, a: StoredAction): Promise<string> {
-  const names = await teamsUserNames(db, [a.requestedBy, ...a.approvals]);
-  const who = (id: string, fallback?: string) => names.get(id.toLowerCase()) ?? fallback ?? id;
-  const took = a.startedAt && a.endedAt ? ` in ${((a.endedAt.getTime() - a.startedAt.getTime()) / 1000).toFixed(1)} s` : '';
-  const outcome = a.state === 'failed' ? `failed after ${a.attempts} attempt(s): ${a.result.error}` : `done${took}`;
-  return [
-    `Vigil: ${actionTitle(a.kind, Boolean(a.undoOf))} ${targetValue(a.target)} — ${outcome}.`,
-    `Requested by ${who(a.requestedBy, a.requestedByName)}; approved by ${a.approvals.map((id) => who(id)).join(', ') || 'nobody (no approval needed)'}.`,
-    `Finished ${(a.endedAt ?? new Date()).toISOString()}. Vigil action ${a.id}.`,
-  ].join('\n');
 }
 
 /** The job runner's handlers for the effects above; each is safe to run twice. */
@@ -104,7 +93,7 @@ export function createActionEffectHandlers(d: ActionEffectDeps): Record<string, 
     const a = await actionOf(job.payload);
     // The comment id comes from the action and its end: a retried write-back replaces, never duplicates.
     const commentId = crypto.createHash('sha256').update(`${a.id}:${a.state}`).digest('hex').slice(0, 32);
-    await sentinel.addComment(await armIdOf(a), commentId, await commentFor(d.db, a));
+    await sentinel.addComment(await armIdOf(a), commentId, await actionComment(d.db, a));
   };
   if (sentinel.updateIncident) {
     const update = sentinel.updateIncident.bind(sentinel);

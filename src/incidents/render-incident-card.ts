@@ -5,6 +5,7 @@ import type { IncidentEnrichment } from '../enrichment/summarize';
 import type { SourceResult } from '../enrichment/types';
 import type { ActionRowView, Button } from '../actions/render-action-view';
 import { GRAPH_CLOSE_CHOICES, GRAPH_CLOSE_OFFERED } from '../graph/graph-close-choices';
+import { CASE_SYSTEM_NAMES, safeLink, type CaseRef, type CaseSystemName } from '../cases/case-system';
 import { portalNameOf, writeBackOf, type Entity, type EntityKind, type Incident, type Severity } from './incident';
 
 /** The response part of the card: actions taken or asked for, options, and a note for one viewer. */
@@ -226,10 +227,33 @@ const minimalCard = (incident: Incident): CardAttachment => {
  * fits `budget` (Teams' message size by default): long lists end in "…and N more", long text in an
  * ellipsis, and at the last a minimal card.
  */
-export function renderIncidentCard(incident: Incident, enrichment?: IncidentEnrichment, now: Date = new Date(), response?: ResponseView, budget: CardBudget = defaultBudget): CardAttachment {
-  return fitCard<Detail | 'minimal'>([...DETAIL, 'minimal'], (d) => (d === 'minimal' ? minimalCard(incident) : detailedCard(incident, enrichment, now, response, d)), budget);
+export function renderIncidentCard(
+  incident: Incident,
+  enrichment?: IncidentEnrichment,
+  now: Date = new Date(),
+  response?: ResponseView,
+  budget: CardBudget = defaultBudget,
+  cases?: CaseView,
+): CardAttachment {
+  return fitCard<Detail | 'minimal'>([...DETAIL, 'minimal'], (d) => (d === 'minimal' ? minimalCard(incident) : detailedCard(incident, enrichment, now, response, d, cases)), budget);
 }
 
+/** The case system Vigil is configured with, and the incident's case once there is one. */
+export interface CaseView {
+  system: CaseSystemName;
+  ref?: CaseRef;
+}
+
+/** The case on the card: "🎫 INC0010001 in ServiceNow · resolved" and a button to it (its link only when http(s)). */
+const caseData = (c?: CaseRef) => {
+  if (!c) return { caseLine: '', caseUrl: '', caseButton: '' };
+  const number = untrusted(c.number, 40);
+  return {
+    caseLine: `🎫 ${number} in ${CASE_SYSTEM_NAMES[c.system]}${c.state === 'resolved' ? ' · resolved' : ''}`,
+    caseUrl: safeLink(c.url) ?? '',
+    caseButton: `Open ${spoken(c.number, 40)} in ${CASE_SYSTEM_NAMES[c.system]}`,
+  };
+};
 const RANK = ['Informational', 'Low', 'Medium', 'High', 'Critical'];
 
 /** The severity a card leads with: Vigil's assessment when it is worse than Sentinel's. */
@@ -288,7 +312,7 @@ const closeChoicesOf = (incident: Incident) =>
       })
     : SENTINEL_CLOSE_CHOICES;
 
-function detailedCard(incident: Incident, enrichment: IncidentEnrichment | undefined, now: Date, response: ResponseView | undefined, d: Detail): CardAttachment {
+function detailedCard(incident: Incident, enrichment: IncidentEnrichment | undefined, now: Date, response: ResponseView | undefined, d: Detail, cases?: CaseView): CardAttachment {
   const assessed = headlineSeverity(incident.severity, enrichment?.assessedSeverity);
   const look = severityLook[assessed];
   const entities = cutList(incident.entities, d.entities);
@@ -309,6 +333,9 @@ function detailedCard(incident: Incident, enrichment: IncidentEnrichment | undef
     number: incident.number,
     title: untrusted(incident.title, d.title),
     status,
+    ...caseData(cases?.ref),
+    // A responder may open the case by hand where the policy did not.
+    canOpenCase: Boolean(cases && !cases.ref && response?.canWrite && incident.status !== 'Closed'),
     // With several workspaces the card says whose incident it is (its short name from VIGIL_WORKSPACES_FILE).
     subtitle: [
       incident.workspace ? untrusted(incident.workspace, 32) : '',

@@ -328,6 +328,23 @@ export const migrations: Migration[] = [
       );
     `,
   },
+  {
+    version: 15,
+    name: 'the case (ServiceNow, Jira) opened for an incident',
+    sql: `
+      -- One case per incident: the case.create job writes it once the case system has the record.
+      CREATE TABLE incident_cases (
+        incident_key text PRIMARY KEY REFERENCES incidents (key) ON DELETE CASCADE,
+        system       text NOT NULL,
+        case_id      text NOT NULL,
+        number       text NOT NULL,
+        url          text NOT NULL,
+        state        text NOT NULL CHECK (state IN ('open', 'resolved')),
+        opened_at    timestamptz NOT NULL DEFAULT now(),
+        updated_at   timestamptz NOT NULL DEFAULT now()
+      );
+    `,
+  },
 ];
 
 /** Arbitrary, fixed: replicas starting together take turns migrating. */

@@ -14,7 +14,7 @@ export interface Driver {
 /** Empties every table between tests (cheaper than a new database: PGlite takes seconds to start). */
 export async function emptyTables(db: Db): Promise<void> {
   await db.exec(
-    'TRUNCATE action_attempts, actions, page_notices, pages, teams_users, enrichments, incident_cards, digests, conversations, incidents, audit, ingest_cursors, teams_sends, teams_send_budgets, jobs, channel_routes, pinned_routes RESTART IDENTITY CASCADE',
+    'TRUNCATE action_attempts, actions, page_notices, pages, teams_users, enrichments, incident_cards, digests, conversations, incidents, audit, ingest_cursors, teams_sends, teams_send_budgets, jobs, channel_routes, pinned_routes, incident_cases RESTART IDENTITY CASCADE',
   );
 }
 

@@ -43,6 +43,7 @@ const COMMANDS: Record<CommandName, { access: Access; text: string }> = {
   subscribe: { access: 'responder', text: 'subscribe severity>=High' },
   subscriptions: { access: 'staff', text: 'subscriptions' },
   unsubscribe: { access: 'responder', text: 'unsubscribe' },
+  ticket: { access: 'responder', text: 'ticket 1042' },
 };
 
 const VERBS: Record<Verb, { access: Access; data: Record<string, unknown> }> = {
@@ -58,6 +59,7 @@ const VERBS: Record<Verb, { access: Access; data: Record<string, unknown> }> = {
   'incident.comment': { access: 'responder', data: { incident: 1042, comment: 'seen' } },
   'incident.close': { access: 'responder', data: { incident: 1042, classification: 'BenignPositive/SuspiciousButExpected' } },
   'page.ack': { access: 'oncall', data: { page: '1' } },
+  'case.open': { access: 'responder', data: { incident: 1042 } },
 };
 
 const REFUSAL = /^Only .+ may .+, and .+\.$/;

@@ -77,6 +77,7 @@ describe('chat with Vigil', () => {
       'subscribe \\<rule\\>',
       'subscriptions',
       'unsubscribe \\[\\<number\\>\\]',
+      'ticket \\<number\\>',
     ]);
   });
 

@@ -160,9 +160,18 @@ const response = (): ResponseView => ({
 describe('every card kind at its largest fits Teams and passes the Adaptive Cards parser', () => {
   it('incident: 150 entities, 60 alerts, 100 addresses enriched by every source, 10 KB description, 1 KB title, ten actions, 60 refresh users', () => {
     const i = incident();
-    const card = measure('incident', renderIncidentCard(i, enrichmentOf(i), new Date(), response()));
+    // With the largest case line: a long hostile number and a long link.
+    const caseRef = {
+      system: 'servicenow' as const,
+      id: 'f'.repeat(32),
+      number: hostile(100),
+      url: `https://acme.service-now.com/incident.do?sys_id=${'f'.repeat(32)}&x=${'9'.repeat(400)}`,
+      state: 'resolved' as const,
+    };
+    const card = measure('incident', renderIncidentCard(i, enrichmentOf(i), new Date(), response(), undefined, { system: 'servicenow', ref: caseRef }));
     expectFits(card);
     const text = JSON.stringify(card.content);
+    expect(text).toContain('in ServiceNow · resolved');
     expect(text).toContain('Incident #4294967296');
     expect(text).toContain('BLOCK IMMEDIATELY');
     expect(text).toMatch(/…and \d+ more/);
@@ -175,6 +184,8 @@ describe('every card kind at its largest fits Teams and passes the Adaptive Card
       for (const status of ['New', 'Active', 'Closed'] as const) {
         const i = incident({ severity, status, classification: status === 'Closed' ? hostile(100) : undefined });
         expectFits(measure('incident', renderIncidentCard(i, enrichmentOf(i), new Date(), response())));
+        // Without a case yet: the "Open ticket" button.
+        expectFits(measure('incident', renderIncidentCard(i, enrichmentOf(i), new Date(), response(), undefined, { system: 'jira' })));
         expectFits(measure('incident', renderIncidentCard(i)));
       }
     }

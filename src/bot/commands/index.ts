@@ -15,6 +15,7 @@ import { auditCommand } from './audit';
 import { statsCommand } from './stats';
 import { assignCommand, closeCommand, commentCommand } from './incident-write';
 import { subscribeCommand, subscriptionsCommand, unsubscribeCommand } from './subscribe';
+import { ticketCommand } from './ticket';
 
 export type CommandName =
   | 'help'
@@ -38,7 +39,8 @@ export type CommandName =
   | 'close'
   | 'subscribe'
   | 'subscriptions'
-  | 'unsubscribe';
+  | 'unsubscribe'
+  | 'ticket';
 
 /** The chat command table: the first word of a message picks the handler. */
 export const commands: Record<CommandName, Command> = {
@@ -64,6 +66,7 @@ export const commands: Record<CommandName, Command> = {
   subscribe: subscribeCommand,
   subscriptions: subscriptionsCommand,
   unsubscribe: unsubscribeCommand,
+  ticket: ticketCommand,
 };
 
 const ZERO_WIDTH_CHAR = /[\u200B-\u200D\u2060\uFEFF]/;

@@ -2,6 +2,7 @@ import { approveVerb, cancelVerb, refreshVerb, rejectVerb, requestVerb, undoVerb
 import { assignVerb, closeVerb, commentVerb } from './incident-verbs';
 import { openFromDigestVerb, showDigestVerb } from './digest-verbs';
 import { acknowledgeVerb } from './page-verbs';
+import { openCaseVerb } from './case-verbs';
 import type { Gate } from '../../auth/access';
 import type { VerbHandler } from './verb';
 
@@ -17,7 +18,8 @@ export type Verb =
   | 'incident.assign'
   | 'incident.comment'
   | 'incident.close'
-  | 'page.ack';
+  | 'page.ack'
+  | 'case.open';
 
 /** Card buttons (`Action.Execute` verbs) → handlers. A test checks every verb in cards/ is here. */
 export const verbs = {
@@ -33,6 +35,7 @@ export const verbs = {
   'incident.comment': commentVerb,
   'incident.close': closeVerb,
   'page.ack': acknowledgeVerb,
+  'case.open': openCaseVerb,
 } satisfies Record<Verb, VerbHandler>;
 
 /**
@@ -52,6 +55,7 @@ export const verbGates = {
   'incident.comment': { access: 'responder', what: 'comment on incidents' },
   'incident.close': { access: 'responder', what: 'close incidents' },
   'page.ack': { access: 'oncall', what: 'acknowledge pages' },
+  'case.open': { access: 'responder', what: 'open tickets' },
 } satisfies Record<Verb, Gate>;
 
 export const verbHandler = (verb: unknown): VerbHandler | undefined => (typeof verb === 'string' && Object.hasOwn(verbs, verb) ? verbs[verb as Verb] : undefined);
