@@ -88,26 +88,46 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
   const botUrl = await app.listen();
 
   const playgroundUrl = `http://127.0.0.1:${o.playgroundPort}`;
-  const playground: ChildProcess = spawn(
-    path.join(ROOT, 'node_modules/.bin/agentsplayground'),
-    ['--app-endpoint', `${botUrl}/api/messages`, '-c', 'msteams', '-p', String(o.playgroundPort), '--disable-telemetry'],
-    // Its own process group, so stopping it also stops whatever the Playground CLI started.
-    { cwd: ROOT, env: { ...process.env, TEAMSAPPTESTER_BROWSER: 'none' }, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
-  );
   const playgroundLog: string[] = [];
   const keep = (chunk: Buffer) => {
     playgroundLog.push(chunk.toString());
     if (playgroundLog.length > 200) playgroundLog.shift();
   };
-  playground.stdout?.on('data', keep);
-  playground.stderr?.on('data', keep);
-  const exited = new Promise<number | null>((resolve) => playground.once('exit', resolve));
-  await Promise.race([
-    waitForHttp(playgroundUrl, 60_000),
-    exited.then((code) => {
-      throw new Error(`the Playground exited (${code}) before it was up:\n${playgroundLog.join('')}`);
-    }),
-  ]);
+  const spawnPlayground = () => {
+    const child: ChildProcess = spawn(
+      path.join(ROOT, 'node_modules/.bin/agentsplayground'),
+      ['--app-endpoint', `${botUrl}/api/messages`, '-c', 'msteams', '-p', String(o.playgroundPort), '--disable-telemetry'],
+      // Its own process group, so stopping it also stops whatever the Playground CLI started.
+      { cwd: ROOT, env: { ...process.env, TEAMSAPPTESTER_BROWSER: 'none' }, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
+    );
+    child.stdout?.on('data', keep);
+    child.stderr?.on('data', keep);
+    return { child, exited: new Promise<number | null>((resolve) => child.once('exit', resolve)) };
+  };
+  const signalGroup = (child: ChildProcess, signal: NodeJS.Signals) => {
+    try {
+      process.kill(-child.pid!, signal);
+    } catch {
+      // already gone
+    }
+  };
+  let { child: playground, exited } = spawnPlayground();
+  // On a loaded machine the Playground CLI has been seen to hang on its way up: it gets one more start.
+  for (let attempt = 1; ; attempt++) {
+    const up = await Promise.race([
+      waitForHttp(playgroundUrl, 60_000).then(() => true),
+      exited.then((code) => {
+        throw new Error(`the Playground exited (${code}) before it was up:\n${playgroundLog.join('')}`);
+      }),
+    ]).catch((e: unknown) => {
+      if (attempt >= 2) throw new Error(`${e instanceof Error ? e.message : String(e)}\nPlayground output:\n${playgroundLog.join('')}`);
+      return false;
+    });
+    if (up) break;
+    signalGroup(playground, 'SIGKILL');
+    await exited;
+    ({ child: playground, exited } = spawnPlayground());
+  }
 
   return {
     app,
@@ -131,16 +151,9 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
       return { status: res.status, body: await res.text() };
     },
     async stop() {
-      const signalGroup = (signal: NodeJS.Signals) => {
-        try {
-          process.kill(-playground.pid!, signal);
-        } catch {
-          // already gone
-        }
-      };
-      signalGroup('SIGTERM');
+      signalGroup(playground, 'SIGTERM');
       await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
-      signalGroup('SIGKILL');
+      signalGroup(playground, 'SIGKILL');
       playground.stdout?.destroy();
       playground.stderr?.destroy();
       await app.close();
