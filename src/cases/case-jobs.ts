@@ -3,7 +3,7 @@ import { portalNameOf } from '../incidents/incident';
 import type { Queryable } from '../store/db';
 import { enqueueJob } from '../store/job-queue';
 
-export const CASE_JOBS = { create: 'case.create', note: 'case.note', resolve: 'case.resolve' } as const;
+export const CASE_JOBS = { create: 'case.create', note: 'case.note', resolve: 'case.resolve', refresh: 'case.refresh' } as const;
 
 const createKey = (incidentKey: string) => `case-create:${incidentKey.toLowerCase()}`;
 
@@ -45,4 +45,9 @@ export async function queueCaseResolve(tx: Queryable, incident: Incident): Promi
     payload: { incidentKey: incident.key.toLowerCase(), notes: `Vigil: incident #${incident.number} was closed in ${portalNameOf(incident)}${why ? ` (${why})` : ''}.` },
     again: true,
   });
+}
+
+/** Reads the case again (resolved on the other side?) so the card shows it as it is; one job per incident, asked again on each change. */
+export async function queueCaseRefresh(tx: Queryable, incidentKey: string): Promise<void> {
+  await enqueueJob(tx, { kind: CASE_JOBS.refresh, key: `case-refresh:${incidentKey.toLowerCase()}`, payload: { incidentKey: incidentKey.toLowerCase() }, again: true });
 }

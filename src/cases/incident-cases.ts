@@ -7,7 +7,7 @@ import { getIncidentCase, saveIncidentCase } from '../store/case-repository';
 import type { Db } from '../store/db';
 import { bumpIncidentVersionIn, getCurrentSeverity, getIncident } from '../store/incident-repository';
 import { actionComment } from '../actions/action-comment';
-import { CASE_JOBS, hasCase, queueCaseCreate, queueCaseResolve } from './case-jobs';
+import { CASE_JOBS, hasCase, queueCaseCreate, queueCaseRefresh, queueCaseResolve } from './case-jobs';
 import { shouldOpenCase, type CasePolicy } from './case-policy';
 import { clip, correlationIdOf, ensureCase, type CaseRef, type CaseSeverity, type CaseSystem } from './case-system';
 
@@ -41,6 +41,12 @@ export function createIncidentCases(o: IncidentCasesOptions) {
   const consider = async (incident: Incident, assessed?: 'Critical' | 'High'): Promise<void> => {
     if (incident.status === 'Closed') {
       await o.db.transaction((tx) => queueCaseResolve(tx, incident));
+      o.kickJobs();
+      return;
+    }
+    // A case resolved in ServiceNow or Jira shows on the card at the incident's next change.
+    if (await getIncidentCase(o.db, incident.key)) {
+      await o.db.transaction((tx) => queueCaseRefresh(tx, incident.key));
       o.kickJobs();
       return;
     }
@@ -107,11 +113,18 @@ export function createIncidentCases(o: IncidentCasesOptions) {
     await recorded(incidentKey, await o.system.resolve(c.id, { notes: String(job.payload.notes) }));
   };
 
+  const refresh: JobHandler = async (job) => {
+    const incidentKey = String(job.payload.incidentKey);
+    const c = await getIncidentCase(o.db, incidentKey);
+    const now = c && (await o.system.get(c.id));
+    if (now) await recorded(incidentKey, now);
+  };
+
   return {
     system: o.system.system,
     consider,
     open,
-    jobHandlers: { [CASE_JOBS.create]: create, [CASE_JOBS.note]: note, [CASE_JOBS.resolve]: resolve } as Record<string, JobHandler>,
+    jobHandlers: { [CASE_JOBS.create]: create, [CASE_JOBS.note]: note, [CASE_JOBS.resolve]: resolve, [CASE_JOBS.refresh]: refresh } as Record<string, JobHandler>,
   };
 }
 

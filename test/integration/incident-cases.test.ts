@@ -5,7 +5,7 @@ import { startBotConnector, type BotConnectorStandIn } from '../../sandbox/bot-c
 import { startSandboxes, type Sandboxes } from '../../sandbox/sandboxes';
 import type { Db } from '../../src/store/db';
 import { actionEnv, ADELE, ALEX, buttonsOf, channelCard, click, eventually, from, ISAIAH, MEGAN } from '../helpers/actions-setup';
-import { demoIncident } from '../helpers/fixtures';
+import { demoIncident, withProperties } from '../helpers/fixtures';
 import { emptyTables, storeDrivers } from '../helpers/store-drivers';
 import { botInstalledInTeam } from '../helpers/teams-activities';
 import { startTestApp, type TestApp } from '../helpers/test-app';
@@ -139,6 +139,22 @@ describe.each(storeDrivers())('cases in ServiceNow for serious incidents on $nam
     const card = channelCard(connector, 1041);
     expect(JSON.stringify(card)).toContain(`🎫 ${number()} in ServiceNow`);
     expect(buttonsOf(card).map((x) => x.verb)).not.toContain('case.open');
+  });
+
+  it('shows a record resolved in ServiceNow on the card at the incident’s next change', async () => {
+    const app = await start();
+    await setUp(app);
+    await app.postIncident(demoIncident('brute-force-admin'));
+    await settle(app);
+    const record = sandboxes.serviceNow.records('incident')[0]!;
+    expect(JSON.stringify(channelCard(connector, 1041))).not.toContain('· resolved');
+    // Someone resolves it in ServiceNow; then Sentinel sends a change to the incident.
+    sandboxes.serviceNow.update(record.sys_id!, { state: '6', close_code: 'Solution provided', close_notes: 'Done in ServiceNow.' });
+    const later = new Date(Date.parse(demoIncident('brute-force-admin').object.properties.lastModifiedTimeUtc) + 60_000).toISOString();
+    expect((await app.postIncident(withProperties(demoIncident('brute-force-admin'), { status: 'Active', lastModifiedTimeUtc: later }))).body.outcome).toBe('updated');
+    await settle(app);
+    expect(JSON.stringify(channelCard(connector, 1041))).toContain(`🎫 ${record.number} in ServiceNow · resolved`);
+    expect(creates()).toHaveLength(1);
   });
 
   it('does not start with a broken case policy', async () => {
