@@ -6,7 +6,7 @@ import { renderIncidentCard } from './incidents/render-incident-card';
 import { createLogger, type Logger } from './logger';
 import { createMetrics } from './metrics';
 import { metricResponseTimes } from './stats/soc-stats';
-import { createSentinelClient } from './sentinel/sentinel-client';
+import { createWorkspaceSentinel } from './workspaces/workspace-sentinel';
 import { createServer } from './server';
 import { createWebhookAuth } from './ingest/webhook-auth';
 import { createEntraTokenVerifier } from './ingest/entra-token';
@@ -143,7 +143,8 @@ export async function createApp(config: Config, options: AppOptions = {}) {
   // stored → card queued → enriched → reassessed → paged (and a case opened).
   const flow = createIncidentFlow({ db, providers, logger, kickOutbox: () => outbox.kick(), pager, cases });
   const enricher = flow.enricher;
-  const sentinel = createSentinelClient({ ...config.sentinel, timeoutMs: config.upstreamTimeoutMs, credential });
+  // Each incident's writes go to its own workspace (and tenant).
+  const sentinel = createWorkspaceSentinel(config, credential);
   // Defender's unified incidents: polled and written back through Graph, into the same flow.
   const graphIncidents = createGraphIncidents({ config, credential, db, logger, onChange: (incident) => flow.stored(incident), poller: options.poller });
   actions = createActionRuntime({

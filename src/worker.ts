@@ -5,7 +5,7 @@ import { createAzureCredential } from './azure-credential';
 import { loadConfig } from './config';
 import { createGraphClient } from './graph/graph-client';
 import { createLogger } from './logger';
-import { createSentinelClient } from './sentinel/sentinel-client';
+import { createWorkspaceSentinel } from './workspaces/workspace-sentinel';
 import { withGraphIncidents } from './graph/graph-routed-sentinel';
 import { createGraphSecurityFor } from './ingest/graph-incidents';
 import { openDb } from './store/open-db';
@@ -35,7 +35,7 @@ async function main() {
     credential,
     graph,
     membership: createGroupMembership({ graph }),
-    sentinel: withGraphIncidents(createSentinelClient({ ...config.sentinel, timeoutMs: config.upstreamTimeoutMs, credential }), createGraphSecurityFor(config, credential)),
+    sentinel: withGraphIncidents(createWorkspaceSentinel(config, credential), createGraphSecurityFor(config, credential)),
     connector: createConnectorClient({ timeoutMs: config.upstreamTimeoutMs, token: createBotAdapter(config.bot, logger).token }),
     pacer: createPacer(db),
     logger,

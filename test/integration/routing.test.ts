@@ -173,6 +173,12 @@ describe('routing: each channel gets the incidents it subscribed to', () => {
     const reply = (await connector.waitFor('POST', '/v3/conversations/:id/activities/:replyTo', before + 1)).at(-1)!.body;
     expect(JSON.stringify(reply)).toContain('fabrikam · ');
     expect(JSON.stringify(reply)).toContain('MEDIUM');
+    // A comment on fabrikam's 1041 goes to fabrikam's workspace, not to the first listed one.
+    const fabrikam1041 = fabrikamIncident(1041, 'Medium');
+    sandboxes.putIncident({ ...fabrikam1041.object, name: 'routing-1041' });
+    expect(await say(SOC, MEGAN, 'comment fabrikam/1041 checked with the fabrikam SOC')).toBe('Your comment is on incident #1041 in Sentinel.');
+    const [put] = sandboxes.arm.requests('PUT').filter((r) => r.path.includes('/comments/'));
+    expect(put!.path).toContain('/resourceGroups/fabrikam-rg/providers/Microsoft.OperationalInsights/workspaces/fabrikam-ws/providers/Microsoft.SecurityInsights/incidents/routing-1041/comments/');
     expect(await say(SOC, MEGAN, 'ack nowhere/1041')).toMatch(/^Paging is not configured|^I have not seen incident nowhere\/1041\.$/);
   });
 
