@@ -4,7 +4,7 @@ import { backoffDelay } from '../http/retry-policy';
 import { isUpstreamError } from '../http/upstream-error';
 import { createClaimLoop } from './claim-loop';
 import type { Db } from '../store/db';
-import { claimJobs, completeJob, deadLetterJob, msUntilNextJob, retryJobLater, type Job } from '../store/job-queue';
+import { claimJobs, completeJob, deadLetterJob, msUntilNextJob, pruneJobs, retryJobLater, type Job } from '../store/job-queue';
 
 /** Carries out one job. Throwing retries it later; throwing {@link FinalJobError} dead-letters it now. */
 export type JobHandler = (job: Job) => Promise<void>;
@@ -34,6 +34,10 @@ export interface JobRunnerOptions {
   maxBackoffMs?: number;
   random?: () => number;
 }
+
+/** Done jobs are kept a week (their keys still dedupe replays), dead letters a month. */
+const KEEP = { doneMs: 7 * 86_400_000, deadMs: 30 * 86_400_000 };
+const PRUNE_EVERY_MS = 15 * 60_000;
 
 /** Upstream answers that say the same request will never succeed. */
 const FINAL_STATUSES = new Set([400, 401, 403, 404, 405, 410, 413, 422]);
@@ -104,14 +108,28 @@ export function createJobRunner(o: JobRunnerOptions) {
     }
   };
 
+  let pruner: NodeJS.Timeout | undefined;
+  const prune = () =>
+    pruneJobs(o.db, KEEP).then(
+      (n) => n > 0 && o.logger.info({ removed: n }, 'forgot finished jobs'),
+      (e: unknown) => o.logger.warn({ err: e }, 'could not prune finished jobs'),
+    );
+
   return {
     kinds,
     runDue,
     /** Look now (a job was just written) rather than at the next poll. */
     kick: loop.kick,
-    start: loop.start,
+    start(): void {
+      loop.start();
+      pruner = setInterval(() => void prune(), PRUNE_EVERY_MS);
+      pruner.unref();
+    },
     /** Stops claiming and waits for the jobs already running. */
-    stop: loop.stop,
+    async stop(): Promise<void> {
+      clearInterval(pruner);
+      await loop.stop();
+    },
     /** Resolves once nothing of its kinds is queued or running (tests, and shutdown). */
     async idle(): Promise<void> {
       for (;;) {

@@ -155,3 +155,18 @@ export async function listDeadJobs(q: Queryable, limit = 50): Promise<DeadJob[]>
   );
   return r.rows.map((row) => ({ kind: row.kind, key: row.key, attempts: row.attempts, lastError: row.last_error, finishedAt: new Date(row.finished_at) }));
 }
+
+/**
+ * Forgets finished jobs: done ones after `doneMs`, dead letters after `deadMs` (kept longer, for
+ * whoever investigates). Their keys are free again then, which is harmless: every effect is safe to
+ * repeat, and nothing asks for a job of that age again. How many were removed.
+ */
+export async function pruneJobs(q: Queryable, o: { doneMs: number; deadMs: number }): Promise<number> {
+  const r = await q.query(
+    `DELETE FROM jobs
+     WHERE (state = 'done' AND finished_at < now() - make_interval(secs => $1::double precision / 1000))
+        OR (state = 'dead' AND finished_at < now() - make_interval(secs => $2::double precision / 1000))`,
+    [o.doneMs, o.deadMs],
+  );
+  return r.rowCount;
+}

@@ -4,7 +4,7 @@ import { createJobRunner, FinalJobError } from '../../src/jobs/job-runner';
 import { createLogger } from '../../src/logger';
 import { createMetrics } from '../../src/metrics';
 import type { Db } from '../../src/store/db';
-import { claimJobs, completeJob, countJobs, deadLetterJob, enqueueJob, listDeadJobs, retryJobLater } from '../../src/store/job-queue';
+import { claimJobs, completeJob, countJobs, deadLetterJob, enqueueJob, listDeadJobs, pruneJobs, retryJobLater } from '../../src/store/job-queue';
 import { emptyTables, storeDrivers } from '../helpers/store-drivers';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -84,6 +84,25 @@ describe.each(storeDrivers())('the job queue on $name', (driver) => {
     await completeJob(db, next!);
     await enqueueJob(db, { kind: 'redraw', key: 'redraw:a', payload: { v: 3 }, again: true });
     expect((await claimJobs(db, ['redraw'], 1, 60_000))[0]).toMatchObject({ payload: { v: 3 }, attempts: 1 });
+  });
+
+  it('forgets done jobs after their time and dead letters after theirs, never a queued one', async () => {
+    for (const key of ['done:1', 'dead:1', 'queued:1']) await enqueueJob(db, { kind: 'k', key, payload: {} });
+    const jobs = await claimJobs(db, ['k'], 3, 60_000);
+    await completeJob(
+      db,
+      jobs.find((j) => j.key === 'done:1')!,
+    );
+    await deadLetterJob(
+      db,
+      jobs.find((j) => j.key === 'dead:1')!,
+      'gone',
+    );
+    await db.query("UPDATE jobs SET finished_at = now() - interval '2 days' WHERE finished_at IS NOT NULL");
+    expect(await pruneJobs(db, { doneMs: 86_400_000, deadMs: 7 * 86_400_000 })).toBe(1);
+    expect((await db.query<{ key: string }>('SELECT key FROM jobs ORDER BY key')).rows.map((r) => r.key)).toEqual(['dead:1', 'queued:1']);
+    expect(await pruneJobs(db, { doneMs: 86_400_000, deadMs: 86_400_000 })).toBe(1);
+    expect((await db.query<{ key: string }>('SELECT key FROM jobs')).rows.map((r) => r.key)).toEqual(['queued:1']);
   });
 
   it('runner: retries a throttled job after its Retry-After, dead-letters a final failure, counts both in /metrics', async () => {
