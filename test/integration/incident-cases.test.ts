@@ -13,7 +13,7 @@ import { startTestApp, type TestApp } from '../helpers/test-app';
 const CREATE = '/api/now/table/incident';
 const BLOCKED_IP = '203.0.113.66';
 
-describe.each(storeDrivers())('cases in ServiceNow for serious incidents on $name', (driver) => {
+describe.each(storeDrivers())('cases in ServiceNow and Jira for serious incidents on $name', (driver) => {
   let connector: BotConnectorStandIn;
   let sandboxes: Sandboxes;
   let db: Db;
@@ -155,6 +155,36 @@ describe.each(storeDrivers())('cases in ServiceNow for serious incidents on $nam
     await settle(app);
     expect(JSON.stringify(channelCard(connector, 1041))).toContain(`🎫 ${record.number} in ServiceNow · resolved`);
     expect(creates()).toHaveLength(1);
+  });
+
+  it('does the same in Jira: one issue, its key on the card, Block IP as a comment, Done on close', async () => {
+    const app = await startTestApp(
+      { ...actionEnv(sandboxes), ...sandboxes.caseEnv.jira, VIGIL_CASE_POLICY_FILE: policyFile },
+      { db, workerPollMs: 50, jobs: { pollMs: 50, baseBackoffMs: 20, maxBackoffMs: 100 } },
+    );
+    apps.push(app);
+    await setUp(app);
+    sandboxes.jira.set({ fail: { count: 1, status: 503, method: 'POST', path: '/rest/api/3/issue' } });
+    await app.postIncident(demoIncident('brute-force-admin'));
+    await app.postIncident(demoIncident('brute-force-admin'));
+    await settle(app);
+    const issues = sandboxes.jira.issues();
+    expect(issues).toHaveLength(1);
+    // The 503 and the retry that looked first (by the correlation label) and then created it.
+    expect(sandboxes.jira.requests('POST', '/rest/api/3/issue')).toHaveLength(2);
+    expect(JSON.stringify(channelCard(connector, 1041))).toContain(`🎫 ${issues[0]!.key} in Jira`);
+    const block = buttonsOf(channelCard(connector, 1041)).find((b) => b.verb === 'action.request' && b.title.includes('Block IP'))!;
+    await click(app, connector.url, ALEX, 'action.request', block.data);
+    const actionId = (await db.query<{ id: string }>('SELECT id FROM actions')).rows[0]!.id;
+    await click(app, connector.url, MEGAN, 'action.approve', { action: actionId });
+    await eventually('Block IP to succeed', async () => (await db.query<{ state: string }>('SELECT state FROM actions')).rows[0]?.state === 'succeeded');
+    await settle(app);
+    expect(sandboxes.jira.issues()[0]!.comments).toHaveLength(1);
+    expect(JSON.stringify(sandboxes.jira.issues()[0]!.comments[0]!.body)).toContain(`Block IP ${BLOCKED_IP}`);
+    await click(app, connector.url, MEGAN, 'incident.close', { incident: 1041, classification: 'TruePositive/SuspiciousActivity', closeComment: 'Contained.' });
+    await settle(app);
+    expect(sandboxes.jira.issues()[0]!.status).toMatchObject({ name: 'Done' });
+    expect(JSON.stringify(channelCard(connector, 1041))).toContain('in Jira · resolved');
   });
 
   it('does not start with a broken case policy', async () => {
