@@ -49,6 +49,8 @@ export interface Caller {
   name?: string;
   conversationId: string;
   serviceUrl?: string;
+  /** A card click: the message holding the card (the invoke's replyToId), which says whose incident it shows. */
+  cardActivityId?: string;
 }
 
 export type Reply =

@@ -119,7 +119,7 @@ export class VigilBot extends TeamsActivityHandler {
       return error(403, permission.reason);
     }
     this.deps.logger.info({ verb, user: a.from.aadObjectId, trigger: (value as { trigger?: string }).trigger }, 'card action');
-    const result = await handler(data, { aadObjectId: a.from.aadObjectId, name: a.from.name, conversationId: a.conversation.id, serviceUrl: a.serviceUrl }, this.deps);
+    const result = await handler(data, { aadObjectId: a.from.aadObjectId, name: a.from.name, conversationId: a.conversation.id, serviceUrl: a.serviceUrl, cardActivityId: a.replyToId }, this.deps);
     if ('error' in result) return error(result.error.status, result.error.message);
     return { statusCode: 200, type: ADAPTIVE_CARD, value: result.card.content as never };
   }

@@ -158,7 +158,8 @@ describe('routing: each channel gets the incidents it subscribed to', () => {
   });
 
   it('tells two workspaces’ incident 1041 apart in chat', async () => {
-    await post(incident(1041, 'High'));
+    // contoso's 1041 is the newer: what a bare number found before cards said whose they were.
+    await post(incident(1041, 'High', { createdTimeUtc: '2026-11-24T01:40:00Z', lastModifiedTimeUtc: '2026-11-24T01:40:00Z' }));
     await post(fabrikamIncident(1041, 'Medium'));
     expect(await say(SOC, MEGAN, 'incident 1041')).toBe('Incident #1041 is in 2 workspaces: contoso, fabrikam. Which one? Say it with the workspace, for example `incident contoso/1041`.');
     const before = connector.requests('POST', '/v3/conversations/:id/activities/:replyTo').length;
@@ -179,6 +180,22 @@ describe('routing: each channel gets the incidents it subscribed to', () => {
     expect(await say(SOC, MEGAN, 'comment fabrikam/1041 checked with the fabrikam SOC')).toBe('Your comment is on incident #1041 in Sentinel.');
     const [put] = sandboxes.arm.requests('PUT').filter((r) => r.path.includes('/comments/'));
     expect(put!.path).toContain('/resourceGroups/fabrikam-rg/providers/Microsoft.OperationalInsights/workspaces/fabrikam-ws/providers/Microsoft.SecurityInsights/incidents/routing-1041/comments/');
+    // Assign to me on fabrikam's card in the SOC channel writes fabrikam's 1041, not the newer contoso one.
+    const fabrikamCard = connector.conversation(SOC).find((a) => JSON.stringify(a.versions[0]).includes('fabrikam · '))!;
+    const invoke = await t.sendActivity({
+      ...fixture<Record<string, unknown>>('test/fixtures/contracts/activity.message.personal.json'),
+      type: 'invoke',
+      name: 'adaptiveCard/action',
+      serviceUrl: connector.url,
+      from: { id: '29:MeganBowen', name: MEGAN.name, aadObjectId: MEGAN.id },
+      replyToId: fabrikamCard.id,
+      conversation: { conversationType: 'channel', id: `${SOC};messageid=${fabrikamCard.id}`, isGroup: true, tenantId: TENANT_ID },
+      channelData: { tenant: { id: TENANT_ID } },
+      value: { action: { type: 'Action.Execute', verb: 'incident.assign', data: { incident: 1041 } }, trigger: 'manual' },
+    });
+    expect(invoke.status).toBe(200);
+    const assigned = await eventually('the assignment written', () => sandboxes.arm.requests('PUT').find((r) => !r.path.includes('/comments/')));
+    expect(assigned.path).toContain('/workspaces/fabrikam-ws/providers/Microsoft.SecurityInsights/incidents/routing-1041');
     expect(await say(SOC, MEGAN, 'ack nowhere/1041')).toMatch(/^Paging is not configured|^I have not seen incident nowhere\/1041\.$/);
   });
 

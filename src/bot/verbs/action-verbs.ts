@@ -3,7 +3,8 @@ import type { ActionOutcome } from '../../actions/action-service';
 import type { Notice } from '../../actions/response-view';
 import { untrusted } from '../../cards/markdown';
 import { getAction } from '../../store/action-repository';
-import { getIncident, getIncidentByNumber } from '../../store/incident-repository';
+import { getIncident } from '../../store/incident-repository';
+import { clickedIncident } from './clicked-incident';
 import type { ActionsDeps, Caller } from '../command';
 import { invokeError, numberIn, textIn, type InvokeResult, type VerbDeps, type VerbHandler } from './verb';
 import { isGuid } from '../../ids';
@@ -37,7 +38,7 @@ export const requestVerb: VerbHandler = withActions(async (data, caller, actions
   const number = numberIn(data.incident);
   const optionId = textIn(data.option, 40);
   if (!number || !optionId) return invokeError(400, 'This button does not name an incident and an action.');
-  const stored = await getIncidentByNumber(deps.db, number);
+  const stored = await clickedIncident(deps.db, number, caller);
   if (!stored) return invokeError(404, `Vigil has no incident #${number}.`);
   const option = actionOptions(stored.incident).find((o) => o.id === optionId);
   if (!option) return { card: await actions.incidentCard(stored.incident, caller.aadObjectId, { text: 'That button is out of date: the incident no longer offers it.', ok: false }) };
@@ -69,6 +70,6 @@ export const refreshVerb: VerbHandler = withActions(async (data, caller, actions
     return a ? { card: await actions.views.actionCard(a, caller.aadObjectId) } : invokeError(404, 'That request no longer exists.');
   }
   const number = numberIn(data.incident);
-  const stored = number ? await getIncidentByNumber(deps.db, number) : undefined;
+  const stored = number ? await clickedIncident(deps.db, number, caller) : undefined;
   return stored ? { card: await actions.incidentCard(stored.incident, caller.aadObjectId) } : invokeError(404, 'Vigil has no such incident.');
 });

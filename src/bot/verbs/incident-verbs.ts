@@ -1,5 +1,6 @@
 import { untrusted } from '../../cards/markdown';
-import { getIncidentByNumber } from '../../store/incident-repository';
+import { getIncident } from '../../store/incident-repository';
+import { clickedIncident } from './clicked-incident';
 import { MAX_COMMENT } from '../../sentinel/incident-writer';
 import { closeChoicesFor } from '../../graph/graph-close-choices';
 import { portalNameOf, type Incident } from '../../incidents/incident';
@@ -32,10 +33,10 @@ const incidentVerb =
   async (data, caller, deps) => {
     if (!caller.aadObjectId) return invokeError(401, 'Teams did not say who you are.');
     const number = numberIn(data.incident);
-    const stored = number ? await getIncidentByNumber(deps.db, number) : undefined;
+    const stored = number ? await clickedIncident(deps.db, number, caller) : undefined;
     if (!stored) return invokeError(404, 'Vigil has no such incident.');
     const card = async (text: string, ok: boolean): Promise<InvokeResult> => {
-      const fresh = (await getIncidentByNumber(deps.db, stored.incident.number))?.incident ?? stored.incident;
+      const fresh = (await getIncident(deps.db, stored.incident.key))?.incident ?? stored.incident;
       return { card: deps.actions ? await deps.actions.incidentCard(fresh, caller.aadObjectId, { text: untrusted(text, 400), ok }) : await deps.renderIncidentCard(fresh) };
     };
     const permission = await deps.responders.check(caller.aadObjectId);
