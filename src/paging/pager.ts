@@ -18,6 +18,7 @@ import {
   openPage,
   refreshPageCards,
   reopenPage,
+  reschedulePage,
   resolvePage,
   retryNoticeLater,
   type Notice,
@@ -76,6 +77,10 @@ export interface Pager {
   acknowledge(incidentKey: string, by: string): Promise<{ page?: Page; acknowledged: boolean }>;
   /** Ends the incident's page: it was closed (by default), or the page was resolved in PagerDuty. */
   resolve(incidentKey: string, why?: PageResolution): Promise<void>;
+  /** Holds the escalation for `minutes` (Snooze on the page card). */
+  snooze(pageId: number, minutes: number, by: string): Promise<Page | undefined>;
+  /** Hands the page to the next level now (Reassign on the page card). */
+  reassign(pageId: number, by: string): Promise<Page | undefined>;
   /** Redraws the incident's page cards (its assessed severity may have changed). */
   refresh(incidentKey: string): Promise<void>;
   /** Escalates what is due and delivers notices; the timer calls it, tests call it after moving the clock. */
@@ -337,6 +342,16 @@ export function createPager(o: PagerOptions): Pager {
     },
     async resolve(incidentKey, why) {
       if (await resolvePage(o.db, incidentKey, o.clock(), why)) await runTick();
+    },
+    async snooze(pageId, minutes, by) {
+      const page = await reschedulePage(o.db, pageId, new Date(o.clock().getTime() + minutes * 60_000), by, 'page.snoozed', { minutes });
+      if (page) void runTick();
+      return page;
+    },
+    async reassign(pageId, by) {
+      const page = await reschedulePage(o.db, pageId, o.clock(), by, 'page.reassigned', { to: 'next level' });
+      if (page) await runTick();
+      return page;
     },
     async refresh(incidentKey) {
       if ((await refreshPageCards(o.db, incidentKey)) > 0) await runTick();

@@ -25,7 +25,8 @@ const stateText = (v: PageView): { text: string; style: string } => {
   }
   if (p.state === 'resolved') return { text: `Resolved: the incident was closed at ${formatTime(p.resolvedAt!.toISOString())}`, style: 'default' };
   const last = v.levels.at(-1);
-  return { text: last && last.level > 1 ? `⏫ Escalated to level ${last.level}: ${untrusted(last.who, 80)} — not acknowledged yet` : 'Waiting for acknowledgement', style: 'attention' };
+  const next = p.nextAt ? ` · next level ${formatTime(p.nextAt.toISOString())}` : '';
+  return { text: `${last && last.level > 1 ? `⏫ Escalated to level ${last.level}: ${untrusted(last.who, 80)} — not acknowledged yet` : 'Waiting for acknowledgement'}${next}`, style: 'attention' };
 };
 
 /** The reason as recorded, and what changed since: a page raised at High that enrichment later assessed Critical says both. */

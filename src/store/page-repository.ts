@@ -156,6 +156,22 @@ export async function acknowledgePage(db: Db, incidentKey: string, by: string, n
   });
 }
 
+/**
+ * Moves an open page's next escalation to `at`: later for a snooze, now to hand it to the next
+ * level (reassign), audited with who did it. Undefined when the page is no longer open.
+ */
+export async function reschedulePage(db: Db, pageId: number, at: Date, actor: string, action: 'page.snoozed' | 'page.reassigned', details: Record<string, unknown>): Promise<Page | undefined> {
+  return db.transaction(async (tx) => {
+    const r = await tx.query<PageRow>(`UPDATE pages SET next_at = $2, version = version + 1 WHERE id = $1 AND state = 'open' RETURNING *`, [pageId, at]);
+    const row = r.rows[0];
+    if (!row) return undefined;
+    // The page's cards say when it escalates next.
+    await tx.query(`UPDATE page_notices SET desired_version = desired_version + 1 WHERE page_id = $1 AND channel = 'teams'`, [row.id]);
+    await audit(tx, actor, action, row.incident_key, { level: row.level, ...details });
+    return toPage(row);
+  });
+}
+
 /** Why a page was resolved: the incident was closed (so a reopen pages again), or in PagerDuty. */
 export type PageResolution = { because: 'closed'; by?: undefined } | { because: 'pagerduty'; by: string };
 

@@ -59,6 +59,8 @@ const VERBS: Record<Verb, { access: Access; data: Record<string, unknown> }> = {
   'incident.comment': { access: 'responder', data: { incident: 1042, comment: 'seen' } },
   'incident.close': { access: 'responder', data: { incident: 1042, classification: 'BenignPositive/SuspiciousButExpected' } },
   'page.ack': { access: 'oncall', data: { page: '1' } },
+  'page.snooze': { access: 'oncall', data: { page: '1', snoozeMinutes: '30' } },
+  'page.reassign': { access: 'oncall', data: { page: '1' } },
   'case.open': { access: 'responder', data: { incident: 1042 } },
 };
 

@@ -126,6 +126,39 @@ describe.each(storeDrivers())('PagerDuty webhooks acknowledge and resolve pages 
     ]);
   });
 
+  it('Snooze on the page card holds the escalation for the chosen time, Reassign pages the next level now; both audited', async () => {
+    const pageId = (await db.query<{ id: number }>('SELECT id FROM pages')).rows[0]!.id;
+    const clickAsAlex = (verb: string, data: Record<string, unknown>) =>
+      t.sendActivity({
+        ...personalMessage(connector.url, ''),
+        from: { id: '29:AlexWilber', name: 'Alex Wilber', aadObjectId: ALEX },
+        conversation: { conversationType: 'personal', id: 'a:chat-with-AlexWilber' },
+        type: 'invoke',
+        name: 'adaptiveCard/action',
+        value: { action: { type: 'Action.Execute', verb, data }, trigger: 'manual' },
+      });
+    const snoozed = await clickAsAlex('page.snooze', { page: String(pageId), snoozeMinutes: '30' });
+    expect(snoozed.status).toBe(200);
+    expect(snoozed.body).toContain('Waiting for acknowledgement · next level 2026-11-24 02:30 UTC');
+    expect((await clickAsAlex('page.snooze', { page: String(pageId), snoozeMinutes: '600' })).body).toContain('Snooze for 15, 30, 60 minutes.');
+    // Five minutes would have escalated; the snooze holds it.
+    now = new Date(now.getTime() + 5 * 60_000 + 1000);
+    await t.app.pager!.tick();
+    expect(await pageState()).toMatchObject({ state: 'open' });
+    expect((await db.query<{ level: number }>('SELECT level FROM pages')).rows[0]!.level).toBe(1);
+    // Reassign: the next level (Isaiah) is paged now.
+    expect((await clickAsAlex('page.reassign', { page: String(pageId) })).status).toBe(200);
+    await t.app.pager!.tick();
+    expect((await db.query<{ level: number }>('SELECT level FROM pages')).rows[0]!.level).toBe(2);
+    const audit = (
+      await db.query<{ actor: string; action: string; details: Record<string, unknown> }>(`SELECT actor, action, details FROM audit WHERE action IN ('page.snoozed', 'page.reassigned') ORDER BY id`)
+    ).rows;
+    expect(audit).toEqual([
+      { actor: ALEX, action: 'page.snoozed', details: { level: 1, minutes: 30 } },
+      { actor: ALEX, action: 'page.reassigned', details: { level: 1, to: 'next level' } },
+    ]);
+  });
+
   it('a signed incident.resolved resolves the page', async () => {
     const dedupKey = await incidentKey();
     expect((await sendPagerDutyWebhook(endpoint(), 'incident.resolved', { dedupKey, secrets: [OLD_SECRET] })).status).toBe(202);

@@ -1,7 +1,7 @@
 import { approveVerb, cancelVerb, refreshVerb, rejectVerb, requestVerb, undoVerb } from './action-verbs';
 import { assignVerb, closeVerb, commentVerb } from './incident-verbs';
 import { openFromDigestVerb, showDigestVerb } from './digest-verbs';
-import { acknowledgeVerb } from './page-verbs';
+import { acknowledgeVerb, reassignVerb, snoozeVerb } from './page-verbs';
 import { openCaseVerb } from './case-verbs';
 import type { Gate } from '../../auth/access';
 import type { VerbHandler } from './verb';
@@ -19,6 +19,8 @@ export type Verb =
   | 'incident.comment'
   | 'incident.close'
   | 'page.ack'
+  | 'page.snooze'
+  | 'page.reassign'
   | 'case.open';
 
 /** Card buttons (`Action.Execute` verbs) → handlers. A test checks every verb in cards/ is here. */
@@ -35,6 +37,8 @@ export const verbs = {
   'incident.comment': commentVerb,
   'incident.close': closeVerb,
   'page.ack': acknowledgeVerb,
+  'page.snooze': snoozeVerb,
+  'page.reassign': reassignVerb,
   'case.open': openCaseVerb,
 } satisfies Record<Verb, VerbHandler>;
 
@@ -55,6 +59,8 @@ export const verbGates = {
   'incident.comment': { access: 'responder', what: 'comment on incidents' },
   'incident.close': { access: 'responder', what: 'close incidents' },
   'page.ack': { access: 'oncall', what: 'acknowledge pages' },
+  'page.snooze': { access: 'oncall', what: 'snooze pages' },
+  'page.reassign': { access: 'oncall', what: 'reassign pages' },
   'case.open': { access: 'responder', what: 'open tickets' },
 } satisfies Record<Verb, Gate>;
 
