@@ -1,5 +1,6 @@
 import type { Logger } from '../logger';
 import type { Db } from '../store/db';
+import { audit } from '../store/audit-repository';
 import { getPage } from '../store/page-repository';
 import type { Pager } from './pager';
 import type { PagerDutyIncidentEvent } from './pagerduty-webhook';
@@ -32,6 +33,8 @@ export function createPagerDutyEvents(o: { db: Db; pager: Pick<Pager, 'acknowled
       await o.pager.resolve(page.incidentKey, { because: 'pagerduty', by: pagerDutyActor(event.by?.name ?? 'PagerDuty') });
       o.logger.info({ page: page.id, by: event.by?.name }, 'page resolved in PagerDuty');
     } else {
+      // Who holds it now is PagerDuty's to say; Vigil's trail records it (its own escalation carries on).
+      await audit(o.db, pagerDutyActor(event.by?.name ?? 'PagerDuty'), 'page.reassigned', page.incidentKey, { via: 'pagerduty', to: event.assignees.map((a) => a.name) });
       o.logger.info({ page: page.id, assignees: event.assignees.map((a) => a.name) }, 'page reassigned in PagerDuty');
     }
   };

@@ -163,6 +163,17 @@ describe.each(storeDrivers())('PagerDuty webhooks acknowledge and resolve pages 
     const dedupKey = await incidentKey();
     expect((await sendPagerDutyWebhook(endpoint(), 'incident.resolved', { dedupKey, secrets: [OLD_SECRET] })).status).toBe(202);
     expect(await pageState()).toMatchObject({ state: 'resolved' });
+    // A reassignment in PagerDuty is on Vigil's audit trail.
+    const moved = await sendPagerDutyWebhook(endpoint(), 'incident.reassigned', {
+      dedupKey,
+      agent: { id: 'PABC123', name: 'Alex Wilber' },
+      assignees: [{ id: 'PMEG456', name: 'Megan Bowen' }],
+      secrets: [NEW_SECRET],
+    });
+    expect(moved.status).toBe(202);
+    expect((await db.query(`SELECT actor, details FROM audit WHERE action = 'page.reassigned'`)).rows).toEqual([
+      { actor: 'pagerduty:Alex Wilber', details: { via: 'pagerduty', to: ['Megan Bowen'] } },
+    ]);
     // An event for an incident Vigil never paged is taken and ignored.
     expect((await sendPagerDutyWebhook(endpoint(), 'incident.acknowledged', { dedupKey: 'not-a-vigil-key', secrets: [NEW_SECRET] })).status).toBe(202);
   });
