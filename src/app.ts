@@ -245,6 +245,7 @@ export async function createApp(config: Config, options: AppOptions = {}) {
       poller?.start();
       graphIncidents.poller?.start();
       void enricher.resume().catch((e: unknown) => logger.error({ err: e }, 'could not resume enrichment'));
+      void cases?.resume().catch((e: unknown) => logger.error({ err: e }, 'could not resume case decisions'));
       await new Promise<void>((resolve) => server.listen(port, host, resolve));
       const address = server.address() as AddressInfo;
       const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;

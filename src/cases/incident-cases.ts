@@ -5,6 +5,7 @@ import { FinalJobError, type JobHandler } from '../jobs/job-runner';
 import { getAction } from '../store/action-repository';
 import { getIncidentCase, saveIncidentCase } from '../store/case-repository';
 import type { Db } from '../store/db';
+import { listRecentOpenIncidentKeys } from '../store/enrichment-repository';
 import { bumpIncidentVersionIn, getCurrentSeverity, getIncident } from '../store/incident-repository';
 import { actionComment } from '../actions/action-comment';
 import { CASE_JOBS, hasCase, queueCaseCreate, queueCaseRefresh, queueCaseResolve } from './case-jobs';
@@ -120,9 +121,21 @@ export function createIncidentCases(o: IncidentCasesOptions) {
     if (now) await recorded(incidentKey, now);
   };
 
+  /**
+   * The policy asked again, at start-up, for open incidents changed in the last day: the ask is
+   * written after the incident's commit, so a process that stopped in between left it unasked.
+   */
+  const resume = async (): Promise<void> => {
+    for (const key of await listRecentOpenIncidentKeys(o.db, 24)) {
+      const stored = await getIncident(o.db, key);
+      if (stored) await consider(stored.incident);
+    }
+  };
+
   return {
     system: o.system.system,
     consider,
+    resume,
     open,
     jobHandlers: { [CASE_JOBS.create]: create, [CASE_JOBS.note]: note, [CASE_JOBS.resolve]: resolve, [CASE_JOBS.refresh]: refresh } as Record<string, JobHandler>,
   };

@@ -5,6 +5,8 @@ import { startBotConnector, type BotConnectorStandIn } from '../../sandbox/bot-c
 import { startSandboxes, type Sandboxes } from '../../sandbox/sandboxes';
 import type { Db } from '../../src/store/db';
 import { actionEnv, ADELE, ALEX, buttonsOf, channelCard, click, eventually, from, ISAIAH, MEGAN } from '../helpers/actions-setup';
+import { parseIncident } from '../../src/incidents/parse-incident';
+import { saveAssessedSeverity, upsertIncident } from '../../src/store/incident-repository';
 import { demoIncident, withProperties } from '../helpers/fixtures';
 import { emptyTables, storeDrivers } from '../helpers/store-drivers';
 import { botInstalledInTeam } from '../helpers/teams-activities';
@@ -185,6 +187,18 @@ describe.each(storeDrivers())('cases in ServiceNow and Jira for serious incident
     await settle(app);
     expect(sandboxes.jira.issues()[0]!.status).toMatchObject({ name: 'Done' });
     expect(JSON.stringify(channelCard(connector, 1041))).toContain('in Jira · resolved');
+  });
+
+  it('asks the policy again at start-up: an incident stored and assessed Critical by a process that stopped before asking gets its case', async () => {
+    const stored = parseIncident(demoIncident('brute-force-admin'), { portalUrl: 'https://portal.azure.com' });
+    await upsertIncident(db, stored);
+    await saveAssessedSeverity(db, stored.key, 'Critical');
+    // No enrichment sources: nothing but the start-up look asks for the case.
+    const app = await startTestApp({ ...sandboxes.caseEnv.servicenow, VIGIL_CASE_POLICY_FILE: policyFile }, { db, jobs: { pollMs: 50 } });
+    apps.push(app);
+    await eventually('the case', async () => (await db.query('SELECT 1 FROM incident_cases')).rowCount > 0);
+    await settle(app);
+    expect(creates()).toHaveLength(1);
   });
 
   it('does not start with a broken case policy', async () => {
