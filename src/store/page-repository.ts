@@ -2,10 +2,6 @@ import { audit } from './audit-repository';
 import type { Db, Queryable } from './db';
 import { claimDueSends, retrySendLater } from './send-slot';
 
-// re-exported until action-repository/action-worker import it directly
-export { audit } from './audit-repository';
-export { teamsUserNames } from './teams-user-repository';
-
 export type PageState = 'open' | 'acknowledged' | 'resolved';
 export type NoticeChannel = 'teams' | 'mention' | 'pagerduty' | 'webhook';
 
