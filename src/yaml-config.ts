@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { isMap, isSeq, LineCounter, parseDocument, type Node } from 'yaml';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { AppError } from './errors';
 
 /** The YAML node at `path`, to say on which line a problem is. */
@@ -43,3 +43,14 @@ export function readConfigFile(setting: string, path: string): string {
     throw new AppError('CONFIG_INVALID', `${setting}: cannot read ${path} (${(e as { code?: string }).code ?? 'error'})`);
   }
 }
+
+/** A pattern a policy file matches titles with: refused at load when it is not a valid regular expression. */
+export const regexPattern = () =>
+  z.string().refine((p) => {
+    try {
+      new RegExp(p, 'i');
+      return true;
+    } catch {
+      return false;
+    }
+  }, 'must be a valid regular expression');

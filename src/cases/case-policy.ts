@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { workspaceOfIncidentId, type Incident } from '../incidents/incident';
-import { parseYamlConfig, readConfigFile } from '../yaml-config';
+import { parseYamlConfig, readConfigFile, regexPattern } from '../yaml-config';
 
 const sentinelSeverity = z.enum(['High', 'Medium', 'Low', 'Informational']);
 const anySeverity = z.enum(['Critical', 'High', 'Medium', 'Low', 'Informational']);
@@ -17,17 +17,7 @@ const rule = z
     /** Analytic rule ids: the rule's GUID or its full ARM id (compared by ending, case-insensitively). */
     ruleIds: z.array(z.string().trim().min(1)).min(1).optional(),
     /** Sentinel names an incident after its analytic rule unless the rule overrides it, so a rule's name is matched in the title. */
-    titleMatches: z
-      .string()
-      .refine((p) => {
-        try {
-          new RegExp(p, 'i');
-          return true;
-        } catch {
-          return false;
-        }
-      }, 'must be a valid regular expression')
-      .optional(),
+    titleMatches: regexPattern().optional(),
     /** Workspace names, or `<resource group>/<workspace>`. */
     workspaces: z.array(z.string().trim().min(1)).min(1).optional(),
   })

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { IANAZone } from 'luxon';
 import { isUserId } from '../ids';
+import { regexPattern } from '../yaml-config';
 
 const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
 export type Weekday = (typeof WEEKDAYS)[number];
@@ -17,17 +18,7 @@ const rule = z
   .object({
     severity: z.array(severity).min(1).optional(),
     outsideBusinessHours: z.boolean().optional(),
-    titleMatches: z
-      .string()
-      .refine((p) => {
-        try {
-          new RegExp(p, 'i');
-          return true;
-        } catch {
-          return false;
-        }
-      }, 'must be a valid regular expression')
-      .optional(),
+    titleMatches: regexPattern().optional(),
     ruleIds: z.array(z.string().min(1)).min(1).optional(),
   })
   .strict()
