@@ -13,6 +13,18 @@ export interface Driver {
 
 /** Empties every table between tests (cheaper than a new database: PGlite takes seconds to start). */
 export async function emptyTables(db: Db): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await truncateAll(db);
+    } catch (e) {
+      // A TRUNCATE takes every table's lock at once; a test app's late transaction (a job, a card)
+      // can meet it the other way round. PostgreSQL then picks one to fail: try again.
+      if ((e as { code?: string }).code !== '40P01' || attempt >= 3) throw e;
+    }
+  }
+}
+
+async function truncateAll(db: Db): Promise<void> {
   await db.exec(
     'TRUNCATE action_attempts, actions, page_notices, pages, teams_users, enrichments, incident_cards, digests, conversations, incidents, audit, ingest_cursors, teams_sends, teams_send_budgets, jobs, channel_routes, pinned_routes, incident_cases RESTART IDENTITY CASCADE',
   );
