@@ -355,7 +355,12 @@ const MIGRATION_LOCK = 72_101_001;
  * in a transaction under an advisory lock, and an applied version is skipped.
  */
 export async function migrate(db: Db): Promise<number[]> {
-  await db.query(`CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
+  // Under the lock too: CREATE TABLE IF NOT EXISTS is not safe against itself, and two replicas
+  // starting at once on a new database would both try (one fails on pg_type's unique index).
+  await db.transaction(async (tx) => {
+    await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+    await tx.query(`CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
+  });
   const applied: number[] = [];
   for (const m of migrations) {
     const ran = await db.transaction(async (tx) => {
