@@ -24,6 +24,26 @@ const httpUrl = (fallback: string) =>
 
 const integer = (fallback: number, min: number, max: number) => z.coerce.number().int().min(min).max(max).default(fallback);
 
+/** An optional http(s) URL (an endpoint that is off when unset). */
+const optionalHttpUrl = optionalText.pipe(
+  z
+    .string()
+    .regex(/^https?:\/\/[^\s/]+/, 'must be an http(s) URL')
+    .optional(),
+);
+
+/** A comma-separated list, each item trimmed (and `normalize`d), empty items dropped; unset is none. */
+const commaList = (normalize: (item: string) => string = (x) => x) =>
+  z
+    .string()
+    .default('')
+    .transform((v) =>
+      v
+        .split(',')
+        .map((x) => normalize(x.trim()))
+        .filter((x) => x !== ''),
+    );
+
 const envSchema = z.object({
   PORT: integer(3978, 0, 65535),
   HOST: optionalText,
@@ -32,32 +52,10 @@ const envSchema = z.object({
   MicrosoftAppPassword: optionalText,
   MicrosoftAppType: z.enum(['MultiTenant', 'SingleTenant', 'UserAssignedMSI']).default('MultiTenant'),
   MicrosoftAppTenantId: optionalText.refine((v) => v === undefined || isGuid(v), 'must be a tenant id (a GUID)'),
-  VIGIL_BOT_OPENID_METADATA_URL: optionalText.pipe(
-    z
-      .string()
-      .regex(/^https?:\/\/[^\s/]+/, 'must be an http(s) URL')
-      .optional(),
-  ),
+  VIGIL_BOT_OPENID_METADATA_URL: optionalHttpUrl,
   VIGIL_WEBHOOK_SECRET: optionalText,
-  VIGIL_WEBHOOK_AUDIENCE: z
-    .string()
-    .default('')
-    .transform((v) =>
-      v
-        .split(',')
-        .map((x) => x.trim())
-        .filter((x) => x !== ''),
-    ),
-  VIGIL_WEBHOOK_ALLOWED_CALLERS: z
-    .string()
-    .default('')
-    .transform((v) =>
-      v
-        .split(',')
-        .map((x) => x.trim().toLowerCase())
-        .filter((x) => x !== ''),
-    )
-    .refine((ids) => ids.every(isGuid), 'must be a comma-separated list of managed identity object ids (the oid claim, GUIDs)'),
+  VIGIL_WEBHOOK_AUDIENCE: commaList(),
+  VIGIL_WEBHOOK_ALLOWED_CALLERS: commaList((x) => x.toLowerCase()).refine((ids) => ids.every(isGuid), 'must be a comma-separated list of managed identity object ids (the oid claim, GUIDs)'),
   VIGIL_WEBHOOK_TENANT_ID: optionalText.refine((v) => v === undefined || isGuid(v), 'must be a tenant id (a GUID)'),
   VIGIL_WEBHOOK_AUTHORITY: httpUrl(ENTRA_AUTHORITY),
   DATABASE_URL: optionalText.refine((v) => v === undefined || /^postgres(ql)?:\/\//.test(v), 'must be a postgres:// URL'),
@@ -81,67 +79,23 @@ const envSchema = z.object({
   VIRUSTOTAL_PER_MINUTE: integer(4, 1, 10_000),
   ABUSEIPDB_API_KEY: optionalText,
   ABUSEIPDB_ENDPOINT: httpUrl('https://api.abuseipdb.com'),
-  GRAPH_ENDPOINT: optionalText.pipe(
-    z
-      .string()
-      .regex(/^https?:\/\/[^\s/]+/, 'must be an http(s) URL')
-      .optional(),
-  ),
-  MDE_ENDPOINT: optionalText.pipe(
-    z
-      .string()
-      .regex(/^https?:\/\/[^\s/]+/, 'must be an http(s) URL')
-      .optional(),
-  ),
-  LOGS_ENDPOINT: optionalText.pipe(
-    z
-      .string()
-      .regex(/^https?:\/\/[^\s/]+/, 'must be an http(s) URL')
-      .optional(),
-  ),
+  GRAPH_ENDPOINT: optionalHttpUrl,
+  MDE_ENDPOINT: optionalHttpUrl,
+  LOGS_ENDPOINT: optionalHttpUrl,
   VIGIL_ENRICHMENT_TIMEOUT_MS: integer(5_000, 50, 120_000),
   VIGIL_ENRICHMENT_CACHE_SECONDS: integer(3_600, 0, 7 * 86_400),
-  VIGIL_RESPONDER_GROUP_IDS: z
-    .string()
-    .default('')
-    .transform((v) =>
-      v
-        .split(',')
-        .map((x) => x.trim())
-        .filter((x) => x !== ''),
-    )
-    .refine((ids) => ids.every(isGuid), 'must be a comma-separated list of Entra group object ids'),
-  VIGIL_RESPONDER_USER_IDS: z
-    .string()
-    .default('')
-    .transform((v) =>
-      v
-        .split(',')
-        .map((x) => x.trim())
-        .filter((x) => x !== ''),
-    )
-    .refine((ids) => ids.every(isGuid), 'must be a comma-separated list of Entra user object ids'),
+  VIGIL_RESPONDER_GROUP_IDS: commaList().refine((ids) => ids.every(isGuid), 'must be a comma-separated list of Entra group object ids'),
+  VIGIL_RESPONDER_USER_IDS: commaList().refine((ids) => ids.every(isGuid), 'must be a comma-separated list of Entra user object ids'),
   VIGIL_ONCALL_FILE: optionalText,
   VIGIL_WORKSPACES_FILE: optionalText,
   PAGERDUTY_ROUTING_KEY: optionalText,
   PAGERDUTY_ENDPOINT: httpUrl('https://events.pagerduty.com'),
-  VIGIL_PAGE_WEBHOOK_URL: optionalText.pipe(
-    z
-      .string()
-      .regex(/^https?:\/\/[^\s/]+/, 'must be an http(s) URL')
-      .optional(),
-  ),
+  VIGIL_PAGE_WEBHOOK_URL: optionalHttpUrl,
   VIGIL_PAGE_WEBHOOK_SECRET: optionalText,
-  PAGERDUTY_WEBHOOK_SECRETS: z
-    .string()
-    .default('')
-    .transform((v) =>
-      v
-        .split(',')
-        .map((x) => x.trim())
-        .filter((x) => x !== ''),
-    )
-    .refine((secrets) => secrets.every((x) => x.length >= 16), 'must be the webhook subscription secrets, comma-separated (two while one is rotated), each at least 16 characters'),
+  PAGERDUTY_WEBHOOK_SECRETS: commaList().refine(
+    (secrets) => secrets.every((x) => x.length >= 16),
+    'must be the webhook subscription secrets, comma-separated (two while one is rotated), each at least 16 characters',
+  ),
   VIGIL_ACTION_POLICY_FILE: optionalText,
   BLOCK_NSG_ID: optionalText.refine((v) => v === undefined || isNsgResourceId(v), 'must be the ARM id of a network security group (/subscriptions/…/networkSecurityGroups/<name>)'),
   BLOCK_RULE_NAME: z
@@ -150,19 +104,10 @@ const envSchema = z.object({
     .regex(/^[A-Za-z0-9][\w.-]{0,60}$/, 'must be a security rule name (letters, digits, . _ -)')
     .default('vigil-block'),
   BLOCK_RULE_PRIORITY: integer(100, 100, 4095),
-  ISOLATION_NSG_ID: z
-    .string()
-    .default('')
-    .transform((v) =>
-      v
-        .split(',')
-        .map((x) => x.trim())
-        .filter((x) => x !== ''),
-    )
-    .refine((ids) => ids.every(isNsgResourceId), {
-      error: (issue) =>
-        `must be the ARM id of a network security group (/subscriptions/…/networkSecurityGroups/<name>), or a comma-separated list of them, one per region; not an NSG id: ${(issue.input as string[]).filter((id) => !isNsgResourceId(id)).join(', ')}`,
-    }),
+  ISOLATION_NSG_ID: commaList().refine((ids) => ids.every(isNsgResourceId), {
+    error: (issue) =>
+      `must be the ARM id of a network security group (/subscriptions/…/networkSecurityGroups/<name>), or a comma-separated list of them, one per region; not an NSG id: ${(issue.input as string[]).filter((id) => !isNsgResourceId(id)).join(', ')}`,
+  }),
   VIGIL_ACTION_WORKER: z.enum(['on', 'off']).default('on'),
   VIGIL_KQL_MAX_ROWS: integer(20, 1, 1_000),
   VIGIL_KQL_TIMEOUT_SECONDS: integer(30, 1, 600),
