@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import type { Db, Queryable } from '../store/db';
 import { getAction, type StoredAction } from '../store/action-repository';
-import { bumpIncidentVersionIn } from '../store/incident-repository';
+import { bumpIncidentVersionIn, getIncident } from '../store/incident-repository';
 import { enqueueJob } from '../store/job-queue';
 import { FinalJobError, JobPaced, type JobHandler } from '../jobs/job-runner';
 import type { ConnectorClient } from '../teams/connector-client';
@@ -71,9 +71,9 @@ export function createActionEffectHandlers(d: ActionEffectDeps): Record<string, 
     return a;
   };
   const armIdOf = async (a: StoredAction) => {
-    const armId = (await d.db.query<{ arm_id: string }>('SELECT arm_id FROM incidents WHERE key = $1', [a.incidentKey])).rows[0]?.arm_id;
-    if (!armId) throw new FinalJobError('the incident is no longer stored');
-    return armId;
+    const stored = a.incidentKey ? await getIncident(d.db, a.incidentKey) : undefined;
+    if (!stored) throw new FinalJobError('the incident is no longer stored');
+    return stored.incident.id;
   };
   const handlers: Record<string, JobHandler> = {};
   const chat = d.chat;

@@ -116,7 +116,6 @@ export function createJobRunner(o: JobRunnerOptions) {
     );
 
   return {
-    kinds,
     runDue,
     /** Look now (a job was just written) rather than at the next poll. */
     kick: loop.kick,
@@ -144,5 +143,3 @@ export function createJobRunner(o: JobRunnerOptions) {
     },
   };
 }
-
-export type JobRunner = ReturnType<typeof createJobRunner>;

@@ -85,5 +85,3 @@ export function createShiftHandoffs(o: ShiftHandoffOptions) {
     },
   };
 }
-
-export type ShiftHandoffs = ReturnType<typeof createShiftHandoffs>;
