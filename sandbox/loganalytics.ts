@@ -31,20 +31,24 @@ const SAMPLE_SIGNINS = [
   ['2026-11-24T01:31:00Z', 'bob.risky@contoso.example', '198.51.100.10', '0', 'BR'],
 ];
 
+/** The sandbox's workspace id (SENTINEL_WORKSPACE_ID's default): where rows go unless a test names another workspace. */
+export const SANDBOX_WORKSPACE_ID = '00000000-0000-0000-0000-000000000001';
+
 export interface LogAnalyticsStandIn extends StandIn {
   /**
    * Appends a SecurityIncident row as the table holds it (columns by name; a dynamic column's value
-   * is sent as JSON unless it is already text), ingested at `ingestedAt` (now by default). Nothing
-   * is checked: tests put malformed rows in this way.
+   * is sent as JSON unless it is already text), ingested at `ingestedAt` (now by default), in
+   * workspace `workspaceId` (the sandbox's by default). Nothing is checked: tests put malformed rows in this way.
    */
-  addSecurityIncidentRow(row: Record<string, unknown>, ingestedAt?: Date): void;
-  addSecurityAlertRow(row: Record<string, unknown>, ingestedAt?: Date): void;
+  addSecurityIncidentRow(row: Record<string, unknown>, ingestedAt?: Date, workspaceId?: string): void;
+  addSecurityAlertRow(row: Record<string, unknown>, ingestedAt?: Date, workspaceId?: string): void;
   /**
    * Logs an incident resource (REST shape, or its trigger envelope) the way Sentinel does: one
    * SecurityIncident row, and one SecurityAlert row carrying the incident's entities, whose id is
-   * the same for every version of the incident.
+   * the same for every version of the incident. Each workspace has its own tables: a query to
+   * `/v1/workspaces/{id}/query` reads only the rows logged in workspace `id`.
    */
-  ingestIncident(incident: SentinelIncidentResource | { object: SentinelIncidentResource }, ingestedAt?: Date): void;
+  ingestIncident(incident: SentinelIncidentResource | { object: SentinelIncidentResource }, ingestedAt?: Date, workspaceId?: string): void;
   /** Also empties the tables back to what they were seeded with. */
   reset(): void;
 }
@@ -52,6 +56,8 @@ export interface LogAnalyticsStandIn extends StandIn {
 interface Ingested {
   /** ingestion_time() as Log Analytics writes it: seven fractional digits, so text order is time order. */
   ingestedAt: string;
+  /** The workspace whose table holds the row (lower-cased). */
+  workspaceId: string;
   row: Record<string, unknown>;
 }
 
@@ -216,31 +222,40 @@ const rowsFor = (incident: SentinelIncidentResource) => {
  * from its SecurityIncident and SecurityAlert rows (seeded from `incidents`, each ingested when it
  * was last modified, as the table would hold them); it answers `<Table> | …` with sample rows for
  * known tables, and refuses anything else the way the service does. `POST /_sandbox/incidents`
- * (an incident or its trigger envelope) logs an incident now, for `npm run dev`.
+ * (an incident or its trigger envelope; `?workspaceId=` another workspace's) logs an incident now, for `npm run dev`.
  */
-export async function startLogAnalytics(options: { port?: number; incidents?: SentinelIncidentResource[] } = {}): Promise<LogAnalyticsStandIn> {
+export async function startLogAnalytics(
+  options: { port?: number; incidents?: SentinelIncidentResource[]; workspaceIncidents?: Array<{ workspaceId: string; incident: SentinelIncidentResource }> } = {},
+): Promise<LogAnalyticsStandIn> {
   let incidentRows: Ingested[] = [];
   let alertRows: Ingested[] = [];
-  const addSecurityIncidentRow = (row: Record<string, unknown>, ingestedAt = new Date()) => {
-    incidentRows.push({ ingestedAt: ingestionTimeText(ingestedAt), row: { TimeGenerated: ingestedAt, ...row } });
+  const ingested = (row: Record<string, unknown>, ingestedAt: Date, workspaceId: string): Ingested => ({
+    ingestedAt: ingestionTimeText(ingestedAt),
+    workspaceId: workspaceId.toLowerCase(),
+    row: { TimeGenerated: ingestedAt, ...row },
+  });
+  const addSecurityIncidentRow = (row: Record<string, unknown>, ingestedAt = new Date(), workspaceId = SANDBOX_WORKSPACE_ID) => {
+    incidentRows.push(ingested(row, ingestedAt, workspaceId));
   };
-  const addSecurityAlertRow = (row: Record<string, unknown>, ingestedAt = new Date()) => {
-    alertRows.push({ ingestedAt: ingestionTimeText(ingestedAt), row: { TimeGenerated: ingestedAt, ...row } });
+  const addSecurityAlertRow = (row: Record<string, unknown>, ingestedAt = new Date(), workspaceId = SANDBOX_WORKSPACE_ID) => {
+    alertRows.push(ingested(row, ingestedAt, workspaceId));
   };
-  const ingestIncident = (given: SentinelIncidentResource | { object: SentinelIncidentResource }, ingestedAt = new Date()) => {
+  const ingestIncident = (given: SentinelIncidentResource | { object: SentinelIncidentResource }, ingestedAt = new Date(), workspaceId = SANDBOX_WORKSPACE_ID) => {
     const incident = 'object' in given ? given.object : given;
     const { securityIncident, securityAlert } = rowsFor(incident);
-    addSecurityAlertRow(securityAlert, ingestedAt);
-    addSecurityIncidentRow(securityIncident, ingestedAt);
+    addSecurityAlertRow(securityAlert, ingestedAt, workspaceId);
+    addSecurityIncidentRow(securityIncident, ingestedAt, workspaceId);
   };
   const seed = () => {
     incidentRows = [];
     alertRows = [];
-    for (const incident of options.incidents ?? []) {
+    const seeded = [...(options.incidents ?? []).map((incident) => ({ workspaceId: SANDBOX_WORKSPACE_ID, incident })), ...(options.workspaceIncidents ?? [])];
+    for (const { workspaceId, incident } of seeded) {
       const p = incident.properties as { lastModifiedTimeUtc?: string; createdTimeUtc?: string };
-      ingestIncident(incident, new Date(p.lastModifiedTimeUtc ?? p.createdTimeUtc ?? Date.now()));
+      ingestIncident(incident, new Date(p.lastModifiedTimeUtc ?? p.createdTimeUtc ?? Date.now()), workspaceId);
     }
   };
+  const inWorkspace = (rows: Ingested[], workspaceId: string) => rows.filter((r) => r.workspaceId === workspaceId.toLowerCase());
   seed();
   const standIn = await startStandIn(
     'loganalytics',
@@ -248,24 +263,25 @@ export async function startLogAnalytics(options: { port?: number; incidents?: Se
       {
         method: 'POST',
         path: '/_sandbox/incidents',
-        handle: ({ body }) => {
+        handle: ({ body, query }) => {
           const given = body as SentinelIncidentResource | { object: SentinelIncidentResource } | undefined;
           const incident = given && 'object' in given ? given.object : given;
           if (!incident?.name || typeof incident.properties !== 'object')
             return { status: 400, body: { error: { code: 'BadRequest', message: 'expected a Sentinel incident (or its trigger envelope)' } } };
-          ingestIncident(incident);
+          ingestIncident(incident, new Date(), typeof query.workspaceId === 'string' ? query.workspaceId : undefined);
           return { status: 202, body: { ingested: incident.name } };
         },
       },
       {
         method: 'POST',
         path: '/v1/workspaces/:workspaceId/query',
-        handle: ({ body }) => {
+        handle: ({ body, params }) => {
           const query = String((body as { query?: unknown } | undefined)?.query ?? '');
           if (query.trim() === '') return badArgument("Query could not be parsed at '' on line [1,0]");
           const source = /^\s*([A-Za-z_][A-Za-z0-9_]*)/.exec(query)?.[1];
-          if (source === 'SecurityIncident' && query.includes('ingestion_time()')) return { status: 200, body: securityIncidentPage(query, incidentRows) };
-          if (source === 'SecurityAlert' && query.includes('SystemAlertId in (')) return { status: 200, body: securityAlerts(query, alertRows) };
+          const workspaceId = String(params.workspaceId);
+          if (source === 'SecurityIncident' && query.includes('ingestion_time()')) return { status: 200, body: securityIncidentPage(query, inWorkspace(incidentRows, workspaceId)) };
+          if (source === 'SecurityAlert' && query.includes('SystemAlertId in (')) return { status: 200, body: securityAlerts(query, inWorkspace(alertRows, workspaceId)) };
           const [entity = ''] = kqlLiterals(query);
           if (query.includes('UserPrincipalName =~')) {
             const [n, failed, countries] = SIGNINS[entity.toLowerCase()] ?? [0, 0, []];

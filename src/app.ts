@@ -15,7 +15,8 @@ import { openDb } from './store/open-db';
 import { getIncident, type UpsertOutcome } from './store/incident-repository';
 import type { EnrichmentProvider } from './enrichment/orchestrator';
 import { createIncidentFlow, currentSeverity } from './incidents/incident-flow';
-import { createProviders, createWorkspaceRunner } from './enrichment/providers';
+import { createProviders } from './enrichment/providers';
+import { createWorkspaceLogs } from './workspaces/workspace-logs';
 import { createGraphClient } from './graph/graph-client';
 import { createGroupMembership, createResponderCheck } from './auth/membership';
 import { loadSchedule } from './paging/load-schedule';
@@ -46,7 +47,8 @@ import { withGraphIncidents } from './graph/graph-routed-sentinel';
 import { loadCardTemplates, cardTemplatesLoaded } from './cards/render-card';
 import type { CardBudget } from './cards/budget';
 import { warmUp } from './warm-up';
-import { createSecurityIncidentPoller, type SecurityIncidentPollerOptions } from './ingest/security-incident-poller';
+import type { SecurityIncidentPollerOptions } from './ingest/security-incident-poller';
+import { createSecurityIncidentPollers } from './ingest/security-incident-pollers';
 
 const AUTH_TIMEOUT_MS = 3000;
 
@@ -93,8 +95,9 @@ export async function createApp(config: Config, options: AppOptions = {}) {
   const credential = createAzureCredential(config.azure);
   const { adapter, auth: botAuth, token } = createBotAdapter(config.bot, logger);
   const connector = createConnectorClient({ timeoutMs: config.upstreamTimeoutMs, token });
-  const kqlRunner = createWorkspaceRunner(config, credential);
-  const providers = options.providers ?? createProviders(config, credential, kqlRunner);
+  // Each workspace's Log Analytics: its SecurityIncident table, its incidents' look-ups, `kql workspace=…`.
+  const logs = createWorkspaceLogs(config, credential);
+  const providers = options.providers ?? createProviders(config, credential, logs);
   let actions: ActionRuntime | undefined;
   /** The incident card: for everyone (the outbox) or as one person sees it (their buttons, a note for them). */
   const cardFor = async (incident: Incident, viewerId?: string, notice?: Notice, budget?: CardBudget) => {
@@ -170,11 +173,10 @@ export async function createApp(config: Config, options: AppOptions = {}) {
   const onIncidentChange = (incident: Incident, outcome?: UpsertOutcome) => flow.stored(incident, outcome);
   // The third way in: the same ingest path as the webhook, for incidents the webhook never saw.
   const poller =
-    config.poller && kqlRunner
-      ? createSecurityIncidentPoller({
-          runner: kqlRunner,
+    config.poller && logs
+      ? createSecurityIncidentPollers({
+          logs,
           ingest: { db, portalUrl: config.portalUrl, workspaces: config.workspaces, onChange: onIncidentChange },
-          workspace: config.sentinel,
           logger,
           timeoutSeconds: config.kql.timeoutSeconds,
           ...config.poller,
@@ -187,7 +189,7 @@ export async function createApp(config: Config, options: AppOptions = {}) {
     portalUrl: config.portalUrl,
     renderIncidentCard: cardFor,
     providers,
-    kql: kqlRunner && { runner: kqlRunner, ...config.kql },
+    kql: logs && { logs, ...config.kql },
     responders: createResponderCheck({ membership, ...config.responders }),
     actions: actions && { service: actions.service, views: actions.views, incidentCard: cardFor },
     incidentWriter: routeWriteBack({

@@ -1,7 +1,7 @@
 import type { CardAttachment } from '../cards/render-card';
 import type { Gate } from '../auth/access';
 import type { MembershipCheck } from '../auth/membership';
-import type { KqlRunner } from '../enrichment/kql-runner';
+import type { WorkspaceLogs } from '../workspaces/workspace-logs';
 import type { EnrichmentProvider } from '../enrichment/orchestrator';
 import type { Incident } from '../incidents/incident';
 import type { Pager } from '../paging/pager';
@@ -30,8 +30,8 @@ export interface CommandDeps {
   /** The incident's card with whatever enrichment is stored for it. */
   renderIncidentCard: (incident: Incident) => Promise<CardAttachment>;
   providers: EnrichmentProvider[];
-  /** The workspace's query runner and the limits for `kql`; undefined when Log Analytics is not configured. */
-  kql?: { runner: KqlRunner; maxRows: number; timeoutSeconds: number };
+  /** Every workspace's query runner and the limits for `kql`; undefined when Log Analytics is not configured. */
+  kql?: { logs: WorkspaceLogs; maxRows: number; timeoutSeconds: number };
   responders: MembershipCheck;
   /** On-call paging; undefined when no schedule is configured. */
   paging?: { pager: Pager; schedule: Schedule; clock: () => Date; resolvePerson: (person: string) => Promise<{ aadObjectId?: string; name: string }> };

@@ -10,7 +10,12 @@ import { isUpn } from '../ids';
 export interface EnrichmentProvider {
   name: string;
   supports(indicator: Indicator): boolean;
-  lookup(indicator: Indicator): Promise<SourceResult>;
+  /** `incident`: whose entity it is, for sources that answer per workspace (KQL); absent for chat's `enrich`. */
+  lookup(indicator: Indicator, context?: LookupContext): Promise<SourceResult>;
+}
+
+export interface LookupContext {
+  incident?: Incident;
 }
 
 /** The indicator an entity stands for, or undefined for kinds no provider looks up. */
@@ -75,9 +80,9 @@ export function createEnricher(o: {
   const firstUpdateWaitMs = o.firstUpdateWaitMs ?? 1_000;
   const running = new Set<Promise<void>>();
 
-  const lookup = async (provider: EnrichmentProvider, indicator: Indicator): Promise<SourceResult> => {
+  const lookup = async (provider: EnrichmentProvider, indicator: Indicator, incident: Incident): Promise<SourceResult> => {
     try {
-      return await provider.lookup(indicator);
+      return await provider.lookup(indicator, { incident });
     } catch (e) {
       // A provider is meant to answer `unavailable` itself; this is the backstop.
       o.logger.error({ err: e, provider: provider.name }, 'enrichment provider threw');
@@ -109,7 +114,7 @@ export function createEnricher(o: {
     };
     await Promise.all(
       jobs.map(async ({ entity, indicator, provider }) => {
-        const result = await lookup(provider, indicator);
+        const result = await lookup(provider, indicator, incident);
         await saveEnrichment(o.db, incident.key, { entityKind: entity.kind, entityValue: entity.value, source: provider.name, result });
         remaining -= 1;
         dirty = true;

@@ -22,6 +22,8 @@ export interface SecurityIncidentPollerOptions {
   /** The webhook's own path: parse, store, then `onChange` (outbox, enrichment, paging). */
   ingest: IngestDeps;
   workspace: Workspace;
+  /** The stored cursor (and lease) this poller owns; `security-incident` by default. */
+  cursor?: string;
   logger: Logger;
   intervalMs: number;
   /** How far back the very first poll reads (later polls start from the stored cursor). */
@@ -179,5 +181,5 @@ export function createSecurityIncidentPoller(o: SecurityIncidentPollerOptions): 
     }
   };
 
-  return createLeasedPoller({ db, cursor: SECURITY_INCIDENT_CURSOR, what: 'SecurityIncident', intervalMs: o.intervalMs, leaseMs, lookbackMs: o.lookbackMs, logger: o.logger, pass });
+  return createLeasedPoller({ db, cursor: o.cursor ?? SECURITY_INCIDENT_CURSOR, what: 'SecurityIncident', intervalMs: o.intervalMs, leaseMs, lookbackMs: o.lookbackMs, logger: o.logger, pass });
 }

@@ -1,8 +1,8 @@
 import { sameWorkspace, workspaceOfIncidentId } from '../incidents/incident';
 import type { TokenCredential } from '@azure/identity';
-import { createAzureCredential } from '../azure-credential';
 import type { Config } from '../config';
 import { createSentinelClient, type SentinelClient } from '../sentinel/sentinel-client';
+import { workspaceCredentials } from './workspace-credential';
 import type { Workspace } from './workspaces';
 
 /**
@@ -43,6 +43,6 @@ export function createWorkspaceSentinel(config: Pick<Config, 'workspaces' | 'sen
       timeoutMs: config.upstreamTimeoutMs,
       credential: c,
     });
-  const ownTenant = (w: Workspace) => !w.tenantId || w.tenantId.toLowerCase() === config.azure.tenantId?.toLowerCase();
-  return sentinelPerWorkspace(config.workspaces, client(config.sentinel, credential), (w) => client(w, ownTenant(w) ? credential : createAzureCredential({ ...config.azure, tenantId: w.tenantId })));
+  const credentialOf = workspaceCredentials(config, credential);
+  return sentinelPerWorkspace(config.workspaces, client(config.sentinel, credential), (w) => client(w, credentialOf(w)));
 }

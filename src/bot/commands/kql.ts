@@ -3,6 +3,7 @@ import { fitCard } from '../../cards/budget';
 import { renderCard } from '../../cards/render-card';
 import { KqlError } from '../../enrichment/kql-runner';
 import type { Command } from '../command';
+import { workspaceLabel } from '../../workspaces/workspaces';
 
 const MAX_COLUMNS = 8;
 const MAX_CELL = 60;
@@ -42,18 +43,26 @@ const cell = (v: unknown): string => {
   return typeof v === 'object' ? JSON.stringify(v) : String(v);
 };
 
+/** `workspace=fabrikam SigninLogs | take 5`: the workspace a query names first (the first listed otherwise), and the query. */
+export function splitWorkspace(args: string): { workspace?: string; query: string } {
+  const m = /^workspace=(\S+)\s*/i.exec(args);
+  return m ? { workspace: m[1]!, query: args.slice(m[0].length).trim() } : { query: args };
+}
+
 /**
- * Runs an analyst's query against the workspace, for responders only, under a time limit, and
+ * Runs an analyst's query against a workspace (`workspace=<name>` first picks one of several), for responders only, under a time limit, and
  * answers with the first rows as a table (long values cut) or with Log Analytics' own error.
  */
 export const kqlCommand: Command = {
   usage: 'kql <query>',
   gate: { access: 'responder', what: 'run queries' },
   maxLength: MAX_QUERY,
-  description: 'Run a KQL query against the Sentinel workspace (responders only)',
+  description: 'Run a KQL query against the Sentinel workspace (responders only); `kql workspace=<name> <query>` picks one of several',
   async handle(args, caller, deps) {
     if (!deps.kql) return { text: 'Log Analytics is not configured (LOGS_ENDPOINT or an Azure credential), so I cannot run queries.' };
-    const query = args.replace(/&nbsp;/g, ' ').trim();
+    const { workspace: named, query } = splitWorkspace(args.replace(/&nbsp;/g, ' ').trim());
+    const target = named === undefined ? deps.kql.logs.forIncident() : deps.kql.logs.byLabel(named);
+    if (!target) return { text: `I know no workspace "${untrusted(named ?? '', 40)}"; these are: ${deps.kql.logs.all.map((w) => workspaceLabel(w.workspace)).join(', ')}.` };
     if (query === '') return { text: 'Which query? For example `kql SigninLogs | take 5`.' };
     if (query.length > MAX_QUERY) return { text: `That query is longer than ${MAX_QUERY} characters.` };
     const control = controlCommandIn(query);
@@ -66,14 +75,15 @@ export const kqlCommand: Command = {
       deps.logger.warn({ user: caller.aadObjectId }, 'kql refused');
       return { text: `Only responders may run queries, and ${permission.reason}.` };
     }
-    deps.logger.info({ user: caller.aadObjectId, length: query.length }, 'kql query');
+    const several = deps.kql.logs.all.length > 1;
+    deps.logger.info({ user: caller.aadObjectId, length: query.length, workspace: workspaceLabel(target.workspace) }, 'kql query');
     try {
-      const t = await deps.kql.runner.run(query, { timespan: 'P1D', maxRows: deps.kql.maxRows, timeoutSeconds: deps.kql.timeoutSeconds });
+      const t = await target.runner.run(query, { timespan: 'P1D', maxRows: deps.kql.maxRows, timeoutSeconds: deps.kql.timeoutSeconds });
       const columns = t.columns.slice(0, MAX_COLUMNS);
       const card = fitCard(KQL_DETAIL, (d) => {
         const rows = t.rows.slice(0, d.rows);
         return renderCard('kql-result', {
-          heading: `KQL · ${t.totalRows} row${t.totalRows === 1 ? '' : 's'} · ${t.columns.length} column${t.columns.length === 1 ? '' : 's'} · ${t.durationMs} ms`,
+          heading: `KQL${several ? ` · ${untrusted(workspaceLabel(target.workspace), 32)}` : ''} · ${t.totalRows} row${t.totalRows === 1 ? '' : 's'} · ${t.columns.length} column${t.columns.length === 1 ? '' : 's'} · ${t.durationMs} ms`,
           query: untrusted(query, 500),
           warning: t.partial ? `Partial result: ${untrusted(t.partial, 200)}` : '',
           header: columns.map((c) => ({ text: untrusted(c, d.cell) })),

@@ -5,7 +5,8 @@ import { bindEntity } from '../kql-quote';
 import { KqlError, type KqlRunner } from '../kql-runner';
 import { createTtlCache } from '../ttl-cache';
 import type { FactValue, Indicator, SourceResult } from '../types';
-import type { EnrichmentProvider } from '../orchestrator';
+import type { EnrichmentProvider, LookupContext } from '../orchestrator';
+import type { WorkspaceLogs } from '../../workspaces/workspace-logs';
 
 export interface NamedQuery {
   name: string;
@@ -37,15 +38,22 @@ const fact = (v: unknown): FactValue => {
 /**
  * The workspace's view of an entity: each named query for its kind runs at once, the entity bound
  * only through `bindEntity` (a verbatim literal), and the first row's columns become the facts.
+ * With `workspaces`, an incident's entity is looked up in the incident's own workspace (and
+ * cached per workspace: the same address has other sign-ins in another tenant); `runner` serves
+ * look-ups of no incident, or every look-up without `workspaces`.
  */
-export function createKqlProvider(o: { runner: KqlRunner; queries: NamedQuery[]; timeoutSeconds: number; cacheTtlMs: number }): EnrichmentProvider {
+export function createKqlProvider(o: { runner: KqlRunner; workspaces?: WorkspaceLogs; queries: NamedQuery[]; timeoutSeconds: number; cacheTtlMs: number }): EnrichmentProvider {
   const cache = createTtlCache<SourceResult>(o.cacheTtlMs);
   const name = 'Log Analytics';
   const queriesFor = (i: Indicator) => o.queries.filter((q) => q.kind === 'any' || q.kind === i.kind);
-  const lookup = async (i: Indicator): Promise<SourceResult> => {
+  const workspaceOf = (context?: LookupContext) => {
+    const w = o.workspaces?.forIncident(context?.incident);
+    return w ? { id: w.workspace.workspaceId, runner: w.runner } : { id: '', runner: o.runner };
+  };
+  const lookup = async (i: Indicator, runner: KqlRunner): Promise<SourceResult> => {
     const at = new Date().toISOString();
     try {
-      const tables = await Promise.all(queriesFor(i).map((q) => o.runner.run(bindEntity(q.text, i.value), { timespan: 'P7D', maxRows: 1, timeoutSeconds: o.timeoutSeconds })));
+      const tables = await Promise.all(queriesFor(i).map((q) => runner.run(bindEntity(q.text, i.value), { timespan: 'P7D', maxRows: 1, timeoutSeconds: o.timeoutSeconds })));
       const facts: Record<string, FactValue> = {};
       for (const t of tables) t.columns.forEach((c, n) => (facts[c] = fact(t.rows[0]?.[n])));
       return { status: 'ok', source: name, facts, at };
@@ -58,11 +66,13 @@ export function createKqlProvider(o: { runner: KqlRunner; queries: NamedQuery[];
   return {
     name,
     supports: (i) => queriesFor(i).length > 0,
-    lookup: (i) =>
-      cache.get(
-        `${i.kind}:${i.value}`,
-        () => lookup(i),
+    lookup: (i, context) => {
+      const w = workspaceOf(context);
+      return cache.get(
+        `${w.id}:${i.kind}:${i.value}`,
+        () => lookup(i, w.runner),
         (r) => r.status === 'ok',
-      ),
+      );
+    },
   };
 }
