@@ -12,7 +12,7 @@ import { createWebhookAuth } from './ingest/webhook-auth';
 import { createEntraTokenVerifier } from './ingest/entra-token';
 import type { Db } from './store/db';
 import { openDb } from './store/open-db';
-import { getIncident, type UpsertOutcome } from './store/incident-repository';
+import { getIncident, type AlsoInCommit, type UpsertOutcome } from './store/incident-repository';
 import type { EnrichmentProvider } from './enrichment/orchestrator';
 import { createIncidentFlow, currentSeverity } from './incidents/incident-flow';
 import { createProviders } from './enrichment/providers';
@@ -68,6 +68,8 @@ export interface AppOptions {
   botAuthTimeoutMs?: number;
   /** The durable job runner's poll and backoff (tests shorten them). */
   jobs?: Partial<Pick<JobRunnerOptions, 'pollMs' | 'baseBackoffMs' | 'maxBackoffMs' | 'leaseMs' | 'random'>>;
+  /** How often open cases are read again, instead of VIGIL_CASE_WATCH_SECONDS (tests shorten it). */
+  caseWatchMs?: number;
   outbox?: Partial<Pick<OutboxOptions, 'pollMs' | 'baseBackoffMs' | 'maxBackoffMs' | 'leaseMs' | 'batchSize' | 'random' | 'updateSpacingMs'>>;
 }
 
@@ -142,14 +144,24 @@ export async function createApp(config: Config, options: AppOptions = {}) {
     });
   // A case in ServiceNow or Jira for the incidents the policy names (or a responder asks for).
   const cases =
-    config.cases && createIncidentCases({ db, system: createCaseSystem(config.cases.system, { timeoutMs: config.upstreamTimeoutMs }), policy: casePolicy, logger, kickJobs: () => jobs.kick() });
+    config.cases &&
+    createIncidentCases({
+      db,
+      system: createCaseSystem(config.cases.system, { timeoutMs: config.upstreamTimeoutMs }),
+      policy: casePolicy,
+      logger,
+      kickJobs: () => jobs.kick(),
+      watchMs: options.caseWatchMs ?? config.cases.watchMs,
+    });
+  // The case policy is asked in the commit of every stored change (webhook, pollers, write-backs).
+  const askCasesIn: AlsoInCommit | undefined = cases && ((tx, incident, outcome) => cases.askIn(tx, incident, { created: outcome.kind === 'created' }));
   // stored → card queued → enriched → reassessed → paged (and a case opened).
   const flow = createIncidentFlow({ db, providers, logger, kickOutbox: () => outbox.kick(), pager, cases });
   const enricher = flow.enricher;
   // Each incident's writes go to its own workspace (and tenant).
   const sentinel = createWorkspaceSentinel(config, credential);
   // Defender's unified incidents: polled and written back through Graph, into the same flow.
-  const graphIncidents = createGraphIncidents({ config, credential, db, logger, onChange: (incident) => flow.stored(incident), poller: options.poller });
+  const graphIncidents = createGraphIncidents({ config, credential, db, logger, onChange: (incident) => flow.stored(incident), alsoInCommit: askCasesIn, poller: options.poller });
   actions = createActionRuntime({
     config,
     db,
@@ -176,7 +188,7 @@ export async function createApp(config: Config, options: AppOptions = {}) {
     config.poller && logs
       ? createSecurityIncidentPollers({
           logs,
-          ingest: { db, portalUrl: config.portalUrl, workspaces: config.workspaces, onChange: onIncidentChange },
+          ingest: { db, portalUrl: config.portalUrl, workspaces: config.workspaces, onChange: onIncidentChange, alsoInCommit: askCasesIn },
           logger,
           timeoutSeconds: config.kql.timeoutSeconds,
           ...config.poller,
@@ -193,7 +205,7 @@ export async function createApp(config: Config, options: AppOptions = {}) {
     responders: createResponderCheck({ membership, ...config.responders }),
     actions: actions && { service: actions.service, views: actions.views, incidentCard: cardFor },
     incidentWriter: routeWriteBack({
-      sentinel: createIncidentWriter({ db, sentinel, portalUrl: config.portalUrl, onChange: (incident) => onIncidentChange(incident), logger }),
+      sentinel: createIncidentWriter({ db, sentinel, portalUrl: config.portalUrl, onChange: (incident) => onIncidentChange(incident), alsoInCommit: askCasesIn, logger }),
       graph: graphIncidents.writer,
     }),
     paging: pager && schedule && { pager, schedule, clock, resolvePerson },
@@ -221,6 +233,7 @@ export async function createApp(config: Config, options: AppOptions = {}) {
       portalUrl: config.portalUrl,
       workspaces: config.workspaces,
       onChange: onIncidentChange,
+      alsoInCommit: askCasesIn,
     },
   });
 
@@ -246,8 +259,8 @@ export async function createApp(config: Config, options: AppOptions = {}) {
       if (actions?.runWorker) actions.worker.start();
       poller?.start();
       graphIncidents.poller?.start();
+      cases?.watch?.start();
       void enricher.resume().catch((e: unknown) => logger.error({ err: e }, 'could not resume enrichment'));
-      void cases?.resume().catch((e: unknown) => logger.error({ err: e }, 'could not resume case decisions'));
       await new Promise<void>((resolve) => server.listen(port, host, resolve));
       const address = server.address() as AddressInfo;
       const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
@@ -266,6 +279,7 @@ export async function createApp(config: Config, options: AppOptions = {}) {
       server.server.closeIdleConnections();
       await poller?.stop();
       await graphIncidents.poller?.stop();
+      await cases?.watch?.stop();
       await enricher.idle();
       await pager?.stop();
       handoffs?.stop();

@@ -51,6 +51,9 @@ const priorities = z
 export const caseEnvSchema = z.object({
   VIGIL_CASE_SYSTEM: optionalText.pipe(z.enum(['servicenow', 'jira']).optional()),
   VIGIL_CASE_POLICY_FILE: optionalText,
+  VIGIL_CASE_WATCH_SECONDS: optionalText
+    .transform((v) => Number(v ?? '60'))
+    .pipe(z.number().int('must be a whole number of seconds').min(0, 'must be 0 (off) or more').max(86_400, 'must be at most 86400 (a day)')),
   SERVICENOW_INSTANCE_URL: endpoint,
   SERVICENOW_TABLE: optionalText.pipe(z.enum(['incident', 'sn_si_incident']).optional()),
   SERVICENOW_CLIENT_ID: optionalText,
@@ -77,6 +80,8 @@ export interface CaseSettings {
   system: CaseSystemSettings;
   /** Which incidents open a case by themselves; without one, cases are opened only by hand. */
   policyFile?: string;
+  /** How often open cases are read again (resolved on the other side?); 0: only at the incident's changes. */
+  watchMs: number;
 }
 
 /**
@@ -122,6 +127,7 @@ export function parseCaseSettings(env: Record<string, string | undefined>): Case
     const resolvedState = e.SERVICENOW_RESOLVED_STATE ?? defaults.resolvedState;
     return {
       policyFile: e.VIGIL_CASE_POLICY_FILE,
+      watchMs: e.VIGIL_CASE_WATCH_SECONDS * 1000,
       system: {
         kind: 'servicenow',
         instanceUrl: trim(e.SERVICENOW_INSTANCE_URL!),
@@ -138,6 +144,7 @@ export function parseCaseSettings(env: Record<string, string | undefined>): Case
   }
   return {
     policyFile: e.VIGIL_CASE_POLICY_FILE,
+    watchMs: e.VIGIL_CASE_WATCH_SECONDS * 1000,
     system: {
       kind: 'jira',
       baseUrl: trim(e.JIRA_BASE_URL!),

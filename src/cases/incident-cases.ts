@@ -4,10 +4,10 @@ import { portalNameOf } from '../incidents/incident';
 import { FinalJobError, type JobHandler } from '../jobs/job-runner';
 import { getAction } from '../store/action-repository';
 import { getIncidentCase, saveIncidentCase } from '../store/case-repository';
-import type { Db } from '../store/db';
-import { listRecentOpenIncidentKeys } from '../store/enrichment-repository';
+import type { Db, Queryable } from '../store/db';
 import { bumpIncidentVersionIn, getCurrentSeverity, getIncident } from '../store/incident-repository';
 import { actionComment } from '../actions/action-comment';
+import { createCaseWatch } from './case-watch';
 import { CASE_JOBS, hasCase, queueCaseCreate, queueCaseRefresh, queueCaseResolve } from './case-jobs';
 import { shouldOpenCase, type CasePolicy } from './case-policy';
 import { clip, correlationIdOf, ensureCase, type CaseRef, type CaseSeverity, type CaseSystem } from './case-system';
@@ -20,6 +20,8 @@ export interface IncidentCasesOptions {
   logger: Logger;
   /** Jobs were queued: run them now rather than at the job runner's next poll. */
   kickJobs: () => void;
+  /** How often open cases are read again (see `createCaseWatch`); 0 or absent: only at the incident's changes. */
+  watchMs?: number;
 }
 
 const ASSESSED = new Set(['Critical', 'High']);
@@ -29,33 +31,30 @@ const ASSESSED = new Set(['Critical', 'High']);
  * Vigil's actions as notes and resolves it when the incident closes; the card shows its number.
  */
 export function createIncidentCases(o: IncidentCasesOptions) {
-  const assessedOf = async (key: string) => {
-    const r = await o.db.query<{ assessed_severity: string | null }>('SELECT assessed_severity FROM incidents WHERE key = $1', [key]);
+  /** One read: the stored assessment, and whether the incident has a case (recorded or on its way). */
+  const caseStateIn = async (tx: Queryable, key: string) => {
+    const r = await tx.query<{ assessed_severity: string | null }>('SELECT assessed_severity FROM incidents WHERE key = $1', [key.toLowerCase()]);
     const a = r.rows[0]?.assessed_severity;
-    return a && ASSESSED.has(a) ? (a as 'Critical' | 'High') : undefined;
+    return { assessed: a && ASSESSED.has(a) ? (a as 'Critical' | 'High') : undefined, hasCase: await hasCase(tx, key) };
   };
 
   /**
-   * The incident was stored or reassessed: open its case when the policy says so, resolve it when
-   * the incident is closed. Safe to call any number of times (the jobs are keyed by the incident).
+   * In the transaction that stores the incident (or its new assessment): resolve its case when it is
+   * closed, read its case again when it has one (resolved on the other side?), else open one when the
+   * policy says so — so the ask commits with the change, and a crash loses both or neither. Safe to
+   * call any number of times (the jobs are keyed by the incident). A new incident has no case and no
+   * assessment yet: it costs no read, and an insert only when the policy opens one.
    */
-  const consider = async (incident: Incident, assessed?: 'Critical' | 'High'): Promise<void> => {
+  const askIn = async (tx: Queryable, incident: Incident, o2: { created?: boolean; assessed?: 'Critical' | 'High' } = {}): Promise<void> => {
+    const known = o2.created ? undefined : await caseStateIn(tx, incident.key);
     if (incident.status === 'Closed') {
-      await o.db.transaction((tx) => queueCaseResolve(tx, incident));
-      o.kickJobs();
+      if (known) await queueCaseResolve(tx, incident);
       return;
     }
-    // A case resolved in ServiceNow or Jira shows on the card at the incident's next change.
-    if (await getIncidentCase(o.db, incident.key)) {
-      await o.db.transaction((tx) => queueCaseRefresh(tx, incident.key));
-      o.kickJobs();
-      return;
-    }
+    if (known?.hasCase) return queueCaseRefresh(tx, incident.key);
     if (!o.policy) return;
-    const decision = shouldOpenCase(incident, assessed ?? (await assessedOf(incident.key)), o.policy);
-    if (!decision.open) return;
-    await o.db.transaction((tx) => queueCaseCreate(tx, incident.key, `the case policy: ${decision.because}`));
-    o.kickJobs();
+    const decision = shouldOpenCase(incident, o2.assessed ?? known?.assessed, o.policy);
+    if (decision.open) await queueCaseCreate(tx, incident.key, `the case policy: ${decision.because}`);
   };
 
   /** A responder asked for a case (`ticket <n>`, "Open ticket"): the same one job as the policy's. */
@@ -121,21 +120,13 @@ export function createIncidentCases(o: IncidentCasesOptions) {
     if (now) await recorded(incidentKey, now);
   };
 
-  /**
-   * The policy asked again, at start-up, for open incidents changed in the last day: the ask is
-   * written after the incident's commit, so a process that stopped in between left it unasked.
-   */
-  const resume = async (): Promise<void> => {
-    for (const key of await listRecentOpenIncidentKeys(o.db, 24)) {
-      const stored = await getIncident(o.db, key);
-      if (stored) await consider(stored.incident);
-    }
-  };
-
   return {
     system: o.system.system,
-    consider,
-    resume,
+    /** The periodic look at open cases (start and stop it with the app); undefined when off. */
+    watch: o.watchMs ? createCaseWatch({ db: o.db, intervalMs: o.watchMs, logger: o.logger, kickJobs: o.kickJobs }) : undefined,
+    askIn,
+    /** Run the jobs just asked for now, rather than at the job runner's next poll. */
+    kick: o.kickJobs,
     open,
     jobHandlers: { [CASE_JOBS.create]: create, [CASE_JOBS.note]: note, [CASE_JOBS.resolve]: resolve, [CASE_JOBS.refresh]: refresh } as Record<string, JobHandler>,
   };

@@ -3,7 +3,7 @@ import { untrusted } from '../cards/markdown';
 import { parseGraphIncident } from '../incidents/parse-graph-incident';
 import type { Logger } from '../logger';
 import type { Db } from '../store/db';
-import { upsertIncident } from '../store/incident-repository';
+import { upsertIncident, type AlsoInCommit } from '../store/incident-repository';
 import { audit } from '../store/audit-repository';
 import { MAX_COMMENT, type Analyst, type IncidentWriter } from '../sentinel/incident-writer';
 import type { GraphClient } from './graph-client';
@@ -29,10 +29,17 @@ const withHeaderOf = (stored: Incident, answer: Incident): Incident => ({
  * store, so the card shows Graph's answer; an audit row each. Throws what the client throws;
  * nothing is stored on failure.
  */
-export function createGraphIncidentWriter(o: { db: Db; client: GraphSecurityClient; graph: GraphClient; onChange: (incident: Incident) => void; logger: Logger }): IncidentWriter {
+export function createGraphIncidentWriter(o: {
+  db: Db;
+  client: GraphSecurityClient;
+  graph: GraphClient;
+  onChange: (incident: Incident) => void;
+  alsoInCommit?: AlsoInCommit;
+  logger: Logger;
+}): IncidentWriter {
   const store = async (stored: Incident, answer: unknown) => {
     const incident = withHeaderOf(stored, parseGraphIncident(answer));
-    const outcome = await upsertIncident(o.db, incident);
+    const outcome = await upsertIncident(o.db, incident, o.alsoInCommit);
     if (outcome.kind === 'created' || outcome.kind === 'updated') o.onChange(incident);
     return incident;
   };

@@ -6,7 +6,7 @@ import type { Pager } from '../paging/pager';
 import type { IncidentCases } from '../cases/incident-cases';
 import type { Db, Queryable } from '../store/db';
 import { listEnrichments } from '../store/enrichment-repository';
-import { bumpIncidentVersion, getCurrentSeverity, getIncident, saveAssessedSeverity, type UpsertOutcome } from '../store/incident-repository';
+import { bumpIncidentVersionIn, getCurrentSeverity, getIncident, saveAssessedSeverity, type UpsertOutcome } from '../store/incident-repository';
 import type { Incident } from './incident';
 
 export interface IncidentFlowOptions {
@@ -18,7 +18,7 @@ export interface IncidentFlowOptions {
   /** Without an on-call schedule nobody is paged. */
   pager?: Pick<Pager, 'consider' | 'refresh'>;
   /** Without a case system no case is opened. */
-  cases?: Pick<IncidentCases, 'consider'>;
+  cases?: Pick<IncidentCases, 'askIn' | 'kick'>;
 }
 
 /**
@@ -52,11 +52,15 @@ export function createIncidentFlow(o: IncidentFlowOptions): IncidentFlow {
     const stored = await getIncident(o.db, incidentKey);
     if (!stored) return;
     const { assessedSeverity } = await summaryOf(stored.incident);
-    await saveAssessedSeverity(o.db, incidentKey, assessedSeverity);
-    await bumpIncidentVersion(o.db, incidentKey);
+    const cases = o.cases;
+    // One commit: the assessment, the card's redraw and the case policy's ask on it (Critical exists only there).
+    await o.db.transaction(async (tx) => {
+      await saveAssessedSeverity(tx, incidentKey, assessedSeverity);
+      await bumpIncidentVersionIn(tx, incidentKey);
+      await cases?.askIn(tx, stored.incident, { assessed: assessedSeverity });
+    });
     o.kickOutbox();
-    // A case policy may open one on the assessment (Critical exists only there).
-    await o.cases?.consider(stored.incident, assessedSeverity);
+    cases?.kick();
     if (!o.pager) return;
     // Pages by Vigil's assessment once enrichment has one (Critical exists only there).
     await o.pager.consider(stored.incident, assessedSeverity ?? stored.incident.severity);
@@ -70,7 +74,8 @@ export function createIncidentFlow(o: IncidentFlowOptions): IncidentFlow {
       o.kickOutbox();
       // A new incident has no answers stored yet: its look-ups start without reading the store.
       enricher.enrichIncident(incident, { fresh: outcome?.kind === 'created' });
-      void o.cases?.consider(incident).catch((e: unknown) => o.logger.error({ err: e, incident: incident.number }, 'case decision failed'));
+      // The case policy was asked in the incident's commit (`alsoInCommit`): its jobs run now.
+      o.cases?.kick();
       if (o.pager) {
         const pager = o.pager;
         void severityOf(incident)

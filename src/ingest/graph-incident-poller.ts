@@ -13,7 +13,7 @@ export const GRAPH_INCIDENT_CURSOR = 'graph-security-incidents';
 export interface GraphIncidentPollerOptions {
   client: GraphSecurityClient;
   /** The ingest path every way in shares: store, then `onChange` (outbox, enrichment, paging). */
-  ingest: Pick<IngestDeps, 'db' | 'onChange'>;
+  ingest: Pick<IngestDeps, 'db' | 'onChange' | 'alsoInCommit'>;
   logger: Logger;
   intervalMs: number;
   /** How far back the very first poll reads (later polls start from the stored cursor). */

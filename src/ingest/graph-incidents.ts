@@ -6,6 +6,7 @@ import { createGraphSecurityClient } from '../graph/graph-security-client';
 import type { Incident } from '../incidents/incident';
 import type { Logger } from '../logger';
 import type { Db } from '../store/db';
+import type { AlsoInCommit } from '../store/incident-repository';
 import { createGraphIncidentPoller, type GraphIncidentPollerOptions } from './graph-incident-poller';
 
 const graphFor = (config: Config, credential?: TokenCredential) =>
@@ -27,6 +28,8 @@ export function createGraphIncidents(o: {
   db: Db;
   logger: Logger;
   onChange: (incident: Incident) => void;
+  /** Written in each stored change's own commit (the case policy's ask). */
+  alsoInCommit?: AlsoInCommit;
   poller?: Partial<Pick<GraphIncidentPollerOptions, 'intervalMs' | 'pageSize' | 'leaseMs'>>;
 }) {
   const graph = graphFor(o.config, o.credential);
@@ -34,7 +37,8 @@ export function createGraphIncidents(o: {
   const client = createGraphSecurityClient({ graph });
   return {
     client,
-    writer: createGraphIncidentWriter({ db: o.db, client, graph, onChange: o.onChange, logger: o.logger }),
-    poller: o.config.graphPoller && createGraphIncidentPoller({ client, ingest: { db: o.db, onChange: o.onChange }, logger: o.logger, ...o.config.graphPoller, ...o.poller }),
+    writer: createGraphIncidentWriter({ db: o.db, client, graph, onChange: o.onChange, alsoInCommit: o.alsoInCommit, logger: o.logger }),
+    poller:
+      o.config.graphPoller && createGraphIncidentPoller({ client, ingest: { db: o.db, onChange: o.onChange, alsoInCommit: o.alsoInCommit }, logger: o.logger, ...o.config.graphPoller, ...o.poller }),
   };
 }

@@ -1,7 +1,7 @@
 import { AppError } from '../errors';
 import type { Db } from '../store/db';
 import { groupCommitFor } from '../store/group-commit';
-import type { UpsertOutcome } from '../store/incident-repository';
+import type { AlsoInCommit, UpsertOutcome } from '../store/incident-repository';
 import { parseIncidentPayload } from '../incidents/parse-incident';
 import { describeWorkspace, sameWorkspace, workspaceOfIncidentId, type Incident, type WorkspaceRef } from '../incidents/incident';
 
@@ -12,6 +12,8 @@ export interface IngestDeps {
   workspaces: ReadonlyArray<ListedWorkspace>;
   /** Called after a change is committed, so the outbox delivers it now rather than at its next poll. */
   onChange: (incident: Incident, outcome: UpsertOutcome) => void;
+  /** Written in the incident's own commit when it changed (the case policy's ask): a crash loses both or neither. */
+  alsoInCommit?: AlsoInCommit;
 }
 
 const WORKSPACE_FIELDS = [
@@ -83,10 +85,10 @@ export async function ingestIncident(body: unknown, deps: IngestDeps): Promise<{
  * Stores an incident already parsed (by any ingest path: the webhook, the pollers) and, when it
  * changed, calls `onChange`; the store ignores replays and older versions. Durable once it returns.
  */
-export async function storeIncident(incident: Incident, deps: Pick<IngestDeps, 'db' | 'onChange'>): Promise<{ incident: Incident; outcome: UpsertOutcome }> {
+export async function storeIncident(incident: Incident, deps: Pick<IngestDeps, 'db' | 'onChange' | 'alsoInCommit'>): Promise<{ incident: Incident; outcome: UpsertOutcome }> {
   // A grouped commit: in a storm, the incidents arriving together share one commit, each durable
   // (and answered) only once it is done; one the database refuses is refused alone.
-  const outcome = await groupCommitFor(deps.db).upsert(incident);
+  const outcome = await groupCommitFor(deps.db).upsert(incident, deps.alsoInCommit);
   if (outcome.kind === 'created' || outcome.kind === 'updated') deps.onChange(incident, outcome);
   return { incident, outcome };
 }

@@ -3,7 +3,7 @@ import type { Incident } from '../incidents/incident';
 import { parseIncident } from '../incidents/parse-incident';
 import type { Logger } from '../logger';
 import type { Db } from '../store/db';
-import { upsertIncident } from '../store/incident-repository';
+import { upsertIncident, type AlsoInCommit } from '../store/incident-repository';
 import { audit } from '../store/audit-repository';
 import type { IncidentClassification, IncidentClassificationReason, SentinelClient } from './sentinel-client';
 
@@ -27,10 +27,10 @@ export const MAX_COMMENT = 2000;
  * Sentinel first, then in Vigil's store (so the card shows Sentinel's answer, not our guess), with
  * an audit row each. Throws what the Sentinel client throws; nothing is stored on failure.
  */
-export function createIncidentWriter(o: { db: Db; sentinel: SentinelClient; portalUrl: string; onChange: (incident: Incident) => void; logger: Logger }) {
+export function createIncidentWriter(o: { db: Db; sentinel: SentinelClient; portalUrl: string; onChange: (incident: Incident) => void; alsoInCommit?: AlsoInCommit; logger: Logger }) {
   const store = async (raw: unknown) => {
     const incident = parseIncident(raw, { portalUrl: o.portalUrl });
-    const outcome = await upsertIncident(o.db, incident);
+    const outcome = await upsertIncident(o.db, incident, o.alsoInCommit);
     if (outcome.kind === 'created' || outcome.kind === 'updated') o.onChange(incident);
     return incident;
   };

@@ -1,19 +1,23 @@
 import type { Incident } from '../incidents/incident';
 import type { Db } from './db';
-import { upsertIncidentIn, upsertIncidentsIn, type UpsertOutcome } from './incident-repository';
+import { upsertIncidentIn, upsertIncidentsIn, type AlsoInCommit, type UpsertOutcome } from './incident-repository';
 
 export interface IncidentGroupCommit {
   /**
    * Stores the incident in the next grouped commit and resolves once that commit is durable — never
    * before. An incident the database refuses is rolled back to its own savepoint and rejected with
    * its error; the others of its group still commit. If the commit itself fails, every incident of
-   * the group is rejected (none of them was stored).
+   * the group is rejected (none of them was stored). `alsoInCommit` runs in the same transaction when
+   * the incident changed (created or updated): what must follow the change commits with it or not at all.
    */
-  upsert(incident: Incident): Promise<UpsertOutcome>;
+  upsert(incident: Incident, alsoInCommit?: AlsoInCommit): Promise<UpsertOutcome>;
 }
+
+const changed = (o: UpsertOutcome) => o.kind === 'created' || o.kind === 'updated';
 
 interface Pending {
   incident: Incident;
+  alsoInCommit?: AlsoInCommit;
   resolve: (o: UpsertOutcome) => void;
   reject: (e: unknown) => void;
 }
@@ -40,13 +44,19 @@ export function createIncidentGroupCommit(db: Db, o: { maxGroup?: number; concur
             tx,
             sorted.map(({ p }) => p.incident),
           );
-          sorted.forEach(({ p }, n) => results.set(p, { ok: true, outcome: outcomes[n]! }));
+          for (const [n, { p }] of sorted.entries()) {
+            const outcome = outcomes[n]!;
+            if (p.alsoInCommit && changed(outcome)) await p.alsoInCommit(tx, p.incident, outcome);
+            results.set(p, { ok: true, outcome });
+          }
           return;
         }
         for (const { p } of sorted) {
           await tx.query('SAVEPOINT one_incident');
           try {
-            results.set(p, { ok: true, outcome: await upsertIncidentIn(tx, p.incident) });
+            const outcome = await upsertIncidentIn(tx, p.incident);
+            if (p.alsoInCommit && changed(outcome)) await p.alsoInCommit(tx, p.incident, outcome);
+            results.set(p, { ok: true, outcome });
             await tx.query('RELEASE SAVEPOINT one_incident');
           } catch (e) {
             await tx.query('ROLLBACK TO SAVEPOINT one_incident');
@@ -92,9 +102,9 @@ export function createIncidentGroupCommit(db: Db, o: { maxGroup?: number; concur
   };
 
   return {
-    upsert(incident) {
+    upsert(incident, alsoInCommit) {
       return new Promise<UpsertOutcome>((resolve, reject) => {
-        queue.push({ incident, resolve, reject });
+        queue.push({ incident, alsoInCommit, resolve, reject });
         if (scheduled || active >= concurrency) return;
         scheduled = true;
         // The requests parsed in this turn of the event loop go into one group together.

@@ -25,13 +25,22 @@ const contentHash = (i: Incident): string => {
 
 const time = (iso?: string) => (iso ? new Date(iso).getTime() : undefined);
 
+/** Writes that belong to an incident's change (a case asked for), in the transaction that stores it. */
+export type AlsoInCommit = (tx: Queryable, incident: Incident, outcome: UpsertOutcome) => Promise<void>;
+
 /**
  * Inserts or updates one incident and, when its content changed, asks for its card in the channels
  * routing sends it to (`requestCardsIn`) — in the same transaction, so a stored change always reaches the outbox.
  * Idempotent: a replay is `unchanged`; an older `lastModifiedAt` is `stale` and writes nothing.
+ * `alsoInCommit` runs in the same transaction when the incident changed.
  */
-export async function upsertIncident(db: Db, incident: Incident): Promise<UpsertOutcome> {
-  return db.transaction((tx) => upsertIncidentIn(tx, incident));
+export async function upsertIncident(db: Db, incident: Incident, alsoInCommit?: AlsoInCommit): Promise<UpsertOutcome> {
+  return db.transaction(async (tx) => {
+    const outcome = await upsertIncidentIn(tx, incident);
+    // What must follow the change (a case asked for, resolved) commits with it.
+    if (alsoInCommit && (outcome.kind === 'created' || outcome.kind === 'updated')) await alsoInCommit(tx, incident, outcome);
+    return outcome;
+  });
 }
 
 /** `upsertIncident` inside a transaction the caller owns. */

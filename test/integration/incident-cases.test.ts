@@ -5,8 +5,6 @@ import { startBotConnector, type BotConnectorStandIn } from '../../sandbox/bot-c
 import { startSandboxes, type Sandboxes } from '../../sandbox/sandboxes';
 import type { Db } from '../../src/store/db';
 import { actionEnv, ADELE, ALEX, buttonsOf, channelCard, click, eventually, from, ISAIAH, MEGAN } from '../helpers/actions-setup';
-import { parseIncident } from '../../src/incidents/parse-incident';
-import { saveAssessedSeverity, upsertIncident } from '../../src/store/incident-repository';
 import { demoIncident, withProperties } from '../helpers/fixtures';
 import { emptyTables, storeDrivers } from '../helpers/store-drivers';
 import { botInstalledInTeam } from '../helpers/teams-activities';
@@ -159,6 +157,35 @@ describe.each(storeDrivers())('cases in ServiceNow and Jira for serious incident
     expect(creates()).toHaveLength(1);
   });
 
+  it('shows a record resolved in ServiceNow on the card by itself: the watch reads open cases again and redraws the card, with no change to the incident', async () => {
+    const app = await startTestApp(
+      { ...actionEnv(sandboxes), ...sandboxes.caseEnv.servicenow, VIGIL_CASE_POLICY_FILE: policyFile },
+      { db, workerPollMs: 50, jobs: { pollMs: 50, baseBackoffMs: 20, maxBackoffMs: 100 }, caseWatchMs: 100 },
+    );
+    apps.push(app);
+    await setUp(app);
+    await app.postIncident(demoIncident('brute-force-admin'));
+    await settle(app);
+    const record = sandboxes.serviceNow.records('incident')[0]!;
+    expect(JSON.stringify(channelCard(connector, 1041))).toContain(`🎫 ${record.number} in ServiceNow`);
+    expect(JSON.stringify(channelCard(connector, 1041))).not.toContain('· resolved');
+    const version = async () => (await db.query<{ version: number }>('SELECT version FROM incidents')).rows[0]!.version;
+    const before = await version();
+    const reads = () => sandboxes.serviceNow.requests('GET', `/api/now/table/incident/${record.sys_id}`).length;
+    // While nothing changes, the watch reads the record again and redraws nothing.
+    await eventually('the watch to read the open record twice', () => reads() >= 2);
+    expect(await version()).toBe(before);
+    // Someone resolves it in ServiceNow; Sentinel says nothing.
+    sandboxes.serviceNow.update(record.sys_id!, { state: '6', close_code: 'Solution provided', close_notes: 'Done in ServiceNow.' });
+    await eventually('the card at the Bot Connector to say resolved', () => JSON.stringify(channelCard(connector, 1041)).includes(`🎫 ${record.number} in ServiceNow · resolved`));
+    expect(await version()).toBe(before + 1);
+    // A resolved case is no longer watched.
+    await settle(app);
+    const after = reads();
+    await new Promise((r) => setTimeout(r, 400));
+    expect(reads()).toBe(after);
+  });
+
   it('does the same in Jira: one issue, its key on the card, Block IP as a comment, Done on close', async () => {
     const app = await startTestApp(
       { ...actionEnv(sandboxes), ...sandboxes.caseEnv.jira, VIGIL_CASE_POLICY_FILE: policyFile },
@@ -189,16 +216,26 @@ describe.each(storeDrivers())('cases in ServiceNow and Jira for serious incident
     expect(JSON.stringify(channelCard(connector, 1041))).toContain('in Jira · resolved');
   });
 
-  it('asks the policy again at start-up: an incident stored and assessed Critical by a process that stopped before asking gets its case', async () => {
-    const stored = parseIncident(demoIncident('brute-force-admin'), { portalUrl: 'https://portal.azure.com' });
-    await upsertIncident(db, stored);
-    await saveAssessedSeverity(db, stored.key, 'Critical');
-    // No enrichment sources: nothing but the start-up look asks for the case.
-    const app = await startTestApp({ ...sandboxes.caseEnv.servicenow, VIGIL_CASE_POLICY_FILE: policyFile }, { db, jobs: { pollMs: 50 } });
+  it('asks for the case in the incident’s own commit: a process that stops right after it still leaves the case.create job, and a replay adds none', async () => {
+    // Sentinel's High opens a case at once (no wait for enrichment's assessment).
+    const high = path.join(path.dirname(policyFile), 'high.yaml');
+    fs.writeFileSync(high, 'open:\n  - { sentinelSeverity: [High] }\n');
+    // The process "stops" the moment the incident's transaction commits: nothing it asks of the
+    // database afterwards gets there (until the test lets it, to close it cleanly).
+    const crash = stoppingAfterIncidentCommit(db);
+    const app = await startTestApp({ ...sandboxes.caseEnv.servicenow, VIGIL_CASE_POLICY_FILE: high }, { db: crash.db, jobs: { pollMs: 50 } });
     apps.push(app);
-    await eventually('the case', async () => (await db.query('SELECT 1 FROM incident_cases')).rowCount > 0);
+    const jobs = () => db.query<{ key: string; payload: { because: string } }>(`SELECT key, payload FROM jobs WHERE kind = 'case.create'`);
+    crash.arm();
+    expect((await app.postIncident(demoIncident('brute-force-admin'))).status).toBe(202);
+    const stored = (await db.query<{ key: string }>('SELECT key FROM incidents')).rows[0]!.key;
+    expect((await jobs()).rows).toEqual([{ key: `case-create:${stored}`, payload: expect.objectContaining({ incidentKey: stored, because: 'the case policy: Sentinel severity High' }) }]);
+    crash.resume();
+    expect((await app.postIncident(demoIncident('brute-force-admin'))).body.outcome).toBe('unchanged');
     await settle(app);
+    expect((await jobs()).rows).toHaveLength(1);
     expect(creates()).toHaveLength(1);
+    expect(sandboxes.serviceNow.records('incident')).toHaveLength(1);
   });
 
   it('does not start with a broken case policy', async () => {
@@ -207,3 +244,49 @@ describe.each(storeDrivers())('cases in ServiceNow and Jira for serious incident
     await expect(startTestApp({ ...sandboxes.env, ...sandboxes.caseEnv.servicenow, VIGIL_CASE_POLICY_FILE: broken }, { db })).rejects.toThrow(/broken\.yaml line 2/);
   });
 });
+
+/**
+ * `db` as a process sees it that stops right after committing an incident (once armed): every
+ * later statement waits, as if the process were gone, until `resume` lets them through.
+ */
+function stoppingAfterIncidentCommit(db: Db) {
+  let armed = false;
+  let stopped = false;
+  const held: Array<() => void> = [];
+  const gate = () => (stopped ? new Promise<void>((r) => held.push(r)) : Promise.resolve());
+  const wrapped: Db = {
+    driver: db.driver,
+    query: async (sql, params) => {
+      await gate();
+      return db.query(sql, params);
+    },
+    exec: async (sql) => {
+      await gate();
+      return db.exec(sql);
+    },
+    transaction: async (fn) => {
+      await gate();
+      let storedIncident = false;
+      const result = await db.transaction((tx) =>
+        fn({
+          query: (sql, params) => {
+            if (/INSERT INTO incidents/i.test(sql)) storedIncident = true;
+            return tx.query(sql, params);
+          },
+          exec: (sql) => tx.exec(sql),
+        }),
+      );
+      if (armed && storedIncident) stopped = true;
+      return result;
+    },
+    close: () => db.close(),
+  };
+  return {
+    db: wrapped,
+    arm: () => (armed = true),
+    resume: () => {
+      armed = stopped = false;
+      for (const r of held.splice(0)) r();
+    },
+  };
+}

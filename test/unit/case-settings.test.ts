@@ -27,6 +27,7 @@ describe('case system settings', () => {
       }),
     ).toEqual({
       policyFile: 'cases.yaml',
+      watchMs: 60_000,
       system: {
         kind: 'servicenow',
         instanceUrl: 'https://contoso.service-now.com',
@@ -51,6 +52,14 @@ describe('case system settings', () => {
       SERVICENOW_CLOSE_CODE: 'Resolved',
     });
     expect(s?.system).toMatchObject({ table: 'sn_si_incident', auth: { kind: 'basic', username: 'u', password: 'p' }, resolvedState: '100', doneStates: ['100', '3', '7'], closeCode: 'Resolved' });
+  });
+
+  it('read how often open cases are read again, 0 for never, and refuse what is not a number of seconds', () => {
+    const env = { VIGIL_CASE_SYSTEM: 'servicenow', SERVICENOW_INSTANCE_URL: 'https://contoso.service-now.com', SERVICENOW_CLIENT_ID: 'id', SERVICENOW_CLIENT_SECRET: 's' };
+    expect(parseCaseSettings({ ...env, VIGIL_CASE_WATCH_SECONDS: '15' })?.watchMs).toBe(15_000);
+    expect(parseCaseSettings({ ...env, VIGIL_CASE_WATCH_SECONDS: '0' })?.watchMs).toBe(0);
+    expect(problemsOf({ ...env, VIGIL_CASE_WATCH_SECONDS: 'soon' })).toMatch(/VIGIL_CASE_WATCH_SECONDS: /);
+    expect(problemsOf({ ...env, VIGIL_CASE_WATCH_SECONDS: '-1' })).toMatch(/VIGIL_CASE_WATCH_SECONDS: must be 0 \(off\) or more/);
   });
 
   it('read Jira with the default issue type and priorities, or none', () => {
