@@ -59,6 +59,18 @@ export interface Incident {
   etag?: string;
   /** A portal link we built or checked ourselves, never one taken unchecked from the payload. */
   url: string;
+  /**
+   * The same incident in the other portal, checked like `url`: the Defender portal's page of a
+   * Sentinel incident (its `providerIncidentUrl`), or Sentinel's of a Graph incident that a
+   * Sentinel incident was matched to (`xdrId`).
+   */
+  defenderUrl?: string;
+  sentinelUrl?: string;
+  /**
+   * The Defender XDR incident id: a Graph incident's own, a Sentinel incident's `providerIncidentId`
+   * when Defender XDR raised it. The same incident by the webhook and by Graph has one, and one card.
+   */
+  xdrId?: string;
   labels: string[];
   products: string[];
   tactics: string[];
@@ -72,6 +84,12 @@ export const writeBackOf = (i: Incident): WriteBack => i.writeBack ?? 'sentinel'
 
 /** Where people open the incident: the Defender portal for Graph's unified incidents, Sentinel's otherwise. */
 export const portalNameOf = (i: Incident): string => (writeBackOf(i) === 'graph' ? 'Defender' : 'Sentinel');
+
+/** Every portal the incident opens in: its own (`url`) first, then the other where known. */
+export function portalLinksOf(i: Incident): Array<{ portal: 'Sentinel' | 'Defender'; url: string }> {
+  const other = writeBackOf(i) === 'graph' ? i.sentinelUrl && { portal: 'Sentinel' as const, url: i.sentinelUrl } : i.defenderUrl && { portal: 'Defender' as const, url: i.defenderUrl };
+  return [{ portal: portalNameOf(i) as 'Sentinel' | 'Defender', url: i.url }, ...(other && other.url !== i.url ? [other] : [])];
+}
 
 /** The Log Analytics workspace a Sentinel incident belongs to, as its ARM id names it. */
 export interface WorkspaceRef {

@@ -4,13 +4,12 @@ import type { Incident, Owner, Severity, Status } from './incident';
 import { parseEntityLists } from './parse-entities';
 import { parseIsoTime, wellFormedJson } from './parse-incident';
 import { isGuid } from '../ids';
+import { defenderIncidentLink, XDR_INCIDENT_ID } from './defender-link';
 
 /** Defender incident ids are numbers written as strings ("2972395"); they double as Vigil's incident number. */
-const GRAPH_INCIDENT_ID = /^[1-9]\d{0,14}$/;
+const GRAPH_INCIDENT_ID = XDR_INCIDENT_ID;
 /** ATT&CK technique ids as Graph lists them (`T1564.001`); anything else in `mitreTechniques` is dropped. */
 const TECHNIQUE = /^T\d{4}(?:\.\d{3})?$/;
-/** Where the Defender portal lives: the commercial cloud, GCC High and DoD. */
-const DEFENDER_HOSTS = new Set(['security.microsoft.com', 'security.microsoft.us', 'security.apps.mil']);
 const MAX_TEXT = 200;
 const MAX_ALERTS = 1000;
 
@@ -85,15 +84,8 @@ const unique = (xs: string[]) => [...new Set(xs.map((x) => x.trim().slice(0, MAX
 
 /** The Defender link from `incidentWebUrl` when it is the portal's own page of this incident; rebuilt from the id otherwise. */
 const defenderLink = (g: GraphIncident): string => {
-  const tid = (u?: URL) => {
-    const t = [u?.searchParams.get('tid'), g.tenantId].find((x) => x && isGuid(x));
-    return t ? `?tid=${t.toLowerCase()}` : '';
-  };
-  const given = g.incidentWebUrl && URL.canParse(g.incidentWebUrl) ? new URL(g.incidentWebUrl) : undefined;
-  if (given && given.protocol === 'https:' && DEFENDER_HOSTS.has(given.hostname) && given.port === '' && given.pathname === `/incidents/${g.id}`) {
-    return `https://${given.hostname}/incidents/${g.id}${tid(given)}`;
-  }
-  return `https://security.microsoft.com/incidents/${g.id}${tid()}`;
+  const tenant = g.tenantId && isGuid(g.tenantId) ? g.tenantId : undefined;
+  return defenderIncidentLink(g.incidentWebUrl, g.id, tenant ?? undefined) ?? `https://security.microsoft.com/incidents/${g.id}${tenant ? `?tid=${tenant.toLowerCase()}` : ''}`;
 };
 
 const ownerOf = (assignedTo: string | null | undefined): Owner | undefined => {
@@ -132,6 +124,7 @@ const toIncident = (g: GraphIncident): Incident => {
     firstActivityAt: edge(alerts, 'firstActivityDateTime', Math.min),
     lastActivityAt: edge(alerts, 'lastActivityDateTime', Math.max),
     url: defenderLink(g),
+    xdrId: g.id,
     labels: unique([...(g.customTags ?? []), ...(g.tags ?? []), ...(g.systemTags ?? [])]),
     products: unique(sources.map((s) => SERVICE_SOURCES[s.toLowerCase()] ?? s)),
     tactics: unique(alerts.flatMap((a) => str(a.category, 60) ?? [])),

@@ -3,6 +3,7 @@ import { AppError } from '../errors';
 import { SEVERITIES, STATUSES, type Incident, type WorkspaceRef } from './incident';
 import { parseEntityLists } from './parse-entities';
 import { isIncidentResourceId } from '../ids';
+import { defenderIncidentLink, XDR_INCIDENT_ID } from './defender-link';
 
 /** Deeper than any Sentinel payload nests (a SecurityAlert entity inside a process inside an alert is about 8). */
 const MAX_DEPTH = 64;
@@ -171,6 +172,23 @@ const alertEntityLists = (alerts: unknown[]): unknown[][] =>
 
 const unique = (xs: string[]) => [...new Set(xs.map((x) => x.trim()).filter((x) => x !== ''))];
 
+/** Providers whose `providerIncidentId` is a Defender XDR incident id (the portal's older name too). */
+const XDR_PROVIDERS = new Set(['microsoft xdr', 'microsoft 365 defender', 'microsoft defender xdr']);
+
+/**
+ * What ties a Sentinel incident to Defender: the XDR incident id (when Defender XDR raised it) and
+ * the Defender portal's page of it (`additionalData.providerIncidentUrl`). Both are read leniently —
+ * a wrong type or a link that is not the portal's page of an incident is left out, never shown, and
+ * never refuses the incident.
+ */
+const defenderSide = (p: Record<string, unknown>, extra: Record<string, unknown>): Pick<Incident, 'xdrId' | 'defenderUrl'> => {
+  const provider = typeof p.providerName === 'string' ? p.providerName.trim().toLowerCase() : '';
+  const id = typeof p.providerIncidentId === 'string' ? p.providerIncidentId.trim() : '';
+  const xdrId = XDR_PROVIDERS.has(provider) && XDR_INCIDENT_ID.test(id) ? id : undefined;
+  const defenderUrl = defenderIncidentLink(extra.providerIncidentUrl, xdrId);
+  return { ...(xdrId && { xdrId }), ...(defenderUrl && { defenderUrl }) };
+};
+
 const toIncident = (r: IncidentResource, portalUrl: string): Incident => {
   const p = r.properties;
   const extra = p.additionalData ?? {};
@@ -200,6 +218,7 @@ const toIncident = (r: IncidentResource, portalUrl: string): Incident => {
     lastActivityAt: p.lastActivityTimeUtc ?? undefined,
     etag: r.etag ?? undefined,
     url: portalLink(portalUrl, r.id),
+    ...defenderSide(p, extra),
     labels: unique((p.labels ?? []).map((l) => l.labelName)),
     products: unique([...(extra.alertProductNames ?? []), ...fromAlerts.products]),
     tactics: unique([...(extra.tactics ?? []), ...fromAlerts.tactics]),

@@ -6,7 +6,7 @@ import type { SourceResult } from '../enrichment/types';
 import type { ActionRowView, Button } from '../actions/render-action-view';
 import { GRAPH_CLOSE_CHOICES, GRAPH_CLOSE_OFFERED } from '../graph/graph-close-choices';
 import { CASE_SYSTEM_NAMES, safeLink, type CaseRef, type CaseSystemName } from '../cases/case-system';
-import { portalNameOf, writeBackOf, type Entity, type EntityKind, type Incident, type Severity } from './incident';
+import { portalLinksOf, portalNameOf, writeBackOf, type Entity, type EntityKind, type Incident, type Severity } from './incident';
 
 /** The response part of the card: actions taken or asked for, options, and a note for one viewer. */
 export interface ResponseView {
@@ -312,6 +312,13 @@ const closeChoicesOf = (incident: Incident) =>
       })
     : SENTINEL_CLOSE_CHOICES;
 
+/** The incident's page in the other portal (Defender for a Sentinel incident it raised, Sentinel for a matched Graph one), https only. */
+const otherPortal = (incident: Incident): { otherUrl: string; otherPortalName: string } => {
+  const other = portalLinksOf(incident)[1];
+  const https = other !== undefined && URL.canParse(other.url) && new URL(other.url).protocol === 'https:';
+  return other && https ? { otherUrl: other.url, otherPortalName: other.portal } : { otherUrl: '', otherPortalName: '' };
+};
+
 function detailedCard(incident: Incident, enrichment: IncidentEnrichment | undefined, now: Date, response: ResponseView | undefined, d: Detail, cases?: CaseView): CardAttachment {
   const assessed = headlineSeverity(incident.severity, enrichment?.assessedSeverity);
   const look = severityLook[assessed];
@@ -357,6 +364,7 @@ function detailedCard(incident: Incident, enrichment: IncidentEnrichment | undef
     moreEntities: andMore(entities.hidden, `· \`entities ${incident.number}\` lists them all`),
     url: incident.url,
     portalName: portalNameOf(incident),
+    ...otherPortal(incident),
     closeChoices: closeChoicesOf(incident),
     ...enrichmentData(incident, enrichment, d),
     notice: response?.notice?.text ?? '',

@@ -18,6 +18,8 @@ export const INCIDENT_COLUMNS = [
   'AdditionalData',
   'RelatedAnalyticRuleIds',
   'AlertIds',
+  'ProviderName',
+  'ProviderIncidentId',
   'IngestedAt',
 ] as const;
 

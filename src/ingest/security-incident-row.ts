@@ -57,6 +57,9 @@ export function incidentResourceFromRow(row: Record<string, unknown>, w: Workspa
       lastActivityTimeUtc: isoText(row.LastActivityTime),
       additionalData: row.AdditionalData ?? undefined,
       relatedAnalyticRuleIds: row.RelatedAnalyticRuleIds ?? undefined,
+      // Defender XDR's incident id for the incidents it raised: the Graph poller's copy is the same incident.
+      providerName: text(row.ProviderName),
+      providerIncidentId: text(row.ProviderIncidentId),
       alerts,
     },
   };

@@ -367,7 +367,14 @@ describe('chat cards at their largest, from a store full of hostile data', () =>
           at: '2026-11-24T02:01:00Z',
         }),
       })),
-      kql: { runner: { run: async () => kqlTable() }, maxRows: 1_000, timeoutSeconds: 10 },
+      kql: {
+        logs: ((w) => ({ all: [w], forIncident: () => w, byLabel: () => w }))({
+          workspace: { subscriptionId: 's', resourceGroup: 'rg', workspaceName: 'soc-workspace', workspaceId: 'ws', channels: [] },
+          runner: { run: async () => kqlTable() },
+        }),
+        maxRows: 1_000,
+        timeoutSeconds: 10,
+      },
       responders: { check: allowed },
       actions: { views: createResponseViews({ db, permissions: { mayApprove: allowed, mayRequest: allowed, mayTakePart: allowed } as never, enabled: () => true }) },
       logger: createLogger('silent'),
