@@ -5,11 +5,14 @@ export type PagerDutyWebhookType = 'incident.acknowledged' | 'incident.resolved'
 export interface PagerDutyUser {
   id: string;
   name: string;
+  /** A user (the default), or the service whose integration acted (an Events API acknowledge or resolve). */
+  kind?: 'user' | 'service';
 }
 
 export interface WebhookOptions {
-  /** The PagerDuty incident's id (`PGR0VU2`). */
+  /** The PagerDuty incident's id (`PGR0VU2`) and number. */
   incidentId?: string;
+  number?: number;
   /** The incident's `incident_key`: the `dedup_key` Vigil sent when it triggered. */
   dedupKey: string;
   title?: string;
@@ -20,7 +23,10 @@ export interface WebhookOptions {
   occurredAt?: Date;
 }
 
-const userRef = (u: PagerDutyUser) => ({ html_url: `https://acme.pagerduty.com/users/${u.id}`, id: u.id, self: `https://api.pagerduty.com/users/${u.id}`, summary: u.name, type: 'user_reference' });
+const userRef = (u: PagerDutyUser) => {
+  const [path, type] = u.kind === 'service' ? ['services', 'service_reference'] : ['users', 'user_reference'];
+  return { html_url: `https://acme.pagerduty.com/${path}/${u.id}`, id: u.id, self: `https://api.pagerduty.com/${path}/${u.id}`, summary: u.name, type };
+};
 
 const STATUS: Record<PagerDutyWebhookType, string> = { 'incident.acknowledged': 'acknowledged', 'incident.resolved': 'resolved', 'incident.reassigned': 'triggered' };
 
@@ -44,7 +50,7 @@ export function buildPagerDutyWebhook(type: PagerDutyWebhookType, o: WebhookOpti
         type: 'incident',
         self: `https://api.pagerduty.com/incidents/${id}`,
         html_url: `https://acme.pagerduty.com/incidents/${id}`,
-        number: 2,
+        number: o.number ?? 2,
         status: STATUS[type],
         incident_key: o.dedupKey,
         created_at: '2020-04-09T15:16:27Z',

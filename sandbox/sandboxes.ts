@@ -6,7 +6,7 @@ import { createGraphSecurityRoutes, type GraphSecurityRoutes } from './graph-sec
 import { demoUnifiedIncident } from './graph-security-data';
 import { SANDBOX_JIRA, startJira, type JiraStandIn } from './jira';
 import { startLogAnalytics, type LogAnalyticsStandIn } from './loganalytics';
-import { startPagerDuty } from './pagerduty';
+import { startPagerDuty, type PagerDutyStandIn } from './pagerduty';
 import { createSentinelRoutes, type SentinelIncidentResource } from './sentinel';
 import { SANDBOX_SERVICENOW_CLIENT, startServiceNow, type ServiceNowStandIn } from './servicenow';
 import type { StandIn } from './stand-in';
@@ -31,7 +31,8 @@ export interface Sandboxes {
   defender: Awaited<ReturnType<typeof startDefender>>;
   /** Also holds the SecurityIncident and SecurityAlert rows of the seeded incidents, for the poller. */
   logAnalytics: LogAnalyticsStandIn;
-  pagerDuty: StandIn;
+  /** Events API v2, and signed v3 webhooks back once `subscribe`d (incidents acknowledged in it, say). */
+  pagerDuty: PagerDutyStandIn;
   /** Case systems: ServiceNow's Table API and OAuth, Jira Cloud REST v3. */
   serviceNow: ServiceNowStandIn;
   jira: JiraStandIn;

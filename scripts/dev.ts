@@ -20,6 +20,9 @@ async function main() {
   Playground   http://localhost:${process.env.PLAYGROUND_PORT ?? 56150}   ← open this; the team channel shows incident cards
 
   Post another incident:  npm run incident -- demo/incidents/brute-force-admin.update.json
+  Acknowledge a page in "PagerDuty" (its signed webhook comes back to Vigil):
+                          curl -X POST ${stack.sandboxes.pagerDuty.url}/_control/incidents/1/acknowledge -d '{"by":"Megan Bowen"}'
+                          (its incidents and their numbers: curl ${stack.sandboxes.pagerDuty.url}/_control/incidents)
   Stop:                   Ctrl-C
 `);
 

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { SANDBOX_PAGERDUTY_WEBHOOK_SECRET } from '../sandbox/pagerduty';
 import { startSandboxes, type Sandboxes } from '../sandbox/sandboxes';
 import type { SentinelIncidentResource } from '../sandbox/sentinel';
 import { createApp, type App } from '../src/app';
@@ -73,6 +74,8 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
     VIGIL_ONCALL_FILE: path.join(ROOT, 'demo/oncall.yaml'),
     PAGERDUTY_ENDPOINT: sandboxes.pagerDuty.url,
     PAGERDUTY_ROUTING_KEY: 'sandboxsandboxsandboxsandbox0000',
+    // Two-way: the stand-in's webhooks (an acknowledgement in "PagerDuty") come back signed.
+    PAGERDUTY_WEBHOOK_SECRETS: SANDBOX_PAGERDUTY_WEBHOOK_SECRET,
     ...sandboxes.actionEnv,
     VIGIL_ACTION_POLICY_FILE: path.join(ROOT, 'demo/actions.yaml'),
     // Critical incidents open a case in the ServiceNow stand-in.
@@ -86,6 +89,7 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
   // Local mode always has a webhook secret (local-dev-secret unless the developer's .env sets one).
   const webhookSecret = config.webhookSecret!;
   const botUrl = await app.listen();
+  sandboxes.pagerDuty.subscribe(`${botUrl}/api/pagerduty`, config.pagerDutyWebhookSecrets);
 
   const playgroundUrl = `http://127.0.0.1:${o.playgroundPort}`;
   const playgroundLog: string[] = [];
