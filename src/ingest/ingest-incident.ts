@@ -1,6 +1,7 @@
 import { AppError } from '../errors';
 import type { Db } from '../store/db';
 import { groupCommitFor } from '../store/group-commit';
+import { upsertWithTwin } from '../store/twin-repository';
 import type { AlsoInCommit, UpsertOutcome } from '../store/incident-repository';
 import { parseIncidentPayload } from '../incidents/parse-incident';
 import { describeWorkspace, sameWorkspace, workspaceOfIncidentId, type Incident, type WorkspaceRef } from '../incidents/incident';
@@ -86,6 +87,12 @@ export async function ingestIncident(body: unknown, deps: IngestDeps): Promise<{
  * changed, calls `onChange`; the store ignores replays and older versions. Durable once it returns.
  */
 export async function storeIncident(incident: Incident, deps: Pick<IngestDeps, 'db' | 'onChange' | 'alsoInCommit'>): Promise<{ incident: Incident; outcome: UpsertOutcome }> {
+  // Defender XDR's incidents come by two ways (Sentinel's copy and Graph's): one row, one card.
+  if (incident.xdrId !== undefined) {
+    const stored = await upsertWithTwin(deps.db, { ...incident, xdrId: incident.xdrId }, deps.alsoInCommit);
+    if (stored.outcome.kind === 'created' || stored.outcome.kind === 'updated') deps.onChange(stored.incident, stored.outcome);
+    return stored;
+  }
   // A grouped commit: in a storm, the incidents arriving together share one commit, each durable
   // (and answered) only once it is done; one the database refuses is refused alone.
   const outcome = await groupCommitFor(deps.db).upsert(incident, deps.alsoInCommit);

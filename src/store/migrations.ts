@@ -345,6 +345,14 @@ export const migrations: Migration[] = [
       );
     `,
   },
+  {
+    version: 16,
+    name: 'incidents by Defender XDR id',
+    sql: `
+      -- Sentinel's copy and Graph's copy of one Defender XDR incident are found by its id and stored as one.
+      CREATE INDEX incidents_by_xdr_id ON incidents ((data->>'xdrId')) WHERE data->>'xdrId' IS NOT NULL;
+    `,
+  },
 ];
 
 /** Arbitrary, fixed: replicas starting together take turns migrating. */
