@@ -3,6 +3,7 @@ import type { Config } from './config';
 import { createAzureCredential } from './azure-credential';
 import { VigilBot } from './bot/vigil-bot';
 import { renderIncidentCard } from './incidents/render-incident-card';
+import { summarizeEnrichment, type IncidentEnrichment } from './enrichment/summarize';
 import { createLogger, type Logger } from './logger';
 import { createMetrics } from './metrics';
 import { metricResponseTimes } from './stats/soc-stats';
@@ -102,9 +103,8 @@ export async function createApp(config: Config, options: AppOptions = {}) {
   const providers = options.providers ?? createProviders(config, credential, logs);
   let actions: ActionRuntime | undefined;
   /** The incident card: for everyone (the outbox) or as one person sees it (their buttons, a note for them). */
-  const cardFor = async (incident: Incident, viewerId?: string, notice?: Notice, budget?: CardBudget) => {
-    const summary = await flow.summaryOf(incident);
-    return renderIncidentCard(
+  const cardWith = async (incident: Incident, summary: IncidentEnrichment, viewerId?: string, notice?: Notice, budget?: CardBudget) =>
+    renderIncidentCard(
       incident,
       summary,
       new Date(),
@@ -112,7 +112,7 @@ export async function createApp(config: Config, options: AppOptions = {}) {
       budget,
       cases && { system: cases.system, ref: await getIncidentCase(db, incident.key) },
     );
-  };
+  const cardFor = async (incident: Incident, viewerId?: string, notice?: Notice, budget?: CardBudget) => cardWith(incident, await flow.summaryOf(incident), viewerId, notice, budget);
   const renderCard = async (incidentKey: string, budget?: CardBudget) => {
     const stored = await getIncident(db, incidentKey);
     return stored && { card: await cardFor(stored.incident, undefined, undefined, budget), summary: `Incident #${stored.incident.number}: ${stored.incident.severity}` };
@@ -266,7 +266,14 @@ export async function createApp(config: Config, options: AppOptions = {}) {
       const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
       // The port answers /healthz at once; /readyz only once warm, so the first card after a start
       // is as quick as the hundredth. The line below (the URL) comes once ready.
-      const warmUpMs = await warmUp({ db, workspace: config.sentinel, portalUrl: config.portalUrl, renderCard: (incident) => cardFor(incident), selfUrl: url }).catch((e: unknown) => {
+      const warmUpMs = await warmUp({
+        db,
+        workspace: config.sentinel,
+        portalUrl: config.portalUrl,
+        providers,
+        renderCard: (incident, answers) => cardWith(incident, summarizeEnrichment(incident, answers, providers)),
+        selfUrl: url,
+      }).catch((e: unknown) => {
         logger.warn({ err: e }, 'warm-up failed; ready without it');
         return undefined;
       });

@@ -1,6 +1,12 @@
 import type { Db } from './store/db';
 import { WARM_CONNECTIONS } from './store/pg-db';
 import { getIncident, upsertIncidentsIn } from './store/incident-repository';
+import { listEnrichments, saveEnrichment, type StoredEnrichment } from './store/enrichment-repository';
+import { claimDueCards, msUntilNextDelivery } from './store/card-queue';
+import { settleFoldedCards } from './store/digest-fold';
+import { createHttpClient } from './http/http-client';
+import { enrichmentPlan, type EnrichmentProvider } from './enrichment/orchestrator';
+import type { SourceResult } from './enrichment/types';
 import { checkWorkspace } from './ingest/ingest-incident';
 import { parseIncidentPayload } from './incidents/parse-incident';
 import type { Incident, WorkspaceRef } from './incidents/incident';
@@ -10,8 +16,10 @@ export interface WarmUpDeps {
   /** The configured workspace: the sample incident is one of its own, so the ingest checks pass. */
   workspace: WorkspaceRef;
   portalUrl: string;
-  /** The incident card as the outbox renders it (enrichment summary, action view, template). */
-  renderCard: (incident: Incident) => Promise<unknown>;
+  /** The incident card as the outbox renders it (enrichment summary, action view, template), from these answers. */
+  renderCard: (incident: Incident, answers: Array<StoredEnrichment<SourceResult>>) => Promise<unknown>;
+  /** The providers the incident's look-ups go to: the sample card carries an answer of each. */
+  providers: ReadonlyArray<EnrichmentProvider>;
   /** Vigil's own base URL: one request through its HTTP server and through the HTTP client. */
   selfUrl: string;
   /** PostgreSQL connections to open and warm before the first incident needs them. */
@@ -52,6 +60,21 @@ const samplePayload = (w: WorkspaceRef, n: number) => {
   };
 };
 
+/**
+ * An answer of every provider for every entity of the sample, a bad one: the card's first render
+ * with a verdict, facts and scores runs the code the first enriched card would otherwise run cold.
+ */
+const sampleAnswers = (incident: Incident, providers: ReadonlyArray<EnrichmentProvider>): Array<StoredEnrichment<SourceResult>> =>
+  enrichmentPlan(incident, [...providers]).map(({ entity, provider }) => ({
+    entityKind: entity.kind,
+    entityValue: entity.value,
+    source: provider.name,
+    result: { status: 'ok', source: provider.name, score: 90, facts: { malicious: 60, country: 'NL', displayName: 'Warm Up', privileged: true, riskLevel: 'high' }, at: new Date().toISOString() },
+  }));
+
+/** Requests at once through the HTTP client: each opens a connection of its own, as the first incident's look-ups do. */
+const SELF_REQUESTS = 8;
+
 const WARM_TABLES = ['conversations', 'incident_cards', 'digests', 'enrichments', 'actions', 'teams_users', 'teams_send_budgets', 'teams_sends', 'jobs'];
 
 /** Thrown to roll the warm-up transaction back. */
@@ -60,8 +83,9 @@ const ROLL_BACK = Symbol('roll back');
 /**
  * Does once, before `/readyz` says ready, what the first incident would otherwise pay for: the
  * payload schema's first parse (zod compiles on first use), PostgreSQL's pool connections, the
- * ingest statements in a transaction that is rolled back (nothing is stored, no card is asked
- * for), the card's first render and the first request through the HTTP server and client. So the
+ * ingest, enrichment and outbox statements in a transaction that is rolled back (nothing is stored,
+ * no card is asked for, nothing claimed), the card's first render with an answer of every provider,
+ * and requests through the HTTP server and client on several connections at once. So the
  * first card after a start is as quick as the hundredth. Resolves with the milliseconds it took.
  */
 export async function warmUp(d: WarmUpDeps): Promise<number> {
@@ -81,6 +105,12 @@ export async function warmUp(d: WarmUpDeps): Promise<number> {
         .transaction(async (tx) => {
           await upsertIncidentsIn(tx, [incident]);
           await getIncident(tx, incident.key);
+          // The first incident's own statements after the ingest: its answers, the outbox's claim.
+          for (const answer of sampleAnswers(incident, d.providers)) await saveEnrichment(tx, incident.key, answer);
+          await listEnrichments(tx, incident.key);
+          await settleFoldedCards(tx);
+          await claimDueCards(tx, 0, 1);
+          await msUntilNextDelivery(tx);
           // The tables the first card's way out reads and writes (outbox, pacer, card, jobs).
           for (const table of WARM_TABLES) await tx.query(`SELECT 1 FROM ${table} LIMIT 0`);
           throw ROLL_BACK;
@@ -90,8 +120,9 @@ export async function warmUp(d: WarmUpDeps): Promise<number> {
         }),
     ),
   );
-  await Promise.all(samples.map((incident) => d.renderCard(incident)));
-  const res = await fetch(`${d.selfUrl}/healthz`);
-  await res.arrayBuffer();
+  await Promise.all(samples.map((incident) => d.renderCard(incident, sampleAnswers(incident, d.providers))));
+  // Twice: new connections the first time, kept-alive ones the second, as upstreams see them.
+  const self = createHttpClient({ upstream: 'Vigil', baseUrl: d.selfUrl, timeoutMs: 5_000 });
+  for (let round = 0; round < 2; round++) await Promise.all(Array.from({ length: SELF_REQUESTS }, () => self.request({ path: '/healthz' })));
   return performance.now() - started;
 }

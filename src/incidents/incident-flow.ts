@@ -6,7 +6,7 @@ import type { Pager } from '../paging/pager';
 import type { IncidentCases } from '../cases/incident-cases';
 import type { Db, Queryable } from '../store/db';
 import { listEnrichments } from '../store/enrichment-repository';
-import { bumpIncidentVersionIn, getCurrentSeverity, getIncident, saveAssessedSeverity, type UpsertOutcome } from '../store/incident-repository';
+import { bumpIncidentVersionIn, getCurrentSeverity, getIncident, type UpsertOutcome } from '../store/incident-repository';
 import type { Incident } from './incident';
 
 export interface IncidentFlowOptions {
@@ -55,8 +55,7 @@ export function createIncidentFlow(o: IncidentFlowOptions): IncidentFlow {
     const cases = o.cases;
     // One commit: the assessment, the card's redraw and the case policy's ask on it (Critical exists only there).
     await o.db.transaction(async (tx) => {
-      await saveAssessedSeverity(tx, incidentKey, assessedSeverity);
-      await bumpIncidentVersionIn(tx, incidentKey);
+      await bumpIncidentVersionIn(tx, incidentKey, { assessedSeverity });
       await cases?.askIn(tx, stored.incident, { assessed: assessedSeverity });
     });
     o.kickOutbox();

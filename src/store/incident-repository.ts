@@ -152,10 +152,12 @@ export async function bumpIncidentVersion(db: Db, incidentKey: string): Promise<
 }
 
 /** The same, inside a transaction the caller holds: the redraw commits with the change it shows. */
-export async function bumpIncidentVersionIn(tx: Queryable, incidentKey: string): Promise<number | undefined> {
+/** `assessedSeverity`, when given (even as undefined: none), is saved in the same statement. */
+export async function bumpIncidentVersionIn(tx: Queryable, incidentKey: string, o: { assessedSeverity?: string } = {}): Promise<number | undefined> {
   const r = await tx.query<{ version: number; data: Incident; assessed_severity: string | null }>(
-    'UPDATE incidents SET version = version + 1, updated_at = now() WHERE key = $1 RETURNING version, data, assessed_severity',
-    [incidentKey],
+    `UPDATE incidents SET version = version + 1, updated_at = now(), assessed_severity = CASE WHEN $2 THEN $3 ELSE assessed_severity END
+     WHERE key = $1 RETURNING version, data, assessed_severity`,
+    [incidentKey, 'assessedSeverity' in o, o.assessedSeverity ?? null],
   );
   const row = r.rows[0];
   if (row) await requestCardsIn(tx, [{ incident: row.data, version: row.version, assessedSeverity: row.assessed_severity }]);

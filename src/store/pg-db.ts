@@ -34,8 +34,14 @@ const poolConfig = (url: string, password?: () => Promise<string>): pg.PoolConfi
   };
 };
 
-/** PostgreSQL connections kept open and warm: the ingest's grouped commits, the outbox and a click at once. */
-export const WARM_CONNECTIONS = 4;
+/**
+ * PostgreSQL connections kept open and warm: the whole pool. A new incident alone needs more than a
+ * handful at once (its grouped commit, the outbox's claim, an answer of every provider saved as it
+ * comes), and a connection opened on demand costs a backend start and that backend's first look at
+ * every table — the first card after a start was three times as slow as the rest with four.
+ */
+export const POOL_SIZE = 10;
+export const WARM_CONNECTIONS = POOL_SIZE;
 
 /**
  * PostgreSQL server through a pool: the production driver, shared by several replicas. `password`
@@ -45,7 +51,7 @@ export const WARM_CONNECTIONS = 4;
 export async function createPgDb(url: string, options: { max?: number; min?: number; password?: () => Promise<string> } = {}): Promise<Db> {
   // `min` connections are kept open when idle (the warm-up opens them): the first incident after a
   // quiet hour does not pay for a new connection and its backend's first look at every table.
-  const pool = new pg.Pool({ ...poolConfig(url, options.password), max: options.max ?? 10, min: options.min ?? WARM_CONNECTIONS, connectionTimeoutMillis: 5000, types });
+  const pool = new pg.Pool({ ...poolConfig(url, options.password), max: options.max ?? POOL_SIZE, min: options.min ?? WARM_CONNECTIONS, connectionTimeoutMillis: 5000, types });
   pool.on('error', () => undefined); // an idle client's error surfaces on the next query instead
   const wrap = (c: pg.Pool | pg.PoolClient): Queryable => ({
     async exec(sql: string) {

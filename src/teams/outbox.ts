@@ -285,7 +285,10 @@ export function createOutbox(o: OutboxOptions): Outbox {
         for (const job of digests) enqueue(digestDelivery(job));
         if (jobs.length + digests.length === room) again = true;
       } while (again);
-      await scheduleNext();
+      // With cards on their way, each one's end drains again and asks the store what is due next
+      // then; asking now would put one more statement before them on PGlite's one connection.
+      if (inFlight > 0) schedule(pollMs);
+      else await scheduleNext();
     } catch (e) {
       o.logger.error({ err: e }, 'outbox could not read its queue; retrying');
       schedule(pollMs);

@@ -2,6 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp } from '../../src/app';
 import { loadConfig } from '../../src/config';
+import type { EnrichmentProvider } from '../../src/enrichment/orchestrator';
 import type { Incident } from '../../src/incidents/incident';
 import { renderIncidentCard } from '../../src/incidents/render-incident-card';
 import { createLogger } from '../../src/logger';
@@ -10,6 +11,12 @@ import type { Db, Queryable } from '../../src/store/db';
 import { warmUp } from '../../src/warm-up';
 import { subscribedChannel } from '../helpers/fixtures';
 import { openTestDb, resetDb, startTestApp, WEBHOOK_SECRET } from '../helpers/test-app';
+
+const provider = (name: string, kind: string): EnrichmentProvider => ({
+  name,
+  supports: (i) => i.kind === kind,
+  lookup: () => Promise.reject(new Error('the warm-up never looks anything up')),
+});
 
 const count = async (db: Db, table: string) => (await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table}`)).rows[0]!.n;
 
@@ -33,30 +40,36 @@ describe('warm before ready', () => {
     await saveConversation(db, subscribedChannel('c1'));
   });
 
-  it('renders the card, runs the ingest statements in a transaction it rolls back and calls its own HTTP server: nothing is stored, no card is asked for', async () => {
+  it('renders the card with an answer of every provider, runs the ingest, enrichment and outbox statements in a transaction it rolls back and calls its own HTTP server on several connections: nothing is stored, no card is asked for', async () => {
     const statements: Array<{ sql: string; inTransaction: boolean }> = [];
     const rendered: Incident[] = [];
+    const answered: string[][] = [];
+    const sockets = new Set<unknown>();
     const requests: string[] = [];
-    const self = http.createServer((req, res) => (requests.push(`${req.method} ${req.url}`), res.end('{}')));
+    const self = http.createServer((req, res) => (requests.push(`${req.method} ${req.url}`), sockets.add(req.socket), res.end('{}')));
     await new Promise<void>((resolve) => self.listen(0, '127.0.0.1', resolve));
     try {
       await warmUp({
         db: recording(db, statements),
         workspace: { subscriptionId: '00000000-0000-0000-0000-000000000000', resourceGroup: 'soc-rg', workspaceName: 'soc-workspace' },
         portalUrl: 'https://portal.azure.com',
-        renderCard: async (incident) => (rendered.push(incident), renderIncidentCard(incident)),
+        providers: [provider('VirusTotal', 'ip'), provider('Entra ID', 'account')],
+        renderCard: async (incident, answers) => (rendered.push(incident), answered.push(answers.map((a) => `${a.source}:${a.entityKind}`)), renderIncidentCard(incident)),
         selfUrl: `http://127.0.0.1:${(self.address() as AddressInfo).port}`,
       });
     } finally {
       await new Promise((resolve) => self.close(resolve));
     }
     expect(statements.filter((s) => s.inTransaction).map((s) => s.sql.trim().split(/\s+/).slice(0, 3).join(' '))).toEqual(
-      expect.arrayContaining(['INSERT INTO incidents', 'INSERT INTO incident_cards']),
+      expect.arrayContaining(['INSERT INTO incidents', 'INSERT INTO incident_cards', 'INSERT INTO enrichments', 'UPDATE incident_cards c']),
     );
     expect(rendered.map((i) => i.title)).toEqual(['Vigil warm-up (never stored)']);
-    expect(requests).toEqual(['GET /healthz']);
+    expect(answered).toEqual([['VirusTotal:ip', 'Entra ID:account']]);
+    expect(requests).toEqual(Array(16).fill('GET /healthz'));
+    expect(sockets.size).toBeGreaterThan(1);
     expect(await count(db, 'incidents')).toBe(0);
     expect(await count(db, 'incident_cards')).toBe(0);
+    expect(await count(db, 'enrichments')).toBe(0);
   });
 
   it('says /readyz 503 "warming up" until the warm-up has run, and ready once listen has warmed it', async () => {
