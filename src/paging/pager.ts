@@ -13,9 +13,11 @@ import {
   escalateDuePages,
   getPage,
   getPageById,
+  lastReassignmentOf,
   lastResolutionOf,
   listNotices,
   openPage,
+  reassignPage,
   refreshPageCards,
   reopenPage,
   reschedulePage,
@@ -35,7 +37,9 @@ import type { Pacer } from '../teams/conversation-pacer';
 import { sendRetryDelay, type SendBackoff } from '../teams/send-retry';
 import { escalationChain } from './on-call';
 import { decidePage } from './page-policy';
+import { pagerDutyNameOf } from './pagerduty-events';
 import { renderPageCard } from './render-page-card';
+import { scheduleResponders } from './responders';
 import type { Schedule } from './schedule-types';
 import { threadOf } from '../ids';
 
@@ -79,8 +83,12 @@ export interface Pager {
   resolve(incidentKey: string, why?: PageResolution): Promise<void>;
   /** Holds the escalation for `minutes` (Snooze on the page card). */
   snooze(pageId: number, minutes: number, by: string): Promise<Page | undefined>;
-  /** Hands the page to the next level now (Reassign on the page card). */
-  reassign(pageId: number, by: string): Promise<Page | undefined>;
+  /**
+   * Reassign on the page card, `page reassign`: to the next level now, or to `to` (a responder the
+   * schedule names, as `findResponder` returns them), who is paged now and waited for as long as the
+   * page's level waits. Audited; undefined when the page is no longer open.
+   */
+  reassign(pageId: number, by: string, to?: string): Promise<Page | undefined>;
   /** Redraws the incident's page cards (its assessed severity may have changed). */
   refresh(incidentKey: string): Promise<void>;
   /** Escalates what is due and delivers notices; the timer calls it, tests call it after moving the clock. */
@@ -125,7 +133,20 @@ export function createPager(o: PagerOptions): Pager {
     const levels = await Promise.all(notices.map(async (n) => ({ level: n.level, who: n.target === 'channel' ? 'the SOC channel' : (await o.resolvePerson(n.target)).name })));
     const severity = await o.severityOf(stored.incident);
     const ackedByName = page.ackedBy ? ((await getTeamsUser(o.db, page.ackedBy))?.name ?? page.ackedBy) : undefined;
-    return { incident: stored.incident, card: renderPageCard({ page, incident: stored.incident, severity, levels, ackedByName }) };
+    const reassigned = await reassignedView(page);
+    // Reassign offers the schedule's responders by name (the verb checks the choice against the schedule again).
+    const responders = page.state === 'open' ? await Promise.all(scheduleResponders(o.schedule).map(async (id) => ({ id, name: (await o.resolvePerson(id)).name }))) : undefined;
+    return { incident: stored.incident, card: renderPageCard({ page, incident: stored.incident, severity, levels, ackedByName, reassigned, responders }) };
+  };
+
+  /** Who the page was last handed to, and by whom, in words; from the audit trail (a reassignment is a decision). */
+  const reassignedView = async (page: Page) => {
+    const r = await lastReassignmentOf(o.db, page.incidentKey);
+    if (!r) return undefined;
+    const inPagerDuty = r.via === 'pagerduty';
+    const by = pagerDutyNameOf(r.by) ?? (await getTeamsUser(o.db, r.by))?.name ?? (await o.resolvePerson(r.by)).name;
+    const to = Array.isArray(r.to) ? r.to.join(', ') : r.to === 'next level' ? 'the next level' : (await o.resolvePerson(r.to)).name;
+    return { to, by, inPagerDuty };
   };
 
   /** One escalation step for a due page, inside its row lock. */
@@ -348,8 +369,20 @@ export function createPager(o: PagerOptions): Pager {
       if (page) void runTick();
       return page;
     },
-    async reassign(pageId, by) {
-      const page = await reschedulePage(o.db, pageId, o.clock(), by, 'page.reassigned', { to: 'next level' });
+    async reassign(pageId, by, to) {
+      if (to === undefined) {
+        const next = await reschedulePage(o.db, pageId, o.clock(), by, 'page.reassigned', { to: 'next level' });
+        if (next) await runTick();
+        return next;
+      }
+      // A page not notified yet takes its first step (PagerDuty, the webhook) before it is handed on.
+      if ((await getPageById(o.db, pageId))?.level === 0) await runTick();
+      const now = o.clock();
+      const page = await reassignPage(o.db, pageId, to, by, (p) => {
+        const chain = escalationChain(o.schedule, now);
+        const level = Math.min(Math.max(p.level, 1), chain.length);
+        return { level, nextAt: new Date(now.getTime() + chain[level - 1]!.waitMinutes * 60_000) };
+      });
       if (page) await runTick();
       return page;
     },

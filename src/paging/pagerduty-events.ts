@@ -19,7 +19,7 @@ export const pagerDutyNameOf = (actor: string | undefined): string | undefined =
  * it; a resolve ends the page. Idempotent: a page already acknowledged or resolved is left as it
  * is, so PagerDuty's repeated deliveries change nothing; an event for no page of Vigil's is ignored.
  */
-export function createPagerDutyEvents(o: { db: Db; pager: Pick<Pager, 'acknowledge' | 'resolve'>; logger: Logger }) {
+export function createPagerDutyEvents(o: { db: Db; pager: Pick<Pager, 'acknowledge' | 'resolve' | 'refresh'>; logger: Logger }) {
   return async (event: PagerDutyIncidentEvent): Promise<void> => {
     const page = event.dedupKey ? await getPage(o.db, event.dedupKey.toLowerCase()) : undefined;
     if (!page) {
@@ -33,8 +33,10 @@ export function createPagerDutyEvents(o: { db: Db; pager: Pick<Pager, 'acknowled
       await o.pager.resolve(page.incidentKey, { because: 'pagerduty', by: pagerDutyActor(event.by?.name ?? 'PagerDuty') });
       o.logger.info({ page: page.id, by: event.by?.name }, 'page resolved in PagerDuty');
     } else {
-      // Who holds it now is PagerDuty's to say; Vigil's trail records it (its own escalation carries on).
+      // Who holds it now is PagerDuty's to say; Vigil's trail records it (its own escalation carries on)
+      // and the page's cards say it.
       await audit(o.db, pagerDutyActor(event.by?.name ?? 'PagerDuty'), 'page.reassigned', page.incidentKey, { via: 'pagerduty', to: event.assignees.map((a) => a.name) });
+      await o.pager.refresh(page.incidentKey);
       o.logger.info({ page: page.id, assignees: event.assignees.map((a) => a.name) }, 'page reassigned in PagerDuty');
     }
   };

@@ -14,6 +14,10 @@ export interface PageView {
   levels: Array<{ level: number; who: string }>;
   /** Name of whoever acknowledged. */
   ackedByName?: string;
+  /** The page's last reassignment, named: to whom ("the next level", a person, PagerDuty's assignees), by whom. */
+  reassigned?: { to: string; by: string; inPagerDuty: boolean };
+  /** Whom Reassign offers (open pages): the schedule's responders, by name. */
+  responders?: Array<{ id: string; name: string }>;
 }
 
 const stateText = (v: PageView): { text: string; style: string } => {
@@ -55,6 +59,9 @@ export function renderPageCard(v: PageView, budget: CardBudget = defaultBudget):
         history: `Paged ${localTime(v.page.createdAt)}`,
         pageId: String(v.page.id),
         open: v.page.state === 'open',
+        reassigned: v.reassigned ? untrusted(`to ${v.reassigned.to}${v.reassigned.inPagerDuty ? ' in PagerDuty' : ''} by ${v.reassigned.by}`, 200) : '',
+        // Directory names, escaped like every other name (a real one has nothing to escape).
+        responders: (v.responders ?? []).map((r) => ({ id: r.id, name: untrusted(r.name, d.who) })),
         url: v.incident.url,
       }),
     budget,

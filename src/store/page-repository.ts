@@ -168,6 +168,39 @@ export async function reschedulePage(db: Db, pageId: number, at: Date, actor: st
   });
 }
 
+/**
+ * Hands an open page to a named person now (Reassign on the page card, `page reassign`): they are
+ * paged at `level` (a 1:1 card and a mention in the thread), the escalation waits `nextAt` for
+ * them, and every card of the page is redrawn to say so; audited with who did it. One transaction
+ * under the page's row lock, so it cannot cross an escalation step. Undefined when the page is no longer open.
+ */
+export async function reassignPage(db: Db, pageId: number, to: string, actor: string, plan: (page: Page) => { level: number; nextAt: Date }): Promise<Page | undefined> {
+  return db.transaction(async (tx) => {
+    const locked = await tx.query<PageRow>(`SELECT * FROM pages WHERE id = $1 AND state = 'open' FOR UPDATE`, [pageId]);
+    if (!locked.rows[0]) return undefined;
+    const page = toPage(locked.rows[0]);
+    const { level, nextAt } = plan(page);
+    await addNotice(tx, page.id, level, 'teams', to);
+    await addNotice(tx, page.id, level, 'mention', to);
+    const r = await tx.query<PageRow>('UPDATE pages SET level = $2, next_at = $3, version = version + 1 WHERE id = $1 RETURNING *', [page.id, level, nextAt]);
+    await tx.query(`UPDATE page_notices SET desired_version = desired_version + 1 WHERE page_id = $1 AND channel = 'teams'`, [page.id]);
+    await audit(tx, actor, 'page.reassigned', page.incidentKey, { level, to });
+    return toPage(r.rows[0]!);
+  });
+}
+
+/** The page's last reassignment since it (re)opened, as the audit trail holds it: by whom, to whom (an id, "next level", or PagerDuty's names). */
+export async function lastReassignmentOf(db: Queryable, incidentKey: string): Promise<{ by: string; to: string | string[]; via?: string } | undefined> {
+  const r = await db.query<{ actor: string; details: { to?: string | string[]; via?: string } }>(
+    `SELECT actor, details FROM audit WHERE target = $1 AND action = 'page.reassigned'
+       AND id > COALESCE((SELECT max(id) FROM audit WHERE target = $1 AND action IN ('page.opened', 'page.reopened')), 0)
+     ORDER BY id DESC LIMIT 1`,
+    [incidentKey],
+  );
+  const row = r.rows[0];
+  return row?.details.to === undefined ? undefined : { by: row.actor, to: row.details.to, via: row.details.via };
+}
+
 /** Why a page was resolved: the incident was closed (so a reopen pages again), or in PagerDuty. */
 export type PageResolution = { because: 'closed'; by?: undefined } | { because: 'pagerduty'; by: string };
 
@@ -256,6 +289,7 @@ export const retryNoticeLater = (db: Queryable, n: Notice, delayMs: number, erro
   retrySendLater(db, { table: 'page_notices', where: 'id = $1', params: [n.id] }, delayMs, error, paced);
 
 export async function listNotices(db: Queryable, pageId: number): Promise<Notice[]> {
-  const r = await db.query<NoticeRow>('SELECT * FROM page_notices WHERE page_id = $1 ORDER BY level, channel, target', [pageId]);
+  // In the order they were asked for within a level: a reassignment comes after whoever had it.
+  const r = await db.query<NoticeRow>('SELECT * FROM page_notices WHERE page_id = $1 ORDER BY level, id', [pageId]);
   return r.rows.map(toNotice);
 }

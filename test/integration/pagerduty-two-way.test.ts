@@ -103,11 +103,17 @@ describe.each(storeDrivers())('the PagerDuty stand-in answers Vigil’s pages wi
     expect(await pageState()).toMatchObject({ state: 'open', acked_by: null });
 
     sandboxes.pagerDuty.subscribe(`${t.url}/api/pagerduty`, [SANDBOX_PAGERDUTY_WEBHOOK_SECRET]);
+    connector.reset();
     const moved = await inPagerDuty(dedupKey, 'reassign', { by: 'Megan Bowen', to: 'Isaiah Langer' });
     expect(moved.body.delivery.status).toBe(202);
     expect((await db.query(`SELECT actor, details FROM audit WHERE action = 'page.reassigned'`)).rows).toEqual([
       { actor: 'pagerduty:Megan Bowen', details: { via: 'pagerduty', to: ['Isaiah Langer'] } },
     ]);
+    // The page's cards say who holds it in PagerDuty now.
+    await t.app.pager!.tick();
+    const redrawn = connector.requests('PUT', '/v3/conversations/:id/activities/:activityId').filter(isPage);
+    expect(redrawn.length).toBeGreaterThan(0);
+    for (const r of redrawn) expect(JSON.stringify(r.body)).toContain('to Isaiah Langer in PagerDuty by Megan Bowen');
 
     // Closed in Sentinel: Vigil resolves in PagerDuty, whose incident.resolved (by the service) is a repeat.
     const closed = withProperties(demoIncident('brute-force-admin'), {

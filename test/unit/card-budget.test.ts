@@ -235,9 +235,21 @@ describe('every card kind at its largest fits Teams and passes the Adaptive Card
 
   it('page: a 1 KB title, a long reason and a ten-level chain of long names', () => {
     const page = { id: 7, incidentKey: 'k', state: 'open', reason: hostile(500), createdAt: new Date('2026-11-24T10:00:00Z') } as unknown as Parameters<typeof renderPageCard>[0]['page'];
-    const card = measure('page', renderPageCard({ page, incident: incident(), severity: 'Critical', levels: Array.from({ length: 10 }, (_, n) => ({ level: n + 1, who: hostile(300) })) }));
+    const card = measure(
+      'page',
+      renderPageCard({
+        page,
+        incident: incident(),
+        severity: 'Critical',
+        levels: Array.from({ length: 10 }, (_, n) => ({ level: n + 1, who: hostile(300) })),
+        // A large schedule's Reassign choice, and a reassignment between people with hostile names.
+        responders: Array.from({ length: 40 }, (_, n) => ({ id: `person${n}@contoso.example`, name: hostile(300) })),
+        reassigned: { to: hostile(300), by: hostile(300), inPagerDuty: false },
+      }),
+    );
     expectFits(card);
     expect(JSON.stringify(card.content)).toContain('🚨 Incident #4294967296');
+    expect(JSON.stringify(card.content)).toContain('person39@contoso.example');
   });
 
   it('stats: two windows with every action kind and outcome and ten hostile 1 KB entities', () => {
