@@ -181,4 +181,24 @@ describe('Vigil in the Agents Playground', () => {
     const state = (await stack.app.db.query<{ state: string; acked_by: string }>('SELECT p.state, p.acked_by FROM pages p JOIN incidents i ON i.key = p.incident_key WHERE i.number = 1041')).rows;
     expect(state).toEqual([{ state: 'acknowledged', acked_by: 'a1b2c3d4-0000-4000-8000-000000000020' }]);
   });
+
+  it('opens one ServiceNow case for the Critical incident (demo/cases.yaml), its number on the card; PagerDuty’s webhooks come back signed', async () => {
+    // The case: one record in the ServiceNow stand-in, for #1041 only (the others are not Critical).
+    for (let waited = 0; stack.sandboxes.serviceNow.records('incident').length === 0 && waited < 30_000; waited += 200) await new Promise((r) => setTimeout(r, 200));
+    const records = stack.sandboxes.serviceNow.records('incident');
+    expect(records.map((r) => r.short_description)).toEqual([expect.stringContaining('Sentinel #1041')]);
+    await page.getByText('General', { exact: true }).click();
+    await cards()
+      .filter({ hasText: 'Incident #1041' })
+      .filter({ hasText: `${records[0]!.number} in ServiceNow` })
+      .first()
+      .waitFor({ timeout: 30_000 });
+
+    // Vigil's trigger opened an incident in the PagerDuty stand-in; reassigned there, its signed webhook reaches Vigil and the page card says so.
+    const pd = stack.sandboxes.pagerDuty.incidents().find((i) => i.title.includes('#1041'))!;
+    const res = await fetch(`${stack.sandboxes.pagerDuty.url}/_control/incidents/${pd.number}/reassign`, { method: 'POST', body: JSON.stringify({ by: 'Megan Bowen', to: 'Isaiah Langer' }) });
+    expect(((await res.json()) as { delivery: { status: number } }).delivery.status).toBe(202);
+    await page.getByText('Personal Chat', { exact: true }).click();
+    await cards().filter({ hasText: '🚨 Incident #1041' }).filter({ hasText: 'to Isaiah Langer in PagerDuty by Megan Bowen' }).first().waitFor({ timeout: 20_000 });
+  });
 });
