@@ -14,6 +14,7 @@ import {
   getPage,
   getPageById,
   lastReassignmentOf,
+  lastResolution,
   lastResolutionOf,
   listNotices,
   openPage,
@@ -136,7 +137,9 @@ export function createPager(o: PagerOptions): Pager {
     const reassigned = await reassignedView(page);
     // Reassign offers the schedule's responders by name (the verb checks the choice against the schedule again).
     const responders = page.state === 'open' ? await Promise.all(scheduleResponders(o.schedule).map(async (id) => ({ id, name: (await o.resolvePerson(id)).name }))) : undefined;
-    return { incident: stored.incident, card: renderPageCard({ page, incident: stored.incident, severity, levels, ackedByName, reassigned, responders }) };
+    const resolution = page.state === 'resolved' ? await lastResolution(o.db, page.incidentKey) : undefined;
+    const resolvedInPagerDutyBy = resolution?.because === 'pagerduty' ? pagerDutyNameOf(resolution.by) : undefined;
+    return { incident: stored.incident, card: renderPageCard({ page, incident: stored.incident, severity, levels, ackedByName, reassigned, responders, resolvedInPagerDutyBy }) };
   };
 
   /** Who the page was last handed to, and by whom, in words; from the audit trail (a reassignment is a decision). */

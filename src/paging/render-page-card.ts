@@ -16,6 +16,8 @@ export interface PageView {
   ackedByName?: string;
   /** The page's last reassignment, named: to whom ("the next level", a person, PagerDuty's assignees), by whom. */
   reassigned?: { to: string; by: string; inPagerDuty: boolean };
+  /** Who resolved the page in PagerDuty, when it was resolved there (rather than by the incident's close). */
+  resolvedInPagerDutyBy?: string;
   /** Whom Reassign offers (open pages): the schedule's responders, by name. */
   responders?: Array<{ id: string; name: string }>;
 }
@@ -27,7 +29,11 @@ const stateText = (v: PageView): { text: string; style: string } => {
     const who = inPagerDuty === undefined ? `by ${untrusted(v.ackedByName ?? p.ackedBy ?? 'someone', 80)}` : `in PagerDuty by ${untrusted(inPagerDuty, 80)}`;
     return { text: `✅ Acknowledged ${who} ${duration(p.ackedAt!.getTime() - p.createdAt.getTime())} after the page`, style: 'good' };
   }
-  if (p.state === 'resolved') return { text: `Resolved: the incident was closed at ${formatTime(p.resolvedAt!.toISOString())}`, style: 'default' };
+  if (p.state === 'resolved') {
+    const at = formatTime(p.resolvedAt!.toISOString());
+    if (v.resolvedInPagerDutyBy !== undefined) return { text: `Resolved in PagerDuty by ${untrusted(v.resolvedInPagerDutyBy, 80)} at ${at}`, style: 'default' };
+    return { text: `Resolved: the incident was closed at ${at}`, style: 'default' };
+  }
   const last = v.levels.at(-1);
   const next = p.nextAt ? ` · next level ${formatTime(p.nextAt.toISOString())}` : '';
   return { text: `${last && last.level > 1 ? `⏫ Escalated to level ${last.level}: ${untrusted(last.who, 80)} — not acknowledged yet` : 'Waiting for acknowledgement'}${next}`, style: 'attention' };

@@ -219,11 +219,20 @@ export async function resolvePage(db: Db, incidentKey: string, now: Date, why: P
   });
 }
 
-/** Why the incident's page was last resolved, from the audit trail (pages resolved before it said why: closed). */
-export async function lastResolutionOf(db: Queryable, incidentKey: string): Promise<PageResolution['because'] | undefined> {
-  const r = await db.query<{ because: string | null }>(`SELECT details->>'because' AS because FROM audit WHERE action = 'page.resolved' AND target = $1 ORDER BY id DESC LIMIT 1`, [incidentKey]);
+/** Why the incident's page was last resolved, and by whom in PagerDuty, from the audit trail (pages resolved before it said why: closed). */
+export async function lastResolution(db: Queryable, incidentKey: string): Promise<PageResolution | undefined> {
+  const r = await db.query<{ because: string | null; actor: string }>(
+    `SELECT details->>'because' AS because, actor FROM audit WHERE action = 'page.resolved' AND target = $1 ORDER BY id DESC LIMIT 1`,
+    [incidentKey],
+  );
   const row = r.rows[0];
-  return row ? (row.because === 'pagerduty' ? 'pagerduty' : 'closed') : undefined;
+  if (!row) return undefined;
+  return row.because === 'pagerduty' ? { because: 'pagerduty', by: row.actor } : { because: 'closed' };
+}
+
+/** Why the incident's page was last resolved (see `lastResolution`). */
+export async function lastResolutionOf(db: Queryable, incidentKey: string): Promise<PageResolution['because'] | undefined> {
+  return (await lastResolution(db, incidentKey))?.because;
 }
 
 /**

@@ -95,6 +95,20 @@ describe.each(storeDrivers())('the PagerDuty stand-in answers Vigil’s pages wi
     expect((await db.query(`SELECT actor FROM audit WHERE action = 'page.acknowledged'`)).rows).toEqual([{ actor: 'pagerduty:Megan Bowen' }]);
   });
 
+  it('resolved in PagerDuty: the page ends and every page card says who resolved it there, not that the incident was closed', async () => {
+    connector.reset();
+    const resolved = await inPagerDuty(await incidentKey(), 'resolve', { by: 'Megan Bowen' });
+    expect(resolved.body.delivery).toMatchObject({ status: 202, body: { status: 'applied' } });
+    expect(await pageState()).toMatchObject({ state: 'resolved' });
+    await t.app.pager!.tick();
+    const redrawn = connector.requests('PUT', '/v3/conversations/:id/activities/:activityId').filter(isPage);
+    expect(redrawn.length).toBeGreaterThan(0);
+    for (const r of redrawn) {
+      expect(JSON.stringify(r.body)).toContain('Resolved in PagerDuty by Megan Bowen at 2026-11-24 02:00 UTC');
+      expect(JSON.stringify(r.body)).not.toContain('the incident was closed');
+    }
+  });
+
   it('a webhook signed with another secret is refused and changes nothing; a reassignment reaches the audit trail; Vigil’s own resolve comes back and changes nothing', async () => {
     const dedupKey = await incidentKey();
     sandboxes.pagerDuty.subscribe(`${t.url}/api/pagerduty`, ['a-secret-vigil-does-not-know-0123']);
