@@ -165,13 +165,19 @@ export function shortTarget(o: Pick<ActionOption, 'target' | 'entity'>, max = 28
 }
 
 /** The buttons that start a request, one group per entity; the favoured one marked ★. */
-export function optionButtons(incidentNumber: number, options: ActionOption[]): Array<{ buttons: Button[] }> {
+export function optionButtons(incident: { number: number; workspace?: string }, options: ActionOption[]): Array<{ buttons: Button[] }> {
   const groups = new Map<string, Button[]>();
   for (const o of options) {
     const key = `${o.entity.kind}:${o.entity.value}`;
     const title = buttonText(`${o.recommended ? '★ ' : ''}${BUTTON_LABELS[o.target.kind]} ${shortTarget(o)}`, 40);
     const list = groups.get(key) ?? [];
-    list.push({ title, verb: 'action.request', data: { incident: incidentNumber, option: o.id }, style: o.recommended ? 'destructive' : 'default', recommended: o.recommended });
+    list.push({
+      title,
+      verb: 'action.request',
+      data: { incident: incident.number, ...(incident.workspace && { workspace: incident.workspace }), option: o.id },
+      style: o.recommended ? 'destructive' : 'default',
+      recommended: o.recommended,
+    });
     groups.set(key, list);
   }
   return [...groups.values()].map((buttons) => ({ buttons }));

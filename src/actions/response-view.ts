@@ -2,7 +2,7 @@ import { fitCard } from '../cards/budget';
 import { renderCard, type CardAttachment } from '../cards/render-card';
 import { untrusted } from '../cards/markdown';
 import type { IncidentEnrichment } from '../enrichment/summarize';
-import type { Incident } from '../incidents/incident';
+import { incidentRef, type Incident } from '../incidents/incident';
 import type { ResponseTimeline, ResponseView } from '../incidents/render-incident-card';
 import { findUndo, listIncidentActions, type StoredAction } from '../store/action-repository';
 import type { Queryable } from '../store/db';
@@ -60,7 +60,7 @@ export function createResponseViews(o: { db: Queryable; permissions: ActionPermi
       const options = openOptions(actionOptions(incident, enrichment), actions).filter((x) => o.enabled(x.target.kind) && (!viewer || viewer.canRequest.has(x.target.kind)));
       return {
         rows: actions.slice(-MAX_ROWS).map((a) => actionRow(a, names, actions, viewer)),
-        optionGroups: incident.status === 'Closed' ? [] : optionButtons(incident.number, options),
+        optionGroups: incident.status === 'Closed' ? [] : optionButtons(incident, options),
         notice,
         hasOpen: open.length > 0,
         canWrite: true,
@@ -93,7 +93,7 @@ export function createResponseViews(o: { db: Queryable; permissions: ActionPermi
             notice: notice?.text ?? '',
             noticeColor: notice?.ok === false ? 'Attention' : 'Good',
             context: incident
-              ? `For incident #${incident.incident.number}: ${untrusted(incident.incident.title, d.title)} · ref ${a.id.slice(0, 8)}`
+              ? `For incident ${untrusted(incidentRef(incident.incident), 45)}: ${untrusted(incident.incident.title, d.title)} · ref ${a.id.slice(0, 8)}`
               : `Not linked to an incident · ref ${a.id.slice(0, 8)}`,
           });
           if (userIds.length > 0 && d.users > 0)

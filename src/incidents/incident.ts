@@ -91,6 +91,13 @@ export function portalLinksOf(i: Incident): Array<{ portal: 'Sentinel' | 'Defend
   return [{ portal: portalNameOf(i) as 'Sentinel' | 'Defender', url: i.url }, ...(other && other.url !== i.url ? [other] : [])];
 }
 
+/**
+ * How chat and cards name an incident by its number: `contoso/1041` when it carries a workspace's
+ * short name (VIGIL_WORKSPACES_FILE), where two workspaces may both have a 1041; `#1041` otherwise.
+ * `incident contoso/1041` and every other command take it back as it is written.
+ */
+export const incidentRef = (i: Pick<Incident, 'number' | 'workspace'>): string => (i.workspace ? `${i.workspace}/${i.number}` : `#${i.number}`);
+
 /** The Log Analytics workspace a Sentinel incident belongs to, as its ARM id names it. */
 export interface WorkspaceRef {
   subscriptionId: string;

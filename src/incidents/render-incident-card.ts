@@ -6,7 +6,7 @@ import type { SourceResult } from '../enrichment/types';
 import type { ActionRowView, Button } from '../actions/render-action-view';
 import { GRAPH_CLOSE_CHOICES, GRAPH_CLOSE_OFFERED } from '../graph/graph-close-choices';
 import { CASE_SYSTEM_NAMES, safeLink, type CaseRef, type CaseSystemName } from '../cases/case-system';
-import { portalLinksOf, portalNameOf, writeBackOf, type Entity, type EntityKind, type Incident, type Severity } from './incident';
+import { incidentRef, portalLinksOf, portalNameOf, writeBackOf, type Entity, type EntityKind, type Incident, type Severity } from './incident';
 
 /** The response part of the card: actions taken or asked for, options, and a note for one viewer. */
 export interface ResponseView {
@@ -365,6 +365,8 @@ function detailedCard(incident: Incident, enrichment: IncidentEnrichment | undef
     url: incident.url,
     portalName: portalNameOf(incident),
     ...otherPortal(incident),
+    // Buttons name the incident by number and, where two workspaces may share it, workspace.
+    buttonData: incidentButtonData(incident),
     closeChoices: closeChoicesOf(incident),
     ...enrichmentData(incident, enrichment, d),
     notice: response?.notice?.text ?? '',
@@ -385,17 +387,23 @@ function detailedCard(incident: Incident, enrichment: IncidentEnrichment | undef
   });
   if (response?.hasOpen && response.refreshUserIds && response.refreshUserIds.length > 0) {
     card.content.refresh = {
-      action: { type: 'Action.Execute', title: 'Refresh', verb: 'card.refresh', data: { incident: incident.number } },
+      action: { type: 'Action.Execute', title: 'Refresh', verb: 'card.refresh', data: incidentButtonData(incident) },
       userIds: response.refreshUserIds.slice(0, Math.min(d.refreshUsers, MAX_REFRESH_USERS)),
     };
   }
   return card;
 }
 
+/** What a button says of its incident: the number, and the workspace's short name where it has one (`clickedIncident` reads both). */
+export const incidentButtonData = (i: Pick<Incident, 'number' | 'workspace'>): { incident: number; workspace?: string } => ({
+  incident: i.number,
+  ...(i.workspace && { workspace: i.workspace }),
+});
+
 /** Teams refreshes a card automatically for at most 60 users. */
 const MAX_REFRESH_USERS = 60;
 
 /** One line per incident for lists in chat. */
 export const incidentLine = (i: Incident, titleMax = 120, assessed?: string): string => {
-  return `${severityLook[headlineSeverity(i.severity, assessed)].label} **#${i.number}** ${untrusted(i.title, titleMax)} · ${i.status} · ${localTime(i.createdAt)}`;
+  return `${severityLook[headlineSeverity(i.severity, assessed)].label} **${untrusted(incidentRef(i), 45)}** ${untrusted(i.title, titleMax)} · ${i.status} · ${localTime(i.createdAt)}`;
 };

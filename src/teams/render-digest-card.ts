@@ -1,7 +1,7 @@
 import { andMore, defaultBudget, fitCard, type CardBudget } from '../cards/budget';
 import { renderCard, type CardAttachment } from '../cards/render-card';
 import { SEVERITIES } from '../incidents/incident';
-import { formatTime, incidentLine } from '../incidents/render-incident-card';
+import { formatTime, incidentButtonData, incidentLine } from '../incidents/render-incident-card';
 import type { Digest, DigestLine } from '../store/digest-queue';
 
 /**
@@ -49,7 +49,7 @@ export function renderDigestCard(digest: Digest, now: Date = new Date(), budget:
       return renderCard('digest', {
         heading: `🗂 Storm digest #${digest.id} · ${n} incident${n === 1 ? '' : 's'}`,
         counts: countsOf(digest.lines),
-        lines: shown.map((l) => ({ number: l.incident.number, text: lineText(l, d.title) })),
+        lines: shown.map((l) => ({ number: l.incident.number, data: incidentButtonData(l.incident), text: lineText(l, d.title) })),
         footer:
           `${andMore(n - shown.length, 'in this digest: `incidents` lists every open incident. ')}` +
           `Medium, Low and Informational incidents that arrived during a storm, newest first; High and Critical ones always get their own card. ` +

@@ -177,7 +177,7 @@ describe('routing: each channel gets the incidents it subscribed to', () => {
     // A comment on fabrikam's 1041 goes to fabrikam's workspace, not to the first listed one.
     const fabrikam1041 = fabrikamIncident(1041, 'Medium');
     sandboxes.putIncident({ ...fabrikam1041.object, name: 'routing-1041' });
-    expect(await say(SOC, MEGAN, 'comment fabrikam/1041 checked with the fabrikam SOC')).toBe('Your comment is on incident #1041 in Sentinel.');
+    expect(await say(SOC, MEGAN, 'comment fabrikam/1041 checked with the fabrikam SOC')).toBe('Your comment is on incident fabrikam/1041 in Sentinel.');
     const [put] = sandboxes.arm.requests('PUT').filter((r) => r.path.includes('/comments/'));
     expect(put!.path).toContain('/resourceGroups/fabrikam-rg/providers/Microsoft.OperationalInsights/workspaces/fabrikam-ws/providers/Microsoft.SecurityInsights/incidents/routing-1041/comments/');
     // Assign to me on fabrikam's card in the SOC channel writes fabrikam's 1041, not the newer contoso one.

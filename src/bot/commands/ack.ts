@@ -1,3 +1,5 @@
+import { untrusted } from '../../cards/markdown';
+import { incidentRef } from '../../incidents/incident';
 import { formatTime } from '../../incidents/render-incident-card';
 import type { Command } from '../command';
 import { findIncident } from './find-incident';
@@ -13,9 +15,9 @@ export const ackCommand: Command = {
     const found = await findIncident(args, deps);
     if ('text' in found) return found;
     const r = await deps.paging.pager.acknowledge(found.incident.key, caller.aadObjectId);
-    if (r.acknowledged) return { text: `Acknowledged incident #${found.incident.number}. Escalation stopped.` };
-    if (!r.page) return { text: `Incident #${found.incident.number} has not been paged.` };
-    if (r.page.state === 'acknowledged') return { text: `Incident #${found.incident.number} was already acknowledged at ${formatTime(r.page.ackedAt!.toISOString())}.` };
-    return { text: `Incident #${found.incident.number}'s page is resolved: the incident was closed.` };
+    if (r.acknowledged) return { text: `Acknowledged incident ${untrusted(incidentRef(found.incident), 45)}. Escalation stopped.` };
+    if (!r.page) return { text: `Incident ${untrusted(incidentRef(found.incident), 45)} has not been paged.` };
+    if (r.page.state === 'acknowledged') return { text: `Incident ${untrusted(incidentRef(found.incident), 45)} was already acknowledged at ${formatTime(r.page.ackedAt!.toISOString())}.` };
+    return { text: `Incident ${untrusted(incidentRef(found.incident), 45)}'s page is resolved: the incident was closed.` };
   },
 };

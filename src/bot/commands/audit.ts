@@ -1,4 +1,5 @@
 import { untrusted } from '../../cards/markdown';
+import { incidentRef } from '../../incidents/incident';
 import { fitCard } from '../../cards/budget';
 import { renderCard } from '../../cards/render-card';
 import { formatTime } from '../../incidents/render-incident-card';
@@ -31,7 +32,7 @@ export const auditCommand: Command = {
     const found = await findIncident(args, deps);
     if ('text' in found) return found;
     const rows = await listAudit(deps.db, found.incident.key, SHOWN);
-    if (rows.length === 0) return { text: `Nothing is recorded for incident #${found.incident.number} yet.` };
+    if (rows.length === 0) return { text: `Nothing is recorded for incident ${untrusted(incidentRef(found.incident), 45)} yet.` };
     const names = await peopleNames(deps.db, [...new Set(rows.map((r) => r.actor))], deps.paging?.resolvePerson);
     const line = (r: (typeof rows)[number], max: number) =>
       `${formatTime(r.at.toISOString())} · **${untrusted(names.get(r.actor.toLowerCase()) ?? r.actor, 60)}** · ${untrusted(r.action, 40)}${detailOf(r.details) ? ` · ${untrusted(detailOf(r.details), max)}` : ''}`;
@@ -45,7 +46,7 @@ export const auditCommand: Command = {
       ],
       (d) =>
         renderCard('incident-list', {
-          heading: `Audit · incident #${found.incident.number}`,
+          heading: `Audit · incident ${untrusted(incidentRef(found.incident), 45)}`,
           lines: rows.slice(0, d.n).map((r) => ({ line: line(r, d.max) })),
           more: rows.length > d.n || rows.length >= SHOWN ? `Showing the first ${Math.min(d.n, rows.length)} entries.` : 'Append-only: nothing here can be changed.',
         }),

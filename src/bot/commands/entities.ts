@@ -3,7 +3,7 @@ import { untrusted } from '../../cards/markdown';
 import { renderCard, type CardAttachment } from '../../cards/render-card';
 import { summarizeEnrichment } from '../../enrichment/summarize';
 import type { SourceResult } from '../../enrichment/types';
-import type { Incident } from '../../incidents/incident';
+import { incidentRef, type Incident } from '../../incidents/incident';
 import { entityLabel, entityText } from '../../incidents/render-incident-card';
 import { listEnrichments } from '../../store/enrichment-repository';
 import type { Command } from '../command';
@@ -24,7 +24,7 @@ export function renderEntityPage(incident: Incident, risks: Map<string, number>,
   const n = Math.min(Math.max(1, page), pages);
   const first = (n - 1) * ENTITIES_PER_PAGE;
   const shown = incident.entities.slice(first, first + ENTITIES_PER_PAGE);
-  const heading = `Entities · incident #${incident.number} · ${untrusted(incident.title, 80)}`;
+  const heading = `Entities · incident ${untrusted(incidentRef(incident), 45)} · ${untrusted(incident.title, 80)}`;
   const more = [
     total === 0 ? 'Sentinel sent no entities for this incident.' : `${first + 1}–${first + shown.length} of ${total} · page ${n} of ${pages}.`,
     n < pages ? `\`entities ${incident.number} ${n + 1}\` for the next page.` : '',

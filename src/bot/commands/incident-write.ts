@@ -1,7 +1,7 @@
 import { untrusted } from '../../cards/markdown';
 import { MAX_COMMENT } from '../../sentinel/incident-writer';
 import { closeChoicesFor } from '../../graph/graph-close-choices';
-import { portalNameOf, type Incident } from '../../incidents/incident';
+import { incidentRef, portalNameOf, type Incident } from '../../incidents/incident';
 import type { Caller, Command, CommandDeps, Reply } from '../command';
 import { findIncident } from './find-incident';
 
@@ -40,7 +40,7 @@ export const assignCommand: Command = {
   description: 'Assign an incident to yourself in Sentinel',
   handle: writeCommand('assign incidents', async (incident, caller, _rest, deps) => {
     await deps.incidentWriter.assign(incident, { id: caller.aadObjectId, name: caller.name });
-    return { text: `Incident #${incident.number} is assigned to you.` };
+    return { text: `Incident ${untrusted(incidentRef(incident), 45)} is assigned to you.` };
   }),
 };
 
@@ -52,7 +52,7 @@ export const commentCommand: Command = {
     if (rest === '') return { text: 'What should the comment say? For example `comment 42 blocked at the firewall`.' };
     if (rest.length > MAX_COMMENT) return { text: `A comment is at most ${MAX_COMMENT} characters.` };
     await deps.incidentWriter.comment(incident, { id: caller.aadObjectId, name: caller.name }, rest);
-    return { text: `Your comment is on incident #${incident.number} in ${portalNameOf(incident)}.` };
+    return { text: `Your comment is on incident ${untrusted(incidentRef(incident), 45)} in ${portalNameOf(incident)}.` };
   }),
 };
 
@@ -67,8 +67,8 @@ export const closeCommand: Command = {
       return {
         text: 'How should it be classified? `tp` (true positive), `bp` (benign positive), `fp` (false positive, incorrect alert logic), `fp-data` (false positive, inaccurate data) or `undetermined`.',
       };
-    if (incident.status === 'Closed') return { text: `Incident #${incident.number} is already closed.` };
+    if (incident.status === 'Closed') return { text: `Incident ${untrusted(incidentRef(incident), 45)} is already closed.` };
     await deps.incidentWriter.close(incident, { id: caller.aadObjectId, name: caller.name }, choice, comment.join(' '));
-    return { text: `Incident #${incident.number} is closed as ${closeChoicesFor(incident)[choice]!.label}.` };
+    return { text: `Incident ${untrusted(incidentRef(incident), 45)} is closed as ${closeChoicesFor(incident)[choice]!.label}.` };
   }),
 };

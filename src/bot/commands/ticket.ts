@@ -1,4 +1,5 @@
 import { untrusted } from '../../cards/markdown';
+import { incidentRef } from '../../incidents/incident';
 import { CASE_SYSTEM_NAMES } from '../../cases/case-system';
 import { getIncidentCase } from '../../store/case-repository';
 import type { Command } from '../command';
@@ -16,8 +17,8 @@ export const ticketCommand: Command = {
     const { incident } = found;
     const system = CASE_SYSTEM_NAMES[deps.cases.system];
     const existing = await getIncidentCase(deps.db, incident.key);
-    if (existing) return { text: `Incident #${incident.number} already has ${untrusted(existing.number, 40)} in ${system}${existing.state === 'resolved' ? ' (resolved)' : ''}.` };
+    if (existing) return { text: `Incident ${untrusted(incidentRef(incident), 45)} already has ${untrusted(existing.number, 40)} in ${system}${existing.state === 'resolved' ? ' (resolved)' : ''}.` };
     await deps.cases.open(incident.key, caller.name ?? caller.aadObjectId ?? 'a responder');
-    return { text: `Opening a ${system} case for incident #${incident.number}; its number will be on the card.` };
+    return { text: `Opening a ${system} case for incident ${untrusted(incidentRef(incident), 45)}; its number will be on the card.` };
   },
 };

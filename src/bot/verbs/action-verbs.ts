@@ -38,7 +38,7 @@ export const requestVerb: VerbHandler = withActions(async (data, caller, actions
   const number = numberIn(data.incident);
   const optionId = textIn(data.option, 40);
   if (!number || !optionId) return invokeError(400, 'This button does not name an incident and an action.');
-  const stored = await clickedIncident(deps.db, number, caller);
+  const stored = await clickedIncident(deps.db, number, caller, textIn(data.workspace, 32));
   if (!stored) return invokeError(404, `Vigil has no incident #${number}.`);
   const option = actionOptions(stored.incident).find((o) => o.id === optionId);
   if (!option) return { card: await actions.incidentCard(stored.incident, caller.aadObjectId, { text: 'That button is out of date: the incident no longer offers it.', ok: false }) };
@@ -70,6 +70,6 @@ export const refreshVerb: VerbHandler = withActions(async (data, caller, actions
     return a ? { card: await actions.views.actionCard(a, caller.aadObjectId) } : invokeError(404, 'That request no longer exists.');
   }
   const number = numberIn(data.incident);
-  const stored = number ? await clickedIncident(deps.db, number, caller) : undefined;
+  const stored = number ? await clickedIncident(deps.db, number, caller, textIn(data.workspace, 32)) : undefined;
   return stored ? { card: await actions.incidentCard(stored.incident, caller.aadObjectId) } : invokeError(404, 'Vigil has no such incident.');
 });

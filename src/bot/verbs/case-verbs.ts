@@ -1,7 +1,7 @@
 import { untrusted } from '../../cards/markdown';
 import { CASE_SYSTEM_NAMES } from '../../cases/case-system';
-import { getIncidentByNumber } from '../../store/incident-repository';
-import { invokeError, numberIn, type VerbHandler } from './verb';
+import { clickedIncident } from './clicked-incident';
+import { invokeError, numberIn, textIn, type VerbHandler } from './verb';
 
 /**
  * "Open ticket" on the incident card: the same one case.create job as `ticket <n>` and the policy,
@@ -10,7 +10,7 @@ import { invokeError, numberIn, type VerbHandler } from './verb';
 export const openCaseVerb: VerbHandler = async (data, caller, deps) => {
   if (!caller.aadObjectId) return invokeError(401, 'Teams did not say who you are.');
   const number = numberIn(data.incident);
-  const stored = number ? await getIncidentByNumber(deps.db, number) : undefined;
+  const stored = number ? await clickedIncident(deps.db, number, caller, textIn(data.workspace, 32)) : undefined;
   if (!stored) return invokeError(404, 'Vigil has no such incident.');
   if (!deps.cases) return invokeError(400, 'Vigil has no case system configured.');
   await deps.cases.open(stored.incident.key, caller.name ?? caller.aadObjectId);

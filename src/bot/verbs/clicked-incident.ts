@@ -1,15 +1,17 @@
 import { channelOfConversation } from '../../ids';
 import type { Incident } from '../../incidents/incident';
 import type { Queryable } from '../../store/db';
-import { getIncidentByNumber, type StoredIncident } from '../../store/incident-repository';
+import { listIncidentsByNumber, type StoredIncident } from '../../store/incident-repository';
+import { incidentInWorkspace } from '../../workspaces/workspaces';
 import type { Caller } from '../command';
 
 /**
- * The incident a card button names by `number`. Two workspaces can share a number, so the card
- * the click came from decides where Vigil posted it (its activity in that channel); a card Vigil
- * did not post there (a reply in chat) falls back to the newest incident with the number.
+ * The incident a card button names by `number` (and `workspace`, its short name, on buttons of
+ * incidents that have one). Two workspaces can share a number, so the card the click came from
+ * decides where Vigil posted it (its activity in that channel); a card Vigil did not post there (a
+ * reply in chat, a digest line) goes by the button's workspace, then by the newest with the number.
  */
-export async function clickedIncident(db: Queryable, number: number, caller: Pick<Caller, 'conversationId' | 'cardActivityId'>): Promise<StoredIncident | undefined> {
+export async function clickedIncident(db: Queryable, number: number, caller: Pick<Caller, 'conversationId' | 'cardActivityId'>, workspace?: string): Promise<StoredIncident | undefined> {
   if (caller.cardActivityId) {
     const r = await db.query<{ data: Incident; version: number }>(
       `SELECT i.data, i.version FROM incident_cards c JOIN incidents i ON i.key = c.incident_key
@@ -19,5 +21,6 @@ export async function clickedIncident(db: Queryable, number: number, caller: Pic
     const row = r.rows[0];
     if (row) return { incident: row.data, version: row.version };
   }
-  return getIncidentByNumber(db, number);
+  const found = await listIncidentsByNumber(db, number);
+  return (workspace ? found.find((s) => incidentInWorkspace(s.incident, workspace)) : undefined) ?? found[0];
 }

@@ -1,7 +1,7 @@
-import { getIncidentByNumber } from '../../store/incident-repository';
+import { clickedIncident } from './clicked-incident';
 import { digestOfCard, getDigest } from '../../store/digest-queue';
 import { renderDigestCard, withBackToDigest } from '../../teams/render-digest-card';
-import { invokeError, numberIn, type VerbHandler } from './verb';
+import { invokeError, numberIn, textIn, type VerbHandler } from './verb';
 import { channelOfConversation } from '../../ids';
 
 /**
@@ -12,7 +12,7 @@ import { channelOfConversation } from '../../ids';
 export const openFromDigestVerb: VerbHandler = async (data, caller, deps) => {
   const number = numberIn(data.incident);
   if (!number) return invokeError(400, 'This button does not name an incident.');
-  const stored = await getIncidentByNumber(deps.db, number);
+  const stored = await clickedIncident(deps.db, number, caller, textIn(data.workspace, 32));
   if (!stored) return invokeError(404, `Vigil has no incident #${number}.`);
   const card = deps.actions ? await deps.actions.incidentCard(stored.incident, caller.aadObjectId) : await deps.renderIncidentCard(stored.incident);
   const digestId = await digestOfCard(deps.db, stored.incident.key, channelOfConversation(caller.conversationId));

@@ -3,7 +3,7 @@ import { getIncident } from '../../store/incident-repository';
 import { clickedIncident } from './clicked-incident';
 import { MAX_COMMENT } from '../../sentinel/incident-writer';
 import { closeChoicesFor } from '../../graph/graph-close-choices';
-import { portalNameOf, type Incident } from '../../incidents/incident';
+import { incidentRef, portalNameOf, type Incident } from '../../incidents/incident';
 import type { Caller } from '../command';
 import { invokeError, numberIn, textIn, type InvokeResult, type VerbDeps, type VerbHandler } from './verb';
 
@@ -33,7 +33,7 @@ const incidentVerb =
   async (data, caller, deps) => {
     if (!caller.aadObjectId) return invokeError(401, 'Teams did not say who you are.');
     const number = numberIn(data.incident);
-    const stored = number ? await clickedIncident(deps.db, number, caller) : undefined;
+    const stored = number ? await clickedIncident(deps.db, number, caller, textIn(data.workspace, 32)) : undefined;
     if (!stored) return invokeError(404, 'Vigil has no such incident.');
     const card = async (text: string, ok: boolean): Promise<InvokeResult> => {
       const fresh = (await getIncident(deps.db, stored.incident.key))?.incident ?? stored.incident;
@@ -58,7 +58,7 @@ const incidentVerb =
 
 export const assignVerb = incidentVerb('assign incidents', (incident, caller, _data, deps) => ({
   work: deps.incidentWriter.assign(incident, { id: caller.aadObjectId, name: caller.name }),
-  done: `Incident #${incident.number} is assigned to you.`,
+  done: `Incident ${incidentRef(incident)} is assigned to you.`,
 }));
 
 export const commentVerb = incidentVerb('comment on incidents', (incident, caller, data, deps) => {
@@ -72,9 +72,9 @@ export const closeVerb = incidentVerb('close incidents', (incident, caller, data
   const choice = textIn(data.classification, 80);
   const choices = closeChoicesFor(incident);
   if (!Object.hasOwn(choices, choice)) return { refusal: 'Pick a classification to close the incident.' };
-  if (incident.status === 'Closed') return { refusal: `Incident #${incident.number} is already closed.` };
+  if (incident.status === 'Closed') return { refusal: `Incident ${incidentRef(incident)} is already closed.` };
   return {
     work: deps.incidentWriter.close(incident, { id: caller.aadObjectId, name: caller.name }, choice, textIn(data.closeComment ?? data.comment, MAX_COMMENT)),
-    done: `Incident #${incident.number} is closed as ${choices[choice]!.label}.`,
+    done: `Incident ${incidentRef(incident)} is closed as ${choices[choice]!.label}.`,
   };
 });
