@@ -48,13 +48,30 @@ export function createIncidentCases(o: IncidentCasesOptions) {
   const askIn = async (tx: Queryable, incident: Incident, o2: { created?: boolean; assessed?: 'Critical' | 'High' } = {}): Promise<void> => {
     const known = o2.created ? undefined : await caseStateIn(tx, incident.key);
     if (incident.status === 'Closed') {
-      if (known) await queueCaseResolve(tx, incident);
+      if (known) await asking(incident.key, queueCaseResolve(tx, incident));
       return;
     }
-    if (known?.hasCase) return queueCaseRefresh(tx, incident.key);
+    if (known?.hasCase) return asking(incident.key, queueCaseRefresh(tx, incident.key));
     if (!o.policy) return;
     const decision = shouldOpenCase(incident, o2.assessed ?? known?.assessed, o.policy);
-    if (decision.open) await queueCaseCreate(tx, incident.key, `the case policy: ${decision.because}`);
+    if (decision.open) await asking(incident.key, queueCaseCreate(tx, incident.key, `the case policy: ${decision.because}`));
+  };
+
+  /**
+   * The incidents whose commit asked for a case job: only their commit kicks the job runner, so a
+   * storm of incidents no policy opens a case for costs it no look at the queue. A commit that
+   * failed leaves its key behind; the runner's poll covers a kick that came too early.
+   */
+  const asked = new Set<string>();
+  const asking = async (key: string, queued: Promise<void>) => {
+    await queued;
+    if (asked.size > 10_000) asked.clear();
+    asked.add(key);
+  };
+
+  /** After the commit that stored the incident: runs the jobs it asked for now, rather than at the runner's next poll. */
+  const kick = (incidentKey: string) => {
+    if (asked.delete(incidentKey)) o.kickJobs();
   };
 
   /** A responder asked for a case (`ticket <n>`, "Open ticket"): the same one job as the policy's. */
@@ -125,8 +142,7 @@ export function createIncidentCases(o: IncidentCasesOptions) {
     /** The periodic look at open cases (start and stop it with the app); undefined when off. */
     watch: o.watchMs ? createCaseWatch({ db: o.db, intervalMs: o.watchMs, logger: o.logger, kickJobs: o.kickJobs }) : undefined,
     askIn,
-    /** Run the jobs just asked for now, rather than at the job runner's next poll. */
-    kick: o.kickJobs,
+    kick,
     open,
     jobHandlers: { [CASE_JOBS.create]: create, [CASE_JOBS.note]: note, [CASE_JOBS.resolve]: resolve, [CASE_JOBS.refresh]: refresh } as Record<string, JobHandler>,
   };

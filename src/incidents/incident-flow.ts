@@ -59,7 +59,7 @@ export function createIncidentFlow(o: IncidentFlowOptions): IncidentFlow {
       await cases?.askIn(tx, stored.incident, { assessed: assessedSeverity });
     });
     o.kickOutbox();
-    cases?.kick();
+    cases?.kick(incidentKey);
     if (!o.pager) return;
     // Pages by Vigil's assessment once enrichment has one (Critical exists only there).
     await o.pager.consider(stored.incident, assessedSeverity ?? stored.incident.severity);
@@ -74,7 +74,7 @@ export function createIncidentFlow(o: IncidentFlowOptions): IncidentFlow {
       // A new incident has no answers stored yet: its look-ups start without reading the store.
       enricher.enrichIncident(incident, { fresh: outcome?.kind === 'created' });
       // The case policy was asked in the incident's commit (`alsoInCommit`): its jobs run now.
-      o.cases?.kick();
+      o.cases?.kick(incident.key);
       if (o.pager) {
         const pager = o.pager;
         void severityOf(incident)
