@@ -31,9 +31,9 @@ async function reassignByChat(args: string, caller: Caller, deps: CommandDeps & 
 
 /** `page <n>`: wakes the on-call chain for an incident the policy did not page for; `page reassign <n> <person>` hands a page on. */
 export const pageCommand: Command = {
-  usage: 'page <number> | page reassign <number> <person>',
+  usage: 'page <number>',
   gate: { access: 'oncall', what: 'page the on-call analyst' },
-  description: 'Page the on-call analyst about an incident now, or hand its page to someone on the schedule',
+  description: 'Page the on-call analyst about an incident now; `page reassign <number> <person>` hands its page to someone on the schedule',
   async handle(args, caller, deps) {
     if (!deps.paging) return { text: 'Paging is not configured (VIGIL_ONCALL_FILE).' };
     const reassign = /^reassign(?:\s+|$)(.*)$/is.exec(args);
