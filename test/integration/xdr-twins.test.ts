@@ -7,7 +7,8 @@ import { getIncident } from '../../src/store/incident-repository';
 import { eventually } from '../helpers/actions-setup';
 import { demoIncident, withProperties } from '../helpers/fixtures';
 import { botInstalledInTeam, CHANNEL_ID } from '../helpers/teams-activities';
-import { openTestDb, resetDb, startTestApp, type TestApp } from '../helpers/test-app';
+import { emptyTables, storeDrivers } from '../helpers/store-drivers';
+import { startTestApp, type TestApp } from '../helpers/test-app';
 
 const ARM_ID = demoIncident('brute-force-admin').object.id;
 const GRAPH_TITLE = 'Multi-stage incident involving Initial access & Exfiltration on one endpoint reported by multiple sources';
@@ -19,21 +20,22 @@ const graphCopy = (xdrId: string, at: string) => demoUnifiedIncident(xdrId, at);
 
 const cardText = (a: { versions: Array<Record<string, unknown>> }) => JSON.stringify(a.versions.at(-1)!.attachments);
 
-describe('one Defender XDR incident by the Sentinel webhook or poller and by Graph: one incident, one card', () => {
+describe.each(storeDrivers())('one Defender XDR incident by the Sentinel webhook or poller and by Graph, on $name: one incident, one card', (driver) => {
   let connector: BotConnectorStandIn;
   let sandboxes: Sandboxes;
   let db: Db;
+  let drop: () => Promise<void>;
   let t: TestApp;
 
   beforeAll(async () => {
-    [connector, sandboxes, db] = await Promise.all([startBotConnector(), startSandboxes(), openTestDb()]);
+    [connector, sandboxes, { db, drop }] = await Promise.all([startBotConnector(), startSandboxes(), driver.open()]);
   });
   afterAll(async () => {
     await Promise.all([connector.close(), sandboxes.close()]);
-    await db.close();
+    await drop();
   });
   beforeEach(async () => {
-    await resetDb(db);
+    await emptyTables(db);
     connector.reset();
     for (const s of sandboxes.all) s.reset();
     sandboxes.graphSecurity.clear();
@@ -98,6 +100,15 @@ describe('one Defender XDR incident by the Sentinel webhook or poller and by Gra
     expect(text).toContain('Open in Sentinel');
     expect(text).toContain(`https://portal.azure.com/#asset/Microsoft_Azure_Security_Insights/Incident${ARM_ID}`);
     expect((await getIncident(db, 'graph:4102'))!.incident).toMatchObject({ id: '4102', writeBack: 'graph', xdrId: '4102', sentinelUrl: expect.stringContaining(ARM_ID) });
+  });
+
+  it('the webhook and the Graph poller storing their copies at the same moment still store one', async () => {
+    sandboxes.graphSecurity.putIncident(graphCopy('4103', new Date().toISOString()));
+    const [posted] = await Promise.all([t.postIncident(sentinelCopy('4103', '2026-11-30T08:00:00Z')), t.app.graphPoller!.pollNow()]);
+    expect(posted.status).toBe(202);
+    await settle();
+    expect(await incidentRows()).toHaveLength(1);
+    expect(posts()).toHaveLength(1);
   });
 
   it('a Sentinel incident that Defender did not raise is never matched by its providerIncidentId (Sentinel’s own number)', async () => {
