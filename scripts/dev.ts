@@ -1,5 +1,5 @@
 import 'dotenv/config';
-import { demoEnvelopes, startLocalStack } from './local-stack';
+import { demoEnvelopes, SECOND_WORKSPACE_CHANNEL, secondWorkspaceDemo, startLocalStack } from './local-stack';
 
 /**
  * `npm run dev`: Vigil in local mode with its sandbox and the Microsoft 365 Agents Playground.
@@ -40,6 +40,10 @@ async function main() {
     const res = await stack.postIncident(body);
     console.log(`  demo incident ${file}: ${res.status} ${res.body}`);
   }
+  // A unified incident of the second workspace (fabrikam), once its channel (Incidents) is open.
+  await stack.channelInstalled(24 * 3_600_000, SECOND_WORKSPACE_CHANNEL);
+  const res = await stack.postIncident(secondWorkspaceDemo());
+  console.log(`  demo incident of workspace fabrikam (to the Incidents channel): ${res.status} ${res.body}`);
 }
 
 main().catch((e: unknown) => {

@@ -11,6 +11,9 @@ import { listSubscribedConversations } from '../src/store/conversation-repositor
 
 const ROOT = path.resolve(__dirname, '..');
 export const DEMO_DIR = path.join(ROOT, 'demo/incidents');
+/** The second workspace's demo incident (fabrikam, in the Defender portal), for the Playground's Incidents channel. */
+export const SECOND_WORKSPACE_CHANNEL = 'channel-incidents-id';
+export const secondWorkspaceDemo = (): { object: SentinelIncidentResource } => JSON.parse(fs.readFileSync(path.join(ROOT, 'demo/fabrikam/xdr-exfiltration.json'), 'utf8'));
 
 export interface LocalStackOptions {
   botPort: number;
@@ -30,7 +33,8 @@ export interface LocalStack {
   sandboxes: Sandboxes;
   webhookSecret: string;
   /** Resolves once the Playground has installed Vigil in a team channel. */
-  channelInstalled(timeoutMs?: number): Promise<void>;
+  /** Resolves once the Playground has installed Vigil in a team channel (`conversationId`: in that one). */
+  channelInstalled(timeoutMs?: number, conversationId?: string): Promise<void>;
   postIncident(body: unknown): Promise<{ status: number; body: string }>;
   stop(): Promise<void>;
 }
@@ -67,6 +71,8 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
     o.sandboxBasePort,
     demoEnvelopes().map((d) => d.body.object),
   );
+  // Sentinel knows fabrikam's incident too (comments, assignments, closes from its card).
+  sandboxes.putIncident(secondWorkspaceDemo().object);
   const config = loadConfig({
     LOG_LEVEL: o.logLevel,
     VIGIL_DATA_DIR: o.dataDir,
@@ -81,6 +87,8 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
     // Critical incidents open a case in the ServiceNow stand-in.
     ...sandboxes.caseEnv.servicenow,
     VIGIL_CASE_POLICY_FILE: path.join(ROOT, 'demo/cases.yaml'),
+    // Two workspaces: contoso (the demo incidents) and fabrikam, whose incidents go to the Incidents channel.
+    VIGIL_WORKSPACES_FILE: path.join(ROOT, 'demo/workspaces.yaml'),
     ...o.env,
     PORT: String(o.botPort),
     HOST: '127.0.0.1',
@@ -139,9 +147,10 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
     playgroundUrl,
     sandboxes,
     webhookSecret,
-    async channelInstalled(timeoutMs = 120_000) {
+    async channelInstalled(timeoutMs = 120_000, conversationId?: string) {
       const until = Date.now() + timeoutMs;
-      while ((await listSubscribedConversations(app.db)).length === 0) {
+      const installed = async () => (await listSubscribedConversations(app.db)).some((c) => conversationId === undefined || c.id === conversationId);
+      while (!(await installed())) {
         if (Date.now() > until) throw new Error('the Playground did not install Vigil in a team channel');
         await new Promise((r) => setTimeout(r, 250));
       }

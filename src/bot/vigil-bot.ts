@@ -2,6 +2,7 @@ import { TeamsActivityHandler, TurnContext, type Activity, type AdaptiveCardInvo
 import { untrusted } from '../cards/markdown';
 import type { Db } from '../store/db';
 import { saveConversation, unsubscribeConversation, unsubscribeTeam, type ConversationKind } from '../store/conversation-repository';
+import { listUnknownPinnedChannels } from '../store/route-repository';
 import { saveTeamsUser } from '../store/teams-user-repository';
 import { ADAPTIVE_CARD } from '../cards/render-card';
 import { createAccessControl, createOnCallPeople, type AccessControl } from '../auth/access';
@@ -177,6 +178,24 @@ export class VigilBot extends TeamsActivityHandler {
       subscribed: kind === 'channel',
     });
     this.deps.logger.info({ conversation: id, kind, team: team?.id }, kind === 'channel' ? 'installed in a channel; incident cards will be posted there' : 'installed in a chat');
+    // Installed in a team, a bot may post in any of its channels: Teams tells it of one channel
+    // only, so the workspaces file's other channels are reached through this installation (its
+    // service URL and tenant, the channel's own id). A channel of another team refuses the post,
+    // which the outbox reports; an install in that channel itself replaces this reference.
+    if (kind === 'channel' && team?.id) {
+      for (const channel of await listUnknownPinnedChannels(this.deps.db)) {
+        await saveConversation(this.deps.db, {
+          id: channel,
+          kind: 'channel',
+          tenantId: tenantOf(a),
+          teamId: team.id,
+          serviceUrl: a.serviceUrl,
+          reference: { ...reference, conversation: { ...reference.conversation!, id: channel, name: undefined } },
+          subscribed: true,
+        });
+        this.deps.logger.info({ conversation: channel, team: team.id }, 'a channel of the workspaces file; incident cards will be posted there through the team');
+      }
+    }
   }
 
   private async forget(context: TurnContext): Promise<void> {

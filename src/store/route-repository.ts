@@ -58,6 +58,12 @@ export async function replacePinnedRoutes(db: Db, pins: Array<{ conversationId: 
   });
 }
 
+/** The workspaces file's channels Vigil has no conversation for yet (it was installed in their team, not in them). */
+export async function listUnknownPinnedChannels(db: Queryable): Promise<string[]> {
+  const r = await db.query<{ id: string }>('SELECT DISTINCT p.conversation_id AS id FROM pinned_routes p LEFT JOIN conversations c ON c.id = p.conversation_id WHERE c.id IS NULL ORDER BY 1');
+  return r.rows.map((row) => row.id);
+}
+
 /** The workspaces file's routes into `conversationId`. */
 export async function listPinnedRoutes(db: Queryable, conversationId: string): Promise<string[]> {
   const r = await db.query<{ rule: string }>('SELECT rule FROM pinned_routes WHERE conversation_id = $1 ORDER BY rule', [conversationId]);

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium, type BrowserContext, type Locator, type Page } from 'playwright-core';
-import { startLocalStack, type LocalStack } from '../../scripts/local-stack';
+import { SECOND_WORKSPACE_CHANNEL, secondWorkspaceDemo, startLocalStack, type LocalStack } from '../../scripts/local-stack';
 import { approveAs } from '../../scripts/approve-as';
 import { demoIncident } from '../helpers/fixtures';
 
@@ -200,5 +200,20 @@ describe('Vigil in the Agents Playground', () => {
     expect(((await res.json()) as { delivery: { status: number } }).delivery.status).toBe(202);
     await page.getByText('Personal Chat', { exact: true }).click();
     await cards().filter({ hasText: '🚨 Incident #1041' }).filter({ hasText: 'to Isaiah Langer in PagerDuty by Megan Bowen' }).first().waitFor({ timeout: 20_000 });
+  });
+
+  it('sends the second workspace’s unified incident to the Incidents channel, which the workspaces file pins to it (demo/workspaces.yaml)', async () => {
+    await page.getByText('Incidents', { exact: true }).first().click();
+    await stack.channelInstalled(30_000, SECOND_WORKSPACE_CHANNEL);
+    expect((await stack.postIncident(secondWorkspaceDemo())).status).toBe(202);
+    const card = cards().filter({ hasText: 'Incident #2107' });
+    await card.filter({ hasText: 'fabrikam' }).first().waitFor({ timeout: 30_000 });
+    expect(await card.first().innerText()).toContain('Multi-stage incident involving Initial access & Exfiltration');
+    // Only fabrikam's: the contoso incidents stay in General.
+    expect(await cards().filter({ hasText: 'Incident #1041' }).count()).toBe(0);
+    const routed = await stack.app.db.query<{ conversation_id: string }>(
+      "SELECT c.conversation_id FROM incident_cards c JOIN incidents i ON i.key = c.incident_key WHERE i.number = 2107 AND c.conversation_id = 'channel-incidents-id' AND c.sent_version > 0",
+    );
+    expect(routed.rows).toHaveLength(1);
   });
 });

@@ -243,6 +243,22 @@ describe('routing: each channel gets the incidents it subscribed to', () => {
     expect(cards(FRAUD)).toEqual([8402, 8403, 8404]);
   });
 
+  it('reaches a pinned channel of a team Vigil was installed in through another of its channels (Teams tells of one)', async () => {
+    await t.close();
+    await resetDb(db);
+    connector.reset();
+    t = await startTestApp({ ...env, VIGIL_WORKSPACES_FILE: pinnedFile }, { db });
+    // Installed in the team through SOC only: Teams never says anything of FRAUD.
+    const install = botInstalledInTeam(connector.url);
+    install.conversation = { ...install.conversation, id: SOC, name: 'SOC' };
+    install.channelData = { ...install.channelData, channel: { id: SOC }, settings: { selectedChannel: { id: SOC } } };
+    expect((await t.sendActivity(install)).status).toBeLessThan(300);
+    await post(fabrikamIncident(8501, 'Low'));
+    await post(incident(8502, 'High'));
+    expect(cards(FRAUD)).toEqual([8501]);
+    expect(cards(SOC)).toEqual([8501, 8502]);
+  });
+
   it('refuses a bad rule with what is wrong, a non-responder, and a chat that is not a channel', async () => {
     expect(await say(SOC, MEGAN, 'subscribe severity>=Hgh')).toMatch(/^`Hgh` is not a severity; severities are Informational, Low, Medium, High, Critical \(at character 11\)\.\n\nA rule is `all`/);
     expect(await say(SOC, PATTI, 'subscribe all')).toMatch(/^Only responders may change which incidents a channel gets/);
