@@ -271,14 +271,6 @@ export async function createApp(config: Config, options: AppOptions = {}) {
         workspace: config.sentinel,
         portalUrl: config.portalUrl,
         providers,
-        upstreams: [
-          config.enrichment.virustotal?.baseUrl,
-          config.enrichment.abuseipdb?.baseUrl,
-          config.enrichment.graph?.baseUrl,
-          config.enrichment.logs?.baseUrl,
-          config.enrichment.device?.armEndpoint,
-          config.enrichment.device?.mdeEndpoint,
-        ].filter((u): u is string => u !== undefined),
         renderCard: (incident, answers) => cardWith(incident, summarizeEnrichment(incident, answers, providers)),
         selfUrl: url,
       }).catch((e: unknown) => {

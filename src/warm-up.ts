@@ -22,11 +22,6 @@ export interface WarmUpDeps {
   providers: ReadonlyArray<EnrichmentProvider>;
   /** Vigil's own base URL: one request through its HTTP server and through the HTTP client. */
   selfUrl: string;
-  /**
-   * The upstreams the first incident's look-ups go to: a connection to each is opened (one HEAD of
-   * the origin, whatever it answers; no API is called), so the first look-ups find it open.
-   */
-  upstreams?: ReadonlyArray<string>;
   /** PostgreSQL connections to open and warm before the first incident needs them. */
   connections?: number;
 }
@@ -76,9 +71,6 @@ const sampleAnswers = (incident: Incident, providers: ReadonlyArray<EnrichmentPr
     source: provider.name,
     result: { status: 'ok', source: provider.name, score: 90, facts: { malicious: 60, country: 'NL', displayName: 'Warm Up', privileged: true, riskLevel: 'high' }, at: new Date().toISOString() },
   }));
-
-/** A start never waits longer than this for an upstream that is slow to connect. */
-const PRECONNECT_MS = 1_000;
 
 /** Requests at once through the HTTP client: each opens a connection of its own, as the first incident's look-ups do. */
 const SELF_REQUESTS = 8;
@@ -132,14 +124,6 @@ export async function warmUp(d: WarmUpDeps): Promise<number> {
   // Twice: new connections the first time, kept-alive ones the second, as upstreams see them.
   const self = createHttpClient({ upstream: 'Vigil', baseUrl: d.selfUrl, timeoutMs: 5_000 });
   for (let round = 0; round < 2; round++) await Promise.all(Array.from({ length: SELF_REQUESTS }, () => self.request({ path: '/healthz' })));
-  const origins = [...new Set((d.upstreams ?? []).filter((u) => URL.canParse(u)).map((u) => new URL(u).origin))];
-  await Promise.all(
-    origins.map((origin) =>
-      createHttpClient({ upstream: origin, baseUrl: origin, timeoutMs: PRECONNECT_MS, retry: { maxAttempts: 1 } })
-        .request({ method: 'HEAD', path: '/', accept: Array.from({ length: 500 }, (_, n) => n + 100) })
-        .catch(() => undefined),
-    ),
-  );
   // Start-up leaves megabytes of garbage (modules, templates, the warm-up itself); collected now
   // (`npm start` exposes gc) rather than in the middle of the first incident, where a full
   // collection took 30 ms of its card.

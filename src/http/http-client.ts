@@ -28,7 +28,7 @@ export interface HttpClientOptions {
 }
 
 export interface HttpRequest {
-  method?: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  method?: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   /** A path (with its query string) under the base URL, or an absolute URL. */
   path: string;
   query?: Record<string, string | number | boolean | undefined>;
