@@ -1,5 +1,4 @@
-import { startBotConnector } from '../sandbox/bot-connector';
-import { startSandboxes } from '../sandbox/sandboxes';
+import { startRemoteSandboxes } from './remote-sandboxes';
 import { createApp } from '../src/app';
 import { loadConfig } from '../src/config';
 import { createLogger } from '../src/logger';
@@ -11,7 +10,9 @@ import { ms, summary } from './stats';
  * Time to the first card and to the enriched card against provider latency, for an incident with
  * a malicious IP and a privileged account (VirusTotal, AbuseIPDB, Graph, Log Analytics all asked).
  * Every upstream stand-in answers each request in L, as a real network would (no provider is
- * given a head start). The physical limit of the enriched card is the slowest single upstream
+ * given a head start), and the stand-ins and the Bot Connector run in a process of their own
+ * (bench/sandbox-process.ts): in Vigil's process a stand-in's 300 ms would start only once Vigil's
+ * work let that event loop read the request, and its own work would be charged to Vigil. The physical limit of the enriched card is the slowest single upstream
  * request, L (look-ups start when the incident is stored, before the 202): the bench prints it
  * beside the median and the ratio. It also checks that the card reached its verdict (BLOCK
  * IMMEDIATELY, Critical, the user's facts) in ONE update. Each run posts to a channel of its own,
@@ -23,8 +24,8 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 15);
 const SECRET = 'bench-secret-0123456789';
 
 async function main() {
-  const connector = await startBotConnector();
-  const sandboxes = await startSandboxes();
+  const sandboxes = await startRemoteSandboxes();
+  const connector = { url: sandboxes.connectorUrl };
   const config = loadConfig({
     ...sandboxes.env,
     VIGIL_WEBHOOK_SECRET: SECRET,
@@ -44,7 +45,7 @@ async function main() {
   console.log('upstream latency per request L → first card, complete enriched card (median / p99), physical limit (L), median ÷ limit, updates per card');
   let run = 0;
   for (const latency of LATENCIES) {
-    for (const s of sandboxes.all) s.set({ latencyMs: latency });
+    await sandboxes.setAll({ latencyMs: latency });
     const first: number[] = [];
     const enriched: number[] = [];
     const updates: number[] = [];
@@ -73,8 +74,8 @@ async function main() {
       const started = Date.now();
       const res = await post('/api/incidents', body, true);
       if (res.status !== 202) throw new Error(`${res.status} ${await res.text()}`);
-      const posted = (await connector.waitFor('POST', `/v3/conversations/${encodeURIComponent(channel)}/activities`, 1, 30_000))[0]!;
-      const [updated] = await connector.waitFor('PUT', `/v3/conversations/${encodeURIComponent(channel)}/activities/:id`, 1, 30_000);
+      const posted = (await sandboxes.waitForConnector('POST', `/v3/conversations/${encodeURIComponent(channel)}/activities`, 1, 30_000))[0]!;
+      const [updated] = await sandboxes.waitForConnector('PUT', `/v3/conversations/${encodeURIComponent(channel)}/activities/:id`, 1, 30_000);
       const card = JSON.stringify(updated!.body);
       if (!card.includes('BLOCK IMMEDIATELY') || !card.includes('Critical') || !card.includes('Jane Admin')) throw new Error('the first enriched update is not complete (verdict, Critical, the user)');
       if (n >= 2) {
@@ -83,7 +84,7 @@ async function main() {
       }
       await app.enricher.idle();
       await new Promise((r) => setTimeout(r, 50));
-      updates.push(connector.requests('PUT', `/v3/conversations/${encodeURIComponent(channel)}/activities/:id`).length);
+      updates.push((await sandboxes.connectorRequests('PUT', `/v3/conversations/${encodeURIComponent(channel)}/activities/:id`)).length);
     }
     const f = summary(first);
     const e = summary(enriched);
@@ -95,7 +96,6 @@ async function main() {
   await app.close();
   await db.close();
   await sandboxes.close();
-  await connector.close();
 }
 
 main().catch((e: unknown) => {

@@ -1,7 +1,8 @@
 import type { Entity, Incident } from '../incidents/incident';
 import type { Logger } from '../logger';
 import type { Db } from '../store/db';
-import { listEnrichments, listRecentOpenIncidentKeys, saveEnrichment } from '../store/enrichment-repository';
+import { listEnrichments, listRecentOpenIncidentKeys } from '../store/enrichment-repository';
+import { createAnswerWriter } from './answer-writer';
 import { getIncident } from '../store/incident-repository';
 import type { Indicator, SourceResult } from './types';
 import { isUpn } from '../ids';
@@ -61,7 +62,7 @@ export interface Enricher {
 
 /**
  * Runs every provider for every entity of an incident at once, each under its own timeout, and
- * stores each answer as it comes. The first refresh waits for the last answer, or at most
+ * stores each answer as it comes (those arriving together in one statement). The first refresh waits for the last answer, or at most
  * `firstUpdateWaitMs` (the outbox's spacing between updates) after the first one, whichever comes
  * first: sources that all answer within a few hundred milliseconds give one complete update, and a
  * slow one holds the others back no longer than the spacing would have. After that, refreshes are
@@ -100,6 +101,7 @@ export function createEnricher(o: {
     let timer: NodeJS.Timeout | undefined;
     let dirty = false;
     let flushed = false;
+    const answers = createAnswerWriter(o.db, incident.key);
     const flush = async () => {
       clearTimeout(timer);
       timer = undefined;
@@ -115,7 +117,7 @@ export function createEnricher(o: {
     await Promise.all(
       jobs.map(async ({ entity, indicator, provider }) => {
         const result = await lookup(provider, indicator, incident);
-        await saveEnrichment(o.db, incident.key, { entityKind: entity.kind, entityValue: entity.value, source: provider.name, result });
+        await answers.save({ entityKind: entity.kind, entityValue: entity.value, source: provider.name, result });
         remaining -= 1;
         dirty = true;
         if (remaining === 0) await flush();

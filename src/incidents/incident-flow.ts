@@ -70,9 +70,11 @@ export function createIncidentFlow(o: IncidentFlowOptions): IncidentFlow {
 
   return {
     stored(incident, outcome) {
-      o.kickOutbox();
+      // The look-ups first: the outbox's statements would hold the requests back until they ran
+      // (PGlite), and the complete card waits for the slowest answer, the first card for nothing.
       // A new incident has no answers stored yet: its look-ups start without reading the store.
       enricher.enrichIncident(incident, { fresh: outcome?.kind === 'created' });
+      o.kickOutbox();
       // The case policy was asked in the incident's commit (`alsoInCommit`): its jobs run now.
       o.cases?.kick(incident.key);
       if (o.pager) {

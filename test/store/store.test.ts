@@ -3,7 +3,7 @@ import type { Db } from '../../src/store/db';
 import { claimDueCards, completeCard, listCardDeliveries, msUntilNextDelivery, retryCardLater } from '../../src/store/card-queue';
 import { listSubscribedConversations, saveConversation, unsubscribeTeam } from '../../src/store/conversation-repository';
 import { bumpIncidentVersion, getIncidentByNumber, listOpenIncidents, upsertIncident } from '../../src/store/incident-repository';
-import { listEnrichments, listRecentOpenIncidentKeys, saveEnrichment } from '../../src/store/enrichment-repository';
+import { listEnrichments, listRecentOpenIncidentKeys, saveEnrichment, saveEnrichments } from '../../src/store/enrichment-repository';
 import { migrate, migrations } from '../../src/store/migrations';
 import { demoIncident, subscribedChannel, withProperties } from '../helpers/fixtures';
 import { emptyTables, storeDrivers } from '../helpers/store-drivers';
@@ -94,6 +94,27 @@ describe.each(storeDrivers())('store on $name', (driver) => {
     closed.object.id = closed.object.id.replace(/[^/]+$/, 'closed-incident');
     await upsertIncident(db, parseIncident(closed, { portalUrl }));
     expect((await listOpenIncidents(db, 10)).map((i) => i.number)).toEqual([1041, 1042, 1043]);
+  });
+
+  it('stores several answers in one statement as one by one: the last for an entity and source wins, an earlier one is replaced, fact order kept', async () => {
+    const i = incident('brute-force-admin');
+    await upsertIncident(db, i);
+    const answer = (source: string, score: number) => ({ status: 'ok', source, score, facts: { z: 1, a: 2 }, at: 'now' });
+    await saveEnrichments(db, i.key, [{ entityKind: 'ip', entityValue: '203.0.113.66', source: 'VirusTotal', result: answer('VirusTotal', 1) }]);
+    await saveEnrichments(db, i.key, [
+      { entityKind: 'ip', entityValue: '203.0.113.66', source: 'VirusTotal', result: answer('VirusTotal', 2) },
+      { entityKind: 'ip', entityValue: '203.0.113.66', source: 'AbuseIPDB', result: answer('AbuseIPDB', 3) },
+      { entityKind: 'ip', entityValue: '203.0.113.66', source: 'AbuseIPDB', result: answer('AbuseIPDB', 4) },
+      { entityKind: 'account', entityValue: "o'brien@contoso.example", source: 'Entra ID', result: answer('Entra ID', 5) },
+    ]);
+    await saveEnrichments(db, i.key, []);
+    const stored = await listEnrichments<ReturnType<typeof answer>>(db, i.key);
+    expect(stored.map((e) => [e.entityKind, e.entityValue, e.source, e.result.score])).toEqual([
+      ['account', "o'brien@contoso.example", 'Entra ID', 5],
+      ['ip', '203.0.113.66', 'AbuseIPDB', 4],
+      ['ip', '203.0.113.66', 'VirusTotal', 2],
+    ]);
+    expect(Object.keys(stored[0]!.result.facts)).toEqual(['z', 'a']);
   });
 
   it('stores enrichment results with the incident, keeps their fact order, and replaces a later answer', async () => {
