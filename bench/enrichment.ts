@@ -4,6 +4,7 @@ import { loadConfig } from '../src/config';
 import { createLogger } from '../src/logger';
 import { openDb } from '../src/store/open-db';
 import { fixture } from '../test/helpers/fixtures';
+import { emptyTables } from '../test/helpers/store-drivers';
 import { ms, summary } from './stats';
 
 /**
@@ -17,7 +18,8 @@ import { ms, summary } from './stats';
  * beside the median and the ratio. It also checks that the card reached its verdict (BLOCK
  * IMMEDIATELY, Critical, the user's facts) in ONE update. Each run posts to a channel of its own,
  * so Teams' per-conversation pacing never queues a card.
- *   npm run bench:enrichment
+ *   npm run bench:enrichment                 (PGlite in memory)
+ *   DATABASE_URL=postgres://… npm run bench:enrichment
  */
 const LATENCIES = (process.env.BENCH_LATENCIES ?? '0,100,300,1000').split(',').map(Number);
 const RUNS = Number(process.env.BENCH_RUNS ?? 15);
@@ -31,10 +33,13 @@ async function main() {
     VIGIL_WEBHOOK_SECRET: SECRET,
     LOG_LEVEL: 'silent',
     VIGIL_DATA_DIR: 'memory://',
+    ...(process.env.DATABASE_URL ? { DATABASE_URL: process.env.DATABASE_URL } : {}),
     VIGIL_ENRICHMENT_CACHE_SECONDS: '0',
     VIGIL_ENRICHMENT_TIMEOUT_MS: '10000',
   });
   const db = await openDb(config.database);
+  // A PostgreSQL as empty as a new PGlite: an earlier run's incidents and channels would be replays.
+  if (process.env.DATABASE_URL) await emptyTables(db);
   const app = await createApp(config, { logger: createLogger('silent'), db });
   const url = await app.listen(0, '127.0.0.1');
   const install = fixture('test/fixtures/contracts/activity.installationUpdate.add.fixed.json');
