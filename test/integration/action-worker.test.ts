@@ -77,12 +77,13 @@ describe.each(storeDrivers())('the action service on $name', (driver) => {
       await new Promise((r) => setTimeout(r, 20));
     }
   };
-  const approved = async (target: Parameters<typeof requestAction>[1]['target']) => {
+  /** Requested and approved at `at`: the worker's clock, or a running worker's expiry sweep may take the request first. */
+  const approved = async (target: Parameters<typeof requestAction>[1]['target'], at = now) => {
     const incident = parseIncident(envelope, { portalUrl: 'https://portal.azure.com' });
     await upsertIncident(db, incident);
-    const r = await requestAction(db, { incidentKey: incident.key, target, requestedBy: 'alex', approvalsNeeded: 1, expiresAt: new Date(now.getTime() + 60_000) }, { now });
+    const r = await requestAction(db, { incidentKey: incident.key, target, requestedBy: 'alex', approvalsNeeded: 1, expiresAt: new Date(at.getTime() + 60_000) }, { now: at });
     if (r.kind === 'over-limit') throw new Error('over the limit');
-    await approveAction(db, r.action.id, 'megan', now);
+    await approveAction(db, r.action.id, 'megan', at);
     return r.action;
   };
 
@@ -200,10 +201,12 @@ describe.each(storeDrivers())('the action service on $name', (driver) => {
     w.start();
     try {
       graph.set({ latencyMs: 1500 });
-      const slow = await approved({ kind: 'disable-user', user: 'bob.risky@contoso.example' });
+      // On the real clock, as the worker runs: a request of the test's fixed past would expire
+      // under the running worker between its request and its approval.
+      const slow = await approved({ kind: 'disable-user', user: 'bob.risky@contoso.example' }, new Date());
       w.kick();
       await graph.waitFor('PATCH', '/v1.0/users/:id');
-      const quick = await approved({ kind: 'block-ip', ip: '203.0.113.67' });
+      const quick = await approved({ kind: 'block-ip', ip: '203.0.113.67' }, new Date());
       w.kick();
       await until('the block', async () => (await stateOf(quick.id)) === 'succeeded');
       expect(await stateOf(slow.id)).toBe('running');
