@@ -131,8 +131,9 @@ describe('targets are canonical before any guardrail: each bypass of issue 11 is
     t.app.actions!.policy.guardrails.protectedAccounts.push('BOB.RISKY@contoso.example');
     await click(t, connector.url, MEGAN, 'action.approve', { action: a!.id, view: 'action' });
     await click(t, connector.url, ISAIAH, 'action.approve', { action: a!.id, view: 'action' });
-    const [done] = await eventually('the worker to refuse', async () => (await actions()).filter((r) => r.state === 'failed'));
-    expect(done!.result.error).toBe('bob.risky@contoso.example is a protected account (break-glass or listed admin) and is never disabled by Vigil');
+    // An empty list is truthy: wait for the failed action itself.
+    const done = await eventually('the worker to refuse', async () => (await actions()).find((r) => r.state === 'failed'));
+    expect(done.result.error).toBe('bob.risky@contoso.example is a protected account (break-glass or listed admin) and is never disabled by Vigil');
     expect(graphWrites()).toEqual([]);
 
     // An account the policy does not protect: the worker asks Graph again, by the stored object id, then disables that id.
