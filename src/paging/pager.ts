@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import { incidentRef, portalNameOf, type Incident } from '../incidents/incident';
+import { portalNameOf, type Incident } from '../incidents/incident';
 import type { Logger } from '../logger';
 import type { Db, Queryable } from '../store/db';
 import { saveConversation } from '../store/conversation-repository';
@@ -220,7 +220,7 @@ export function createPager(o: PagerOptions): Pager {
     const person = await o.resolvePerson(n.target);
     if (!person.aadObjectId) throw new UpstreamError(BOT_CONNECTOR, 404, `${person.name} cannot be reached in Teams: their Entra object id is unknown`);
     const chat = await chatWith(person.aadObjectId, person.name);
-    const activity = { type: 'message' as const, summary: `Paged: incident ${incidentRef(v.incident)}`, attachments: [v.card] };
+    const activity = { type: 'message' as const, summary: `Paged: incident #${v.incident.number}`, attachments: [v.card] };
     const tenantId = (await getTeamsUser(o.db, person.aadObjectId))?.tenantId;
     await takeTurn(n.conversationId ?? chat.id, tenantId);
     if (n.activityId) {
@@ -252,7 +252,7 @@ export function createPager(o: PagerOptions): Pager {
         ...pageMention(
           person?.name,
           user?.teamsId,
-          `: you are paged for incident ${stored ? incidentRef(stored.incident) : ''} (level ${n.level}). Acknowledge in your chat with Vigil or type \`ack ${stored ? incidentRef(stored.incident).replace(/^#/, '') : ''}\`.`,
+          `: you are paged for incident #${stored?.incident.number} (level ${n.level}). Acknowledge in your chat with Vigil or type \`ack ${stored?.incident.number}\`.`,
         ),
       });
     }
@@ -270,7 +270,7 @@ export function createPager(o: PagerOptions): Pager {
       payload:
         page.state === 'open'
           ? {
-              summary: `${stored ? portalNameOf(stored.incident) : 'Sentinel'} incident ${stored ? incidentRef(stored.incident) : ''}: ${stored?.incident.title.slice(0, 900)}`,
+              summary: `${stored ? portalNameOf(stored.incident) : 'Sentinel'} incident #${stored?.incident.number}: ${stored?.incident.title.slice(0, 900)}`,
               source: stored && portalNameOf(stored.incident) === 'Defender' ? 'Vigil (Microsoft Defender XDR)' : 'Vigil (Microsoft Sentinel)',
               severity: 'critical',
               custom_details: { reason: page.reason },

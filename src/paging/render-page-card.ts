@@ -2,7 +2,7 @@ import { defaultBudget, fitCard, type CardBudget } from '../cards/budget';
 import { untrusted } from '../cards/markdown';
 import { renderCard, type CardAttachment } from '../cards/render-card';
 import { duration, formatTime, localTime } from '../incidents/render-incident-card';
-import { incidentRef, type Incident } from '../incidents/incident';
+import type { Incident } from '../incidents/incident';
 import type { Page } from '../store/page-repository';
 import { pagerDutyNameOf } from './pagerduty-events';
 
@@ -55,7 +55,7 @@ export function renderPageCard(v: PageView, budget: CardBudget = defaultBudget):
     ],
     (d) =>
       renderCard('page', {
-        headline: `🚨 Incident ${incidentRef(v.incident)} · ${v.severity}`,
+        headline: `🚨 Incident #${v.incident.number} · ${v.severity}`,
         title: untrusted(v.incident.title, d.title),
         severity: v.severity,
         reason: untrusted(reasonText(v), 160),

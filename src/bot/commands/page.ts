@@ -3,7 +3,6 @@ import { findResponder, scheduleResponders } from '../../paging/responders';
 import { getPage } from '../../store/page-repository';
 import type { Caller, Command, CommandDeps, Reply } from '../command';
 import { findIncident } from './find-incident';
-import { incidentRef } from '../../incidents/incident';
 
 /**
  * `page reassign <n> <person>`: hands the incident's open page to a responder the on-call schedule
@@ -19,15 +18,15 @@ async function reassignByChat(args: string, caller: Caller, deps: CommandDeps & 
   const found = await findIncident(ref, deps);
   if ('text' in found) return found;
   const page = await getPage(deps.db, found.incident.key);
-  if (page?.state !== 'open') return { text: `Incident ${incidentRef(found.incident)} has no open page to reassign${page ? ` (it is ${page.state})` : ''}.` };
+  if (page?.state !== 'open') return { text: `Incident #${found.incident.number} has no open page to reassign${page ? ` (it is ${page.state})` : ''}.` };
   const to = await findResponder(deps.paging.schedule, person, deps.paging.resolvePerson);
   if (!to) {
     const names = await Promise.all(scheduleResponders(deps.paging.schedule).map(async (p) => (await deps.paging.resolvePerson(p)).name));
     return { text: `${untrusted(person, 80)} is not on the on-call schedule. Reassign to one of: ${names.map((n) => untrusted(n, 80)).join(', ')}.` };
   }
   const moved = await deps.paging.pager.reassign(page.id, caller.aadObjectId, to);
-  if (!moved) return { text: `Incident ${incidentRef(found.incident)}'s page was acknowledged or resolved meanwhile; nothing to reassign.` };
-  return { text: `Reassigned incident ${incidentRef(found.incident)}'s page to ${untrusted((await deps.paging.resolvePerson(to)).name, 80)}: paged now.` };
+  if (!moved) return { text: `Incident #${found.incident.number}'s page was acknowledged or resolved meanwhile; nothing to reassign.` };
+  return { text: `Reassigned incident #${found.incident.number}'s page to ${untrusted((await deps.paging.resolvePerson(to)).name, 80)}: paged now.` };
 }
 
 /** `page <n>`: wakes the on-call chain for an incident the policy did not page for; `page reassign <n> <person>` hands a page on. */
@@ -42,7 +41,7 @@ export const pageCommand: Command = {
     const found = await findIncident(args, deps);
     if ('text' in found) return found;
     const r = await deps.paging.pager.pageByHand(found.incident, caller.aadObjectId ?? caller.name ?? 'someone');
-    if (r.created) return { text: `Paging the on-call chain for incident ${incidentRef(found.incident)}.` };
-    return { text: `Incident ${incidentRef(found.incident)} has already been paged (${r.page?.state ?? 'unknown'}).` };
+    if (r.created) return { text: `Paging the on-call chain for incident #${found.incident.number}.` };
+    return { text: `Incident #${found.incident.number} has already been paged (${r.page?.state ?? 'unknown'}).` };
   },
 };
