@@ -1,7 +1,7 @@
 import type { Db } from './store/db';
 import { WARM_CONNECTIONS } from './store/pg-db';
 import { getIncident, upsertIncidentsIn } from './store/incident-repository';
-import { listEnrichments, saveEnrichment, type StoredEnrichment } from './store/enrichment-repository';
+import { listEnrichments, saveEnrichments, type StoredEnrichment } from './store/enrichment-repository';
 import { claimDueCards, msUntilNextDelivery } from './store/card-queue';
 import { settleFoldedCards } from './store/digest-fold';
 import { createHttpClient } from './http/http-client';
@@ -106,7 +106,8 @@ export async function warmUp(d: WarmUpDeps): Promise<number> {
           await upsertIncidentsIn(tx, [incident]);
           await getIncident(tx, incident.key);
           // The first incident's own statements after the ingest: its answers, the outbox's claim.
-          for (const answer of sampleAnswers(incident, d.providers)) await saveEnrichment(tx, incident.key, answer);
+          // The statement the enricher stores its answers with (answer-writer.ts), not the one-row one.
+          await saveEnrichments(tx, incident.key, sampleAnswers(incident, d.providers));
           await listEnrichments(tx, incident.key);
           await settleFoldedCards(tx);
           await claimDueCards(tx, 0, 1);
