@@ -54,6 +54,8 @@ async function main() {
     const first: number[] = [];
     const enriched: number[] = [];
     const updates: number[] = [];
+    const lookupsOut: number[] = [];
+    const afterLast: number[] = [];
     for (let n = 0; n < RUNS + 2; n++) {
       run += 1;
       const team = `19:bench-team-${run}@thread.tacv2`;
@@ -86,6 +88,12 @@ async function main() {
       if (n >= 2) {
         first.push(posted.at - started);
         enriched.push(updated!.at - started);
+        // Where the time went: when the look-ups reached the stand-ins, and what came after the last answer.
+        const asked = (await sandboxes.upstreamRequests(started)).filter((r) => r.at <= updated!.at).map((r) => r.at);
+        if (asked.length > 0) {
+          lookupsOut.push(Math.min(...asked) - started);
+          afterLast.push(updated!.at - (Math.max(...asked) + latency));
+        }
       }
       await app.enricher.idle();
       await new Promise((r) => setTimeout(r, 50));
@@ -97,6 +105,7 @@ async function main() {
     console.log(
       `  L = ${String(latency).padStart(4)} ms   first ${ms(f.median)} / ${ms(f.p99)}   enriched ${ms(e.median)} / ${ms(e.p99)}   limit ${ms(latency)}   ratio ${ratio}   updates ${Math.min(...updates)}–${Math.max(...updates)}`,
     );
+    console.log(`             look-ups at the stand-ins ${ms(summary(lookupsOut).median)} after the webhook; card ${ms(summary(afterLast).median)} after the last answer (medians)`);
   }
   await app.close();
   await db.close();

@@ -13,6 +13,8 @@ export interface RemoteSandboxes {
   /** Resolves with the Bot Connector's matching requests once there are `count` (each with `at`, the stand-in's clock). */
   waitForConnector(method: string, pattern: string, count: number, timeoutMs: number): Promise<RecordedRequest[]>;
   connectorRequests(method: string, pattern: string): Promise<RecordedRequest[]>;
+  /** Every upstream stand-in's requests that arrived at or after `since` (the stand-ins' clock; no headers or bodies). */
+  upstreamRequests(since: number): Promise<RecordedRequest[]>;
   close(): Promise<void>;
 }
 
@@ -46,6 +48,7 @@ export async function startRemoteSandboxes(): Promise<RemoteSandboxes> {
     setAll: async (behaviour) => void (await ask({ op: 'set', behaviour })),
     waitForConnector: (method, pattern, count, timeoutMs) => ask({ op: 'waitFor', method, pattern, count, timeoutMs }),
     connectorRequests: (method, pattern) => ask({ op: 'count', method, pattern }),
+    upstreamRequests: (since) => ask({ op: 'upstream', since }),
     async close() {
       child.stdin!.end();
       await new Promise((r) => child.once('exit', r));

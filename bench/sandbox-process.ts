@@ -7,7 +7,8 @@ import type { Behaviour } from '../sandbox/stand-in';
 export type SandboxCommand =
   | { id: number; op: 'set'; behaviour: Partial<Behaviour> }
   | { id: number; op: 'waitFor'; method: string; pattern: string; count: number; timeoutMs: number }
-  | { id: number; op: 'count'; method: string; pattern: string };
+  | { id: number; op: 'count'; method: string; pattern: string }
+  | { id: number; op: 'upstream'; since: number };
 
 /**
  * The sandbox's stand-ins and Bot Connector in a process of their own, for benches that time
@@ -26,6 +27,8 @@ async function main() {
     if (c.op === 'set') {
       for (const s of sandboxes.all) s.set(c.behaviour);
       reply(c.id, {});
+    } else if (c.op === 'upstream') {
+      reply(c.id, { requests: sandboxes.all.flatMap((s) => s.requests().filter((r) => r.at >= c.since)).map((r) => ({ ...r, headers: {}, body: undefined })) });
     } else if (c.op === 'count') {
       reply(c.id, { requests: connector.requests(c.method, c.pattern) });
     } else {

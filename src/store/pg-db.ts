@@ -1,5 +1,39 @@
+import crypto from 'node:crypto';
 import pg from 'pg';
 import type { Db, Queryable } from './db';
+
+/**
+ * Named statements: each connection parses and analyses a text once, then only binds and runs it
+ * (node-postgres keeps them per connection). Vigil's SQL is a fixed set of texts; the cap is there
+ * so that a text built from data could never make every connection keep it: past it, unnamed.
+ */
+const MAX_NAMED = 2_000;
+
+/** PostgreSQL's "cached plan must not change result type": a migration changed the statement's tables. */
+const PLAN_CHANGED = '0A000';
+
+/**
+ * A statement's name: its text's hash, and a generation bumped when the server refuses the plan it
+ * holds under the old name (another replica migrated), so every connection prepares it afresh.
+ */
+function createStatementNames() {
+  const names = new Map<string, string>();
+  let generation = 0;
+  return {
+    nameOf(sql: string): string | undefined {
+      const known = names.get(sql);
+      if (known || names.size >= MAX_NAMED) return known;
+      const name = `vigil_${generation}_${crypto.createHash('sha256').update(sql).digest('hex').slice(0, 24)}`;
+      names.set(sql, name);
+      return name;
+    },
+    renew(sql: string) {
+      if (!names.has(sql)) return;
+      generation += 1;
+      names.delete(sql);
+    },
+  };
+}
 
 // bigint as a number, as PGlite returns it, so repositories see the same shapes on both drivers.
 const types = {
@@ -53,24 +87,37 @@ export async function createPgDb(url: string, options: { max?: number; min?: num
   // quiet hour does not pay for a new connection and its backend's first look at every table.
   const pool = new pg.Pool({ ...poolConfig(url, options.password), max: options.max ?? POOL_SIZE, min: options.min ?? WARM_CONNECTIONS, connectionTimeoutMillis: 5000, types });
   pool.on('error', () => undefined); // an idle client's error surfaces on the next query instead
-  const wrap = (c: pg.Pool | pg.PoolClient): Queryable => ({
+  const statements = createStatementNames();
+  const wrap = (c: pg.Pool | pg.PoolClient, inTransaction: boolean): Queryable => ({
     async exec(sql: string) {
       await c.query(sql);
     },
     async query<T>(sql: string, params: unknown[] = []) {
-      const r = await c.query(sql, params);
+      const run = () => c.query({ name: statements.nameOf(sql), text: sql, values: params });
+      let r: pg.QueryResult;
+      try {
+        r = await run();
+      } catch (e) {
+        if ((e as { code?: string }).code !== PLAN_CHANGED) throw e;
+        statements.renew(sql);
+        // The error aborted a transaction: its caller tries again, with the new name.
+        if (inTransaction) throw e;
+        r = await run();
+      }
       return { rows: r.rows as T[], rowCount: r.rowCount ?? r.rows.length };
     },
   });
   return {
     driver: 'pg',
-    ...wrap(pool),
+    ...wrap(pool, false),
     async transaction(fn) {
       const client = await pool.connect();
       try {
         await client.query('BEGIN');
-        const result = await fn(wrap(client));
-        await client.query('COMMIT');
+        const result = await fn(wrap(client, true));
+        const committed = await client.query('COMMIT');
+        // COMMIT of a transaction a statement had aborted (its error caught and ignored) rolls back.
+        if (committed.command === 'ROLLBACK') throw new Error('the transaction was rolled back: a statement in it had failed');
         return result;
       } catch (e) {
         await client.query('ROLLBACK').catch(() => undefined);
