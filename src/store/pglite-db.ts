@@ -118,22 +118,21 @@ export async function createPgliteDb(dataDir: string): Promise<Db> {
     }
   };
 
-  const statementsOf = (inTransaction: boolean, closed: () => boolean): Queryable => ({
+  /** The statements of a transaction (`ended` says when it is over) or, without one, of a caller holding the connection alone. */
+  const statementsOf = (ended?: () => boolean): Queryable => ({
     async exec(sql: string) {
-      if (closed()) throw new Error('the transaction has ended');
+      if (ended?.()) throw new Error('the transaction has ended');
       await pg.exec(sql);
       await yieldToIo();
     },
     async query<T>(sql: string, params: unknown[] = []) {
-      if (closed()) throw new Error('the transaction has ended');
-      const r = await runOrReprepare<T>(sql, params, inTransaction);
+      if (ended?.()) throw new Error('the transaction has ended');
+      const r = await runOrReprepare<T>(sql, params, ended !== undefined);
       await yieldToIo();
       return r;
     },
   });
-  const inTransaction = (closed: () => boolean) => statementsOf(true, closed);
-  const open = () => false;
-  const alone = statementsOf(false, open);
+  const alone = statementsOf();
 
   return {
     driver: 'pglite',
@@ -153,7 +152,7 @@ export async function createPgliteDb(dataDir: string): Promise<Db> {
         let ended = false;
         await exchange([protocol.serialize.query('BEGIN')]);
         try {
-          const result = await fn(inTransaction(() => ended));
+          const result = await fn(statementsOf(() => ended));
           const committed = await exchange([protocol.serialize.query('COMMIT')]);
           // COMMIT of a transaction a statement had aborted (its error caught and ignored) rolls back.
           if (committed.some((m) => m.name === 'commandComplete' && (m as { text?: string }).text === 'ROLLBACK')) throw new TransactionAbortedError();
