@@ -19,6 +19,8 @@ import { ms, percentile } from './stats';
  * median: the goal is a first card within twice it.
  *   npm run bench:cold                 (builds dist/ first; BENCH_SKIP_BUILD=1 to use it as it is)
  *   DATABASE_URL=postgres://… npm run bench:cold
+ *   BENCH_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof'   (more flags for Vigil's node, e.g. to profile it)
+ *   BENCH_ENRICHMENT_CACHE_SECONDS=3600                     (the look-up cache on: the warm incidents answered from it)
  */
 const SECRET = 'bench-cold-secret-0123456789';
 const starts = Number(process.env.BENCH_STARTS ?? 4);
@@ -76,7 +78,7 @@ async function main() {
     const spawned = Date.now();
     const vigil = startNode(path.join(ROOT, 'dist/src/index.js'), {
       cwd: workDir,
-      args: ['--enable-source-maps', '--expose-gc'],
+      args: ['--enable-source-maps', '--expose-gc', ...(process.env.BENCH_NODE_ARGS ? process.env.BENCH_NODE_ARGS.split(' ') : [])],
       env: {
         ...sandboxes.env,
         PORT: '0',
@@ -85,6 +87,9 @@ async function main() {
         VIGIL_DATA_DIR: path.join(workDir, 'data'),
         ...(process.env.DATABASE_URL ? { DATABASE_URL: process.env.DATABASE_URL } : {}),
         LOG_LEVEL: 'info', // as deployed, and the listening line gives the port
+        // Every incident asks every provider, as the first one does: with the cache, the warm ones
+        // (the same entities each time) were answered from memory and did less work than the first.
+        VIGIL_ENRICHMENT_CACHE_SECONDS: process.env.BENCH_ENRICHMENT_CACHE_SECONDS ?? '0',
       },
     });
     try {
