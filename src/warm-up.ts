@@ -1,9 +1,13 @@
 import type { Db } from './store/db';
 import { WARM_CONNECTIONS } from './store/pg-db';
-import { getIncident, upsertIncidentsIn } from './store/incident-repository';
+import { bumpIncidentVersionIn, getCurrentSeverity, getIncident, upsertIncidentsIn } from './store/incident-repository';
 import { listEnrichments, saveEnrichments, type StoredEnrichment } from './store/enrichment-repository';
-import { claimDueCards, msUntilNextDelivery } from './store/card-queue';
-import { settleFoldedCards } from './store/digest-fold';
+import { claimDueCards, completeCard, msUntilNextDelivery } from './store/card-queue';
+import { getConversation, saveConversation } from './store/conversation-repository';
+import { listFoldCandidates, settleFoldedCards } from './store/digest-fold';
+import { claimDueDigests } from './store/digest-queue';
+import { takeSendSlotIn } from './store/send-budget-repository';
+import { TEAMS_CONVERSATION_LIMITS, TEAMS_TENANT_LIMITS } from './teams/conversation-pacer';
 import { createHttpClient } from './http/http-client';
 import { enrichmentPlan, type EnrichmentProvider } from './enrichment/orchestrator';
 import type { SourceResult } from './enrichment/types';
@@ -83,8 +87,9 @@ const ROLL_BACK = Symbol('roll back');
 /**
  * Does once, before `/readyz` says ready, what the first incident would otherwise pay for: the
  * payload schema's first parse (zod compiles on first use), PostgreSQL's pool connections, the
- * ingest, enrichment and outbox statements in a transaction that is rolled back (nothing is stored,
- * no card is asked for, nothing claimed), the card's first render with an answer of every provider,
+ * statements of an incident's whole way — ingest, answers, reassessment, the outbox's folds and
+ * claims, the send budget, the delivery — in a transaction that is rolled back (nothing is stored,
+ * counted or sent; a claim is undone with the rest), the card's first render with an answer of every provider,
  * and requests through the HTTP server and client on several connections at once. So the
  * first card after a start is as quick as the hundredth. Resolves with the milliseconds it took.
  */
@@ -100,18 +105,33 @@ export async function warmUp(d: WarmUpDeps): Promise<number> {
     return incident;
   });
   await Promise.all(
-    samples.map((incident) =>
+    samples.map((incident, n) =>
       d.db
         .transaction(async (tx) => {
+          // A subscribed channel of its own, so the sample's card is asked for as a real one is.
+          const conversationId = `vigil-warm-up-${n}`;
+          await saveConversation(tx, { id: conversationId, kind: 'channel', serviceUrl: 'https://smba.invalid/vigil-warm-up/', reference: {}, subscribed: true });
           await upsertIncidentsIn(tx, [incident]);
           await getIncident(tx, incident.key);
           // The first incident's own statements after the ingest: its answers, the outbox's claim.
           // The statement the enricher stores its answers with (answer-writer.ts), not the one-row one.
           await saveEnrichments(tx, incident.key, sampleAnswers(incident, d.providers));
           await listEnrichments(tx, incident.key);
+          // The answers' reassessment: the card's redraw asked for, the severity paging goes by.
+          await bumpIncidentVersionIn(tx, incident.key, { assessedSeverity: 'High' });
+          await getCurrentSeverity(tx, incident.key);
+          // The outbox's round: folds, claims, the conversation, the send budget, the delivery.
           await settleFoldedCards(tx);
+          await listFoldCandidates(tx, { quietMs: 60_000 });
           await claimDueCards(tx, 0, 1);
+          await claimDueDigests(tx, 1, 1);
           await msUntilNextDelivery(tx);
+          await getConversation(tx, conversationId);
+          await takeSendSlotIn(tx, [
+            { key: `conversation:${conversationId}`, limits: TEAMS_CONVERSATION_LIMITS },
+            { key: `tenant:${conversationId}`, limits: TEAMS_TENANT_LIMITS },
+          ]);
+          await completeCard(tx, { incidentKey: incident.key, conversationId, version: 1, attempts: 1, requestedAt: new Date(), takenOver: false }, undefined);
           // The tables the first card's way out reads and writes (outbox, pacer, card, jobs).
           for (const table of WARM_TABLES) await tx.query(`SELECT 1 FROM ${table} LIMIT 0`);
           throw ROLL_BACK;

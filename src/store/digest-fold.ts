@@ -41,7 +41,16 @@ const quiet = '$2::double precision / 1000';
  * card a sender has claimed is left to it.
  */
 export async function foldWaitingCards(db: Db, policy: DigestPolicy): Promise<number> {
-  const waiting = await db.query<{ conversation_id: string; waiting: number; storm: boolean }>(
+  let folded = 0;
+  for (const row of await listFoldCandidates(db, policy)) {
+    if (row.waiting > policy.foldAbove || row.storm) folded += await db.transaction((tx) => foldConversation(tx, row.conversation_id, policy));
+  }
+  return folded;
+}
+
+/** Per subscribed channel: its cards that could fold now, and whether a storm is on there (a fold within `quietMs`). */
+export async function listFoldCandidates(q: Queryable, policy: Pick<DigestPolicy, 'quietMs'>): Promise<Array<{ conversation_id: string; waiting: number; storm: boolean }>> {
+  const waiting = await q.query<{ conversation_id: string; waiting: number; storm: boolean }>(
     `SELECT ic.conversation_id, count(*)::int AS waiting,
             EXISTS (SELECT 1 FROM digests d WHERE d.conversation_id = ic.conversation_id
                       AND d.last_folded_at > now() - make_interval(secs => $1::double precision / 1000)) AS storm
@@ -52,11 +61,7 @@ export async function foldWaitingCards(db: Db, policy: DigestPolicy): Promise<nu
      GROUP BY ic.conversation_id`,
     [policy.quietMs],
   );
-  let folded = 0;
-  for (const row of waiting.rows) {
-    if (row.waiting > policy.foldAbove || row.storm) folded += await db.transaction((tx) => foldConversation(tx, row.conversation_id, policy));
-  }
-  return folded;
+  return waiting.rows;
 }
 
 interface LatestDigest {

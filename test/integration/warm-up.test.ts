@@ -1,4 +1,6 @@
 import http from 'node:http';
+import { startBotConnector } from '../../sandbox/bot-connector';
+import { startSandboxes } from '../../sandbox/sandboxes';
 import type { AddressInfo } from 'node:net';
 import { createApp } from '../../src/app';
 import { loadConfig } from '../../src/config';
@@ -9,7 +11,8 @@ import { createLogger } from '../../src/logger';
 import { saveConversation } from '../../src/store/conversation-repository';
 import type { Db, Queryable } from '../../src/store/db';
 import { warmUp } from '../../src/warm-up';
-import { subscribedChannel } from '../helpers/fixtures';
+import { demoIncident, subscribedChannel } from '../helpers/fixtures';
+import { botInstalledInTeam } from '../helpers/teams-activities';
 import { openTestDb, resetDb, startTestApp, WEBHOOK_SECRET } from '../helpers/test-app';
 
 const provider = (name: string, kind: string): EnrichmentProvider => ({
@@ -70,6 +73,10 @@ describe('warm before ready', () => {
     expect(await count(db, 'incidents')).toBe(0);
     expect(await count(db, 'incident_cards')).toBe(0);
     expect(await count(db, 'enrichments')).toBe(0);
+    // Its own channel and send budget went with the rollback: c1 is the only conversation.
+    expect(await count(db, 'conversations')).toBe(1);
+    expect(await count(db, 'teams_sends')).toBe(0);
+    expect(await count(db, 'teams_send_budgets')).toBe(0);
   });
 
   it('says /readyz 503 "warming up" until the warm-up has run, and ready once listen has warmed it', async () => {
@@ -93,6 +100,30 @@ describe('warm before ready', () => {
       expect(await count(db, 'incident_cards')).toBe(0);
     } finally {
       await t.close();
+    }
+  });
+
+  it('leaves the first incident no statement of its own: its ingest, answers, reassessment and both sends run only what the warm-up ran', async () => {
+    await resetDb(db); // only the channel Vigil is installed in: c1's service URL answers nothing
+    const [connector, sandboxes] = await Promise.all([startBotConnector(), startSandboxes()]);
+    const statements: Array<{ sql: string; inTransaction: boolean }> = [];
+    const t = await startTestApp(sandboxes.env, { db: recording(db, statements) });
+    try {
+      const warmed = new Set(statements.map((s) => s.sql));
+      await t.sendActivity(botInstalledInTeam(connector.url));
+      await t.app.outbox.idle();
+      const sinceInstall = statements.length;
+      expect((await t.postIncident(demoIncident('brute-force-admin'))).status).toBe(202);
+      // The card, then its one enrichment update (a verdict and the user's facts).
+      await connector.waitFor('PUT', '/v3/conversations/:id/activities/:activityId');
+      await t.app.enricher.idle();
+      await t.app.outbox.idle();
+      const incidentStatements = statements.slice(sinceInstall).map((s) => s.sql);
+      expect(incidentStatements.length).toBeGreaterThan(20);
+      expect([...new Set(incidentStatements.filter((sql) => !warmed.has(sql)))]).toEqual([]);
+    } finally {
+      await t.close();
+      await Promise.all([connector.close(), sandboxes.close()]);
     }
   });
 });
