@@ -133,7 +133,11 @@ export function createEnricher(o: {
 
   return {
     enrichIncident(incident, options) {
-      track(enrich(incident, options?.fresh).catch((e: unknown) => o.logger.error({ err: e, incident: incident.number }, 'enrichment failed')));
+      // After this turn of the loop, counted as running from now (`idle` waits for it): the
+      // webhook's 202, and a grouped commit's other 202s, go out before seven requests are started
+      // — which took 5 ms of the first incident's 202.
+      const started = new Promise<void>((resolve) => setImmediate(resolve));
+      track(started.then(() => enrich(incident, options?.fresh)).catch((e: unknown) => o.logger.error({ err: e, incident: incident.number }, 'enrichment failed')));
     },
     async resume() {
       for (const key of await listRecentOpenIncidentKeys(o.db, 24)) {

@@ -70,23 +70,19 @@ export function createIncidentFlow(o: IncidentFlowOptions): IncidentFlow {
 
   return {
     stored(incident, outcome) {
-      // After this turn of the loop: the webhook's 202 (and a grouped commit's other 202s) goes
-      // out first; starting seven look-ups took 5 ms of the first incident's 202.
-      setImmediate(() => {
-        // The look-ups first: the outbox's statements would hold the requests back until they ran
-        // (PGlite), and the complete card waits for the slowest answer, the first card for nothing.
-        // A new incident has no answers stored yet: its look-ups start without reading the store.
-        enricher.enrichIncident(incident, { fresh: outcome?.kind === 'created' });
-        o.kickOutbox();
-        // The case policy was asked in the incident's commit (`alsoInCommit`): its jobs run now.
-        o.cases?.kick(incident.key);
-        if (o.pager) {
-          const pager = o.pager;
-          void severityOf(incident)
-            .then((severity) => pager.consider(incident, severity))
-            .catch((e: unknown) => o.logger.error({ err: e, incident: incident.number }, 'paging decision failed'));
-        }
-      });
+      // The look-ups first: the outbox's statements would hold the requests back until they ran
+      // (PGlite), and the complete card waits for the slowest answer, the first card for nothing.
+      // A new incident has no answers stored yet: its look-ups start without reading the store.
+      enricher.enrichIncident(incident, { fresh: outcome?.kind === 'created' });
+      o.kickOutbox();
+      // The case policy was asked in the incident's commit (`alsoInCommit`): its jobs run now.
+      o.cases?.kick(incident.key);
+      if (o.pager) {
+        const pager = o.pager;
+        void severityOf(incident)
+          .then((severity) => pager.consider(incident, severity))
+          .catch((e: unknown) => o.logger.error({ err: e, incident: incident.number }, 'paging decision failed'));
+      }
     },
     enriched,
     summaryOf,
