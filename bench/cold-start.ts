@@ -78,7 +78,7 @@ async function main() {
     const spawned = Date.now();
     const vigil = startNode(path.join(ROOT, 'dist/src/index.js'), {
       cwd: workDir,
-      args: ['--enable-source-maps', '--expose-gc', ...(process.env.BENCH_NODE_ARGS ? process.env.BENCH_NODE_ARGS.split(' ') : [])],
+      args: ['--enable-source-maps', '--expose-gc', ...(process.env.BENCH_NODE_ARGS ?? '').split(/\s+/).filter(Boolean)],
       env: {
         ...sandboxes.env,
         PORT: '0',

@@ -48,9 +48,15 @@ export async function foldWaitingCards(db: Db, policy: DigestPolicy): Promise<nu
   return folded;
 }
 
-/** Per subscribed channel: its cards that could fold now, and whether a storm is on there (a fold within `quietMs`). */
-export async function listFoldCandidates(q: Queryable, policy: Pick<DigestPolicy, 'quietMs'>): Promise<Array<{ conversation_id: string; waiting: number; storm: boolean }>> {
-  const waiting = await q.query<{ conversation_id: string; waiting: number; storm: boolean }>(
+/** A subscribed channel with cards that could fold now, and whether a storm is on there (a fold within `quietMs`). */
+interface FoldCandidate {
+  conversation_id: string;
+  waiting: number;
+  storm: boolean;
+}
+
+export async function listFoldCandidates(q: Queryable, policy: Pick<DigestPolicy, 'quietMs'>): Promise<FoldCandidate[]> {
+  const waiting = await q.query<FoldCandidate>(
     `SELECT ic.conversation_id, count(*)::int AS waiting,
             EXISTS (SELECT 1 FROM digests d WHERE d.conversation_id = ic.conversation_id
                       AND d.last_folded_at > now() - make_interval(secs => $1::double precision / 1000)) AS storm

@@ -1,7 +1,7 @@
 import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { startBotConnector } from '../../sandbox/bot-connector';
 import { startSandboxes } from '../../sandbox/sandboxes';
-import type { AddressInfo } from 'node:net';
 import { createApp } from '../../src/app';
 import { loadConfig } from '../../src/config';
 import type { EnrichmentProvider } from '../../src/enrichment/orchestrator';
